@@ -1,0 +1,37 @@
+#pragma once
+// Paths to fixtures and small file helpers shared by the tests.
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+#include <string>
+
+namespace cyrconv::test {
+
+inline std::filesystem::path source_dir() { return CYRCONV_SOURCE_DIR; }
+inline std::filesystem::path fixtures_dir() { return source_dir() / "fixtures"; }
+// Real mailboxes written by old Cyrus releases; present in CI, may be absent elsewhere.
+inline std::filesystem::path shared_fixtures_dir() { return source_dir().parent_path() / "shared" / "fixtures"; }
+inline std::filesystem::path cyrconv_binary() { return CYRCONV_BINARY; }
+
+inline std::string read_file(const std::filesystem::path& p) {
+  std::ifstream in(p, std::ios::binary);
+  if (!in) throw std::runtime_error("cannot read test input " + p.string());
+  std::ostringstream s;
+  s << in.rdbuf();
+  return s.str();
+}
+
+// A scratch directory removed at the end of the test.
+struct TempDir {
+  std::filesystem::path path;
+  TempDir() {
+    std::string tmpl = (std::filesystem::temp_directory_path() / "cyrconv-test-XXXXXX").string();
+    if (!mkdtemp(tmpl.data())) throw std::runtime_error("mkdtemp failed");
+    path = tmpl;
+  }
+  ~TempDir() { std::error_code ec; std::filesystem::remove_all(path, ec); }
+  TempDir(const TempDir&) = delete;
+  TempDir& operator=(const TempDir&) = delete;
+};
+
+}  // namespace cyrconv::test
