@@ -1,0 +1,144 @@
+#include "converter/cli.h"
+
+#include <CLI/CLI.hpp>
+
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "converter/scan.h"
+#include "writers/scan_report.h"
+
+#ifndef CYRCONV_VERSION
+#define CYRCONV_VERSION "0.0.0"
+#endif
+
+namespace cyrconv {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+struct InputOptions {
+  std::string spool;
+  std::vector<std::string> partitions;  // NAME=DIR
+  std::string config;
+  int threads = 0;
+};
+
+void add_input_options(CLI::App& cmd, InputOptions& in) {
+  cmd.add_option("--spool", in.spool, "Root of the copied default partition (partition-default)")->type_name("DIR");
+  cmd.add_option("--partition", in.partitions, "Another partition named in mailboxes.db (repeatable)")
+      ->type_name("NAME=DIR")
+      ->take_all();
+  cmd.add_option("--config", in.config, "Copy of Cyrus's configdirectory (mailboxes.db, user/*.seen, user/*.sub)")
+      ->type_name("DIR");
+  cmd.add_option("--threads", in.threads, "Worker threads (default: one per core)")->check(CLI::Range(0, 1024));
+}
+
+// Turns the options into SourceInputs; an error message when they are unusable.
+std::string make_inputs(const InputOptions& in, SourceInputs& out) {
+  if (!in.spool.empty()) out.partitions.emplace_back("default", in.spool);
+  for (const auto& p : in.partitions) {
+    const auto eq = p.find('=');
+    if (eq == std::string::npos || eq == 0 || eq + 1 == p.size())
+      return "--partition expects NAME=DIR, got '" + p + "'";
+    const std::string name = p.substr(0, eq);
+    for (const auto& existing : out.partitions)
+      if (existing.first == name) return "partition '" + name + "' given twice";
+    out.partitions.emplace_back(name, p.substr(eq + 1));
+  }
+  if (out.partitions.empty()) return "no input: give --spool DIR (and --partition NAME=DIR for other partitions)";
+  for (const auto& [name, dir] : out.partitions)
+    if (!fs::is_directory(dir)) return "partition '" + name + "': " + dir.string() + " is not a directory";
+  if (!in.config.empty()) {
+    if (!fs::is_directory(in.config)) return "--config: " + in.config + " is not a directory";
+    out.config_dir = fs::path(in.config);
+  }
+  return {};
+}
+
+int fail_input(const std::string& message) {
+  std::cerr << "cyrconv: " << message << "\n";
+  return exit_input_unusable;
+}
+
+int run_scan_command(const InputOptions& in, bool json, const std::string& json_file) {
+  SourceInputs inputs;
+  if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+  ScanReport report = run_scan(inputs, ScanOptions{in.threads});
+  report.tool_version = CYRCONV_VERSION;
+  if (!json_file.empty()) {
+    std::ofstream out(json_file, std::ios::binary | std::ios::trunc);
+    out << scan_report_json(report);
+    if (!out) return fail_input("cannot write " + json_file);
+  }
+  if (json)
+    std::cout << scan_report_json(report);
+  else
+    write_scan_text(report, std::cout);
+  if (report.totals.folders == 0) {
+    std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
+    return exit_input_unusable;
+  }
+  return report.totals.errors ? exit_problems_found : exit_ok;
+}
+
+}  // namespace
+
+int run_cli(int argc, char** argv) {
+  CLI::App app{
+      "cyrconv: convert copied Cyrus IMAP mail stores, offline and read-only, into Maildir or mbox.\n"
+      "The source trees are never written, locked or touched.",
+      "cyrconv"};
+  app.set_version_flag("--version", std::string("cyrconv ") + CYRCONV_VERSION);
+  app.require_subcommand(1, 1);
+  app.footer(
+      "Exit status: 0 done, nothing wrong found; 1 done, problems found (see the report); 2 usage error or\n"
+      "subcommand not built yet; 3 input missing or unusable.");
+
+  InputOptions in;
+  bool json = false;
+  std::string json_file;
+  CLI::App* scan = app.add_subcommand("scan", "Inventory a copied store: users, folders, messages, bytes, index "
+                                              "versions, seen state, and the problems visible without reading messages");
+  add_input_options(*scan, in);
+  scan->add_flag("--json", json, "Print the report as one JSON document (schema in README) instead of text");
+  scan->add_option("--json-file", json_file, "Also write the JSON report to FILE")->type_name("FILE");
+
+  // Subcommands still to be built: they parse their inputs so --help is useful, then refuse.
+  struct Planned {
+    const char* name;
+    const char* what;
+  };
+  const Planned planned[] = {
+      {"audit", "Check every message file and write a corruption report; writes no output tree"},
+      {"convert", "Write Maildir++ or mbox trees with flag manifests"},
+      {"verify", "Re-read a converted output tree and check it against the source"},
+      {"plan", "Cut the work into shards balanced by bytes for several machines"},
+  };
+  std::vector<InputOptions> planned_inputs(std::size(planned));
+  for (std::size_t i = 0; i < std::size(planned); ++i) {
+    CLI::App* cmd = app.add_subcommand(planned[i].name, std::string(planned[i].what) + " (not built yet)");
+    add_input_options(*cmd, planned_inputs[i]);
+  }
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    std::cerr << "cyrconv: " << e.what() << " (see cyrconv --help)\n";
+    return exit_usage;
+  }
+
+  if (scan->parsed()) return run_scan_command(in, json, json_file);
+  for (const auto& p : planned) {
+    if (app.got_subcommand(p.name)) {
+      std::cerr << "cyrconv: '" << p.name << "' is not built yet\n";
+      return exit_usage;
+    }
+  }
+  return exit_usage;
+}
+
+}  // namespace cyrconv

@@ -1,0 +1,13 @@
+#pragma once
+// Command line: parses arguments and runs one subcommand. Returns the process exit status
+// (README "Exit statuses").
+namespace cyrconv {
+
+inline constexpr int exit_ok = 0;
+inline constexpr int exit_problems_found = 1;
+inline constexpr int exit_usage = 2;
+inline constexpr int exit_input_unusable = 3;
+
+int run_cli(int argc, char** argv);
+
+}  // namespace cyrconv

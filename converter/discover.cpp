@@ -1,0 +1,265 @@
+#include "converter/discover.h"
+
+#include <algorithm>
+#include <map>
+
+#include "converter/source_io.h"
+#include "converter/spool_layout.h"
+#include "parsers/cyrus_header.h"
+#include "parsers/cyrusdb.h"
+
+namespace cyrconv {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+// Deeper than any real mailbox tree; stops a hostile or looping tree.
+constexpr std::size_t max_walk_depth = 512;
+
+struct WalkedMailbox {
+  std::string partition;
+  fs::path dir;
+  std::vector<std::string> rel;  // components below the partition root
+  std::optional<CyrusHeader> header;
+  std::string header_error;
+  std::uint32_t header_crc = 0;
+};
+
+Finding finding(Finding::Severity sev, std::string kind, std::string file, std::string detail) {
+  Finding f;
+  f.severity = sev;
+  f.kind = std::move(kind);
+  f.file = std::move(file);
+  f.detail = std::move(detail);
+  return f;
+}
+
+void walk_partition(const std::string& partition, const fs::path& root, std::vector<WalkedMailbox>& out,
+                    std::vector<Finding>& findings) {
+  struct Pending {
+    fs::path dir;
+    std::vector<std::string> rel;
+  };
+  std::vector<Pending> stack{{root, {}}};
+  while (!stack.empty()) {
+    Pending cur = std::move(stack.back());
+    stack.pop_back();
+    DirListing listing = list_directory(cur.dir);
+    if (!listing.error.empty()) {
+      findings.push_back(finding(Finding::Severity::error, "directory_unreadable", cur.dir.string(), listing.error));
+      continue;
+    }
+    bool has_header = false;
+    for (const auto& e : listing.entries) {
+      if (e.type == DirEntry::Type::symlink) {
+        findings.push_back(finding(Finding::Severity::warning, "symlink_in_spool", (cur.dir / e.name).string(),
+                                   "symbolic link inside the spool: not followed"));
+      } else if (e.type == DirEntry::Type::other) {
+        findings.push_back(finding(Finding::Severity::warning, "special_file_in_spool", (cur.dir / e.name).string(),
+                                   "device, FIFO or socket inside the spool: not read"));
+      } else if (e.type == DirEntry::Type::file && e.name == "cyrus.header") {
+        has_header = true;
+      }
+    }
+    if (has_header) {
+      WalkedMailbox m{partition, cur.dir, cur.rel, std::nullopt, {}, 0};
+      const fs::path header_path = cur.dir / "cyrus.header";
+      SourceOpen h = SourceOpen::map(header_path);
+      if (h.status != SourceOpen::Status::ok) {
+        m.header_error = h.message;
+      } else {
+        m.header_crc = crc32_of(h.file.bytes());
+        auto parsed = parse_cyrus_header(h.file.bytes(), header_path.string());
+        if (parsed)
+          m.header = std::move(parsed).value();
+        else
+          m.header_error = parsed.error().to_string();
+      }
+      out.push_back(std::move(m));
+    }
+    if (cur.rel.size() >= max_walk_depth) {
+      findings.push_back(finding(Finding::Severity::error, "tree_too_deep", cur.dir.string(),
+                                 "directory tree deeper than " + std::to_string(max_walk_depth) + " levels: not walked further"));
+      continue;
+    }
+    // Reverse so the stack pops in name order: a deterministic walk.
+    for (auto it = listing.entries.rbegin(); it != listing.entries.rend(); ++it) {
+      if (it->type != DirEntry::Type::directory) continue;
+      // Partition-root directories ending in '.' are Cyrus staging areas (stage., sync.).
+      if (cur.rel.empty() && !it->name.empty() && it->name.back() == '.') continue;
+      if (cur.rel.empty() && it->name == "lost+found") continue;
+      Pending next{cur.dir / it->name, cur.rel};
+      next.rel.push_back(it->name);
+      stack.push_back(std::move(next));
+    }
+  }
+}
+
+bool is_deleted_name(const MailboxName& n) { return n.is_deleted(); }
+
+MailboxKind kind_from_header_type(const std::string& letters) {
+  if (letters.empty()) return MailboxKind::email;
+  switch (letters[0]) {
+    case 'c': return MailboxKind::calendar;
+    case 'a': return MailboxKind::addressbook;
+    case 'b': return MailboxKind::collection;
+    case 'n': return MailboxKind::netnews;
+    case 'j': return MailboxKind::notification;
+    case 's': return MailboxKind::submission;
+    case 'p': return MailboxKind::push_subscription;
+    case 'f': return MailboxKind::sieve;
+    default: return MailboxKind::email;
+  }
+}
+
+}  // namespace
+
+Discovery discover(const SourceInputs& inputs) {
+  Discovery d;
+  std::map<std::string, fs::path> roots(inputs.partitions.begin(), inputs.partitions.end());
+
+  // mailboxes.db (2.0+) or the 1.x "mailboxes" text file.
+  std::optional<MailboxesDb> db;
+  if (inputs.config_dir) {
+    for (const char* fname : {"mailboxes.db", "mailboxes"}) {
+      const fs::path p = *inputs.config_dir / fname;
+      SourceOpen f = SourceOpen::map(p);
+      if (f.status == SourceOpen::Status::missing) continue;
+      d.mailboxes_db = p;
+      if (f.status != SourceOpen::Status::ok) {
+        d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_unreadable", p.string(), f.message));
+        break;
+      }
+      auto raw = read_cyrusdb(f.file.bytes(), p.string());
+      if (!raw) {
+        d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_unreadable", p.string(), raw.error().to_string()));
+        break;
+      }
+      d.mailboxes_db_format = to_string(raw.value().format);
+      for (const auto& w : raw.value().warnings)
+        d.findings.push_back(finding(Finding::Severity::warning, "mailboxes_db_warning", p.string(), w.to_string()));
+      auto parsed = parse_mailboxes_db(raw.value().records, p.string());
+      if (!parsed) {
+        d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_unreadable", p.string(), parsed.error().to_string()));
+        break;
+      }
+      for (const auto& bad : parsed.value().bad_entries)
+        d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_bad_entry", p.string(), bad.to_string()));
+      db = std::move(parsed).value();
+      break;
+    }
+    if (d.mailboxes_db.empty())
+      d.findings.push_back(finding(Finding::Severity::info, "no_mailboxes_db", inputs.config_dir->string(),
+                                   "no mailboxes.db in the config directory: mailboxes found by walking the spool"));
+  }
+
+  // Walk every partition.
+  std::vector<WalkedMailbox> walked;
+  for (const auto& [pname, root] : inputs.partitions) {
+    if (!is_directory_no_follow(root)) {
+      d.findings.push_back(finding(Finding::Severity::error, "partition_missing", root.string(),
+                                   "partition '" + pname + "' is not a directory"));
+      continue;
+    }
+    walk_partition(pname, root, walked, d.findings);
+  }
+  std::map<fs::path, std::size_t> walked_by_dir;
+  for (std::size_t i = 0; i < walked.size(); ++i) walked_by_dir[walked[i].dir] = i;
+  std::vector<bool> matched(walked.size(), false);
+
+  if (db) {
+    for (const auto& e : db->entries) {
+      if (e.tombstone || e.remote || e.reserved || e.intermediate) continue;  // no files by design
+      MailboxRef ref;
+      ref.name = e.name;
+      ref.kind = e.kind;
+      ref.deleted = is_deleted_name(e.name);
+      ref.in_db = true;
+      ref.partition = e.partition;
+      ref.unique_id = e.unique_id;
+      ref.db_uidvalidity = e.uidvalidity;
+      ref.acl = e.acl;
+      const std::string internal = e.name.internal();
+      auto root = roots.find(e.partition.empty() ? "default" : e.partition);
+      if (root == roots.end()) {
+        d.findings.push_back(finding(Finding::Severity::error, "partition_not_given", d.mailboxes_db.string(),
+                                     internal + " is on partition '" + e.partition + "': give it with --partition " +
+                                         e.partition + "=DIR"));
+        d.mailboxes.push_back(std::move(ref));
+        continue;
+      }
+      std::vector<fs::path> candidates;
+      if (!e.legacy_dirs && !e.unique_id.empty()) candidates.push_back(uuid_mailbox_dir(root->second, e.unique_id));
+      for (auto& c : legacy_mailbox_dirs(root->second, e.name)) candidates.push_back(std::move(c));
+      for (const auto& c : candidates) {
+        auto it = walked_by_dir.find(c);
+        if (it == walked_by_dir.end() || matched[it->second]) continue;
+        matched[it->second] = true;
+        ref.on_disk = true;
+        ref.dir = c;
+        const WalkedMailbox& w = walked[it->second];
+        if (w.header && !w.header->unique_id.empty() && !e.unique_id.empty() && w.header->unique_id != e.unique_id)
+          d.findings.push_back(finding(Finding::Severity::warning, "unique_id_mismatch", (c / "cyrus.header").string(),
+                                       "mailboxes.db gives " + internal + " unique id " + e.unique_id +
+                                           ", its cyrus.header says " + w.header->unique_id));
+        if (ref.unique_id.empty() && w.header) ref.unique_id = w.header->unique_id;
+        ref.header = w.header;
+        ref.header_error = w.header_error;
+        ref.header_crc = w.header_crc;
+        break;
+      }
+      if (!ref.on_disk) {
+        std::string tried;
+        for (const auto& c : candidates) tried += (tried.empty() ? "" : ", ") + c.string();
+        d.findings.push_back(finding(ref.deleted ? Finding::Severity::warning : Finding::Severity::error,
+                                     "mailbox_directory_missing", d.mailboxes_db.string(),
+                                     internal + " is listed in mailboxes.db but has no directory with cyrus.header (tried " +
+                                         tried + ")"));
+      }
+      d.mailboxes.push_back(std::move(ref));
+    }
+  }
+
+  // Mailboxes found on disk that the database does not list (or all of them, without a db).
+  for (std::size_t i = 0; i < walked.size(); ++i) {
+    if (matched[i]) continue;
+    const WalkedMailbox& w = walked[i];
+    MailboxRef ref;
+    ref.on_disk = true;
+    ref.partition = w.partition;
+    ref.dir = w.dir;
+    std::optional<MailboxName> name;
+    if (w.header && !w.header->name.empty()) name = parse_internal_name(w.header->name);
+    if (!name && !(w.rel.size() >= 1 && w.rel[0] == "uuid")) name = name_from_legacy_path(w.rel);
+    if (!name) {
+      d.findings.push_back(finding(Finding::Severity::error, "mailbox_name_unknown", w.dir.string(),
+                                   "a mailbox directory whose name cannot be told from its path or cyrus.header" +
+                                       (w.header_error.empty() ? std::string() : ": " + w.header_error)));
+      continue;
+    }
+    ref.name = *name;
+    ref.deleted = is_deleted_name(ref.name);
+    ref.header = w.header;
+    ref.header_error = w.header_error;
+    ref.header_crc = w.header_crc;
+    if (w.header) {
+      ref.unique_id = w.header->unique_id;
+      ref.acl = w.header->acl;
+      ref.kind = kind_from_header_type(w.header->type_letters);
+    }
+    if (db)
+      d.findings.push_back(finding(Finding::Severity::warning, "mailbox_not_in_db", w.dir.string(),
+                                   ref.name.internal() + " has a directory with cyrus.header but mailboxes.db does not list it"));
+    d.mailboxes.push_back(std::move(ref));
+  }
+
+  std::sort(d.mailboxes.begin(), d.mailboxes.end(),
+            [](const MailboxRef& a, const MailboxRef& b) { return a.name < b.name; });
+  d.fatal = d.mailboxes.empty() && !d.findings.empty() &&
+            std::any_of(d.findings.begin(), d.findings.end(),
+                        [](const Finding& f) { return f.severity == Finding::Severity::error; });
+  return d;
+}
+
+}  // namespace cyrconv

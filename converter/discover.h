@@ -1,0 +1,51 @@
+#pragma once
+// Pass 1, discover: which mailboxes exist and where. Source: mailboxes.db when the config
+// directory has one, and always a walk of every partition for cyrus.header; the two are
+// compared and every disagreement becomes a finding.
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "parsers/acl.h"
+#include "parsers/cyrus_header.h"
+#include "parsers/mailbox_name.h"
+#include "parsers/mailboxes_db.h"
+#include "writers/report_model.h"
+
+namespace cyrconv {
+
+struct SourceInputs {
+  std::vector<std::pair<std::string, std::filesystem::path>> partitions;  // name -> root
+  std::optional<std::filesystem::path> config_dir;
+};
+
+struct MailboxRef {
+  MailboxName name;
+  MailboxKind kind = MailboxKind::email;
+  bool deleted = false;       // DELETED hierarchy (delayed delete)
+  bool in_db = false;
+  bool on_disk = false;       // a directory with cyrus.header was found
+  std::string partition;
+  std::filesystem::path dir;  // holds cyrus.header, cyrus.index and the message files
+  std::string unique_id;
+  std::uint32_t db_uidvalidity = 0;
+  std::vector<AclEntry> acl;
+  std::optional<CyrusHeader> header;  // parsed during the walk, when readable
+  std::string header_error;           // why it is not, otherwise
+  std::uint32_t header_crc = 0;       // CRC32 of cyrus.header, checked against v12+ indexes
+};
+
+struct Discovery {
+  std::filesystem::path mailboxes_db;   // empty when there is none
+  std::string mailboxes_db_format;
+  std::vector<MailboxRef> mailboxes;    // sorted by name
+  std::vector<Finding> findings;
+  bool fatal = false;                   // nothing could be read at all
+};
+
+Discovery discover(const SourceInputs& inputs);
+
+}  // namespace cyrconv

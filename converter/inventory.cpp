@@ -1,0 +1,188 @@
+#include "converter/inventory.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "converter/source_io.h"
+
+namespace cyrconv {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+Finding make_finding(Finding::Severity sev, std::string kind, const fs::path& file, std::uint64_t offset,
+                     std::uint32_t uid, std::string detail) {
+  return Finding{sev, std::move(kind), file.string(), offset, uid, std::move(detail)};
+}
+
+// Message files are "<uid>." with no leading zero (cyrus-on-disk.md 5.1).
+std::optional<std::uint32_t> message_file_uid(std::string_view name) {
+  if (name.size() < 2 || name.back() != '.' || name[0] < '1' || name[0] > '9') return std::nullopt;
+  std::uint32_t uid = 0;
+  auto [ptr, ec] = std::from_chars(name.data(), name.data() + name.size() - 1, uid);
+  if (ec != std::errc() || ptr != name.data() + name.size() - 1) return std::nullopt;
+  return uid;
+}
+
+Finding::Severity severity_of(IndexProblem::Kind k) {
+  switch (k) {
+    case IndexProblem::Kind::trailing_garbage:
+    case IndexProblem::Kind::suspect_layout: return Finding::Severity::warning;
+    default: return Finding::Severity::error;
+  }
+}
+
+void apply_seen_set(std::vector<IndexRecord>& live, const UidSet& set) {
+  for (auto& r : live)
+    if (set.contains(r.uid)) r.system_flags |= sysflag::seen;
+}
+
+void apply_seen(const MailboxRef& mb, MailboxInventory& inv, const SeenState& seen, const fs::path& dir) {
+  const bool shared_seen = inv.header.options & index_option_shared_seen;
+  if (inv.header.minor_version >= 12) {
+    inv.seen_source = shared_seen ? "index (shared seen)" : "index";
+    return;
+  }
+  // Before 2.4 the index holds no \Seen: the owner's seen db (or "anyone" for shared seen),
+  // else a leftover 1.x cyrus.seen in the mailbox directory.
+  for (auto& r : inv.live) r.system_flags &= ~sysflag::seen;
+  const auto* db = shared_seen ? seen.anyone : seen.owner;
+  if (db && !mb.unique_id.empty()) {
+    if (auto it = db->find(mb.unique_id); it != db->end()) {
+      apply_seen_set(inv.live, it->second.seen);
+      inv.seen_source = shared_seen ? "seen_db (anyone)" : "seen_db";
+      return;
+    }
+  }
+  SourceOpen f = SourceOpen::map(dir / "cyrus.seen");
+  if (f.status == SourceOpen::Status::ok) {
+    auto parsed = parse_cyrus_seen_file(f.file.bytes(), (dir / "cyrus.seen").string());
+    if (!parsed) {
+      inv.findings.push_back(make_finding(Finding::Severity::error, "seen_unreadable", dir / "cyrus.seen",
+                                          parsed.error().offset, 0, parsed.error().message));
+    } else {
+      const std::string owner = mb.name.owner();
+      for (const auto& e : parsed.value()) {
+        if (e.key == owner || (shared_seen && e.key == "anyone")) {
+          apply_seen_set(inv.live, e.seen);
+          inv.seen_source = "cyrus.seen";
+          return;
+        }
+      }
+    }
+  }
+  inv.seen_source = "none";
+}
+
+}  // namespace
+
+MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) {
+  MailboxInventory inv;
+  const fs::path& dir = mb.dir;
+  if (!mb.on_disk) return inv;
+  if (mb.header) {
+    inv.flag_names = mb.header->user_flags;
+  } else {
+    inv.findings.push_back(make_finding(Finding::Severity::error, "header_unreadable", dir / "cyrus.header", 0, 0,
+                                        mb.header_error));
+  }
+
+  const fs::path index_path = dir / "cyrus.index";
+  SourceOpen index_file = SourceOpen::map(index_path);
+  if (index_file.status != SourceOpen::Status::ok) {
+    inv.findings.push_back(make_finding(Finding::Severity::error, "index_unreadable", index_path, 0, 0, index_file.message));
+    return inv;
+  }
+  auto parsed = parse_cyrus_index(index_file.file.bytes(), index_path.string());
+  if (!parsed) {
+    inv.findings.push_back(make_finding(Finding::Severity::error, "index_unreadable", index_path, parsed.error().offset, 0,
+                                        parsed.error().message));
+    return inv;
+  }
+  CyrusIndex& index = parsed.value();
+  inv.index_read = true;
+  inv.header = index.header;
+  for (const auto& p : index.problems)
+    inv.findings.push_back(make_finding(severity_of(p.kind), std::string("index_") + to_string(p.kind), index_path,
+                                        p.offset, p.uid, p.detail));
+  if (index.header.has_crcs && mb.header && index.header.header_file_crc != mb.header_crc)
+    inv.findings.push_back(make_finding(Finding::Severity::warning, "header_file_crc_mismatch", dir / "cyrus.header", 0, 0,
+                                        "cyrus.index expects cyrus.header to have CRC32 " +
+                                            std::to_string(index.header.header_file_crc) + ", the file has " +
+                                            std::to_string(mb.header_crc)));
+
+  // 2.3 delayed expunge: records moved to cyrus.expunge; the index wins on overlap.
+  std::vector<std::uint32_t> expunged_uids;
+  const fs::path expunge_path = dir / "cyrus.expunge";
+  SourceOpen expunge_file = SourceOpen::map(expunge_path);
+  if (expunge_file.status == SourceOpen::Status::ok) {
+    auto ex = parse_cyrus_expunge(expunge_file.file.bytes(), expunge_path.string());
+    if (!ex) {
+      inv.findings.push_back(make_finding(Finding::Severity::error, "expunge_unreadable", expunge_path, ex.error().offset, 0,
+                                          ex.error().message));
+    } else {
+      for (const auto& r : ex.value().records) expunged_uids.push_back(r.uid);
+    }
+  } else if (expunge_file.status != SourceOpen::Status::missing) {
+    inv.findings.push_back(make_finding(Finding::Severity::error, "expunge_unreadable", expunge_path, 0, 0, expunge_file.message));
+  }
+
+  for (auto& r : index.records) {
+    if (r.live())
+      inv.live.push_back(r);
+    else
+      expunged_uids.push_back(r.uid);
+  }
+  std::sort(expunged_uids.begin(), expunged_uids.end());
+  expunged_uids.erase(std::unique(expunged_uids.begin(), expunged_uids.end()), expunged_uids.end());
+
+  // One listing of the directory: which message files exist.
+  DirListing listing = list_directory(dir);
+  if (!listing.error.empty())
+    inv.findings.push_back(make_finding(Finding::Severity::error, "directory_unreadable", dir, 0, 0, listing.error));
+  std::vector<std::uint32_t> files;
+  for (const auto& e : listing.entries) {
+    auto uid = message_file_uid(e.name);
+    if (!uid) continue;
+    if (e.type != DirEntry::Type::file) {
+      inv.findings.push_back(make_finding(Finding::Severity::error, "message_not_regular_file", dir / e.name, 0, *uid,
+                                          "message path is a symlink, directory or special file: not read"));
+      continue;
+    }
+    files.push_back(*uid);
+  }
+  std::sort(files.begin(), files.end());
+
+  std::vector<std::uint32_t> live_uids;
+  live_uids.reserve(inv.live.size());
+  for (const auto& r : inv.live) {
+    inv.bytes += r.size;
+    live_uids.push_back(r.uid);
+    if (!std::binary_search(files.begin(), files.end(), r.uid)) {
+      ++inv.missing_files;
+      const bool archived = r.system_flags & sysflag::archived;
+      inv.findings.push_back(make_finding(Finding::Severity::error, "message_file_missing",
+                                          dir / (std::to_string(r.uid) + "."), 0, r.uid,
+                                          archived ? "the index marks the message ARCHIVED: its file is on the archive "
+                                                     "partition, which was not given"
+                                                   : "the index lists a live message but its file is missing"));
+    }
+  }
+  std::sort(live_uids.begin(), live_uids.end());
+  for (std::uint32_t uid : files) {
+    if (std::binary_search(live_uids.begin(), live_uids.end(), uid)) continue;
+    if (std::binary_search(expunged_uids.begin(), expunged_uids.end(), uid)) {
+      ++inv.expunged_present;
+      continue;
+    }
+    ++inv.orphan_files;
+    inv.findings.push_back(make_finding(Finding::Severity::warning, "orphan_message_file", dir / (std::to_string(uid) + "."),
+                                        0, uid, "message file with no record in cyrus.index or cyrus.expunge"));
+  }
+
+  apply_seen(mb, inv, seen, dir);
+  return inv;
+}
+
+}  // namespace cyrconv

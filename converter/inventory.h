@@ -1,0 +1,40 @@
+#pragma once
+// Pass 2, inventory: header, index, cyrus.expunge and seen state of one mailbox turned into
+// plain records. No message file is opened here; the directory is listed once to find
+// missing message files, orphans and expunged messages still on disk.
+#include <cstdint>
+#include <map>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "converter/discover.h"
+#include "parsers/cyrus_index.h"
+#include "parsers/seen.h"
+#include "writers/report_model.h"
+
+namespace cyrconv {
+
+// The seen databases that matter for one mailbox, loaded once per user.
+struct SeenState {
+  const std::map<std::string, SeenEntry>* owner = nullptr;   // owner's seen db by unique id
+  const std::map<std::string, SeenEntry>* anyone = nullptr;  // pre-2.4 shared-seen pseudo-user
+  std::string owner_file;
+};
+
+struct MailboxInventory {
+  bool index_read = false;
+  IndexHeader header;
+  std::vector<std::optional<std::string>> flag_names;  // slot n = user flag bit n
+  std::vector<IndexRecord> live;   // live records, index order, \Seen of the owner applied
+  std::uint64_t bytes = 0;
+  std::uint64_t expunged_present = 0;
+  std::uint64_t missing_files = 0;
+  std::uint64_t orphan_files = 0;
+  std::string seen_source;         // "index", "seen_db", "cyrus.seen", "none", ...
+  std::vector<Finding> findings;
+};
+
+MailboxInventory inventory_mailbox(const MailboxRef& mailbox, const SeenState& seen);
+
+}  // namespace cyrconv

@@ -1,0 +1,161 @@
+#include "converter/scan.h"
+
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <map>
+#include <memory>
+#include <optional>
+
+#include "converter/inventory.h"
+#include "converter/user_state.h"
+#include "parsers/mutf7.h"
+
+namespace cyrconv {
+
+namespace {
+
+std::string owner_key(const MailboxRef& m) { return m.deleted ? std::string() : m.name.owner(); }
+
+FolderSummary summarise(const MailboxRef& mb, MailboxInventory&& inv) {
+  FolderSummary f;
+  f.name = display_folder_name(mb.name, f.name_valid);
+  if (!f.name_valid)
+    inv.findings.push_back(Finding{Finding::Severity::warning, "folder_name_invalid", mb.dir.string(), 0, 0,
+                                   mb.name.internal() + " is not valid modified UTF-7: its raw form is kept"});
+  f.name_raw = mb.name.internal();
+  f.kind = to_string(mb.kind);
+  f.deleted = mb.deleted;
+  f.directory = mb.dir.string();
+  f.unique_id = mb.unique_id;
+  f.in_mailboxes_db = mb.in_db;
+  f.on_disk = mb.on_disk;
+  if (inv.index_read) {
+    f.index_version = inv.header.minor_version;
+    f.uidvalidity = inv.header.uidvalidity;
+    f.uidnext = inv.header.last_uid + 1;
+  }
+  f.messages = inv.live.size();
+  f.bytes = inv.bytes;
+  f.expunged_present = inv.expunged_present;
+  f.missing_files = inv.missing_files;
+  f.orphan_files = inv.orphan_files;
+  for (const auto& r : inv.live)
+    if (r.system_flags & sysflag::seen) ++f.seen_messages;
+  f.seen_source = inv.seen_source;
+  for (const auto& n : inv.flag_names)
+    if (n) f.keywords.push_back(*n);
+  f.findings = std::move(inv.findings);
+  return f;
+}
+
+void add_totals(ScanTotals& t, const std::vector<Finding>& findings) {
+  for (const auto& f : findings) {
+    if (f.severity == Finding::Severity::error) ++t.errors;
+    if (f.severity == Finding::Severity::warning) ++t.warnings;
+  }
+}
+
+}  // namespace
+
+std::string display_folder_name(const MailboxName& name, bool& valid) {
+  valid = true;
+  std::size_t first = 0;
+  std::string out;
+  if (name.is_user() && !name.is_deleted()) {
+    first = 2;
+    if (name.parts.size() == 2) return "INBOX";
+  }
+  for (std::size_t i = first; i < name.parts.size(); ++i) {
+    if (!out.empty()) out += '/';
+    auto decoded = mutf7_decode(name.parts[i]);
+    if (decoded) {
+      out += decoded.value();
+    } else {
+      valid = false;
+      out += name.parts[i];
+    }
+  }
+  return out;
+}
+
+ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options) {
+  std::optional<tbb::global_control> limit;
+  if (options.threads > 0)
+    limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(options.threads));
+
+  ScanReport report;
+  for (const auto& [name, dir] : inputs.partitions) report.inputs.push_back("partition " + name + "=" + dir.string());
+  if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
+
+  // Pass 1: discover.
+  Discovery disc = discover(inputs);
+  report.mailboxes_db = disc.mailboxes_db.string();
+  report.mailboxes_db_format = disc.mailboxes_db_format;
+  report.findings = std::move(disc.findings);
+
+  // Per-user databases, loaded once per owner before the parallel pass.
+  std::map<std::string, std::unique_ptr<UserState>> users;
+  for (const auto& mb : disc.mailboxes) {
+    const std::string owner = owner_key(mb);
+    if (users.count(owner)) continue;
+    auto st = std::make_unique<UserState>();
+    if (!owner.empty() && inputs.config_dir) {
+      MailboxName inbox{mb.name.domain, {mb.name.parts[0], mb.name.parts[1]}};
+      std::string inbox_id;
+      for (const auto& other : disc.mailboxes)
+        if (other.name == inbox) inbox_id = other.unique_id;
+      *st = load_user_state(*inputs.config_dir, inbox, inbox_id);
+    }
+    users.emplace(owner, std::move(st));
+  }
+  // Pre-2.4 shared seen lives in the pseudo-user "anyone"'s seen db.
+  std::optional<UserState> anyone;
+  if (inputs.config_dir) anyone = load_user_state(*inputs.config_dir, MailboxName{"", {"user", "anyone"}}, "");
+
+  // Pass 2: inventory, in parallel; results land by index so the order stays fixed.
+  std::vector<FolderSummary> folders(disc.mailboxes.size());
+  tbb::parallel_for(std::size_t{0}, disc.mailboxes.size(), [&](std::size_t i) {
+    const MailboxRef& mb = disc.mailboxes[i];
+    const UserState& us = *users.at(owner_key(mb));
+    SeenState seen{&us.seen, anyone ? &anyone->seen : nullptr, us.seen_file};
+    folders[i] = summarise(mb, inventory_mailbox(mb, seen));
+  });
+
+  std::map<std::string, UserSummary> by_user;
+  for (std::size_t i = 0; i < disc.mailboxes.size(); ++i) {
+    const std::string owner = owner_key(disc.mailboxes[i]);
+    UserSummary& u = by_user[owner];
+    u.user = owner;
+    u.folders.push_back(std::move(folders[i]));
+  }
+  for (auto& [owner, u] : by_user) {
+    const UserState& st = *users.at(owner);
+    u.seen_db = st.seen_file;
+    u.subscriptions_found = st.subscriptions_found;
+    for (const auto& s : st.subscriptions) u.subscriptions.push_back(s.internal());
+    u.findings = st.findings;
+  }
+
+  ScanTotals& t = report.totals;
+  add_totals(t, report.findings);
+  for (auto& [owner, u] : by_user) {
+    if (!owner.empty()) ++t.users;
+    add_totals(t, u.findings);
+    for (const auto& f : u.folders) {
+      ++t.folders;
+      t.messages += f.messages;
+      t.bytes += f.bytes;
+      t.expunged_present += f.expunged_present;
+      t.missing_files += f.missing_files;
+      t.orphan_files += f.orphan_files;
+      if (f.uidnext != 0) ++report.index_versions[f.index_version];  // uidnext is set once the index was read
+      add_totals(t, f.findings);
+    }
+    report.users.push_back(std::move(u));
+  }
+  return report;
+}
+
+}  // namespace cyrconv

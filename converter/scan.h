@@ -1,0 +1,18 @@
+#pragma once
+// `cyrconv scan`: discover and inventory a copied store, and summarise it per user.
+#include "converter/discover.h"
+#include "writers/report_model.h"
+
+namespace cyrconv {
+
+struct ScanOptions {
+  int threads = 0;  // 0: one per core
+};
+
+ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options);
+
+// Folder name as its owner sees it: "INBOX", "Sent/2024"; shared and deleted folders by
+// their whole name. UTF-8 when the modified UTF-7 decodes; `valid` false otherwise.
+std::string display_folder_name(const MailboxName& name, bool& valid);
+
+}  // namespace cyrconv

@@ -1,0 +1,120 @@
+#include "converter/source_io.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace cyrconv {
+
+MappedFile::MappedFile(MappedFile&& o) noexcept : data_(o.data_), size_(o.size_), mapped_(o.mapped_) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+  o.mapped_ = false;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    this->~MappedFile();
+    data_ = o.data_;
+    size_ = o.size_;
+    mapped_ = o.mapped_;
+    o.data_ = nullptr;
+    o.size_ = 0;
+    o.mapped_ = false;
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (mapped_) munmap(const_cast<char*>(data_), size_);
+}
+
+namespace {
+
+int open_source(const std::filesystem::path& path) {
+  const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+  // O_NOATIME is refused (EPERM) on files the caller does not own; fall back without it.
+  int fd = ::open(path.c_str(), flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), flags);
+  return fd;
+}
+
+}  // namespace
+
+SourceOpen SourceOpen::map(const std::filesystem::path& path) {
+  SourceOpen r;
+  const int fd = open_source(path);
+  if (fd < 0) {
+    const int err = errno;
+    r.status = err == ENOENT ? Status::missing : (err == ELOOP ? Status::not_regular : Status::error);
+    r.message = path.string() + ": " + (err == ELOOP ? "is a symbolic link (not followed)" : std::strerror(err));
+    return r;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    r.status = Status::not_regular;
+    r.message = path.string() + ": not a regular file";
+    ::close(fd);
+    return r;
+  }
+  r.status = Status::ok;
+  if (st.st_size > 0) {
+    void* p = mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      r.status = Status::error;
+      r.message = path.string() + ": mmap: " + std::strerror(errno);
+    } else {
+      r.file.data_ = static_cast<const char*>(p);
+      r.file.size_ = static_cast<std::size_t>(st.st_size);
+      r.file.mapped_ = true;
+    }
+  }
+  ::close(fd);
+  return r;
+}
+
+DirListing list_directory(const std::filesystem::path& dir) {
+  DirListing out;
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR* d = fd >= 0 ? fdopendir(fd) : nullptr;
+  if (!d) {
+    out.error = dir.string() + ": cannot list directory: " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return out;
+  }
+  while (dirent* e = readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    DirEntry entry;
+    entry.name = std::string(name);
+    unsigned char t = e->d_type;
+    if (t == DT_UNKNOWN) {
+      struct stat st {};
+      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        t = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_FIFO;
+      }
+    }
+    entry.type = t == DT_REG   ? DirEntry::Type::file
+                 : t == DT_DIR ? DirEntry::Type::directory
+                 : t == DT_LNK ? DirEntry::Type::symlink
+                               : DirEntry::Type::other;
+    out.entries.push_back(std::move(entry));
+  }
+  closedir(d);
+  std::sort(out.entries.begin(), out.entries.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+bool is_directory_no_follow(const std::filesystem::path& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace cyrconv

@@ -1,0 +1,60 @@
+#pragma once
+// Read-only access to the source trees. Every open is O_RDONLY with O_NOFOLLOW (a symlink in
+// the spool is reported, never followed) and O_NOATIME where the kernel allows it, so a scan
+// leaves even access times alone. Nothing here can write, lock or rename.
+#include <cstddef>
+#include <cstdint>
+#include <filesystem>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace cyrconv {
+
+// A whole file mapped read-only (or empty). Metadata files (cyrus.index, databases) only;
+// message files are streamed by the convert pass.
+class MappedFile {
+ public:
+  MappedFile() = default;
+  MappedFile(MappedFile&& o) noexcept;
+  MappedFile& operator=(MappedFile&& o) noexcept;
+  MappedFile(const MappedFile&) = delete;
+  MappedFile& operator=(const MappedFile&) = delete;
+  ~MappedFile();
+
+  std::string_view bytes() const { return {data_, size_}; }
+
+ private:
+  friend struct SourceOpen;
+  const char* data_ = nullptr;
+  std::size_t size_ = 0;
+  bool mapped_ = false;
+};
+
+struct SourceOpen {
+  enum class Status { ok, missing, not_regular, error };
+  Status status = Status::error;
+  std::string message;  // "PATH: what went wrong" when status != ok
+  MappedFile file;
+
+  static SourceOpen map(const std::filesystem::path& path);
+};
+
+struct DirEntry {
+  enum class Type { file, directory, symlink, other };
+  std::string name;
+  Type type = Type::other;
+};
+
+// Entries of one directory, sorted by name, without "." and "..". Types come from d_type
+// (an lstat only where the filesystem does not fill it in). Empty with an error message when
+// the directory cannot be read.
+struct DirListing {
+  std::vector<DirEntry> entries;
+  std::string error;
+};
+DirListing list_directory(const std::filesystem::path& dir);
+
+bool is_directory_no_follow(const std::filesystem::path& path);
+
+}  // namespace cyrconv
