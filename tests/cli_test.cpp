@@ -1,0 +1,82 @@
+// The command line as users meet it: exit statuses and one-line errors.
+#include <doctest/doctest.h>
+
+#include <array>
+#include <cstdio>
+#include <string>
+#include <sys/wait.h>
+
+#include "tests/test_support.h"
+
+namespace {
+
+struct Run {
+  int status = -1;
+  std::string out;  // stdout and stderr together
+};
+
+Run run_cyrconv(const std::string& args) {
+  const std::string cmd = cyrconv::test::cyrconv_binary().string() + " " + args + " 2>&1";
+  Run r;
+  FILE* p = popen(cmd.c_str(), "r");
+  REQUIRE(p != nullptr);
+  std::array<char, 4096> buf{};
+  while (std::size_t n = fread(buf.data(), 1, buf.size(), p)) r.out.append(buf.data(), n);
+  const int st = pclose(p);
+  r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
+  return r;
+}
+
+int lines(const std::string& s) {
+  int n = 0;
+  for (char c : s) n += c == '\n';
+  return n;
+}
+
+}  // namespace
+
+TEST_CASE("cli: --help and --version succeed") {
+  Run help = run_cyrconv("--help");
+  CHECK(help.status == 0);
+  CHECK(help.out.find("scan") != std::string::npos);
+  CHECK(help.out.find("Exit status") != std::string::npos);
+  Run version = run_cyrconv("--version");
+  CHECK(version.status == 0);
+  CHECK(version.out.rfind("cyrconv ", 0) == 0);
+  for (const char* sub : {"scan", "audit", "convert", "verify", "plan"}) {
+    Run r = run_cyrconv(std::string(sub) + " --help");
+    CHECK_MESSAGE(r.status == 0, sub);
+    CHECK(r.out.find("--spool") != std::string::npos);
+  }
+}
+
+TEST_CASE("cli: unknown option or subcommand is a one-line error with status 2") {
+  for (const char* args : {"--frobnicate", "frobnicate", "scan --frobnicate", "", "scan --threads banana"}) {
+    Run r = run_cyrconv(args);
+    CHECK_MESSAGE(r.status == 2, args);
+    CHECK_MESSAGE(lines(r.out) == 1, args, ": ", r.out);
+    CHECK(r.out.rfind("cyrconv: ", 0) == 0);
+  }
+}
+
+TEST_CASE("cli: subcommands not built yet say so and exit 2 without output") {
+  cyrconv::test::TempDir tmp;
+  for (const char* sub : {"audit", "convert", "verify", "plan"}) {
+    Run r = run_cyrconv(std::string(sub) + " --spool " + tmp.path.string());
+    CHECK(r.status == 2);
+    CHECK(r.out == "cyrconv: '" + std::string(sub) + "' is not built yet\n");
+  }
+}
+
+TEST_CASE("cli: scan refuses missing inputs with status 3") {
+  cyrconv::test::TempDir tmp;
+  Run r = run_cyrconv("scan --spool " + (tmp.path / "nope").string());
+  CHECK(r.status == 3);
+  CHECK(r.out.find("is not a directory") != std::string::npos);
+  Run empty = run_cyrconv("scan --spool " + tmp.path.string());
+  CHECK(empty.status == 3);
+  CHECK(empty.out.find("no mailboxes found") != std::string::npos);
+  Run bad = run_cyrconv("scan --spool " + tmp.path.string() + " --partition archive");
+  CHECK(bad.status == 3);
+  CHECK(bad.out.find("NAME=DIR") != std::string::npos);
+}
