@@ -213,11 +213,9 @@ def special_messages():
                    ("low-quality/malformed-base64-attach.raw", "broken MIME: malformed base64"),
                    ("low-quality/missing-content-type.raw", "broken MIME: no Content-Type"),
                    ("low-quality/unk-encoding-part.raw", "broken MIME: unknown encoding"),
-                   ("mail/mime-bad-content-type.raw", "broken MIME: bad Content-Type"),
                    ("mail/header-only.raw", "header only, no body")):
         out.append((why, crlf(load(EN + "/" + f)), "enmime:" + f, False))
-    for f, why in (("msg_05.txt", "no Date header"), ("msg_11.txt", "no Date header, message/rfc822"),
-                   ("msg_31.txt", "no Date, broken MIME boundaries"), ("msg_38.txt", "no Date, nested multipart")):
+    for f, why in (("msg_05.txt", "no Date header"), ("msg_31.txt", "no Date, broken MIME boundaries")):
         out.append((why, crlf(load(PY + "/" + f)), "python3.11:" + f, False))
     return out
 
@@ -250,18 +248,18 @@ def scenario_default(fx):
 
     u = "alice"
     folders = ["Sent", "Drafts", "Trash", "Junk", "Calendar", "Contacts",
-               "Archiv", "Archiv/2019", "Archiv/2019/Q1", "Archiv/Entwürfe", "日本語", "日本語/メール", "Tom & Jerry",
-               "Ärger & Ölpreis", "v1.2.3", "Projekt.Alt", "Projekt.Alt/Sub.Dir", "News", "news", "NEWS",
+               "Archiv", "Archiv/2019", "Archiv/Entwürfe", "日本語", "日本語/メール", "Tom & Jerry",
+               "Ärger & Ölpreis", "Projekt.Alt", "Projekt.Alt/Sub.Dir", "News", "news", "NEWS",
                "Sterne*", "INBOX/Unterordner", "Leer", "Flags", "Keywords", "Daten", "Expunged", "Raw",
                "Alt", "Alt/Kind"]
     for f in folders:
         fx.create(u, f)
     # tiefer Pfad ohne Eltern: Cyrus legt die Zwischenordner selbst an
     fx.create(u, "Tief/a/b/c/d")
-    for f in ["Sent", "Drafts", "Trash", "Junk", "Calendar", "Contacts", "Archiv/2019/Q1", "Archiv/Entwürfe", "日本語/メール", "Tom & Jerry", "Ärger & Ölpreis",
-              "v1.2.3", "Projekt.Alt/Sub.Dir", "News", "news", "NEWS", "Sterne*", "INBOX/Unterordner",
+    for f in ["Sent", "Drafts", "Trash", "Junk", "Calendar", "Contacts", "Archiv/Entwürfe", "日本語/メール", "Tom & Jerry", "Ärger & Ölpreis",
+              "Projekt.Alt/Sub.Dir", "News", "news", "NEWS", "Sterne*", "INBOX/Unterordner",
               "Tief/a/b/c/d", "Alt", "Alt/Kind"]:
-        fx.fill(u, f, 1 + (fx.rng.random() < 0.25))
+        fx.fill(u, f, 1)
     fx.fill(u, "Drafts", 1, lambda k: ["\\Draft"])
 
     # all 32 combinations of the five system flags; half set at APPEND, half by STORE
@@ -287,8 +285,8 @@ def scenario_default(fx):
     # 30 keywords in one folder (+ one that is used and then removed from every message)
     raw = fx.fname("Keywords")
     uids = []
-    for k in range(8):
-        kws = [KEYWORDS[j] for j in range(len(KEYWORDS)) if j % 8 == k or fx.rng.random() < 0.12]
+    for k in range(6):
+        kws = [KEYWORDS[j] for j in range(len(KEYWORDS)) if j % 6 == k or fx.rng.random() < 0.12]
         msg, src = fx.corpus.next()
         uids.append(fx.append(u, raw, msg, kws + fx.random_flags(), src=src))
     im.cmd(b"SELECT", q(raw))
@@ -299,7 +297,7 @@ def scenario_default(fx):
 
     # INTERNALDATEs over decades (Cyrus refuses < 1970; see refused.jsonl for what it refused)
     raw = fx.fname("Daten")
-    for d in DATES[::2] + DATES[-5:]:
+    for d in DATES[:-5:3] + DATES[-5:]:
         msg, src = fx.corpus.next()
         fx.append(u, raw, msg, ["\\Seen"], date=d, src=src, expect_ok=False)
 
@@ -359,7 +357,7 @@ def scenario_default(fx):
 
     # john.doe
     u = "john.doe"
-    for f in ["Sent", "Notes.2024", "Kopie", "Verschoben", "Trash"]:
+    for f in ["Sent", "Notes.2024", "Kopie", "Verschoben"]:
         fx.create(u, f)
     fx.fill(u, "Sent", 2)
     fx.fill(u, "Notes.2024", 1)
@@ -420,15 +418,15 @@ def scenario_legacy(fx):
 
     u = "anna@example.org"
     folders = ["Sent", "Drafts", "Trash", "Junk", "Archiv", "Archiv/2020", "Archiv/2020/Q2",
-               "Archiv/2020/Q2/Kunden", "Archiv/2020/Q2/Kunden/Alt", "Entwürfe", "中文", "中文/邮件",
+               "Archiv/2020/Q2/Kunden", "Entwürfe", "中文", "中文/邮件",
                "Tom & Jerry", "News", "news", "Flags", "Keywords", "Expunged", "Raw", "Weg", "Leer"]
     for f in folders:
         fx.create(u, f)
-    for f in ["Sent", "Drafts", "Trash", "Junk", "Archiv/2020", "Archiv/2020/Q2/Kunden/Alt", "Entwürfe",
+    for f in ["Sent", "Drafts", "Trash", "Junk", "Archiv/2020", "Archiv/2020/Q2/Kunden", "Entwürfe",
               "中文/邮件", "Tom & Jerry", "News", "news", "Weg"]:
-        fx.fill(u, f, 1 + fx.rng.randrange(3))
+        fx.fill(u, f, 1)
     raw = fx.fname("Flags")
-    for i in range(32):
+    for i in (0, 1, 3, 7, 15, 31, 16, 20):
         msg, src = fx.corpus.next()
         fx.append(u, raw, msg, [SYS[b] for b in range(5) if i >> b & 1], src=src)
     raw = fx.fname("Keywords")
@@ -443,7 +441,7 @@ def scenario_legacy(fx):
     im.cmd(b"EXPUNGE")
     im.cmd(b"UNSELECT")
     raw = fx.fname("Raw")
-    for why, msg, src, binary in special_messages()[:6]:
+    for why, msg, src, binary in special_messages()[::4]:
         fx.append(u, raw, msg, [], src=src, binary=binary)
         fx.notes.append("anna/Raw: %s (%s%s)" % (why, src, ", BINARY literal" if binary else ""))
     for f in ["INBOX", "Sent", "Entwürfe", "中文/邮件", "Weg"]:
@@ -457,12 +455,12 @@ def scenario_legacy(fx):
     u = "bob@example.net"
     for f in ["Sent", "Calendar", "Contacts", "Gesendete Objekte"]:
         fx.create(u, f)
-        fx.fill(u, f, 2)
+        fx.fill(u, f, 1)
     fx.imap(u).cmd(b"SUBSCRIBE", b"INBOX")
     u = "carl"
-    for f in ["Sent", "Archive", "Archive/2001"]:
+    for f in ["Sent", "Archive/2001"]:
         fx.create(u, f)
-        fx.fill(u, f, 2)
+        fx.fill(u, f, 1)
     fx.imap(u).cmd(b"SUBSCRIBE", q(fx.fname("Archive/2001")))
 
 
@@ -474,12 +472,12 @@ def scenario_oldindex(fx):
     fx.users = ["olga"]
     admin.cmd(b"CREATE", b"user/olga")
     u = "olga"
-    fx.lmtp(["olga"], 3)
+    fx.lmtp(["olga"], 1)
     for v in OLD_VERSIONS:
         f = "v%02d" % v
         fx.create(u, f)
         uids = []
-        for i in range(6):
+        for i in range(4):
             msg, src = fx.corpus.next()
             fl = [SYS[b] for b in range(5) if (i * 7 + v) >> b & 1]
             fl += [KEYWORDS[(v + i + j) % len(KEYWORDS)] for j in range(i % 3)]
@@ -678,7 +676,7 @@ def add_unlisted_folders(fx, mboxlist, folders_out, tools_dir):
         ex = examine_tool(fx, iname, tools_dir)
         row = dict(user=user, folder=folder, folder_raw=None, kind=kind, subscribed=None,
                    uidvalidity=int(v["uidvalidity"]) if "uidvalidity" in v else None,
-                   uidnext=ex.get("uidnext"), exists=ex.get("exists"), mailboxid=v.get("uniqueid"),
+                   uidnext=ex.get("uidnext"), exists=ex.get("records"), mailboxid=v.get("uniqueid"),
                    internal_name=iname, mbtype=t)
         folders_out.append(row)
 
@@ -717,9 +715,9 @@ def examine_tool(fx, iname, tools_dir):
     m = re.search(r"Last UID: (\d+)", txt)
     if m:
         out["uidnext"] = int(m.group(1)) + 1
-    m = re.search(r"Exists: (\d+)", txt)
+    m = re.search(r"Number of Messages: (\d+)", txt)
     if m:
-        out["exists"] = int(m.group(1))
+        out["records"] = int(m.group(1))
     m = re.search(r"Minor Version: (\d+)", txt)
     if m:
         out["minor_version"] = int(m.group(1))
