@@ -17,7 +17,9 @@ bool read_number(std::string_view s, std::size_t& pos, T& out) {
   while (pos < s.size() && is_digit(s[pos])) ++pos;
   if (pos == start) return false;
   const auto r = std::from_chars(s.data() + start, s.data() + pos, out);
-  return r.ec == std::errc();
+  if (r.ec == std::errc()) return true;
+  pos = start;  // errors point at the number, not past it
+  return false;
 }
 
 }  // namespace
