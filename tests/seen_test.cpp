@@ -53,18 +53,22 @@ TEST_CASE("seen: 2.0+ values and a real seen DB") {
   CHECK(all.value()[2].lastuid == 20000);
 }
 
-TEST_CASE("seen: the real 3.6 fixture's seen.db files parse") {
-  const auto root = test::fixtures_dir() / "cyrus36-default" / "config" / "user";
-  if (!std::filesystem::exists(root)) return;
+TEST_CASE("seen: the real 3.6 fixtures' seen databases parse (twoskip and skiplist)") {
   int files = 0;
-  for (const auto& f : std::filesystem::recursive_directory_iterator(root)) {
-    if (f.path().filename() != "seen.db") continue;
-    ++files;
-    auto db = read_cyrusdb(test::read_file(f.path()), f.path().string());
-    REQUIRE(db.ok());
-    CHECK(db.value().format == CyrusDbFormat::twoskip);
-    auto s = parse_seen_db(db.value().records, f.path().string());
-    CHECK(s.ok());
+  for (const auto& d : std::filesystem::directory_iterator(test::fixtures_dir())) {
+    const auto config = d.path() / "config";
+    if (!std::filesystem::exists(config)) continue;
+    for (const auto& f : std::filesystem::recursive_directory_iterator(config)) {
+      const auto name = f.path().filename().string();
+      if (name != "seen.db" && !(name.size() > 5 && name.ends_with(".seen"))) continue;
+      CAPTURE(f.path().string());
+      ++files;
+      auto db = read_cyrusdb(test::read_file(f.path()), f.path().string());
+      REQUIRE(db.ok());
+      CHECK(db.value().warnings.empty());
+      auto s = parse_seen_db(db.value().records, f.path().string());
+      CHECK(s.ok());
+    }
   }
   CHECK(files > 0);
 }

@@ -50,42 +50,66 @@ TEST_CASE("subscriptions: version 3, domains, and the defect rule only in versio
   CHECK_FALSE(parse_subscriptions(badkey, "fred", "sub.db").ok());
 }
 
-TEST_CASE("subscriptions: the real Cyrus 3.6 fixture matches the IMAP oracle") {
-  const auto fx = test::fixtures_dir() / "cyrus36-default";
-  if (!std::filesystem::exists(fx / "oracle-folders.jsonl")) return;
-  auto mdb = read_cyrusdb(test::read_file(fx / "config" / "mailboxes.db"), "mailboxes.db");
-  REQUIRE(mdb.ok());
-  auto mboxes = parse_mailboxes_db(mdb.value().records, "mailboxes.db");
-  REQUIRE(mboxes.ok());
-  // Expected: what LIST (SUBSCRIBED) said per user, by internal name.
-  std::map<std::string, std::set<std::string>> expected;
-  std::ifstream in(fx / "oracle-folders.jsonl");
-  for (std::string line; std::getline(in, line);) {
-    auto j = nlohmann::json::parse(line);
-    if (j.value("subscribed", nlohmann::json()).is_boolean() && j["subscribed"].get<bool>())
-      expected[j["user"].get<std::string>()].insert(j["internal_name"].get<std::string>());
+// The user's subscription file: 3.6 uuid layout (…/uuid/c1/c2/INBOXID/sub.db) or legacy
+// (CONFIG/[domain/D/DOMAIN/]user/H/LOCAL.sub; the hash letter is found by scanning).
+std::filesystem::path find_sub_file(const std::filesystem::path& config, const std::string& user, const std::string& inbox_id) {
+  const auto uuid = config / "user" / "uuid" / inbox_id.substr(0, 1) / inbox_id.substr(1, 1) / inbox_id / "sub.db";
+  if (std::filesystem::exists(uuid)) return uuid;
+  const std::size_t at = user.find('@');
+  const std::string local = user.substr(0, at);
+  std::filesystem::path root = config / "user";
+  if (at != std::string::npos) {
+    for (const auto& d : std::filesystem::directory_iterator(config / "domain"))
+      if (std::filesystem::exists(d.path() / user.substr(at + 1))) root = d.path() / user.substr(at + 1) / "user";
   }
-  REQUIRE_FALSE(expected.empty());
-  for (const auto& [user, names] : expected) {
-    CAPTURE(user);
-    std::string inbox_id;
-    for (const auto& e : mboxes.value().entries)
-      if (e.name == MailboxName{"", {"user", user}}) inbox_id = e.unique_id;
-    REQUIRE_FALSE(inbox_id.empty());
-    const auto path = fx / "config" / "user" / "uuid" / inbox_id.substr(0, 1) / inbox_id.substr(1, 1) / inbox_id / "sub.db";
-    auto db = read_cyrusdb(test::read_file(path), path.string());
-    REQUIRE(db.ok());
-    auto subs = parse_subscriptions(db.value().records, user, path.string());
-    REQUIRE(subs.ok());
-    std::set<std::string> got;
-    for (const auto& n : subs.value()) got.insert(n.internal());
-    // Every subscription the server listed is in the file; the rest are subscriptions to
-    // folders that no longer exist (deleting a folder keeps its subscription).
-    for (const auto& n : names) CHECK_MESSAGE(got.count(n), n);
+  for (const auto& h : std::filesystem::directory_iterator(root))
+    if (std::filesystem::exists(h.path() / (local + ".sub"))) return h.path() / (local + ".sub");
+  return {};
+}
+
+TEST_CASE("subscriptions: the real Cyrus 3.6 fixtures match the IMAP oracle") {
+  int fixtures = 0;
+  for (const auto& d : std::filesystem::directory_iterator(test::fixtures_dir())) {
+    const auto fx = d.path();
+    if (!std::filesystem::exists(fx / "oracle-folders.jsonl") || !std::filesystem::exists(fx / "config" / "mailboxes.db")) continue;
+    ++fixtures;
+    CAPTURE(fx.filename().string());
+    auto mdb = read_cyrusdb(test::read_file(fx / "config" / "mailboxes.db"), "mailboxes.db");
+    REQUIRE(mdb.ok());
+    auto mboxes = parse_mailboxes_db(mdb.value().records, "mailboxes.db");
+    REQUIRE(mboxes.ok());
+    // Expected: what LIST (SUBSCRIBED) said per user, by internal name.
+    std::map<std::string, std::set<std::string>> expected;
+    std::ifstream in(fx / "oracle-folders.jsonl");
+    for (std::string line; std::getline(in, line);) {
+      auto j = nlohmann::json::parse(line);
+      if (j.value("subscribed", nlohmann::json()).is_boolean() && j["subscribed"].get<bool>())
+        expected[j["user"].get<std::string>()].insert(j["internal_name"].get<std::string>());
+    }
+    REQUIRE_FALSE(expected.empty());
     std::set<std::string> existing;
     for (const auto& e : mboxes.value().entries)
       if (!e.tombstone) existing.insert(e.name.internal());
-    for (const auto& n : got)
-      if (!names.count(n)) CHECK_MESSAGE(!existing.count(n), n);
+    for (const auto& [user, names] : expected) {
+      CAPTURE(user);
+      std::string inbox_id;
+      for (const auto& e : mboxes.value().entries)
+        if (e.name.is_user() && e.name.parts.size() == 2 && e.name.owner() == user) inbox_id = e.unique_id;
+      REQUIRE_FALSE(inbox_id.empty());
+      const auto path = find_sub_file(fx / "config", user, inbox_id);
+      REQUIRE_FALSE(path.empty());
+      auto db = read_cyrusdb(test::read_file(path), path.string());
+      REQUIRE(db.ok());
+      auto subs = parse_subscriptions(db.value().records, user, path.string());
+      REQUIRE(subs.ok());
+      std::set<std::string> got;
+      for (const auto& n : subs.value()) got.insert(n.internal());
+      // Every subscription the server listed is in the file; the rest are subscriptions to
+      // folders that no longer exist (deleting a folder keeps its subscription).
+      for (const auto& n : names) CHECK_MESSAGE(got.count(n), n);
+      for (const auto& n : got)
+        if (!names.count(n)) CHECK_MESSAGE(!existing.count(n), n);
+    }
   }
+  if (fixtures == 0) MESSAGE("no spool fixtures found");
 }
