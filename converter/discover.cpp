@@ -229,9 +229,20 @@ Discovery discover(const SourceInputs& inputs) {
     ref.on_disk = true;
     ref.partition = w.partition;
     ref.dir = w.dir;
+    // A name-based directory is named by its path (a copied directory keeps its old header);
+    // a uuid directory only by the name inside its 3.6 header.
     std::optional<MailboxName> name;
-    if (w.header && !w.header->name.empty()) name = parse_internal_name(w.header->name);
-    if (!name && !(w.rel.size() >= 1 && w.rel[0] == "uuid")) name = name_from_legacy_path(w.rel);
+    const bool uuid_dir = !w.rel.empty() && w.rel[0] == "uuid";
+    if (!uuid_dir) name = name_from_legacy_path(w.rel);
+    if (w.header && !w.header->name.empty()) {
+      MailboxName in_header = parse_internal_name(w.header->name);
+      if (!name)
+        name = in_header;
+      else if (!(*name == in_header))
+        d.findings.push_back(finding(Finding::Severity::warning, "header_name_mismatch", (w.dir / "cyrus.header").string(),
+                                     "cyrus.header names the mailbox " + w.header->name + " but its directory says " +
+                                         name->internal()));
+    }
     if (!name) {
       d.findings.push_back(finding(Finding::Severity::error, "mailbox_name_unknown", w.dir.string(),
                                    "a mailbox directory whose name cannot be told from its path or cyrus.header" +
@@ -256,6 +267,11 @@ Discovery discover(const SourceInputs& inputs) {
 
   std::sort(d.mailboxes.begin(), d.mailboxes.end(),
             [](const MailboxRef& a, const MailboxRef& b) { return a.name < b.name; });
+  for (std::size_t i = 1; i < d.mailboxes.size(); ++i)
+    if (d.mailboxes[i].name == d.mailboxes[i - 1].name)
+      d.findings.push_back(finding(Finding::Severity::error, "mailbox_duplicate_name", d.mailboxes[i].dir.string(),
+                                   d.mailboxes[i].name.internal() + " is found twice, also at " +
+                                       d.mailboxes[i - 1].dir.string() + ": both are kept and listed"));
   d.fatal = d.mailboxes.empty() && !d.findings.empty() &&
             std::any_of(d.findings.begin(), d.findings.end(),
                         [](const Finding& f) { return f.severity == Finding::Severity::error; });

@@ -40,6 +40,13 @@ std::string human_bytes(std::uint64_t b) {
   return s.str();
 }
 
+// Pads to a width in characters, not bytes: folder names are UTF-8.
+std::string pad_right(const std::string& s, std::size_t width) {
+  std::size_t chars = 0;
+  for (unsigned char c : s) chars += (c & 0xC0) != 0x80;
+  return chars >= width ? s : s + std::string(width - chars, ' ');
+}
+
 void write_findings(const std::vector<Finding>& fs, std::ostream& out, const char* indent) {
   for (const auto& f : fs) {
     out << indent << to_string(f.severity) << ": " << f.kind << ": " << f.file;
@@ -73,7 +80,7 @@ void write_scan_text(const ScanReport& r, std::ostream& out) {
     }
     write_findings(u.findings, out, "  ");
     for (const auto& f : u.folders) {
-      out << "  " << std::left << std::setw(28) << f.name << std::right << " " << std::setw(6) << f.messages << " msgs "
+      out << "  " << pad_right(f.name, 28) << " " << std::setw(6) << f.messages << " msgs "
           << std::setw(10) << human_bytes(f.bytes) << "  v" << f.index_version << "  seen:" << f.seen_messages << " ("
           << f.seen_source << ")";
       if (f.kind != "email") out << "  [" << f.kind << "]";
