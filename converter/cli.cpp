@@ -22,6 +22,7 @@ namespace {
 struct InputOptions {
   std::string spool;
   std::vector<std::string> partitions;  // NAME=DIR
+  std::vector<std::string> archive_partitions;  // NAME=DIR
   std::string config;
   int threads = 0;
 };
@@ -31,26 +32,39 @@ void add_input_options(CLI::App& cmd, InputOptions& in) {
   cmd.add_option("--partition", in.partitions, "Another partition named in mailboxes.db (repeatable)")
       ->type_name("NAME=DIR")
       ->take_all();
+  cmd.add_option("--archive-partition", in.archive_partitions,
+                 "Archive partition of partition NAME (archivepartition-NAME), where ARCHIVED messages live (repeatable)")
+      ->type_name("NAME=DIR")
+      ->take_all();
   cmd.add_option("--config", in.config, "Copy of Cyrus's configdirectory (mailboxes.db, user/*.seen, user/*.sub)")
       ->type_name("DIR");
   cmd.add_option("--threads", in.threads, "Worker threads (default: one per core)")->check(CLI::Range(0, 1024));
 }
 
 // Turns the options into SourceInputs; an error message when they are unusable.
-std::string make_inputs(const InputOptions& in, SourceInputs& out) {
-  if (!in.spool.empty()) out.partitions.emplace_back("default", in.spool);
-  for (const auto& p : in.partitions) {
+// Adds NAME=DIR pairs to `out`; an error message when one is malformed or repeated.
+std::string add_named_dirs(const std::vector<std::string>& pairs, const char* option,
+                           std::vector<std::pair<std::string, fs::path>>& out) {
+  for (const auto& p : pairs) {
     const auto eq = p.find('=');
     if (eq == std::string::npos || eq == 0 || eq + 1 == p.size())
-      return "--partition expects NAME=DIR, got '" + p + "'";
+      return std::string(option) + " expects NAME=DIR, got '" + p + "'";
     const std::string name = p.substr(0, eq);
-    for (const auto& existing : out.partitions)
-      if (existing.first == name) return "partition '" + name + "' given twice";
-    out.partitions.emplace_back(name, p.substr(eq + 1));
+    for (const auto& existing : out)
+      if (existing.first == name) return std::string(option) + ": partition '" + name + "' given twice";
+    out.emplace_back(name, p.substr(eq + 1));
   }
-  if (out.partitions.empty()) return "no input: give --spool DIR (and --partition NAME=DIR for other partitions)";
-  for (const auto& [name, dir] : out.partitions)
+  for (const auto& [name, dir] : out)
     if (!fs::is_directory(dir)) return "partition '" + name + "': " + dir.string() + " is not a directory";
+  return {};
+}
+
+std::string make_inputs(const InputOptions& in, SourceInputs& out) {
+  if (!in.spool.empty()) out.partitions.emplace_back("default", in.spool);
+  if (auto err = add_named_dirs(in.partitions, "--partition", out.partitions); !err.empty()) return err;
+  if (out.partitions.empty()) return "no input: give --spool DIR (and --partition NAME=DIR for other partitions)";
+  if (auto err = add_named_dirs(in.archive_partitions, "--archive-partition", out.archive_partitions); !err.empty())
+    return err;
   if (!in.config.empty()) {
     if (!fs::is_directory(in.config)) return "--config: " + in.config + " is not a directory";
     out.config_dir = fs::path(in.config);

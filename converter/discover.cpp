@@ -265,6 +265,20 @@ Discovery discover(const SourceInputs& inputs) {
     d.mailboxes.push_back(std::move(ref));
   }
 
+  // Archive partitions mirror the spool partition's relative layout.
+  std::map<std::string, fs::path> archive_roots(inputs.archive_partitions.begin(), inputs.archive_partitions.end());
+  for (auto& m : d.mailboxes) {
+    if (!m.on_disk) continue;
+    const std::string pname = m.partition.empty() ? "default" : m.partition;
+    auto a = archive_roots.find(pname);
+    auto r = roots.find(pname);
+    if (a != archive_roots.end() && r != roots.end()) m.archive_dir = a->second / m.dir.lexically_relative(r->second);
+  }
+  for (const auto& [pname, root] : inputs.archive_partitions)
+    if (!roots.count(pname))
+      d.findings.push_back(finding(Finding::Severity::error, "archive_partition_unmatched", root.string(),
+                                   "archive partition '" + pname + "' has no spool partition of that name"));
+
   std::sort(d.mailboxes.begin(), d.mailboxes.end(),
             [](const MailboxRef& a, const MailboxRef& b) { return a.name < b.name; });
   for (std::size_t i = 1; i < d.mailboxes.size(); ++i)

@@ -19,6 +19,8 @@ namespace cyrconv {
 
 struct SourceInputs {
   std::vector<std::pair<std::string, std::filesystem::path>> partitions;  // name -> root
+  // archivepartition-NAME roots (3.0+): ARCHIVED messages live there under the same relative path.
+  std::vector<std::pair<std::string, std::filesystem::path>> archive_partitions;
   std::optional<std::filesystem::path> config_dir;
 };
 
@@ -30,6 +32,7 @@ struct MailboxRef {
   bool on_disk = false;       // a directory with cyrus.header was found
   std::string partition;
   std::filesystem::path dir;  // holds cyrus.header, cyrus.index and the message files
+  std::filesystem::path archive_dir;  // same mailbox on the archive partition, when one was given
   std::string unique_id;
   std::uint32_t db_uidvalidity = 0;
   std::vector<AclEntry> acl;

@@ -33,6 +33,20 @@ Finding::Severity severity_of(IndexProblem::Kind k) {
   }
 }
 
+void collect_message_files(const DirListing& listing, const fs::path& dir, std::vector<std::uint32_t>& files,
+                           std::vector<Finding>& findings) {
+  for (const auto& e : listing.entries) {
+    auto uid = message_file_uid(e.name);
+    if (!uid) continue;
+    if (e.type != DirEntry::Type::file) {
+      findings.push_back(make_finding(Finding::Severity::error, "message_not_regular_file", dir / e.name, 0, *uid,
+                                      "message path is a symlink, directory or special file: not read"));
+      continue;
+    }
+    files.push_back(*uid);
+  }
+}
+
 void apply_seen_set(std::vector<IndexRecord>& live, const UidSet& set) {
   for (auto& r : live)
     if (set.contains(r.uid)) r.system_flags |= sysflag::seen;
@@ -76,6 +90,11 @@ void apply_seen(const MailboxRef& mb, MailboxInventory& inv, const SeenState& se
 }
 
 }  // namespace
+
+fs::path message_file_path(const MailboxRef& mb, const IndexRecord& r) {
+  const fs::path& dir = (r.system_flags & sysflag::archived) && !mb.archive_dir.empty() ? mb.archive_dir : mb.dir;
+  return dir / (std::to_string(r.uid) + ".");
+}
 
 MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) {
   MailboxInventory inv;
@@ -142,30 +161,34 @@ MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) 
   if (!listing.error.empty())
     inv.findings.push_back(make_finding(Finding::Severity::error, "directory_unreadable", dir, 0, 0, listing.error));
   std::vector<std::uint32_t> files;
-  for (const auto& e : listing.entries) {
-    auto uid = message_file_uid(e.name);
-    if (!uid) continue;
-    if (e.type != DirEntry::Type::file) {
-      inv.findings.push_back(make_finding(Finding::Severity::error, "message_not_regular_file", dir / e.name, 0, *uid,
-                                          "message path is a symlink, directory or special file: not read"));
-      continue;
-    }
-    files.push_back(*uid);
+  collect_message_files(listing, dir, files, inv.findings);
+  // ARCHIVED messages (3.0+) sit on the archive partition; list it once too when given.
+  std::vector<std::uint32_t> archived_files;
+  if (!mb.archive_dir.empty()) {
+    DirListing archive = list_directory(mb.archive_dir);
+    if (archive.error.empty()) collect_message_files(archive, mb.archive_dir, archived_files, inv.findings);
   }
   std::sort(files.begin(), files.end());
+  std::sort(archived_files.begin(), archived_files.end());
 
   std::vector<std::uint32_t> live_uids;
   live_uids.reserve(inv.live.size());
   for (const auto& r : inv.live) {
     inv.bytes += r.size;
     live_uids.push_back(r.uid);
-    if (!std::binary_search(files.begin(), files.end(), r.uid)) {
+    const bool archived = r.system_flags & sysflag::archived;
+    const bool present = archived ? std::binary_search(archived_files.begin(), archived_files.end(), r.uid) ||
+                                        std::binary_search(files.begin(), files.end(), r.uid)
+                                  : std::binary_search(files.begin(), files.end(), r.uid);
+    if (!present) {
       ++inv.missing_files;
-      const bool archived = r.system_flags & sysflag::archived;
       inv.findings.push_back(make_finding(Finding::Severity::error, "message_file_missing",
                                           dir / (std::to_string(r.uid) + "."), 0, r.uid,
-                                          archived ? "the index marks the message ARCHIVED: its file is on the archive "
-                                                     "partition, which was not given"
+                                          archived ? (mb.archive_dir.empty()
+                                                          ? "the index marks the message ARCHIVED: its file is on the "
+                                                            "archive partition, which was not given (--archive-partition)"
+                                                          : "the index marks the message ARCHIVED but its file is "
+                                                            "missing from the spool and the archive partition")
                                                    : "the index lists a live message but its file is missing"));
     }
   }

@@ -37,4 +37,8 @@ struct MailboxInventory {
 
 MailboxInventory inventory_mailbox(const MailboxRef& mailbox, const SeenState& seen);
 
+// Where a live record's message file is: the archive partition for ARCHIVED records when one
+// was given, else the mailbox directory.
+std::filesystem::path message_file_path(const MailboxRef& mailbox, const IndexRecord& record);
+
 }  // namespace cyrconv

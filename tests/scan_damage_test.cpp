@@ -5,6 +5,8 @@
 #include <sys/stat.h>
 
 #include "converter/scan.h"
+#include "parsers/bytes.h"
+#include "parsers/cyrus_index.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -76,4 +78,50 @@ TEST_CASE("scan reports disagreements between mailboxes.db and the spool, and ne
   CHECK(has_finding(inbox->findings, "message_file_missing", first_message.filename().string()));
   CHECK(has_finding(inbox->findings, "orphan_message_file", "9999."));
   CHECK(r.totals.errors >= 2);
+}
+
+namespace {
+
+// Sets ARCHIVED on the first record of a v17 cyrus.index and re-seals its CRC, as Cyrus 3's
+// archiving does (cyrus-on-disk.md 2.5, 2.8).
+void mark_first_record_archived(const fs::path& index_path) {
+  std::string bytes = test::read_file(index_path);
+  REQUIRE(load_be32(bytes, 8) == 17);
+  const std::size_t rec = load_be32(bytes, 12);
+  auto put32 = [&](std::size_t off, std::uint32_t v) {
+    for (int i = 0; i < 4; ++i) bytes[off + i] = static_cast<char>(v >> (24 - 8 * i));
+  };
+  put32(rec + 32, load_be32(bytes, rec + 32) | sysflag::archived);
+  put32(rec + 108, crc32_of(std::string_view(bytes).substr(rec, 108)));
+  std::ofstream(index_path, std::ios::binary | std::ios::trunc) << bytes;
+}
+
+}  // namespace
+
+TEST_CASE("scan finds ARCHIVED messages on the archive partition, and says so when it is not given") {
+  test::TempDir tmp;
+  const fs::path src = test::fixtures_dir() / "cyrus36-legacy";
+  fs::copy(src / "spool", tmp.path / "spool", fs::copy_options::recursive);
+  const fs::path carl = tmp.path / "spool" / "C" / "user" / "carl";
+  const fs::path archive_carl = tmp.path / "archive" / "C" / "user" / "carl";
+  mark_first_record_archived(carl / "cyrus.index");
+  fs::create_directories(archive_carl);
+  fs::rename(carl / "1.", archive_carl / "1.");
+
+  SourceInputs in;
+  in.partitions.emplace_back("default", tmp.path / "spool");
+  ScanReport without = run_scan(in, ScanOptions{});
+  const FolderSummary* inbox = folder(without, "user.carl");
+  REQUIRE(inbox);
+  CHECK(inbox->missing_files == 1);
+  REQUIRE(!inbox->findings.empty());
+  CHECK(inbox->findings[0].detail.find("--archive-partition") != std::string::npos);
+
+  in.archive_partitions.emplace_back("default", tmp.path / "archive");
+  ScanReport with = run_scan(in, ScanOptions{});
+  inbox = folder(with, "user.carl");
+  REQUIRE(inbox);
+  CHECK(inbox->missing_files == 0);
+  CHECK(inbox->orphan_files == 0);
+  CHECK(with.totals.errors == 0);
 }
