@@ -39,10 +39,21 @@ TEST_CASE("quota: dlist form") {
   CHECK_FALSE(parse_quota_value("%(S (1 2)", "q").ok());
 }
 
-TEST_CASE("quota: the real Cyrus 3.6 quotalegacy file") {
-  const auto f = test::fixtures_dir() / "cyrus36-default" / "config" / "quota" / "a" / "user.alice";
-  if (!std::filesystem::exists(f)) return;
-  auto q = parse_quota_value(test::read_file(f), f.string());
-  REQUIRE(q.ok());
-  CHECK(q.value().storage.used > 0);
+TEST_CASE("quota: the real Cyrus 3.6 quotalegacy files") {
+  int files = 0;
+  for (const auto& d : std::filesystem::directory_iterator(test::fixtures_dir())) {
+    const auto config = d.path() / "config";
+    if (!std::filesystem::exists(config)) continue;
+    for (const auto& f : std::filesystem::recursive_directory_iterator(config)) {
+      if (!f.is_regular_file() || f.path().parent_path().parent_path().filename() != "quota") continue;
+      CAPTURE(f.path().string());
+      ++files;
+      auto q = parse_quota_value(test::read_file(f.path()), f.path().string());
+      REQUIRE(q.ok());
+      CHECK(q.value().storage.used > 0);
+      CHECK(q.value().storage.limit);  // the fixtures set storage limits
+      CHECK(q.value().messages);        // written as "M (USED)": no limit
+    }
+  }
+  CHECK(files > 0);
 }
