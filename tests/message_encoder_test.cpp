@@ -1,0 +1,43 @@
+#include <doctest/doctest.h>
+
+#include "writers/message_encoder.h"
+
+using namespace cyrconv;
+
+namespace {
+
+// Encodes `in` cut into pieces of `piece` bytes, so state across chunk boundaries is exercised.
+std::string encode(std::string_view in, OutputEncoding enc, std::size_t piece, MessageEncoder* keep = nullptr) {
+  MessageEncoder e(enc);
+  std::string out;
+  for (std::size_t i = 0; i < in.size(); i += piece) e.encode(in.substr(i, piece), out);
+  e.finish(out);
+  if (keep) *keep = e;
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("message encoder: CRLF to LF, bare CR and LF kept, sizes counted as CRLF") {
+  const std::string in = "Subject: x\r\n\r\nline\r\nbare lf\nbare cr\rend\r";
+  for (std::size_t piece : {1u, 2u, 3u, 7u, 1000u}) {
+    MessageEncoder e;
+    CHECK(encode(in, {true, false}, piece, &e) == "Subject: x\n\nline\nbare lf\nbare cr\rend\r");
+    CHECK(e.output_size() == in.size() - 3);
+    // Every LF counts as CRLF: the three CRLFs and the bare LF.
+    CHECK(e.crlf_size() == in.size() + 1);
+  }
+  MessageEncoder keep;
+  CHECK(encode(in, {false, false}, 5, &keep) == in);
+  CHECK(keep.crlf_size() == in.size() + 1);
+}
+
+TEST_CASE("message encoder: mboxrd quoting of ^>*From  lines, across chunk boundaries") {
+  const std::string in = "From: a\r\n\r\nFrom here\r\n>From there\r\n>>From x\r\nFro\r\n>Fr\r\n From no\r\nFrom";
+  const std::string want = "From: a\n\n>From here\n>>From there\n>>>From x\nFro\n>Fr\n From no\nFrom";
+  for (std::size_t piece : {1u, 2u, 4u, 9u, 1000u}) {
+    MessageEncoder e;
+    CHECK(encode(in, {true, true}, piece, &e) == want);
+    CHECK(e.quoted_lines() == 3);
+  }
+}

@@ -1,0 +1,81 @@
+#include "writers/message_encoder.h"
+
+namespace cyrconv {
+
+namespace {
+constexpr std::string_view from_ = "From ";
+}
+
+void MessageEncoder::reset() { *this = MessageEncoder(enc_); }
+
+void MessageEncoder::emit(char c, std::string& out) {
+  out.push_back(c);
+  ++out_size_;
+  crlf_size_ += (c == '\n' && last_out_ != '\r') ? 2 : 1;
+  last_out_ = c;
+}
+
+void MessageEncoder::emit_quoted_stage(char c, std::string& out) {
+  if (!enc_.crlf_to_lf) {
+    emit(c, out);
+    return;
+  }
+  if (held_cr_) {
+    held_cr_ = false;
+    if (c == '\n') {
+      emit('\n', out);
+      return;
+    }
+    emit('\r', out);  // a bare CR stays: only CRLF pairs become LF
+  }
+  if (c == '\r') {
+    held_cr_ = true;
+    return;
+  }
+  emit(c, out);
+}
+
+void MessageEncoder::flush_prefix(std::string& out) {
+  for (std::uint64_t i = 0; i < pending_gt_; ++i) emit_quoted_stage('>', out);
+  for (int i = 0; i < from_matched_; ++i) emit_quoted_stage(from_[static_cast<std::size_t>(i)], out);
+  pending_gt_ = 0;
+  from_matched_ = 0;
+  matching_ = false;
+}
+
+void MessageEncoder::encode(std::string_view in, std::string& out) {
+  out.reserve(out.size() + in.size() + 16);
+  for (char c : in) {
+    if (enc_.mboxrd_quote && matching_) {
+      if (c == '>' && from_matched_ == 0) {
+        ++pending_gt_;
+        continue;
+      }
+      if (c == from_[static_cast<std::size_t>(from_matched_)]) {
+        if (++from_matched_ == static_cast<int>(from_.size())) {
+          emit_quoted_stage('>', out);
+          ++quoted_;
+          flush_prefix(out);
+        }
+        continue;
+      }
+      flush_prefix(out);
+    }
+    emit_quoted_stage(c, out);
+    if (c == '\n') {
+      matching_ = true;
+      pending_gt_ = 0;
+      from_matched_ = 0;
+    }
+  }
+}
+
+void MessageEncoder::finish(std::string& out) {
+  if (enc_.mboxrd_quote && matching_) flush_prefix(out);
+  if (held_cr_) {
+    held_cr_ = false;
+    emit('\r', out);
+  }
+}
+
+}  // namespace cyrconv

@@ -1,0 +1,48 @@
+#pragma once
+// Streaming re-encoding of one message's bytes for an output format: CRLF -> LF for Unix
+// targets, mboxrd quoting (a line matching ^>*From  gains one '>'), and the size a target
+// reports with every line ending counted as CRLF (Dovecot's W=, IMAP's RFC822.SIZE).
+// Memory is fixed: state survives chunk boundaries, nothing is held but a pending CR and a
+// count of '>' at a line start.
+#include <cstdint>
+#include <string>
+#include <string_view>
+
+namespace cyrconv {
+
+struct OutputEncoding {
+  bool crlf_to_lf = true;
+  bool mboxrd_quote = false;
+};
+
+class MessageEncoder {
+ public:
+  explicit MessageEncoder(OutputEncoding enc = {}) : enc_(enc) {}
+  void reset();
+  // Appends the encoded form of `in` to `out`.
+  void encode(std::string_view in, std::string& out);
+  // Appends whatever is still held (a final CR, a partial "From " prefix).
+  void finish(std::string& out);
+
+  std::uint64_t output_size() const { return out_size_; }
+  std::uint64_t crlf_size() const { return crlf_size_; }  // output with every LF counted as CRLF
+  std::uint64_t quoted_lines() const { return quoted_; }
+
+ private:
+  void emit_quoted_stage(char c, std::string& out);  // after quoting, before EOL handling
+  void emit(char c, std::string& out);              // final byte
+  void flush_prefix(std::string& out);
+
+  OutputEncoding enc_;
+  bool line_start_ = true;
+  bool matching_ = true;       // still inside a possible ^>*From  prefix
+  std::uint64_t pending_gt_ = 0;
+  int from_matched_ = 0;
+  bool held_cr_ = false;
+  char last_out_ = 0;
+  std::uint64_t out_size_ = 0;
+  std::uint64_t crlf_size_ = 0;
+  std::uint64_t quoted_ = 0;
+};
+
+}  // namespace cyrconv

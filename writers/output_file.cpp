@@ -1,0 +1,123 @@
+#include "writers/output_file.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cerrno>
+#include <cstring>
+
+namespace cyrconv {
+
+namespace fs = std::filesystem;
+
+namespace {
+constexpr std::size_t buffer_size = 256 * 1024;
+}
+
+WriteStatus write_error(const fs::path& path, std::string_view what) {
+  return WriteStatus{false, path.string() + ": " + std::string(what) + ": " + std::strerror(errno)};
+}
+
+OutputFile::~OutputFile() { abort(); }
+
+WriteStatus OutputFile::open(const fs::path& dir, std::string_view hint) {
+  abort();
+  tmp_path_ = dir / ("." + std::string(hint) + ".cyrconv-tmp");
+  // A leftover from a killed run is ours to replace: temporary names are never final names.
+  ::unlink(tmp_path_.c_str());
+  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  if (fd_ < 0) return write_error(tmp_path_, "cannot create");
+  if (buffer_.size() != buffer_size) buffer_.resize(buffer_size);
+  used_ = 0;
+  written_ = 0;
+  return {};
+}
+
+WriteStatus OutputFile::flush() {
+  std::size_t off = 0;
+  while (off < used_) {
+    const ssize_t n = ::write(fd_, buffer_.data() + off, used_ - off);
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return write_error(tmp_path_, "write");
+    }
+    off += static_cast<std::size_t>(n);
+  }
+  used_ = 0;
+  return {};
+}
+
+WriteStatus OutputFile::write(std::string_view bytes) {
+  written_ += bytes.size();
+  while (!bytes.empty()) {
+    const std::size_t n = std::min(bytes.size(), buffer_.size() - used_);
+    std::memcpy(buffer_.data() + used_, bytes.data(), n);
+    used_ += n;
+    bytes.remove_prefix(n);
+    if (used_ == buffer_.size())
+      if (auto st = flush(); !st) return st;
+  }
+  return {};
+}
+
+WriteStatus OutputFile::commit(const fs::path& final_path, std::int64_t mtime_seconds, bool sync, bool replace) {
+  if (auto st = flush(); !st) return st;
+  if (sync && ::fsync(fd_) != 0) return write_error(tmp_path_, "fsync");
+  if (mtime_seconds >= 0) {
+    const timespec times[2] = {{mtime_seconds, 0}, {mtime_seconds, 0}};
+    if (::futimens(fd_, times) != 0) return write_error(tmp_path_, "set mtime");
+  }
+  if (::close(fd_) != 0) {
+    fd_ = -1;
+    return write_error(tmp_path_, "close");
+  }
+  fd_ = -1;
+  if (replace) {
+    if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) return write_error(final_path, "rename");
+  } else {
+    // link() fails with EEXIST instead of replacing: a file already there is never clobbered.
+    if (::link(tmp_path_.c_str(), final_path.c_str()) != 0) return write_error(final_path, "link");
+    ::unlink(tmp_path_.c_str());
+  }
+  tmp_path_.clear();
+  return {};
+}
+
+void OutputFile::abort() {
+  if (fd_ >= 0) ::close(fd_);
+  fd_ = -1;
+  if (!tmp_path_.empty()) ::unlink(tmp_path_.c_str());
+  tmp_path_.clear();
+}
+
+WriteStatus write_small_file(const fs::path& path, std::string_view content, bool sync) {
+  OutputFile f;
+  if (auto st = f.open(path.parent_path(), path.filename().string()); !st) return st;
+  if (auto st = f.write(content); !st) return st;
+  return f.commit(path, -1, sync, true);
+}
+
+WriteStatus make_directories(const fs::path& dir) {
+  if (dir.empty()) return {};
+  struct stat st {};
+  if (::lstat(dir.c_str(), &st) == 0) {
+    if (S_ISDIR(st.st_mode)) return {};
+    errno = ENOTDIR;
+    return write_error(dir, "not a directory");
+  }
+  if (auto parent = make_directories(dir.parent_path()); !parent) return parent;
+  if (::mkdir(dir.c_str(), 0700) != 0 && errno != EEXIST) return write_error(dir, "mkdir");
+  return {};
+}
+
+WriteStatus sync_directory(const fs::path& dir) {
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0) return write_error(dir, "open directory");
+  const bool ok = ::fsync(fd) == 0;
+  ::close(fd);
+  if (!ok) return write_error(dir, "fsync directory");
+  return {};
+}
+
+}  // namespace cyrconv
