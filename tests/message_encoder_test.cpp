@@ -41,3 +41,16 @@ TEST_CASE("message encoder: mboxrd quoting of ^>*From  lines, across chunk bound
     CHECK(e.quoted_lines() == 3);
   }
 }
+
+TEST_CASE("message encoder repairs: NULs dropped, lone CR and LF made line ends, missing blank line inserted") {
+  const std::string in = std::string("A: 1\r\nbody\0x\rcr\nlf\r\n", 20);
+  OutputEncoding lf{true, false, true, true, 6};
+  CHECK(encode(in, lf, 1) == "A: 1\n\nbodyx\ncr\nlf\n");
+  CHECK(encode(in, lf, 100) == "A: 1\n\nbodyx\ncr\nlf\n");
+  OutputEncoding crlf{false, false, true, true, 6};
+  CHECK(encode(in, crlf, 1) == "A: 1\r\n\r\nbodyx\r\ncr\r\nlf\r\n");
+  CHECK(encode(in, crlf, 3) == "A: 1\r\n\r\nbodyx\r\ncr\r\nlf\r\n");
+  CHECK(encode("x\r", crlf, 1) == "x\r\n");
+  // Without repairs nothing but the CRLF conversion happens.
+  CHECK(encode(in, OutputEncoding{}, 4) == std::string("A: 1\nbody\0x\rcr\nlf\n", 18));
+}

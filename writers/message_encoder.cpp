@@ -17,6 +17,20 @@ void MessageEncoder::emit(char c, std::string& out) {
 
 void MessageEncoder::emit_quoted_stage(char c, std::string& out) {
   if (!enc_.crlf_to_lf) {
+    if (enc_.fix_line_ends) {
+      // CRLF output: a lone CR or LF becomes CRLF.
+      if (held_cr_) {
+        held_cr_ = false;
+        emit('\r', out);
+        emit('\n', out);
+        if (c == '\n') return;
+      }
+      if (c == '\r') {
+        held_cr_ = true;
+        return;
+      }
+      if (c == '\n') emit('\r', out);
+    }
     emit(c, out);
     return;
   }
@@ -26,7 +40,8 @@ void MessageEncoder::emit_quoted_stage(char c, std::string& out) {
       emit('\n', out);
       return;
     }
-    emit('\r', out);  // a bare CR stays: only CRLF pairs become LF
+    // A bare CR stays unless repairing: only CRLF pairs become LF.
+    emit(enc_.fix_line_ends ? '\n' : '\r', out);
   }
   if (c == '\r') {
     held_cr_ = true;
@@ -46,6 +61,13 @@ void MessageEncoder::flush_prefix(std::string& out) {
 void MessageEncoder::encode(std::string_view in, std::string& out) {
   out.reserve(out.size() + in.size() + 16);
   for (char c : in) {
+    const std::uint64_t pos = in_pos_++;
+    if (enc_.drop_nul && c == '\0') continue;
+    if (enc_.blank_line_before >= 0 && pos == static_cast<std::uint64_t>(enc_.blank_line_before)) {
+      // The header ended without its blank line: give it one, in the output's line end.
+      if (!enc_.crlf_to_lf) emit('\r', out);
+      emit('\n', out);
+    }
     if (enc_.mboxrd_quote && matching_) {
       if (c == '>' && from_matched_ == 0) {
         ++pending_gt_;
@@ -74,7 +96,12 @@ void MessageEncoder::finish(std::string& out) {
   if (enc_.mboxrd_quote && matching_) flush_prefix(out);
   if (held_cr_) {
     held_cr_ = false;
-    emit('\r', out);
+    if (enc_.fix_line_ends && !enc_.crlf_to_lf) {
+      emit('\r', out);
+      emit('\n', out);
+    } else {
+      emit(enc_.fix_line_ends ? '\n' : '\r', out);
+    }
   }
 }
 

@@ -5,14 +5,19 @@
 // Memory is fixed: state survives chunk boundaries, nothing is held but a pending CR and a
 // count of '>' at a line start.
 #include <cstdint>
+#include <cstddef>
 #include <string>
 #include <string_view>
 
 namespace cyrconv {
 
 struct OutputEncoding {
-  bool crlf_to_lf = true;
+  bool crlf_to_lf = true;     // Unix targets; false keeps CRLF (and, repairing, makes bare LF CRLF)
   bool mboxrd_quote = false;
+  // Repairs (audit's "repair" action), off for messages written unchanged:
+  bool drop_nul = false;                      // remove NUL bytes
+  bool fix_line_ends = false;                 // bare CR, and in CRLF output bare LF, become the output's line end
+  std::int64_t blank_line_before = -1;        // input offset of a body that lacks the blank line before it
 };
 
 class MessageEncoder {
@@ -43,6 +48,7 @@ class MessageEncoder {
   std::uint64_t out_size_ = 0;
   std::uint64_t crlf_size_ = 0;
   std::uint64_t quoted_ = 0;
+  std::uint64_t in_pos_ = 0;       // input offset of the byte being encoded
 };
 
 }  // namespace cyrconv
