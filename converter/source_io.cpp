@@ -79,6 +79,42 @@ SourceOpen SourceOpen::map(const std::filesystem::path& path) {
   return r;
 }
 
+SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
+                                const std::function<void(std::string_view)>& sink) {
+  SourceStream r;
+  const int fd = open_source(path);
+  if (fd < 0) {
+    const int err = errno;
+    r.status = err == ENOENT ? SourceOpen::Status::missing
+                             : (err == ELOOP ? SourceOpen::Status::not_regular : SourceOpen::Status::error);
+    r.message = path.string() + ": " + (err == ELOOP ? "is a symbolic link (not followed)" : std::strerror(err));
+    return r;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    r.status = SourceOpen::Status::not_regular;
+    r.message = path.string() + ": not a regular file";
+    ::close(fd);
+    return r;
+  }
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  r.status = SourceOpen::Status::ok;
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      r.status = SourceOpen::Status::error;
+      r.message = path.string() + ": read error at offset " + std::to_string(r.bytes) + ": " + std::strerror(errno);
+      break;
+    }
+    if (n == 0) break;
+    sink(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    r.bytes += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+  return r;
+}
+
 DirListing list_directory(const std::filesystem::path& dir) {
   DirListing out;
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

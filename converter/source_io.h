@@ -5,6 +5,8 @@
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -39,6 +41,18 @@ struct SourceOpen {
 
   static SourceOpen map(const std::filesystem::path& path);
 };
+
+// Reads one file start to end through `buffer` (the caller's, reused across files: no heap
+// work per file) and hands each chunk to `sink`. Same read-only open as SourceOpen::map; the
+// file is read exactly once. `bytes` is how much was read; on a read error part of the file
+// may already have been handed over.
+struct SourceStream {
+  SourceOpen::Status status = SourceOpen::Status::error;
+  std::string message;  // "PATH: what went wrong" when status != ok
+  std::uint64_t bytes = 0;
+};
+SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
+                                const std::function<void(std::string_view)>& sink);
 
 struct DirEntry {
   enum class Type { file, directory, symlink, other };

@@ -70,3 +70,76 @@ struct ScanReport {
 };
 
 }  // namespace cyrconv
+
+namespace cyrconv {
+
+// ---- `cyrconv audit` (README "audit --report schema") ----
+
+// One message file (or orphan) the audit found something about, with what convert would do.
+struct AuditMessage {
+  std::uint32_t uid = 0;
+  std::string file;
+  bool orphan = false;                 // a file no index record lists
+  std::string action;                  // write, repair, quarantine, recover, missing, fail
+  std::vector<std::string> changes;    // repair: each change convert makes
+  std::string reason;                  // quarantine / fail: why
+  std::string recover_folder;          // recover: the folder orphans go to
+  std::vector<Finding> findings;
+};
+
+// Messages present in the index = written + repaired + quarantined + missing + not_converted.
+struct AuditAccounting {
+  std::uint64_t messages = 0;       // live records in the index (duplicates included)
+  std::uint64_t written = 0;        // written unchanged
+  std::uint64_t repaired = 0;
+  std::uint64_t quarantined = 0;
+  std::uint64_t missing = 0;        // counted apart: no file to write
+  std::uint64_t not_converted = 0;  // --on-corrupt=fail stopped the folder before them
+  std::uint64_t orphans = 0;        // files without a record (not in `messages`)
+  std::uint64_t orphans_recovered = 0;
+  std::uint64_t orphans_quarantined = 0;
+  bool balanced() const {
+    return messages == written + repaired + quarantined + missing + not_converted &&
+           orphans == orphans_recovered + orphans_quarantined;
+  }
+};
+
+struct AuditFolder {
+  std::string name;      // as in the scan report
+  std::string name_raw;
+  std::string directory;
+  bool deleted = false;
+  std::uint32_t index_version = 0;
+  bool failed = false;            // --on-corrupt=fail stopped this folder
+  std::string fail_reason;
+  AuditAccounting count;
+  std::uint64_t bytes_read = 0;
+  std::vector<Finding> findings;        // folder-level: index, header, directory
+  std::vector<AuditMessage> messages;   // only messages with findings, by UID
+};
+
+struct AuditUser {
+  std::string user;  // "" for shared and deleted folders
+  std::vector<AuditFolder> folders;
+};
+
+struct AuditReport {
+  std::string tool_version;
+  std::vector<std::string> inputs;
+  std::string on_corrupt;      // repair, quarantine, fail
+  bool mime_checked = true;
+  std::vector<Finding> findings;        // store-level (discovery)
+  std::vector<AuditUser> users;
+  AuditAccounting totals;
+  std::uint64_t folders = 0, errors = 0, warnings = 0, bytes_read = 0;
+  double seconds = 0;                   // wall time of the message pass
+  std::map<std::string, std::uint64_t> fault_counts;  // finding kind -> occurrences
+  // Problems: any error, or any message convert would not copy unchanged (repair, quarantine,
+  // recover, missing, fail). Warnings alone (missing Date, broken MIME, ...) are not.
+  bool problems() const {
+    return errors || totals.repaired || totals.quarantined || totals.missing || totals.not_converted ||
+           totals.orphans;
+  }
+};
+
+}  // namespace cyrconv

@@ -1,0 +1,242 @@
+#include "converter/audit.h"
+
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <chrono>
+#include <map>
+#include <optional>
+#include <set>
+
+#include "converter/inventory.h"
+#include "converter/scan.h"
+#include "converter/source_io.h"
+
+namespace cyrconv {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t read_buffer_size = 256 * 1024;
+
+// One message file to read: a live record or an orphan.
+struct Job {
+  std::size_t folder = 0;
+  std::uint32_t uid = 0;
+  std::size_t record = 0;  // index into the folder's live records; npos for orphans
+  bool duplicate = false;  // same UID as an earlier record: not read again
+};
+constexpr std::size_t no_record = static_cast<std::size_t>(-1);
+
+struct JobResult {
+  bool read = false;
+  bool missing = false;
+  bool read_failed = false;
+  std::string read_error;
+  MessageCheckResult check;
+};
+
+// Per-thread reusable state: one checker and one read buffer, no heap work per message.
+struct Worker {
+  explicit Worker(MessageCheckOptions o) : checker(o), buffer(read_buffer_size) {}
+  MessageChecker checker;
+  std::vector<char> buffer;
+};
+
+bool is_message_file_kind(const std::string& kind) {
+  return kind == "message_file_missing" || kind == "orphan_message_file";
+}
+
+void count_findings(AuditReport& r, const std::vector<Finding>& fs) {
+  for (const auto& f : fs) {
+    if (f.severity == Finding::Severity::error) ++r.errors;
+    if (f.severity == Finding::Severity::warning) ++r.warnings;
+    ++r.fault_counts[f.kind];
+  }
+}
+
+void add_accounting(AuditAccounting& t, const AuditAccounting& c) {
+  t.messages += c.messages;
+  t.written += c.written;
+  t.repaired += c.repaired;
+  t.quarantined += c.quarantined;
+  t.missing += c.missing;
+  t.not_converted += c.not_converted;
+  t.orphans += c.orphans;
+  t.orphans_recovered += c.orphans_recovered;
+  t.orphans_quarantined += c.orphans_quarantined;
+}
+
+}  // namespace
+
+AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
+  std::optional<tbb::global_control> limit;
+  if (options.threads > 0)
+    limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(options.threads));
+
+  AuditReport report;
+  report.on_corrupt = to_string(options.on_corrupt);
+  report.mime_checked = options.mime;
+  for (const auto& [name, dir] : inputs.partitions) report.inputs.push_back("partition " + name + "=" + dir.string());
+  if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
+
+  // Pass 1: discover.
+  Discovery disc = discover(inputs);
+  report.findings = std::move(disc.findings);
+
+  // Pass 2: inventory (index, directory listing) in parallel; seen state is not needed here.
+  const std::size_t nf = disc.mailboxes.size();
+  std::vector<MailboxInventory> inv(nf);
+  tbb::parallel_for(std::size_t{0}, nf, [&](std::size_t i) { inv[i] = inventory_mailbox(disc.mailboxes[i], SeenState{}); });
+
+  // The message files to read, in folder and UID order; duplicates and missing files are not read.
+  std::vector<Job> jobs;
+  std::vector<std::vector<std::uint32_t>> missing(nf), orphans(nf);
+  std::vector<std::map<std::uint32_t, Finding>> missing_findings(nf);
+  for (std::size_t f = 0; f < nf; ++f) {
+    for (const auto& fd : inv[f].findings) {
+      if (fd.kind == "message_file_missing") {
+        missing[f].push_back(fd.uid);
+        missing_findings[f].emplace(fd.uid, fd);
+      }
+      if (fd.kind == "orphan_message_file") orphans[f].push_back(fd.uid);
+    }
+    std::sort(missing[f].begin(), missing[f].end());
+    std::set<std::uint32_t> seen_uids;
+    for (std::size_t r = 0; r < inv[f].live.size(); ++r) {
+      const std::uint32_t uid = inv[f].live[r].uid;
+      const bool dup = !seen_uids.insert(uid).second;
+      jobs.push_back(Job{f, uid, r, dup});
+    }
+    for (std::uint32_t uid : orphans[f]) jobs.push_back(Job{f, uid, no_record, false});
+  }
+
+  // Pass 3: read each message file once and check it, in parallel.
+  const auto t0 = std::chrono::steady_clock::now();
+  std::vector<JobResult> results(jobs.size());
+  tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{options.mime});
+  tbb::parallel_for(std::size_t{0}, jobs.size(), [&](std::size_t j) {
+    const Job& job = jobs[j];
+    JobResult& res = results[j];
+    if (job.duplicate) return;
+    if (job.record != no_record && std::binary_search(missing[job.folder].begin(), missing[job.folder].end(), job.uid))
+      return;
+    Worker& w = workers.local();
+    w.checker.reset();
+    const fs::path file = disc.mailboxes[job.folder].dir / (std::to_string(job.uid) + ".");
+    SourceStream s = stream_source_file(file, w.buffer, [&](std::string_view chunk) { w.checker.feed(chunk); });
+    res.check = w.checker.finish();
+    res.read = true;
+    if (s.status == SourceOpen::Status::missing) {
+      res.missing = true;
+    } else if (s.status != SourceOpen::Status::ok) {
+      res.read_failed = true;
+      res.read_error = s.message;
+    }
+  });
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  // Assemble per folder, in the fixed order of the discovery.
+  std::vector<AuditFolder> folders(nf);
+  std::size_t j = 0;
+  for (std::size_t f = 0; f < nf; ++f) {
+    const MailboxRef& mb = disc.mailboxes[f];
+    AuditFolder& out = folders[f];
+    bool valid = true;
+    out.name = display_folder_name(mb.name, valid);
+    out.name_raw = mb.name.internal();
+    out.directory = mb.dir.string();
+    out.deleted = mb.deleted;
+    out.index_version = inv[f].index_read ? inv[f].header.minor_version : 0;
+    for (auto& fd : inv[f].findings)
+      if (!is_message_file_kind(fd.kind)) out.findings.push_back(std::move(fd));
+
+    out.count.messages = inv[f].live.size();
+    for (; j < jobs.size() && jobs[j].folder == f; ++j) {
+      const Job& job = jobs[j];
+      const JobResult& res = results[j];
+      MessageSubject subject;
+      subject.record = job.record == no_record ? nullptr : &inv[f].live[job.record];
+      subject.uid = job.uid;
+      subject.file = (mb.dir / (std::to_string(job.uid) + ".")).string();
+      subject.index_version = out.index_version;
+      subject.duplicate_record = job.duplicate;
+      subject.read_failed = res.read_failed;
+      subject.read_error = res.read_error;
+      const bool is_missing = subject.record && !job.duplicate && (!res.read || res.missing);
+      AuditMessage m;
+      if (is_missing) {
+        m.uid = job.uid;
+        m.file = subject.file;
+        m.action = options.on_corrupt == OnCorrupt::fail ? "fail" : "missing";
+        m.reason = "message file missing";
+        auto it = missing_findings[f].find(job.uid);
+        m.findings.push_back(it != missing_findings[f].end()
+                                 ? it->second
+                                 : Finding{Finding::Severity::error, "message_file_missing", subject.file, 0, job.uid,
+                                           "the index lists a live message but its file is missing"});
+      } else {
+        m = decide_message(subject, res.read ? &res.check : nullptr, options.on_corrupt, out.name);
+        if (m.orphan)
+          m.findings.insert(m.findings.begin(),
+                            Finding{Finding::Severity::warning, "orphan_message_file", subject.file, 0, job.uid,
+                                    "message file with no record in cyrus.index or cyrus.expunge; recovered into " +
+                                        orphan_folder_name(out.name)});
+      }
+      out.bytes_read += res.read ? res.check.size : 0;
+
+      // Accounting; with --on-corrupt=fail the folder stops at its first failing message.
+      AuditAccounting& c = out.count;
+      if (m.orphan) {
+        ++c.orphans;
+        if (m.action == "quarantine" || m.action == "fail") ++c.orphans_quarantined;
+        else ++c.orphans_recovered;
+      } else if (out.failed) {
+        ++c.not_converted;
+      } else if (m.action == "fail") {
+        out.failed = true;
+        out.fail_reason = "UID " + std::to_string(m.uid) + ": " + m.reason;
+        ++c.not_converted;
+      } else if (m.action == "write") {
+        ++c.written;
+      } else if (m.action == "repair") {
+        ++c.repaired;
+      } else if (m.action == "quarantine") {
+        ++c.quarantined;
+      } else if (m.action == "missing") {
+        ++c.missing;
+      }
+      if (!m.findings.empty()) out.messages.push_back(std::move(m));
+    }
+    std::stable_sort(out.messages.begin(), out.messages.end(), [](const AuditMessage& a, const AuditMessage& b) {
+      return a.orphan != b.orphan ? !a.orphan : a.uid < b.uid;
+    });
+  }
+
+  // Group by owner like the scan report.
+  std::map<std::string, AuditUser> by_user;
+  for (std::size_t f = 0; f < nf; ++f) {
+    const MailboxRef& mb = disc.mailboxes[f];
+    const std::string owner = mb.deleted ? std::string() : mb.name.owner();
+    AuditUser& u = by_user[owner];
+    u.user = owner;
+    u.folders.push_back(std::move(folders[f]));
+  }
+  count_findings(report, report.findings);
+  for (auto& [owner, u] : by_user) {
+    for (const auto& f : u.folders) {
+      ++report.folders;
+      add_accounting(report.totals, f.count);
+      report.bytes_read += f.bytes_read;
+      count_findings(report, f.findings);
+      for (const auto& m : f.messages) count_findings(report, m.findings);
+    }
+    report.users.push_back(std::move(u));
+  }
+  return report;
+}
+
+}  // namespace cyrconv

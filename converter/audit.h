@@ -1,0 +1,19 @@
+#pragma once
+// `cyrconv audit`: discover and inventory the store, then read every message file once and
+// check it (size, SHA-1 against the index GUID, line ends, header, MIME), and report what
+// convert would do with each message under the --on-corrupt policy. Writes nothing.
+#include "converter/discover.h"
+#include "converter/message_policy.h"
+#include "writers/report_model.h"
+
+namespace cyrconv {
+
+struct AuditOptions {
+  int threads = 0;                       // 0: one per core
+  OnCorrupt on_corrupt = OnCorrupt::repair;
+  bool mime = true;                      // MIME structure and base64 checks
+};
+
+AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options);
+
+}  // namespace cyrconv

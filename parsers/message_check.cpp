@@ -1,0 +1,509 @@
+#include "parsers/message_check.h"
+
+#include <openssl/evp.h>
+
+#include <algorithm>
+#include <cstring>
+#include <stdexcept>
+
+namespace cyrconv {
+
+namespace {
+
+constexpr std::size_t line_cap = 1024;      // bytes of a line kept: enough for fields and boundaries
+constexpr std::size_t value_cap = 2048;     // bytes of a Content-Type / -Transfer-Encoding value kept
+constexpr std::size_t max_depth = 32;       // nested multiparts tracked
+constexpr std::size_t max_boundary = 256;   // RFC 2046 allows 70; be generous
+constexpr std::uint64_t max_line = 998;     // RFC 5322 2.1.1
+
+char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
+
+bool iequals(std::string_view a, std::string_view b) {
+  if (a.size() != b.size()) return false;
+  for (std::size_t i = 0; i < a.size(); ++i)
+    if (lower(a[i]) != lower(b[i])) return false;
+  return true;
+}
+
+std::string_view trim(std::string_view s) {
+  while (!s.empty() && (s.front() == ' ' || s.front() == '\t')) s.remove_prefix(1);
+  while (!s.empty() && (s.back() == ' ' || s.back() == '\t' || s.back() == '\r')) s.remove_suffix(1);
+  return s;
+}
+
+// "Name:" with a printable-ASCII name (obsolete "Name :" accepted). Returns the name or "".
+std::string_view field_name(std::string_view line) {
+  std::size_t i = 0;
+  while (i < line.size() && line[i] != ':') {
+    const auto c = static_cast<unsigned char>(line[i]);
+    if (c < 33 || c > 126) break;
+    ++i;
+  }
+  if (i == 0) return {};
+  std::size_t j = i;
+  while (j < line.size() && (line[j] == ' ' || line[j] == '\t')) ++j;
+  if (j >= line.size() || line[j] != ':') return {};
+  return line.substr(0, i);
+}
+
+bool is_base64_char(unsigned char c) {
+  return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
+}
+
+// Lower-cased "type/subtype" of a Content-Type value, and its boundary parameter.
+void parse_content_type(std::string_view v, std::string& type, std::string& boundary, bool& has_boundary) {
+  type.clear();
+  boundary.clear();
+  has_boundary = false;
+  v = trim(v);
+  std::size_t semi = v.find(';');
+  for (char c : trim(v.substr(0, semi))) type += lower(c);
+  while (semi != std::string_view::npos) {
+    std::string_view rest = v.substr(semi + 1);
+    std::size_t eq = rest.find('=');
+    if (eq == std::string_view::npos) break;
+    const std::string_view name = trim(rest.substr(0, eq));
+    std::string_view val = rest.substr(eq + 1);
+    while (!val.empty() && (val.front() == ' ' || val.front() == '\t')) val.remove_prefix(1);
+    std::string value;
+    std::size_t consumed = 0;
+    if (!val.empty() && val.front() == '"') {
+      std::size_t k = 1;
+      for (; k < val.size() && val[k] != '"'; ++k) {
+        if (val[k] == '\\' && k + 1 < val.size()) ++k;
+        value += val[k];
+      }
+      consumed = k + 1;
+    } else {
+      std::size_t k = 0;
+      while (k < val.size() && val[k] != ';' && val[k] != ' ' && val[k] != '\t') value += val[k++];
+      consumed = k;
+    }
+    if (iequals(name, "boundary") || iequals(name, "boundary*")) {
+      // RFC 2231 form: charset'language'value
+      if (name.back() == '*') {
+        const std::size_t q = value.find('\'', value.find('\'') + 1);
+        if (value.find('\'') != std::string::npos && q != std::string::npos) value.erase(0, q + 1);
+      }
+      boundary = value;
+      has_boundary = !value.empty();
+      return;
+    }
+    const std::size_t next = val.size() > consumed ? val.find(';', consumed) : std::string_view::npos;
+    semi = next == std::string_view::npos ? next : (v.size() - val.size()) + next;
+  }
+}
+
+}  // namespace
+
+struct MessageChecker::State {
+  EVP_MD_CTX* sha = nullptr;
+  std::uint64_t offset = 0;  // bytes fed so far
+
+  // The line being assembled (first line_cap bytes), its start and full length.
+  std::string line;
+  std::uint64_t line_start = 0;
+  std::uint64_t line_len = 0;  // bytes before the LF (a CR before the LF included)
+  bool line_ends_cr = false;   // last byte seen in this line is CR
+  std::uint64_t cr_in_line = 0;
+  std::uint64_t first_cr_in_line = 0;
+  std::uint64_t header_8bit_in_line = 0;
+
+  MessageCheckResult r;
+  std::uint64_t first_nul = 0, first_bare_cr = 0, first_lf = 0, first_long = 0;
+  bool seen_nul = false, seen_bare_cr = false, seen_lf = false, seen_long = false;
+
+  // Top-level header.
+  bool in_top_header = true;
+  std::uint64_t nonfield_lines = 0, first_nonfield = 0;
+  bool field_after_nonfield = false;
+  std::uint64_t header_8bit = 0, first_header_8bit = 0;
+  bool has_date = false, has_from = false, has_message_id = false;
+
+  // Header field being collected (top level or a MIME part).
+  enum class Field { other, content_type, cte } field = Field::other;
+  bool have_field = false;
+  std::string content_type, cte;
+
+  // MIME.
+  struct Level {
+    std::string boundary;
+    bool found = false;
+  };
+  std::vector<Level> stack;
+  std::size_t overflow_depth = 0;  // multiparts beyond max_depth (not tracked)
+  bool in_part_header = false;
+  bool base64 = false;
+  std::uint64_t b64_chars = 0;
+  bool b64_padded = false, b64_bad_part = false;
+  std::uint64_t b64_bad = 0, first_b64_bad = 0;
+  std::uint64_t missing_boundary = 0, first_missing_boundary = 0;
+  std::uint64_t not_found = 0, first_not_found = 0;
+  std::uint64_t unclosed = 0, first_unclosed = 0;
+};
+
+const char* to_string(MessageFault f) {
+  switch (f) {
+    case MessageFault::zero_length: return "zero_length";
+    case MessageFault::nul_bytes: return "nul_bytes";
+    case MessageFault::bare_cr: return "bare_cr";
+    case MessageFault::bare_lf: return "bare_lf";
+    case MessageFault::mixed_line_endings: return "mixed_line_endings";
+    case MessageFault::no_blank_line_after_header: return "no_blank_line_after_header";
+    case MessageFault::header_line_not_field: return "header_line_not_field";
+    case MessageFault::line_too_long: return "line_too_long";
+    case MessageFault::header_8bit: return "header_8bit";
+    case MessageFault::mime_missing_boundary: return "mime_missing_boundary";
+    case MessageFault::mime_boundary_not_found: return "mime_boundary_not_found";
+    case MessageFault::mime_unclosed_multipart: return "mime_unclosed_multipart";
+    case MessageFault::mime_bad_base64: return "mime_bad_base64";
+    case MessageFault::missing_date: return "missing_date";
+    case MessageFault::missing_from: return "missing_from";
+    case MessageFault::missing_message_id: return "missing_message_id";
+  }
+  return "unknown";
+}
+
+bool MessageCheckResult::has(MessageFault f) const {
+  return std::any_of(faults.begin(), faults.end(), [f](const MessageFaultHit& h) { return h.fault == f; });
+}
+
+MessageChecker::MessageChecker(MessageCheckOptions options) : options_(options), s_(std::make_unique<State>()) {
+  s_->sha = EVP_MD_CTX_new();
+  if (!s_->sha) throw std::runtime_error("OpenSSL: cannot allocate a digest context");
+  s_->line.reserve(line_cap);
+  s_->content_type.reserve(value_cap);
+  reset();
+}
+
+MessageChecker::~MessageChecker() { EVP_MD_CTX_free(s_->sha); }
+
+void MessageChecker::reset() {
+  State& s = *s_;
+  EVP_MD_CTX* sha = s.sha;
+  std::string line = std::move(s.line), ct = std::move(s.content_type), cte = std::move(s.cte);
+  std::vector<State::Level> stack = std::move(s.stack);
+  s = State{};
+  s.sha = sha;
+  s.line = std::move(line);
+  s.line.clear();
+  s.content_type = std::move(ct);
+  s.content_type.clear();
+  s.cte = std::move(cte);
+  s.cte.clear();
+  s.stack = std::move(stack);
+  s.stack.clear();
+  if (EVP_DigestInit_ex(s.sha, EVP_sha1(), nullptr) != 1) throw std::runtime_error("OpenSSL: SHA-1 init failed");
+}
+
+namespace {
+
+using S = MessageChecker::State;
+
+void end_field(S& s) { s.have_field = false; s.field = S::Field::other; }
+
+void start_field(S& s, std::string_view line, std::string_view name) {
+  s.have_field = true;
+  s.field = S::Field::other;
+  std::string_view value = line.substr(line.find(':') + 1);
+  if (iequals(name, "content-type")) {
+    s.field = S::Field::content_type;
+    s.content_type.assign(value.substr(0, value_cap));
+  } else if (iequals(name, "content-transfer-encoding")) {
+    s.field = S::Field::cte;
+    s.cte.assign(value.substr(0, value_cap));
+  }
+}
+
+void continue_field(S& s, std::string_view line) {
+  std::string* v = s.field == S::Field::content_type ? &s.content_type : s.field == S::Field::cte ? &s.cte : nullptr;
+  if (v && v->size() < value_cap) v->append(line.substr(0, value_cap - v->size()));
+}
+
+void end_base64(S& s) {
+  if (s.base64 && !s.b64_bad_part && s.b64_chars % 4 == 1) {
+    if (s.b64_bad++ == 0) s.first_b64_bad = s.line_start;
+  }
+  s.base64 = false;
+  s.b64_chars = 0;
+  s.b64_padded = false;
+  s.b64_bad_part = false;
+}
+
+// The headers of an entity (the message or a part) are complete: open its multipart level or
+// start checking its base64 body.
+void end_entity_header(S& s) {
+  end_field(s);
+  std::string type, boundary;
+  bool has_boundary = false;
+  parse_content_type(s.content_type, type, boundary, has_boundary);
+  if (type.rfind("multipart/", 0) == 0) {
+    if (!has_boundary || boundary.size() > max_boundary) {
+      if (s.missing_boundary++ == 0) s.first_missing_boundary = s.line_start;
+    } else if (s.stack.size() >= max_depth) {
+      ++s.overflow_depth;
+    } else {
+      s.stack.push_back({boundary, false});
+    }
+  } else {
+    s.base64 = iequals(trim(s.cte), "base64");
+  }
+  s.content_type.clear();
+  s.cte.clear();
+}
+
+// A multipart level ends without its close delimiter.
+void drop_level(S& s, std::uint64_t at) {
+  if (s.stack.back().found) {
+    if (s.unclosed++ == 0) s.first_unclosed = at;
+  } else {
+    if (s.not_found++ == 0) s.first_not_found = at;
+  }
+  s.stack.pop_back();
+}
+
+// Base64 body line: alphabet, whitespace and trailing '=' only (the part of a line past
+// line_cap is not checked; base64 lines are 76 characters).
+void base64_line(S& s, std::string_view line) {
+  if (s.b64_bad_part) return;
+  bool bad = false;
+  for (char ch : line) {
+    const auto c = static_cast<unsigned char>(ch);
+    if (c == ' ' || c == '\t' || c == '\r') continue;
+    if (c == '=') {
+      s.b64_padded = true;
+      ++s.b64_chars;
+      continue;
+    }
+    if (!is_base64_char(c) || s.b64_padded) {
+      bad = true;
+      break;
+    }
+    ++s.b64_chars;
+  }
+  if (bad) {
+    s.b64_bad_part = true;
+    if (s.b64_bad++ == 0) s.first_b64_bad = s.line_start;
+  }
+}
+
+void mime_body_line(S& s, std::string_view line) {
+  if (!s.stack.empty() && line.size() >= 2 && line[0] == '-' && line[1] == '-') {
+    const std::string_view rest = trim(line.substr(2));
+    for (std::size_t k = s.stack.size(); k-- > 0;) {
+      const std::string& b = s.stack[k].boundary;
+      if (rest.size() < b.size() || rest.compare(0, b.size(), b) != 0) continue;
+      // Close delimiters with junk after the "--" are common; take them as closing.
+      const std::string_view tail = rest.substr(b.size());
+      const bool close = tail.size() >= 2 && tail[0] == '-' && tail[1] == '-';
+      if (!tail.empty() && !close) continue;
+      while (s.stack.size() > k + 1) drop_level(s, s.line_start);  // closed by an outer boundary
+      end_base64(s);
+      s.content_type.clear();
+      s.cte.clear();
+      if (!close) {
+        s.stack[k].found = true;
+        s.in_part_header = true;
+      } else {
+        s.stack.pop_back();  // properly closed: what follows is the epilogue
+        s.in_part_header = false;
+      }
+      return;
+    }
+  }
+  if (s.in_part_header) {
+    if (line.empty()) {
+      s.in_part_header = false;
+      end_entity_header(s);
+    } else if (line.front() == ' ' || line.front() == '\t') {
+      if (s.have_field) continue_field(s, line);
+    } else if (auto name = field_name(line); !name.empty()) {
+      start_field(s, line, name);
+    }
+    return;
+  }
+  if (s.base64) base64_line(s, line);
+}
+
+void end_top_header(S& s, std::uint64_t header_size, bool mime) {
+  s.in_top_header = false;
+  s.r.header_size = header_size;
+  if (mime) end_entity_header(s);
+  end_field(s);
+}
+
+// One complete line: `line` holds its first line_cap bytes without the line end.
+void process_line(S& s, std::string_view line, std::uint64_t full_len, std::uint64_t line_total, bool mime) {
+  if (full_len > max_line) {
+    if (s.r.long_lines++ == 0) s.first_long = s.line_start;
+  }
+  if (s.in_top_header) {
+    if (full_len == 0 && line_total > 0) {
+      end_top_header(s, s.line_start + line_total, mime);
+      return;
+    }
+    if (full_len == 0) return;
+    const auto count_8bit = [&s] {
+      if (s.header_8bit_in_line && s.header_8bit == 0) s.first_header_8bit = s.line_start;
+      s.header_8bit += s.header_8bit_in_line;
+    };
+    if (line.front() == ' ' || line.front() == '\t') {
+      if (s.have_field) {
+        continue_field(s, line);
+        count_8bit();
+        return;
+      }
+    } else if (auto name = field_name(line); !name.empty()) {
+      if (s.nonfield_lines) s.field_after_nonfield = true;
+      count_8bit();
+      s.has_date |= iequals(name, "date");
+      s.has_from |= iequals(name, "from");
+      s.has_message_id |= iequals(name, "message-id");
+      start_field(s, line, name);
+      return;
+    }
+    // Not a field: either a stray line inside the header or the body starting without a blank line.
+    if (s.nonfield_lines++ == 0) s.first_nonfield = s.line_start;
+    end_field(s);
+    return;
+  }
+  if (mime) mime_body_line(s, line);
+}
+
+}  // namespace
+
+void MessageChecker::feed(Bytes chunk) {
+  State& s = *s_;
+  if (chunk.empty()) return;
+  EVP_DigestUpdate(s.sha, chunk.data(), chunk.size());
+  const char* p = chunk.data();
+  const char* const end = p + chunk.size();
+  while (p < end) {
+    const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* seg_end = lf ? lf : end;
+    const std::size_t n = static_cast<std::size_t>(seg_end - p);
+    if (n) {
+      // NULs, CRs and (in the top header) 8-bit bytes of this segment.
+      for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\0', static_cast<std::size_t>(seg_end - q))));
+           ++q) {
+        if (s.r.nul_bytes++ == 0) s.first_nul = s.offset + static_cast<std::uint64_t>(q - chunk.data());
+      }
+      for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\r', static_cast<std::size_t>(seg_end - q))));
+           ++q) {
+        if (s.cr_in_line++ == 0) s.first_cr_in_line = s.offset + static_cast<std::uint64_t>(q - chunk.data());
+      }
+      if (s.in_top_header)
+        for (const char* q = p; q < seg_end; ++q)
+          if (static_cast<unsigned char>(*q) >= 0x80) ++s.header_8bit_in_line;
+      if (s.line.size() < line_cap) s.line.append(p, std::min(n, line_cap - s.line.size()));
+      s.line_len += n;
+      s.line_ends_cr = seg_end[-1] == '\r';
+    }
+    if (!lf) break;
+    // A line ends here.
+    const bool crlf = s.line_ends_cr;
+    if (crlf) {
+      ++s.r.crlf_lines;
+      --s.cr_in_line;
+    } else {
+      if (s.r.lf_lines++ == 0) s.first_lf = s.offset + static_cast<std::uint64_t>(lf - chunk.data());
+    }
+    // Every CR of the line but a final one before the LF is bare; the first CR seen is one.
+    if (s.cr_in_line) {
+      if (!s.seen_bare_cr) s.first_bare_cr = s.first_cr_in_line;
+      s.r.bare_cr += s.cr_in_line;
+      s.seen_bare_cr = true;
+    }
+    const std::uint64_t content_len = s.line_len - (crlf ? 1 : 0);
+    std::string_view view(s.line);
+    if (view.size() > content_len) view = view.substr(0, static_cast<std::size_t>(content_len));
+    process_line(s, view, content_len, s.line_len + 1, options_.mime);
+    s.line_start = s.offset + static_cast<std::uint64_t>(lf - chunk.data()) + 1;
+    s.line.clear();
+    s.line_len = 0;
+    s.line_ends_cr = false;
+    s.cr_in_line = 0;
+    s.header_8bit_in_line = 0;
+    p = lf + 1;
+  }
+  s.offset += chunk.size();
+}
+
+MessageCheckResult MessageChecker::finish() {
+  State& s = *s_;
+  // A last line without a line end.
+  if (s.line_len) {
+    if (s.cr_in_line) {
+      if (!s.seen_bare_cr) s.first_bare_cr = s.first_cr_in_line;
+      s.r.bare_cr += s.cr_in_line;
+      s.seen_bare_cr = true;
+    }
+    std::string_view view(s.line);
+    process_line(s, view, s.line_len, s.line_len, options_.mime);
+  }
+  if (s.in_top_header) end_top_header(s, 0, options_.mime);
+  if (options_.mime) {
+    end_base64(s);
+    while (!s.stack.empty()) drop_level(s, s.offset);
+  }
+
+  MessageCheckResult& r = s.r;
+  r.size = s.offset;
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(s.sha, r.sha1.data(), &len);
+  auto add = [&](MessageFault f, std::uint64_t off, std::uint64_t count, std::string detail) {
+    r.faults.push_back(MessageFaultHit{f, off, count, std::move(detail)});
+  };
+  const auto n = [](std::uint64_t v) { return std::to_string(v); };
+  if (r.size == 0) add(MessageFault::zero_length, 0, 0, "the message file is empty");
+  if (r.nul_bytes) add(MessageFault::nul_bytes, s.first_nul, r.nul_bytes, n(r.nul_bytes) + " NUL byte(s), first at offset " + n(s.first_nul));
+  if (r.bare_cr)
+    add(MessageFault::bare_cr, s.first_bare_cr, r.bare_cr, n(r.bare_cr) + " CR byte(s) not followed by LF, first at offset " + n(s.first_bare_cr));
+  if (r.lf_lines && r.crlf_lines)
+    add(MessageFault::mixed_line_endings, s.first_lf, r.lf_lines,
+        n(r.crlf_lines) + " lines end in CRLF and " + n(r.lf_lines) + " in a bare LF, first bare LF at offset " + n(s.first_lf));
+  else if (r.lf_lines)
+    add(MessageFault::bare_lf, s.first_lf, r.lf_lines, "all " + n(r.lf_lines) + " lines end in a bare LF, not CRLF");
+  if (s.nonfield_lines) {
+    if (s.field_after_nonfield)
+      add(MessageFault::header_line_not_field, s.first_nonfield, s.nonfield_lines,
+          "header line at offset " + n(s.first_nonfield) + " is neither a field nor a continuation");
+    else
+      add(MessageFault::no_blank_line_after_header, s.first_nonfield, 1,
+          "no blank line between header and body: the body starts at offset " + n(s.first_nonfield));
+  }
+  if (r.long_lines)
+    add(MessageFault::line_too_long, s.first_long, r.long_lines,
+        n(r.long_lines) + " line(s) over 998 octets, first at offset " + n(s.first_long));
+  if (s.header_8bit)
+    add(MessageFault::header_8bit, s.first_header_8bit, s.header_8bit,
+        n(s.header_8bit) + " 8-bit byte(s) in header fields, first on the line at offset " + n(s.first_header_8bit));
+  if (s.missing_boundary)
+    add(MessageFault::mime_missing_boundary, s.first_missing_boundary, s.missing_boundary,
+        "multipart Content-Type without a boundary parameter (header ending at offset " + n(s.first_missing_boundary) + ")");
+  if (s.not_found)
+    add(MessageFault::mime_boundary_not_found, s.first_not_found, s.not_found,
+        n(s.not_found) + " multipart(s) whose boundary never occurs in the body");
+  if (s.unclosed)
+    add(MessageFault::mime_unclosed_multipart, s.first_unclosed, s.unclosed,
+        n(s.unclosed) + " multipart(s) without a close delimiter, first noticed at offset " + n(s.first_unclosed));
+  if (s.b64_bad)
+    add(MessageFault::mime_bad_base64, s.first_b64_bad, s.b64_bad,
+        n(s.b64_bad) + " base64 part(s) that do not decode, first at the line at offset " + n(s.first_b64_bad));
+  if (r.size) {
+    if (!s.has_date) add(MessageFault::missing_date, 0, 0, "no Date header field");
+    if (!s.has_from) add(MessageFault::missing_from, 0, 0, "no From header field");
+    if (!s.has_message_id) add(MessageFault::missing_message_id, 0, 0, "no Message-ID header field");
+  }
+  MessageCheckResult out = std::move(r);
+  r = MessageCheckResult{};
+  return out;
+}
+
+MessageCheckResult check_message(Bytes message, MessageCheckOptions options) {
+  MessageChecker c(options);
+  c.feed(message);
+  return c.finish();
+}
+
+}  // namespace cyrconv

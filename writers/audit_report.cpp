@@ -1,0 +1,171 @@
+#include "writers/audit_report.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iomanip>
+
+namespace cyrconv {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+ordered_json finding_json(const Finding& f) {
+  ordered_json j;
+  j["severity"] = to_string(f.severity);
+  j["kind"] = f.kind;
+  j["file"] = f.file;
+  if (f.offset) j["offset"] = f.offset;
+  if (f.uid) j["uid"] = f.uid;
+  j["detail"] = f.detail;
+  return j;
+}
+
+ordered_json findings_json(const std::vector<Finding>& fs) {
+  ordered_json a = ordered_json::array();
+  for (const auto& f : fs) a.push_back(finding_json(f));
+  return a;
+}
+
+ordered_json accounting_json(const AuditAccounting& c) {
+  ordered_json j;
+  j["messages"] = c.messages;
+  j["written"] = c.written;
+  j["repaired"] = c.repaired;
+  j["quarantined"] = c.quarantined;
+  j["missing"] = c.missing;
+  j["not_converted"] = c.not_converted;
+  j["orphans"] = c.orphans;
+  j["orphans_recovered"] = c.orphans_recovered;
+  j["orphans_quarantined"] = c.orphans_quarantined;
+  j["balanced"] = c.balanced();
+  return j;
+}
+
+ordered_json message_json(const AuditMessage& m) {
+  ordered_json j;
+  j["uid"] = m.uid;
+  j["file"] = m.file;
+  j["orphan"] = m.orphan;
+  j["action"] = m.action;
+  if (!m.changes.empty()) j["changes"] = m.changes;
+  if (!m.reason.empty()) j["reason"] = m.reason;
+  if (!m.recover_folder.empty()) j["recover_folder"] = m.recover_folder;
+  j["findings"] = findings_json(m.findings);
+  return j;
+}
+
+std::string accounting_line(const AuditAccounting& c) {
+  std::string s = std::to_string(c.messages) + " in index = " + std::to_string(c.written) + " written + " +
+                  std::to_string(c.repaired) + " repaired + " + std::to_string(c.quarantined) + " quarantined + " +
+                  std::to_string(c.missing) + " missing";
+  if (c.not_converted) s += " + " + std::to_string(c.not_converted) + " not converted (failed)";
+  if (c.orphans)
+    s += "; orphans " + std::to_string(c.orphans) + " (" + std::to_string(c.orphans_recovered) + " recovered, " +
+         std::to_string(c.orphans_quarantined) + " quarantined)";
+  if (!c.balanced()) s += "  ** DOES NOT ADD UP **";
+  return s;
+}
+
+void write_findings(const std::vector<Finding>& fs, std::ostream& out, const char* indent) {
+  for (const auto& f : fs) {
+    out << indent << to_string(f.severity) << ": " << f.kind;
+    if (f.uid) out << " uid " << f.uid;
+    if (f.offset) out << " offset " << f.offset;
+    out << ": " << f.detail << '\n';
+  }
+}
+
+}  // namespace
+
+void write_audit_text(const AuditReport& r, std::ostream& out) {
+  out << "cyrconv audit (--on-corrupt=" << r.on_corrupt << (r.mime_checked ? "" : ", MIME not checked") << ")\n";
+  for (const auto& in : r.inputs) out << "  input: " << in << '\n';
+  write_findings(r.findings, out, "  ");
+  for (const auto& u : r.users) {
+    bool any = false;
+    for (const auto& f : u.folders) any |= !f.findings.empty() || !f.messages.empty() || f.failed;
+    if (!any) continue;
+    out << '\n' << (u.user.empty() ? std::string("shared and deleted folders") : "user " + u.user) << ":\n";
+    for (const auto& f : u.folders) {
+      if (f.findings.empty() && f.messages.empty() && !f.failed) continue;
+      out << "  " << f.name << (f.deleted ? " [deleted]" : "") << ": " << accounting_line(f.count) << '\n';
+      out << "    directory: " << f.directory << '\n';
+      if (f.failed) out << "    FAILED (--on-corrupt=fail): " << f.fail_reason << '\n';
+      write_findings(f.findings, out, "    ");
+      for (const auto& m : f.messages) {
+        out << "    " << (m.orphan ? "orphan " : "uid ") << m.uid << ": " << m.action;
+        if (!m.changes.empty()) {
+          out << " (";
+          for (std::size_t i = 0; i < m.changes.size(); ++i) out << (i ? "; " : "") << m.changes[i];
+          out << ")";
+        }
+        if (!m.reason.empty()) out << " (" << m.reason << ")";
+        if (!m.recover_folder.empty()) out << " into " << m.recover_folder;
+        out << '\n';
+        write_findings(m.findings, out, "      ");
+      }
+    }
+  }
+  out << "\ntotals: " << r.folders << " folders; " << accounting_line(r.totals) << '\n';
+  out << "  errors: " << r.errors << ", warnings: " << r.warnings << '\n';
+  if (!r.fault_counts.empty()) {
+    out << "  by kind:";
+    for (const auto& [k, n] : r.fault_counts) out << ' ' << k << '=' << n;
+    out << '\n';
+  }
+  const double mib = static_cast<double>(r.bytes_read) / (1024.0 * 1024.0);
+  out << "  read " << std::fixed << std::setprecision(1) << mib << " MiB in " << std::setprecision(3) << r.seconds
+      << " s";
+  if (r.seconds > 0) out << " (" << std::setprecision(1) << mib / r.seconds << " MiB/s)";
+  out << '\n' << (r.problems() ? "problems found\n" : "no problems found\n");
+}
+
+std::string audit_report_json(const AuditReport& r) {
+  ordered_json j;
+  j["schema"] = "cyrconv-audit";
+  j["schema_version"] = audit_report_schema_version;
+  j["tool_version"] = r.tool_version;
+  j["inputs"] = r.inputs;
+  j["on_corrupt"] = r.on_corrupt;
+  j["mime_checked"] = r.mime_checked;
+  j["findings"] = findings_json(r.findings);
+  ordered_json users = ordered_json::array();
+  for (const auto& u : r.users) {
+    ordered_json ju;
+    ju["user"] = u.user;
+    ordered_json folders = ordered_json::array();
+    for (const auto& f : u.folders) {
+      ordered_json jf;
+      jf["name"] = f.name;
+      jf["name_raw"] = f.name_raw;
+      jf["directory"] = f.directory;
+      jf["deleted"] = f.deleted;
+      jf["index_version"] = f.index_version;
+      jf["failed"] = f.failed;
+      if (f.failed) jf["fail_reason"] = f.fail_reason;
+      jf["accounting"] = accounting_json(f.count);
+      jf["bytes_read"] = f.bytes_read;
+      jf["findings"] = findings_json(f.findings);
+      ordered_json ms = ordered_json::array();
+      for (const auto& m : f.messages) ms.push_back(message_json(m));
+      jf["messages"] = std::move(ms);
+      folders.push_back(std::move(jf));
+    }
+    ju["folders"] = std::move(folders);
+    users.push_back(std::move(ju));
+  }
+  j["users"] = std::move(users);
+  ordered_json t = accounting_json(r.totals);
+  t["folders"] = r.folders;
+  t["errors"] = r.errors;
+  t["warnings"] = r.warnings;
+  t["bytes_read"] = r.bytes_read;
+  t["seconds"] = r.seconds;
+  t["fault_counts"] = r.fault_counts;
+  j["totals"] = std::move(t);
+  j["problems_found"] = r.problems();
+  return j.dump(2) + "\n";
+}
+
+}  // namespace cyrconv

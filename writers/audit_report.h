@@ -1,0 +1,16 @@
+#pragma once
+// Renders an AuditReport: a human summary for a terminal and one JSON document (schema in
+// README.md, "audit --report").
+#include <ostream>
+#include <string>
+
+#include "writers/report_model.h"
+
+namespace cyrconv {
+
+inline constexpr int audit_report_schema_version = 1;
+
+void write_audit_text(const AuditReport& report, std::ostream& out);
+std::string audit_report_json(const AuditReport& report);  // pretty-printed, ends with a newline
+
+}  // namespace cyrconv
