@@ -470,7 +470,9 @@ NamingOutcome name_folders(const std::vector<FolderNameInput>& input, NamingProf
     return FolderAction::export_addressbook;
   };
 
-  auto tree_index = [&](Tree t) { return namer.shared_namespace() ? 0 : static_cast<int>(t); };
+  // Source trees stay apart (a calendar "Arbeit" is not the mail folder "Arbeit"); only the
+  // target key set is shared on zimbra.
+  auto tree_index = [](Tree t) { return static_cast<int>(t); };
 
   // Target of a source prefix, creating an implicit intermediate (named like any folder) when
   // the store has none (Cyrus may lack a parent mailbox; altnamespace's "INBOX.x").
