@@ -7,8 +7,10 @@
 #include <iostream>
 
 #include "converter/audit.h"
+#include "converter/convert.h"
 #include "converter/scan.h"
 #include "writers/audit_report.h"
+#include "writers/convert_report.h"
 #include "writers/scan_report.h"
 
 #ifndef CYRCONV_VERSION
@@ -128,6 +130,68 @@ int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
   return report.problems() ? exit_problems_found : exit_ok;
 }
 
+struct ConvertCommandOptions {
+  std::string format;
+  std::string out;
+  std::string users;
+  std::string profile = "dovecot";
+  std::string eol = "lf";
+  std::string on_corrupt = "repair";
+  std::string sync = "folder";
+  std::string report_file;
+  bool skip_deleted = false;
+  bool no_mime = false;
+};
+
+std::vector<std::string> split_list(const std::string& s) {
+  std::vector<std::string> out;
+  std::string cur;
+  for (char c : s) {
+    if (c == ',') {
+      if (!cur.empty()) out.push_back(cur);
+      cur.clear();
+    } else if (c != ' ') {
+      cur += c;
+    }
+  }
+  if (!cur.empty()) out.push_back(cur);
+  return out;
+}
+
+int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) {
+  SourceInputs inputs;
+  if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+  ConvertOptions options;
+  options.format = c.format == "mbox" ? OutputFormat::mbox : OutputFormat::maildir;
+  options.out = fs::absolute(c.out);
+  options.users = split_list(c.users);
+  options.profile = *parse_naming_profile(c.profile);  // CLI11 checked the values
+  options.crlf = c.eol == "crlf";
+  options.on_corrupt = *parse_on_corrupt(c.on_corrupt);
+  options.sync = c.sync == "none" ? SyncPolicy::none : c.sync == "message" ? SyncPolicy::message : SyncPolicy::folder;
+  options.skip_deleted = c.skip_deleted;
+  options.mime = !c.no_mime;
+  options.threads = in.threads;
+  if (options.format == OutputFormat::mbox && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
+  if (auto st = make_directories(options.out); !st) return fail_input(st.message);
+  ConvertReport report = run_convert(inputs, options);
+  report.tool_version = CYRCONV_VERSION;
+  if (!c.report_file.empty()) {
+    std::ofstream out(c.report_file, std::ios::binary | std::ios::trunc);
+    out << convert_report_json(report);
+    if (!out) return fail_input("cannot write " + c.report_file);
+  }
+  write_convert_text(report, std::cout);
+  if (report.fatal) return exit_input_unusable;
+  if (report.folders == 0) {
+    std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
+    return exit_input_unusable;
+  }
+  const auto& t = report.totals;
+  const bool problems = report.errors || t.repaired || t.quarantined || t.missing || t.not_converted || t.orphans;
+  return problems ? exit_problems_found : exit_ok;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -162,13 +226,44 @@ int run_cli(int argc, char** argv) {
       ->type_name("POLICY");
   audit->add_flag("--no-mime", audit_opts.no_mime, "Skip the MIME structure and base64 checks (for measuring their cost)");
 
+  ConvertCommandOptions conv;
+  CLI::App* convert = app.add_subcommand(
+      "convert", "Write Maildir++ or mbox trees with flag manifests; every message read once, checked, and written, "
+                 "repaired (original kept) or quarantined");
+  add_input_options(*convert, in);
+  convert->add_option("--format", conv.format, "Output format")
+      ->required()
+      ->check(CLI::IsMember({"maildir", "mbox"}))
+      ->type_name("maildir|mbox");
+  convert->add_option("--out", conv.out, "Output root (created if needed); users go to OUT/<user>")
+      ->required()
+      ->type_name("DIR");
+  convert->add_option("--users", conv.users, "Only these users (comma separated, e.g. fred,anna@example.org)")
+      ->type_name("LIST");
+  convert->add_option("--profile", conv.profile, "Folder naming rules of the target (README \"Folder names\")")
+      ->check(CLI::IsMember({"dovecot", "zimbra", "generic"}))
+      ->type_name("dovecot|zimbra|generic");
+  convert->add_option("--eol", conv.eol, "Maildir line ends: lf (default) or crlf as Cyrus stored them")
+      ->check(CLI::IsMember({"lf", "crlf"}))
+      ->type_name("lf|crlf");
+  convert->add_option("--on-corrupt", conv.on_corrupt, "Damaged messages: repair (default), quarantine or fail")
+      ->check(CLI::IsMember({"repair", "quarantine", "fail"}))
+      ->type_name("POLICY");
+  convert->add_option("--sync", conv.sync,
+                      "fsync policy: none, folder (default: each folder durable when done), message (each message)")
+      ->check(CLI::IsMember({"none", "folder", "message"}))
+      ->type_name("none|folder|message");
+  convert->add_flag("--skip-deleted", conv.skip_deleted, "Leave messages flagged \\Deleted out (they are listed)");
+  convert->add_flag("--no-mime", conv.no_mime, "Skip the MIME structure and base64 checks");
+  convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
+      ->type_name("FILE");
+
   // Subcommands still to be built: they parse their inputs so --help is useful, then refuse.
   struct Planned {
     const char* name;
     const char* what;
   };
   const Planned planned[] = {
-      {"convert", "Write Maildir++ or mbox trees with flag manifests"},
       {"verify", "Re-read a converted output tree and check it against the source"},
       {"plan", "Cut the work into shards balanced by bytes for several machines"},
   };
@@ -188,6 +283,7 @@ int run_cli(int argc, char** argv) {
 
   if (scan->parsed()) return run_scan_command(in, json, json_file);
   if (audit->parsed()) return run_audit_command(in, audit_opts);
+  if (convert->parsed()) return run_convert_command(in, conv);
   for (const auto& p : planned) {
     if (app.got_subcommand(p.name)) {
       std::cerr << "cyrconv: '" << p.name << "' is not built yet\n";

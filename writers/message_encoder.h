@@ -32,6 +32,7 @@ class MessageEncoder {
   std::uint64_t output_size() const { return out_size_; }
   std::uint64_t crlf_size() const { return crlf_size_; }  // output with every LF counted as CRLF
   std::uint64_t quoted_lines() const { return quoted_; }
+  char last_output() const { return last_out_; }  // 0 before any output
 
  private:
   void emit_quoted_stage(char c, std::string& out);  // after quoting, before EOL handling

@@ -61,6 +61,20 @@ WriteStatus OutputFile::write(std::string_view bytes) {
   return {};
 }
 
+WriteStatus OutputFile::rewind_to(std::uint64_t mark) {
+  if (mark >= written_) return {};
+  const std::uint64_t on_disk = written_ - used_;
+  if (mark >= on_disk) {
+    used_ = static_cast<std::size_t>(mark - on_disk);
+  } else {
+    used_ = 0;
+    if (::ftruncate(fd_, static_cast<off_t>(mark)) != 0 || ::lseek(fd_, static_cast<off_t>(mark), SEEK_SET) < 0)
+      return write_error(tmp_path_, "truncate");
+  }
+  written_ = mark;
+  return {};
+}
+
 WriteStatus OutputFile::commit(const fs::path& final_path, std::int64_t mtime_seconds, bool sync, bool replace) {
   if (auto st = flush(); !st) return st;
   if (sync && ::fsync(fd_) != 0) return write_error(tmp_path_, "fsync");

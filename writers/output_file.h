@@ -31,6 +31,9 @@ class OutputFile {
   WriteStatus open(const std::filesystem::path& dir, std::string_view hint);
   WriteStatus write(std::string_view bytes);
   std::uint64_t bytes_written() const { return written_; }
+  // Drops everything written after `mark` (a value bytes_written() returned): a message
+  // appended to an mbox and then quarantined leaves no trace.
+  WriteStatus rewind_to(std::uint64_t mark);
   // Flushes, fsyncs when `sync`, sets mtime (when mtime_seconds >= 0), renames to `final_path`.
   // Refuses to replace an existing file unless `replace` (link + unlink of the temp name).
   WriteStatus commit(const std::filesystem::path& final_path, std::int64_t mtime_seconds, bool sync, bool replace);

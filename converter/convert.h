@@ -1,0 +1,34 @@
+#pragma once
+// `cyrconv convert`: discover -> inventory -> plan (names, order) -> convert (parallel over
+// folders, largest first; each message file read once, checked and re-encoded in the same
+// pass) -> finish (uidlists, keywords, subscriptions, manifests, report).
+#include <filesystem>
+#include <string>
+#include <vector>
+
+#include "converter/discover.h"
+#include "converter/folder_naming.h"
+#include "converter/message_policy.h"
+#include "writers/convert_report.h"
+#include "writers/output_file.h"
+
+namespace cyrconv {
+
+enum class OutputFormat { maildir, mbox };
+
+struct ConvertOptions {
+  OutputFormat format = OutputFormat::maildir;
+  std::filesystem::path out;
+  std::vector<std::string> users;      // empty: every user (and shared folders)
+  NamingProfile profile = NamingProfile::dovecot;
+  bool crlf = false;                   // Maildir --eol crlf: keep Cyrus's CRLF
+  bool skip_deleted = false;           // leave \Deleted messages out
+  OnCorrupt on_corrupt = OnCorrupt::repair;
+  bool mime = true;
+  SyncPolicy sync = SyncPolicy::folder;
+  int threads = 0;
+};
+
+ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);
+
+}  // namespace cyrconv

@@ -1,0 +1,148 @@
+#include "writers/convert_report.h"
+
+#include <nlohmann/json.hpp>
+
+#include <iomanip>
+
+namespace cyrconv {
+
+using nlohmann::ordered_json;
+
+namespace {
+
+ordered_json findings_json(const std::vector<Finding>& fs) {
+  ordered_json a = ordered_json::array();
+  for (const auto& f : fs) {
+    ordered_json j;
+    j["severity"] = to_string(f.severity);
+    j["kind"] = f.kind;
+    j["file"] = f.file;
+    if (f.offset) j["offset"] = f.offset;
+    if (f.uid) j["uid"] = f.uid;
+    j["detail"] = f.detail;
+    a.push_back(std::move(j));
+  }
+  return a;
+}
+
+ordered_json accounting_json(const AuditAccounting& c, std::uint64_t skipped_deleted) {
+  return ordered_json{{"messages", c.messages},
+                      {"written", c.written},
+                      {"repaired", c.repaired},
+                      {"quarantined", c.quarantined},
+                      {"missing", c.missing},
+                      {"not_converted", c.not_converted},
+                      {"skipped_deleted", skipped_deleted},
+                      {"orphans", c.orphans},
+                      {"orphans_recovered", c.orphans_recovered},
+                      {"orphans_quarantined", c.orphans_quarantined}};
+}
+
+}  // namespace
+
+void write_convert_text(const ConvertReport& r, std::ostream& out) {
+  out << "cyrconv convert: " << r.format << " into " << r.out << " (profile " << r.profile << ", on corrupt "
+      << r.on_corrupt << ")\n";
+  for (const auto& in : r.inputs) out << "  input: " << in << '\n';
+  for (const auto& f : r.findings) out << "  " << to_string(f.severity) << ": " << f.kind << ": " << f.detail << '\n';
+  for (const auto& u : r.users) {
+    out << '\n' << (u.user.empty() ? std::string("shared and deleted folders") : "user " + u.user) << " -> "
+        << u.output << '\n';
+    for (const auto& f : u.findings) out << "  " << to_string(f.severity) << ": " << f.kind << ": " << f.detail << '\n';
+    for (const auto& f : u.folders) {
+      out << "  " << f.name;
+      if (!f.target.empty() && (f.renamed || f.target != f.name)) out << " -> " << f.target;
+      out << "  [" << f.action << "]";
+      const auto& c = f.count;
+      if (f.action == "recover_orphans")
+        out << "  orphans " << c.orphans << ": recovered " << c.orphans_recovered << ", quarantined "
+            << c.orphans_quarantined;
+      else
+        out << "  " << c.messages << " msgs: written " << c.written << ", repaired " << c.repaired << ", quarantined "
+            << c.quarantined << ", missing " << c.missing;
+      if (c.not_converted) out << ", NOT converted " << c.not_converted;
+      if (f.skipped_deleted) out << ", skipped \\Deleted " << f.skipped_deleted;
+      out << '\n';
+      if (f.renamed) out << "      renamed: " << f.rename_reason << '\n';
+      if (f.failed) out << "      FAILED: " << f.fail_reason << '\n';
+      for (const auto& fd : f.findings)
+        out << "      " << to_string(fd.severity) << ": " << fd.kind << ": " << fd.file << ": " << fd.detail << '\n';
+      for (const auto& m : f.messages) {
+        out << "      uid " << m.uid << ": " << m.action;
+        if (!m.reason.empty()) out << " (" << m.reason << ")";
+        for (const auto& c2 : m.changes) out << "; " << c2;
+        out << '\n';
+      }
+    }
+  }
+  const auto& t = r.totals;
+  out << "\ntotals: " << r.folders << " folders, " << t.messages << " messages: written " << t.written
+      << ", repaired " << t.repaired << ", quarantined " << t.quarantined << ", missing " << t.missing
+      << ", not converted " << t.not_converted << ", skipped \\Deleted " << r.skipped_deleted << "; orphan files "
+      << t.orphans << " (recovered " << t.orphans_recovered << ")\n";
+  out << "  " << r.bytes_written << " bytes written in " << std::fixed << std::setprecision(2) << r.seconds
+      << " s; errors: " << r.errors << ", warnings: " << r.warnings << '\n';
+}
+
+std::string convert_report_json(const ConvertReport& r) {
+  ordered_json j;
+  j["schema"] = "cyrconv-convert";
+  j["schema_version"] = 1;
+  j["tool_version"] = r.tool_version;
+  j["inputs"] = r.inputs;
+  j["out"] = r.out;
+  j["format"] = r.format;
+  j["profile"] = r.profile;
+  j["on_corrupt"] = r.on_corrupt;
+  j["findings"] = findings_json(r.findings);
+  ordered_json users = ordered_json::array();
+  for (const auto& u : r.users) {
+    ordered_json ju;
+    ju["user"] = u.user;
+    ju["output"] = u.output;
+    ju["findings"] = findings_json(u.findings);
+    ordered_json folders = ordered_json::array();
+    for (const auto& f : u.folders) {
+      ordered_json jf;
+      jf["name"] = f.name;
+      jf["name_raw"] = f.name_raw;
+      jf["target"] = f.target;
+      jf["output"] = f.output;
+      jf["action"] = f.action;
+      jf["renamed"] = f.renamed;
+      if (f.renamed) jf["rename_reason"] = f.rename_reason;
+      jf["uidvalidity"] = f.uidvalidity;
+      jf["uidnext"] = f.uidnext;
+      jf["count"] = accounting_json(f.count, f.skipped_deleted);
+      jf["bytes_written"] = f.bytes_written;
+      jf["failed"] = f.failed;
+      if (f.failed) jf["fail_reason"] = f.fail_reason;
+      jf["findings"] = findings_json(f.findings);
+      ordered_json ms = ordered_json::array();
+      for (const auto& m : f.messages) {
+        ordered_json jm;
+        jm["uid"] = m.uid;
+        jm["file"] = m.file;
+        jm["action"] = m.action;
+        if (!m.changes.empty()) jm["changes"] = m.changes;
+        if (!m.reason.empty()) jm["reason"] = m.reason;
+        jm["findings"] = findings_json(m.findings);
+        ms.push_back(std::move(jm));
+      }
+      jf["messages"] = std::move(ms);
+      folders.push_back(std::move(jf));
+    }
+    ju["folders"] = std::move(folders);
+    users.push_back(std::move(ju));
+  }
+  j["users"] = std::move(users);
+  j["totals"] = accounting_json(r.totals, r.skipped_deleted);
+  j["totals"]["folders"] = r.folders;
+  j["totals"]["bytes_written"] = r.bytes_written;
+  j["totals"]["errors"] = r.errors;
+  j["totals"]["warnings"] = r.warnings;
+  j["seconds"] = r.seconds;
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace cyrconv

@@ -1,0 +1,53 @@
+#pragma once
+// What a convert run did, per user and folder, and its rendering (text and JSON; schema in
+// README "convert report").
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "writers/report_model.h"
+
+namespace cyrconv {
+
+struct ConvertFolder {
+  std::string name;            // as the owner saw it in Cyrus (UTF-8)
+  std::string name_raw;        // Cyrus internal name
+  std::string target;          // target path (UTF-8, '/' separated)
+  std::string output;          // relative to the output root
+  std::string action;          // mail_folder, export_calendar, export_addressbook, skip, deleted
+  bool renamed = false;
+  std::string rename_reason;
+  std::uint32_t uidvalidity = 0, uidnext = 0;
+  AuditAccounting count;
+  std::uint64_t skipped_deleted = 0;   // \Deleted messages left out by --skip-deleted
+  std::uint64_t bytes_written = 0;
+  bool failed = false;
+  std::string fail_reason;
+  std::vector<Finding> findings;
+  std::vector<AuditMessage> messages;  // messages not written unchanged, by UID
+};
+
+struct ConvertUser {
+  std::string user;        // "" for shared folders
+  std::string output;      // the user's output root, relative to --out
+  std::vector<ConvertFolder> folders;
+  std::vector<Finding> findings;
+};
+
+struct ConvertReport {
+  std::string tool_version;
+  std::vector<std::string> inputs;
+  std::string out, format, profile, on_corrupt;
+  std::vector<Finding> findings;
+  std::vector<ConvertUser> users;
+  AuditAccounting totals;
+  std::uint64_t folders = 0, skipped_deleted = 0, bytes_read = 0, bytes_written = 0, errors = 0, warnings = 0;
+  double seconds = 0;
+  bool fatal = false;   // nothing written: refused before any output (e.g. a colliding rename map)
+};
+
+void write_convert_text(const ConvertReport& r, std::ostream& out);
+std::string convert_report_json(const ConvertReport& r);
+
+}  // namespace cyrconv

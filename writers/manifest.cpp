@@ -1,0 +1,37 @@
+#include "writers/manifest.h"
+
+#include <nlohmann/json.hpp>
+
+namespace cyrconv {
+
+std::string sha1_hex(const std::array<std::uint8_t, 20>& d) {
+  static const char* digits = "0123456789abcdef";
+  std::string s;
+  s.reserve(40);
+  for (auto b : d) {
+    s += digits[b >> 4];
+    s += digits[b & 15];
+  }
+  return s;
+}
+
+std::string manifest_line(const ManifestEntry& e, bool mbox) {
+  nlohmann::ordered_json j;
+  j["uid"] = e.uid;
+  j["source_file"] = e.source_file;
+  if (mbox)
+    j["mbox_offset"] = e.mbox_offset;
+  else
+    j["output_file"] = e.output_file;
+  j["flags"] = e.flags;
+  j["keywords"] = e.keywords;
+  j["internaldate"] = e.internaldate;
+  j["size"] = e.size;
+  j["sha1"] = sha1_hex(e.sha1);
+  j["disposition"] = e.disposition;
+  if (!e.changes.empty()) j["changes"] = e.changes;
+  if (!e.reason.empty()) j["reason"] = e.reason;
+  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+}  // namespace cyrconv

@@ -1,0 +1,29 @@
+#pragma once
+// Flag manifests: one JSON line per source message of a folder, enough to re-apply flags on
+// any target (IMAP STORE, zmmailbox). Schema in README "Flag manifests".
+#include <array>
+#include <cstdint>
+#include <string>
+#include <vector>
+
+namespace cyrconv {
+
+struct ManifestEntry {
+  std::uint32_t uid = 0;
+  std::string source_file;
+  std::string output_file;               // relative to the user's output root; "" when not written
+  std::uint64_t mbox_offset = 0;         // mbox: byte offset of the From_ line
+  std::vector<std::string> flags;        // IMAP system flags: \Seen \Answered \Flagged \Deleted \Draft
+  std::vector<std::string> keywords;     // every keyword, also those beyond Maildir's 26 letters
+  std::int64_t internaldate = 0;
+  std::uint64_t size = 0;                // source size (RFC822.SIZE Cyrus served)
+  std::array<std::uint8_t, 20> sha1{};   // of the source file's bytes
+  std::string disposition;               // written, repaired, quarantined, missing, not_converted
+  std::vector<std::string> changes;      // repaired: each change made
+  std::string reason;                    // quarantined: why
+};
+
+std::string manifest_line(const ManifestEntry& e, bool mbox);  // one JSON object + '\n'
+std::string sha1_hex(const std::array<std::uint8_t, 20>& d);
+
+}  // namespace cyrconv
