@@ -207,6 +207,7 @@ struct FolderOutput {
     SourceStream read;
     MessageCheckResult check;
     std::uint64_t size = 0, vsize = 0;
+    std::uint64_t renamed_headers = 0, quoted_lines = 0;
     std::uint64_t mbox_mark = 0;
     WriteStatus write;
   };
@@ -251,6 +252,8 @@ struct FolderOutput {
     r.check = w.checker.finish();
     r.size = encoder.output_size();
     r.vsize = encoder.crlf_size();
+    r.renamed_headers = encoder.renamed_headers();
+    r.quoted_lines = encoder.quoted_lines();
     return r;
   }
 
@@ -263,6 +266,7 @@ OutputEncoding encoding_for(const ConvertOptions& opt, bool repair, const AuditM
   OutputEncoding enc;
   enc.crlf_to_lf = opt.format == OutputFormat::mbox || !opt.crlf;
   enc.mboxrd_quote = opt.format == OutputFormat::mbox;
+  enc.rename_mbox_headers = opt.format == OutputFormat::mbox;
   if (repair && m) {
     enc.drop_nul = true;
     enc.fix_line_ends = true;
@@ -423,6 +427,11 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       if (fo.is_mbox()) {
         fo.mbox_first = false;
         me.mbox_offset = done.mbox_mark;
+        if (done.quoted_lines)
+          me.changes.push_back("mboxrd: " + std::to_string(done.quoted_lines) + " line(s) matching ^>*From  got one more '>'");
+        if (done.renamed_headers)
+          me.changes.push_back("renamed " + std::to_string(done.renamed_headers) +
+                               " header field(s) mbox readers take as their own to X-Cyrconv-Orig-*");
         return true;
       }
       const std::string name = maildir_file_name(base, done.size, done.vsize, maildir_info_flags(flags, letters));
@@ -454,7 +463,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       if (kept && commit_message(fixed)) {
         ++out.count.repaired;
         me.disposition = "repaired";
-        me.changes = m.changes;
+        me.changes.insert(me.changes.begin(), m.changes.begin(), m.changes.end());
       } else {
         if (!kept) fail_write(kept);
         ++out.count.not_converted;
@@ -714,19 +723,26 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
 
   // Pass 5: finish. Subscriptions per user, then the report in a fixed order.
   for (auto& u : users) {
-    if (opt.format != OutputFormat::maildir || u.owner.empty()) continue;
+    if (u.owner.empty()) continue;
+    const bool maildir = opt.format == OutputFormat::maildir;
     std::vector<std::string> names;
     for (const auto& sub : u.state->subscriptions) {
       const FolderNameResult* n = nullptr;
       for (const auto& r : u.naming.folders)
         if (r.internal_name == sub.internal()) n = &r;
       if (!n || n->action != FolderAction::mail_folder) continue;
-      names.push_back(n->maildirpp.empty() ? "INBOX" : n->maildirpp.substr(1));
+      // Dovecot's subscription files hold storage names: '.'-separated for Maildir++, the
+      // file path below the mail root for mbox.
+      if (maildir)
+        names.push_back(n->maildirpp.empty() ? "INBOX" : n->maildirpp.substr(1));
+      else
+        names.push_back(n->mbox_path.empty() ? "INBOX" : n->mbox_path);
     }
     std::sort(names.begin(), names.end());
-    if (auto st = write_small_file(u.root / "Maildir" / "subscriptions", maildir_subscriptions(names),
-                                   opt.sync != SyncPolicy::none);
-        !st)
+    const fs::path file = maildir ? u.root / "Maildir" / "subscriptions" : u.root / "mail" / ".subscriptions";
+    if (auto st = make_directories(file.parent_path()); !st)
+      u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, st.message));
+    if (auto st = write_small_file(file, maildir_subscriptions(names), opt.sync != SyncPolicy::none); !st)
       u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, st.message));
   }
 

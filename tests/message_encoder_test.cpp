@@ -44,13 +44,30 @@ TEST_CASE("message encoder: mboxrd quoting of ^>*From  lines, across chunk bound
 
 TEST_CASE("message encoder repairs: NULs dropped, lone CR and LF made line ends, missing blank line inserted") {
   const std::string in = std::string("A: 1\r\nbody\0x\rcr\nlf\r\n", 20);
-  OutputEncoding lf{true, false, true, true, 6};
+  OutputEncoding lf{true, false, false, true, true, 6};
   CHECK(encode(in, lf, 1) == "A: 1\n\nbodyx\ncr\nlf\n");
   CHECK(encode(in, lf, 100) == "A: 1\n\nbodyx\ncr\nlf\n");
-  OutputEncoding crlf{false, false, true, true, 6};
+  OutputEncoding crlf{false, false, false, true, true, 6};
   CHECK(encode(in, crlf, 1) == "A: 1\r\n\r\nbodyx\r\ncr\r\nlf\r\n");
   CHECK(encode(in, crlf, 3) == "A: 1\r\n\r\nbodyx\r\ncr\r\nlf\r\n");
   CHECK(encode("x\r", crlf, 1) == "x\r\n");
   // Without repairs nothing but the CRLF conversion happens.
   CHECK(encode(in, OutputEncoding{}, 4) == std::string("A: 1\nbody\0x\rcr\nlf\n", 18));
+}
+
+TEST_CASE("message encoder: mbox-owned header fields are renamed in the header only") {
+  OutputEncoding enc;
+  enc.mboxrd_quote = true;
+  enc.rename_mbox_headers = true;
+  const std::string in =
+      "Status: RO\r\nSubject: x\r\nx-uid: 7\r\n  continued Status: no\r\nContent-Length: 5\r\nX-Statusfoo: 1\r\n"
+      "\r\nStatus: body stays\r\nFrom me\r\n";
+  const std::string want =
+      "X-Cyrconv-Orig-Status: RO\nSubject: x\nX-Cyrconv-Orig-x-uid: 7\n  continued Status: no\n"
+      "X-Cyrconv-Orig-Content-Length: 5\nX-Statusfoo: 1\n\nStatus: body stays\n>From me\n";
+  for (std::size_t piece : {1u, 2u, 5u, 1000u}) {
+    MessageEncoder e;
+    CHECK(encode(in, enc, piece, &e) == want);
+    CHECK(e.renamed_headers() == 3);
+  }
 }

@@ -3,7 +3,6 @@
 #include <doctest/doctest.h>
 
 #include <cstdlib>
-#include <regex>
 
 #include "converter/scan.h"
 #include "tests/test_support.h"
@@ -17,7 +16,10 @@ std::uint64_t message_file_bytes(const fs::path& dir, std::uint64_t& count) {
   std::uint64_t bytes = 0;
   count = 0;
   for (const auto& e : fs::directory_iterator(dir)) {
-    if (std::regex_match(e.path().filename().string(), std::regex("[1-9][0-9]*\\."))) {
+    const std::string n = e.path().filename().string();
+    const bool message = n.size() >= 2 && n.back() == '.' && n[0] >= '1' && n[0] <= '9' &&
+                         n.find_first_not_of("0123456789") == n.size() - 1;
+    if (message) {
       bytes += e.file_size();
       ++count;
     }

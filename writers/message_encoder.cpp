@@ -58,6 +58,60 @@ void MessageEncoder::flush_prefix(std::string& out) {
   matching_ = false;
 }
 
+namespace {
+
+// Header names the mbox readers treat as their own, lower case, with the colon.
+constexpr std::string_view mbox_owned_headers[] = {"status:", "x-status:", "x-keywords:", "x-uid:",
+                                                    "x-imap:", "x-imapbase:", "content-length:"};
+constexpr std::string_view rename_prefix = "X-Cyrconv-Orig-";
+
+bool is_mbox_owned(std::string_view name_with_colon) {
+  for (auto h : mbox_owned_headers) {
+    if (h.size() != name_with_colon.size()) continue;
+    bool eq = true;
+    for (std::size_t i = 0; i < h.size() && eq; ++i)
+      eq = static_cast<char>(name_with_colon[i] | (name_with_colon[i] >= 'A' && name_with_colon[i] <= 'Z' ? 0x20 : 0)) == h[i];
+    if (eq) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void MessageEncoder::flush_header_name(std::string& out, bool rename) {
+  if (rename) {
+    ++renamed_;
+    for (char r : rename_prefix) quote_stage(r, out);
+  }
+  for (std::size_t i = 0; i < header_len_; ++i) quote_stage(header_name_[i], out);
+  header_len_ = 0;
+  header_deciding_ = false;
+}
+
+void MessageEncoder::quote_stage(char c, std::string& out) {
+  if (enc_.mboxrd_quote && matching_) {
+    if (c == '>' && from_matched_ == 0) {
+      ++pending_gt_;
+      return;
+    }
+    if (c == from_[static_cast<std::size_t>(from_matched_)]) {
+      if (++from_matched_ == static_cast<int>(from_.size())) {
+        emit_quoted_stage('>', out);
+        ++quoted_;
+        flush_prefix(out);
+      }
+      return;
+    }
+    flush_prefix(out);
+  }
+  emit_quoted_stage(c, out);
+  if (c == '\n') {
+    matching_ = true;
+    pending_gt_ = 0;
+    from_matched_ = 0;
+  }
+}
+
 void MessageEncoder::encode(std::string_view in, std::string& out) {
   out.reserve(out.size() + in.size() + 16);
   for (char c : in) {
@@ -67,32 +121,37 @@ void MessageEncoder::encode(std::string_view in, std::string& out) {
       // The header ended without its blank line: give it one, in the output's line end.
       if (!enc_.crlf_to_lf) emit('\r', out);
       emit('\n', out);
+      in_header_ = false;
     }
-    if (enc_.mboxrd_quote && matching_) {
-      if (c == '>' && from_matched_ == 0) {
-        ++pending_gt_;
-        continue;
+    if (enc_.rename_mbox_headers && in_header_) {
+      if (header_line_start_) {
+        header_line_start_ = false;
+        if (c == '\r' || c == '\n') {
+          // An empty line: the header is over (a lone CR waits for its LF).
+          if (c == '\n') in_header_ = false;
+          header_line_start_ = c == '\r';
+          quote_stage(c, out);
+          continue;
+        }
+        header_deciding_ = c != ' ' && c != '\t';
       }
-      if (c == from_[static_cast<std::size_t>(from_matched_)]) {
-        if (++from_matched_ == static_cast<int>(from_.size())) {
-          emit_quoted_stage('>', out);
-          ++quoted_;
-          flush_prefix(out);
+      if (header_deciding_) {
+        header_name_[header_len_++] = c;
+        const bool ends_name = c == ':' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
+        if (ends_name || header_len_ == sizeof header_name_) {
+          flush_header_name(out, c == ':' && is_mbox_owned({header_name_, header_len_}));
+          if (c == '\n') header_line_start_ = true;
         }
         continue;
       }
-      flush_prefix(out);
+      if (c == '\n') header_line_start_ = true;
     }
-    emit_quoted_stage(c, out);
-    if (c == '\n') {
-      matching_ = true;
-      pending_gt_ = 0;
-      from_matched_ = 0;
-    }
+    quote_stage(c, out);
   }
 }
 
 void MessageEncoder::finish(std::string& out) {
+  if (header_deciding_) flush_header_name(out, false);
   if (enc_.mboxrd_quote && matching_) flush_prefix(out);
   if (held_cr_) {
     held_cr_ = false;

@@ -14,6 +14,10 @@ namespace cyrconv {
 struct OutputEncoding {
   bool crlf_to_lf = true;     // Unix targets; false keeps CRLF (and, repairing, makes bare LF CRLF)
   bool mboxrd_quote = false;
+  // mbox: header fields the mbox readers take as their own metadata (Status, X-Status,
+  // X-Keywords, X-UID, X-IMAP, X-IMAPbase, Content-Length) are renamed X-Cyrconv-Orig-<name>
+  // in the message's own header, so they cannot override the flags and boundaries written.
+  bool rename_mbox_headers = false;
   // Repairs (audit's "repair" action), off for messages written unchanged:
   bool drop_nul = false;                      // remove NUL bytes
   bool fix_line_ends = false;                 // bare CR, and in CRLF output bare LF, become the output's line end
@@ -32,12 +36,15 @@ class MessageEncoder {
   std::uint64_t output_size() const { return out_size_; }
   std::uint64_t crlf_size() const { return crlf_size_; }  // output with every LF counted as CRLF
   std::uint64_t quoted_lines() const { return quoted_; }
+  std::uint64_t renamed_headers() const { return renamed_; }
   char last_output() const { return last_out_; }  // 0 before any output
 
  private:
   void emit_quoted_stage(char c, std::string& out);  // after quoting, before EOL handling
   void emit(char c, std::string& out);              // final byte
   void flush_prefix(std::string& out);
+  void quote_stage(char c, std::string& out);
+  void flush_header_name(std::string& out, bool rename);
 
   OutputEncoding enc_;
   bool line_start_ = true;
@@ -50,6 +57,13 @@ class MessageEncoder {
   std::uint64_t crlf_size_ = 0;
   std::uint64_t quoted_ = 0;
   std::uint64_t in_pos_ = 0;       // input offset of the byte being encoded
+  // Header renaming: the start of the current header line, until it is known.
+  bool in_header_ = true;
+  bool header_line_start_ = true;
+  bool header_deciding_ = false;
+  char header_name_[16] = {};
+  std::size_t header_len_ = 0;
+  std::uint64_t renamed_ = 0;
 };
 
 }  // namespace cyrconv
