@@ -59,6 +59,16 @@ TEST_CASE("cli: unknown option or subcommand is a one-line error with status 2")
   }
 }
 
+TEST_CASE("cli: convert requires --format and --out") {
+  cyrconv::test::TempDir tmp;
+  Run r = run_cyrconv("convert --spool " + tmp.path.string());
+  CHECK(r.status == 2);
+  CHECK(lines(r.out) == 1);
+  Run bad = run_cyrconv("convert --spool " + tmp.path.string() + " --format zip --out " + tmp.path.string());
+  CHECK(bad.status == 2);
+  CHECK(lines(bad.out) == 1);
+}
+
 TEST_CASE("cli: subcommands not built yet say so and exit 2 without output") {
   cyrconv::test::TempDir tmp;
   for (const char* sub : {"convert", "verify", "plan"}) {
