@@ -1,0 +1,276 @@
+// `cyrconv audit`: the streaming checker, the damaged spools of tools/damage (the audit finds
+// exactly the injected faults and the accounting adds up), and the clean real fixtures (no
+// index or file damage; message findings only on the messages the fixtures hold on purpose).
+#include <doctest/doctest.h>
+#include <nlohmann/json.hpp>
+
+#include <cstdlib>
+#include <map>
+#include <regex>
+#include <set>
+#include <tuple>
+
+#include "converter/audit.h"
+#include "converter/inventory.h"
+#include "parsers/message_check.h"
+#include "tests/test_support.h"
+
+namespace fs = std::filesystem;
+using namespace cyrconv;
+
+namespace {
+
+using Key = std::tuple<std::string, std::uint32_t, std::string>;  // directory under the spool, uid, kind
+
+SourceInputs inputs_of(const fs::path& spool, const fs::path& config) {
+  SourceInputs in;
+  in.partitions.emplace_back("default", spool);
+  if (!config.empty()) in.config_dir = config;
+  return in;
+}
+
+std::set<Key> keys_of(const AuditReport& r, const fs::path& spool) {
+  std::set<Key> out;
+  for (const auto& u : r.users)
+    for (const auto& f : u.folders) {
+      const std::string dir = fs::path(f.directory).lexically_relative(spool).string();
+      for (const auto& fd : f.findings) out.emplace(dir, fd.uid, fd.kind);
+      for (const auto& m : f.messages)
+        for (const auto& fd : m.findings) out.emplace(dir, m.uid, fd.kind);
+    }
+  return out;
+}
+
+void check_balanced(const AuditReport& r) {
+  for (const auto& u : r.users)
+    for (const auto& f : u.folders) {
+      CHECK_MESSAGE(f.count.balanced(), f.directory);
+      // Every message the index lists is accounted for.
+      CHECK(f.count.messages == f.count.written + f.count.repaired + f.count.quarantined + f.count.missing +
+                                    f.count.not_converted);
+    }
+  CHECK(r.totals.balanced());
+}
+
+std::string hex(const std::array<std::uint8_t, 20>& d) {
+  std::string s;
+  const char* x = "0123456789abcdef";
+  for (auto b : d) (s += x[b >> 4]) += x[b & 15];
+  return s;
+}
+
+}  // namespace
+
+TEST_CASE("message check: chunked feeding equals one buffer; SHA-1 and line classes") {
+  const std::string msg =
+      "From: a@b\r\nDate: Mon, 1 Jan 2024 00:00:00 +0000\r\nMessage-ID: <x@y>\r\n"
+      "Content-Type: multipart/mixed; boundary=\"BB\"\r\n\r\npreamble\r\n--BB\r\n"
+      "Content-Transfer-Encoding: base64\r\n\r\nPGh0bWw+Cg==\r\n--BB--\r\n";
+  MessageCheckResult whole = check_message(msg);
+  CHECK(whole.faults.empty());
+  CHECK(whole.size == msg.size());
+  MessageChecker c;
+  for (char ch : msg) c.feed(std::string_view(&ch, 1));
+  MessageCheckResult bytewise = c.finish();
+  CHECK(bytewise.sha1 == whole.sha1);
+  CHECK(bytewise.faults.empty());
+  CHECK(hex(check_message("abc").sha1) == "a9993e364706816aba3e25717850c26c9cd0d89d");
+
+  c.reset();
+  c.feed("From: a\r\nDate: x\r\nMessage-ID: <m>\r\n\r\nbody\nmore\rtext\r\n");
+  MessageCheckResult r = c.finish();
+  CHECK(r.has(MessageFault::mixed_line_endings));
+  CHECK(r.has(MessageFault::bare_cr));
+  CHECK(r.bare_cr == 1);
+  CHECK_FALSE(r.has(MessageFault::nul_bytes));
+  CHECK(check_message("From: a\r\n\r\n--x\r\n").has(MessageFault::missing_date));
+  CHECK(check_message("").has(MessageFault::zero_length));
+}
+
+TEST_CASE("audit: every damaged spool from tools/damage shows exactly its injected fault") {
+  test::TempDir tmp;
+  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " + tmp.path.string() +
+                          " --minimal --fixture " + (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const auto manifest = nlohmann::json::parse(test::read_file(tmp.path / "manifest.json"));
+  REQUIRE(manifest["cases"].size() >= 20);
+
+  const fs::path clean_spool = test::fixtures_dir() / "cyrus36-default" / "spool";
+  const AuditReport clean = run_audit(inputs_of(clean_spool, test::fixtures_dir() / "cyrus36-default" / "config"), {});
+  const std::set<Key> all_baseline = keys_of(clean, clean_spool);
+
+  for (const auto& c : manifest["cases"]) {
+    const std::string cls = c["class"];
+    CAPTURE(cls);
+    // --minimal: the case holds only the damaged mailbox; compare with that folder of the clean run.
+    const fs::path spool = tmp.path / std::string(c["spool"]);
+    const AuditReport r = run_audit(inputs_of(spool, {}), {});
+    const std::set<Key> got = keys_of(r, spool);
+    std::set<Key> baseline;
+    AuditAccounting clean_count;
+    for (const auto& k : all_baseline)
+      if (std::get<0>(k) == c["directory"]) baseline.insert(k);
+    for (const auto& u : clean.users)
+      for (const auto& f : u.folders)
+        if (fs::path(f.directory).lexically_relative(clean_spool) == std::string(c["directory"])) clean_count = f.count;
+    REQUIRE(r.folders == 1);
+    std::set<Key> added, expected;
+    std::set_difference(got.begin(), got.end(), baseline.begin(), baseline.end(), std::inserter(added, added.end()));
+    for (const auto& e : c["expect"]) expected.emplace(std::string(c["directory"]), e["uid"], std::string(e["kind"]));
+    CHECK(added == expected);
+    // Findings may only disappear for the damaged message itself (e.g. its file is gone).
+    for (const auto& k : baseline)
+      if (!got.count(k)) CHECK(std::get<1>(k) == c["uid"].get<std::uint32_t>());
+    check_balanced(r);
+    CHECK(r.totals.messages - clean_count.messages == (cls == "duplicate_index_record" ? 1u : cls == "truncated_index" ? std::uint64_t(-1) : 0u));
+
+    // What convert would do.
+    if (cls == "message_file_missing") CHECK(r.totals.missing == 1);
+    if (cls == "zero_length" || cls == "size_mismatch" || cls == "sha1_mismatch" || cls == "duplicate_index_record")
+      CHECK(r.totals.quarantined == 1);
+    if (cls == "orphan_message_file" || cls == "truncated_index") CHECK(r.totals.orphans_recovered == 1);
+    if (cls == "nul_bytes" || cls == "bare_cr" || cls == "bare_lf" || cls == "no_blank_line_after_header")
+      CHECK(r.totals.repaired == clean_count.repaired + 1);
+    // Warning-only classes are written unchanged: no problem for the exit status.
+    const bool warning_only = cls == "header_line_not_field" || cls == "line_too_long" || cls == "header_8bit" ||
+                              cls.rfind("mime_", 0) == 0;
+    CHECK(r.problems() == !warning_only);
+  }
+
+  {  // --on-corrupt=quarantine on the NUL case: the message leaves the output
+    const fs::path spool = tmp.path / "nul_bytes" / "spool";
+    AuditOptions q;
+    q.on_corrupt = OnCorrupt::quarantine;
+    const AuditReport rq = run_audit(inputs_of(spool, {}), q);
+    CHECK(rq.totals.repaired == 0);
+    CHECK(rq.totals.quarantined == 1);
+    check_balanced(rq);
+  }
+}
+
+TEST_CASE("audit: --on-corrupt=fail stops the damaged folder while the others go on") {
+  const fs::path root = test::fixtures_dir() / "cyrus36-default";
+  AuditOptions f;
+  f.on_corrupt = OnCorrupt::fail;
+  const AuditReport r = run_audit(inputs_of(root / "spool", root / "config"), f);
+  for (const auto& u : r.users)
+    for (const auto& fo : u.folders) {
+      CAPTURE(fo.name);
+      CHECK(fo.failed == (fo.name == "Raw"));  // Raw's first message has bare-LF lines
+      if (fo.name == "Raw") {
+        CHECK(fo.count.not_converted == fo.count.messages);
+        CHECK(fo.fail_reason.find("UID 1:") == 0);
+      }
+    }
+  check_balanced(r);
+}
+
+TEST_CASE("audit: clean real fixtures have no index or file damage; findings only where the fixtures mean them") {
+  // Raw folder: the messages NOTES.txt describes (bare LF / mixed line ends through BINARY,
+  // broken MIME, header only). Other MIME findings come from deliberately broken messages of
+  // the shipped test corpora (python email tests, enmime) and are counted.
+  struct Expect {
+    const char* fixture;
+    std::set<std::tuple<std::uint32_t, std::string>> raw;
+    std::map<std::string, std::uint64_t> other;  // kind -> count outside Raw
+  };
+  const Expect expects[] = {
+      {"cyrus36-default",
+       {{1, "mixed_line_endings"}, {2, "mixed_line_endings"}, {3, "mixed_line_endings"},
+        {7, "mime_unclosed_multipart"}, {8, "mime_bad_base64"}, {11, "mime_boundary_not_found"},
+        {13, "mime_boundary_not_found"}},
+       {{"mime_bad_base64", 3}, {"mime_unclosed_multipart", 2}, {"mime_boundary_not_found", 2},
+        {"mime_missing_boundary", 2}}},
+      {"cyrus36-legacy",
+       {{1, "mixed_line_endings"}, {4, "mime_boundary_not_found"}},
+       {{"mime_unclosed_multipart", 2}, {"mime_boundary_not_found", 2}, {"mime_missing_boundary", 1},
+        {"mime_bad_base64", 1}, {"header_line_not_field", 1}}},
+      {"cyrus36-oldindex", {},
+       {{"mime_missing_boundary", 1}, {"mime_boundary_not_found", 2}, {"mime_unclosed_multipart", 2},
+        {"mime_bad_base64", 1}}},
+  };
+  for (const auto& e : expects) {
+    CAPTURE(e.fixture);
+    const fs::path root = test::fixtures_dir() / e.fixture;
+    const AuditReport r = run_audit(inputs_of(root / "spool", root / "config"), {});
+    CHECK(r.errors == 0);
+    CHECK(r.totals.quarantined == 0);
+    CHECK(r.totals.missing == 0);
+    CHECK(r.totals.orphans == 0);
+    check_balanced(r);
+    std::set<std::tuple<std::uint32_t, std::string>> raw;
+    std::map<std::string, std::uint64_t> other;
+    for (const auto& u : r.users)
+      for (const auto& f : u.folders) {
+        CHECK_MESSAGE(f.findings.empty(), f.directory);
+        for (const auto& m : f.messages) {
+          const std::string msg = test::read_file(m.file);
+          const std::string header = msg.substr(0, msg.find("\r\n\r\n"));
+          for (const auto& fd : m.findings) {
+            if (fd.kind == "missing_date" || fd.kind == "missing_from" || fd.kind == "missing_message_id") {
+              const std::string name = fd.kind == "missing_date" ? "date" : fd.kind == "missing_from" ? "from" : "message-id";
+              const std::regex re("(^|\n)" + name + "[ \t]*:", std::regex::icase);
+              CHECK_MESSAGE(!std::regex_search(header, re), m.file, " ", fd.kind);
+              continue;
+            }
+            if (f.name == "Raw") raw.emplace(m.uid, fd.kind);
+            else ++other[fd.kind];
+          }
+        }
+      }
+    CHECK(raw == e.raw);
+    CHECK(other == e.other);
+    if (std::string(e.fixture) == "cyrus36-oldindex") CHECK_FALSE(r.problems());
+  }
+}
+
+TEST_CASE("audit: every message lacking Date, From or Message-ID gets exactly that warning") {
+  const fs::path root = test::fixtures_dir() / "cyrus36-default";
+  const AuditReport r = run_audit(inputs_of(root / "spool", root / "config"), {});
+  std::set<std::pair<std::string, std::string>> reported, expected;  // file, kind
+  for (const auto& u : r.users)
+    for (const auto& f : u.folders) {
+      for (const auto& m : f.messages)
+        for (const auto& fd : m.findings)
+          if (fd.kind.rfind("missing_", 0) == 0 && fd.kind != "message_file_missing") reported.emplace(m.file, fd.kind);
+      // Independent check of every live message's header.
+      for (const auto& entry : fs::directory_iterator(f.directory)) {
+        const std::string name = entry.path().filename().string();
+        if (!std::regex_match(name, std::regex("[1-9][0-9]*\\."))) continue;
+        std::string msg = test::read_file(entry.path());
+        const std::string header = "\n" + msg.substr(0, msg.find("\r\n\r\n"));
+        for (const auto& [field, kind] : {std::pair<std::string, std::string>{"date", "missing_date"},
+                                          {"from", "missing_from"},
+                                          {"message-id", "missing_message_id"}})
+          if (!std::regex_search(header, std::regex("\n" + field + "[ \t]*:", std::regex::icase)))
+            expected.emplace(entry.path().string(), kind);
+      }
+    }
+  // Expunged files are not read by audit: compare on the files audit read.
+  std::set<std::string> read_files;
+  for (const auto& [file, kind] : reported) read_files.insert(file);
+  std::set<std::pair<std::string, std::string>> expected_read;
+  for (const auto& p : expected)
+    if (read_files.count(p.first)) expected_read.insert(p);
+  CHECK(reported == expected_read);
+  CHECK(reported.size() >= 40);
+}
+
+TEST_CASE("audit CLI: exit statuses and the JSON report") {
+  test::TempDir tmp;
+  const fs::path root = test::fixtures_dir() / "cyrus36-oldindex";
+  const fs::path report = tmp.path / "audit.json";
+  const std::string base = test::cyrconv_binary().string() + " audit --spool " + (root / "spool").string() +
+                           " --config " + (root / "config").string();
+  int st = std::system((base + " --report " + report.string() + " >/dev/null").c_str());
+  CHECK(WEXITSTATUS(st) == 0);
+  const auto j = nlohmann::json::parse(test::read_file(report));
+  CHECK(j["schema"] == "cyrconv-audit");
+  CHECK(j["totals"]["balanced"] == true);
+  CHECK(j["totals"]["messages"] == j["totals"]["written"]);
+  const fs::path def = test::fixtures_dir() / "cyrus36-default";
+  st = std::system((test::cyrconv_binary().string() + " audit --spool " + (def / "spool").string() + " >/dev/null").c_str());
+  CHECK(WEXITSTATUS(st) == 1);  // Raw holds bare-LF messages convert repairs
+  st = std::system((base + " --on-corrupt=sometimes >/dev/null 2>&1").c_str());
+  CHECK(WEXITSTATUS(st) == 2);
+}
