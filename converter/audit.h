@@ -11,7 +11,7 @@ namespace cyrconv {
 struct AuditOptions {
   int threads = 0;                       // 0: one per core
   OnCorrupt on_corrupt = OnCorrupt::repair;
-  bool mime = true;                      // MIME structure and base64 checks
+  bool mime = false;                     // --deep: MIME structure and base64 checks (cost: README)
 };
 
 AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options);

@@ -46,7 +46,7 @@ std::string_view field_name(std::string_view line) {
   return line.substr(0, i);
 }
 
-bool is_base64_char(unsigned char c) {
+constexpr bool is_base64_char(unsigned char c) {
   return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '+' || c == '/';
 }
 
@@ -265,22 +265,31 @@ void drop_level(S& s, std::uint64_t at) {
 // Base64 body line: alphabet, whitespace and trailing '=' only (the part of a line past
 // line_cap is not checked; base64 lines are 76 characters).
 void base64_line(S& s, std::string_view line) {
+  // 0: not base64, 1: alphabet, 2: '=', 3: ignorable white space. A table keeps this loop tight.
+  static constexpr auto table = [] {
+    std::array<std::uint8_t, 256> t{};
+    for (int c = 0; c < 256; ++c)
+      t[static_cast<std::size_t>(c)] = is_base64_char(static_cast<unsigned char>(c)) ? 1 : c == '=' ? 2
+                                       : (c == ' ' || c == '\t' || c == '\r')       ? 3
+                                                                                    : 0;
+    return t;
+  }();
   if (s.b64_bad_part) return;
   bool bad = false;
+  std::uint64_t chars = 0;
   for (char ch : line) {
-    const auto c = static_cast<unsigned char>(ch);
-    if (c == ' ' || c == '\t' || c == '\r') continue;
-    if (c == '=') {
+    const std::uint8_t k = table[static_cast<unsigned char>(ch)];
+    if (k == 1 && !s.b64_padded) {
+      ++chars;
+    } else if (k == 2) {
       s.b64_padded = true;
-      ++s.b64_chars;
-      continue;
-    }
-    if (!is_base64_char(c) || s.b64_padded) {
+      ++chars;
+    } else if (k != 3) {
       bad = true;
       break;
     }
-    ++s.b64_chars;
   }
+  s.b64_chars += chars;
   if (bad) {
     s.b64_bad_part = true;
     if (s.b64_bad++ == 0) s.first_b64_bad = s.line_start;

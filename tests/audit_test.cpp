@@ -52,6 +52,12 @@ void check_balanced(const AuditReport& r) {
   CHECK(r.totals.balanced());
 }
 
+AuditOptions deep() {
+  AuditOptions o;
+  o.mime = true;
+  return o;
+}
+
 std::string hex(const std::array<std::uint8_t, 20>& d) {
   std::string s;
   const char* x = "0123456789abcdef";
@@ -96,7 +102,7 @@ TEST_CASE("audit: every damaged spool from tools/damage shows exactly its inject
   REQUIRE(manifest["cases"].size() >= 20);
 
   const fs::path clean_spool = test::fixtures_dir() / "cyrus36-default" / "spool";
-  const AuditReport clean = run_audit(inputs_of(clean_spool, test::fixtures_dir() / "cyrus36-default" / "config"), {});
+  const AuditReport clean = run_audit(inputs_of(clean_spool, test::fixtures_dir() / "cyrus36-default" / "config"), deep());
   const std::set<Key> all_baseline = keys_of(clean, clean_spool);
 
   for (const auto& c : manifest["cases"]) {
@@ -104,7 +110,7 @@ TEST_CASE("audit: every damaged spool from tools/damage shows exactly its inject
     CAPTURE(cls);
     // --minimal: the case holds only the damaged mailbox; compare with that folder of the clean run.
     const fs::path spool = tmp.path / std::string(c["spool"]);
-    const AuditReport r = run_audit(inputs_of(spool, {}), {});
+    const AuditReport r = run_audit(inputs_of(spool, {}), deep());
     const std::set<Key> got = keys_of(r, spool);
     std::set<Key> baseline;
     AuditAccounting clean_count;
@@ -139,7 +145,7 @@ TEST_CASE("audit: every damaged spool from tools/damage shows exactly its inject
 
   {  // --on-corrupt=quarantine on the NUL case: the message leaves the output
     const fs::path spool = tmp.path / "nul_bytes" / "spool";
-    AuditOptions q;
+    AuditOptions q = deep();
     q.on_corrupt = OnCorrupt::quarantine;
     const AuditReport rq = run_audit(inputs_of(spool, {}), q);
     CHECK(rq.totals.repaired == 0);
@@ -150,7 +156,7 @@ TEST_CASE("audit: every damaged spool from tools/damage shows exactly its inject
 
 TEST_CASE("audit: --on-corrupt=fail stops the damaged folder while the others go on") {
   const fs::path root = test::fixtures_dir() / "cyrus36-default";
-  AuditOptions f;
+  AuditOptions f = deep();
   f.on_corrupt = OnCorrupt::fail;
   const AuditReport r = run_audit(inputs_of(root / "spool", root / "config"), f);
   for (const auto& u : r.users)
@@ -192,8 +198,11 @@ TEST_CASE("audit: clean real fixtures have no index or file damage; findings onl
   for (const auto& e : expects) {
     CAPTURE(e.fixture);
     const fs::path root = test::fixtures_dir() / e.fixture;
-    const AuditReport r = run_audit(inputs_of(root / "spool", root / "config"), {});
+    const AuditReport r = run_audit(inputs_of(root / "spool", root / "config"), deep());
     CHECK(r.errors == 0);
+    // Without --deep no MIME finding appears.
+    const AuditReport shallow = run_audit(inputs_of(root / "spool", root / "config"), {});
+    for (const auto& [kind, n] : shallow.fault_counts) CHECK_MESSAGE(kind.rfind("mime_", 0) != 0, kind);
     CHECK(r.totals.quarantined == 0);
     CHECK(r.totals.missing == 0);
     CHECK(r.totals.orphans == 0);
@@ -260,7 +269,7 @@ TEST_CASE("audit CLI: exit statuses and the JSON report") {
   test::TempDir tmp;
   const fs::path root = test::fixtures_dir() / "cyrus36-oldindex";
   const fs::path report = tmp.path / "audit.json";
-  const std::string base = test::cyrconv_binary().string() + " audit --spool " + (root / "spool").string() +
+  const std::string base = test::cyrconv_binary().string() + " audit --deep --spool " + (root / "spool").string() +
                            " --config " + (root / "config").string();
   int st = std::system((base + " --report " + report.string() + " >/dev/null").c_str());
   CHECK(WEXITSTATUS(st) == 0);

@@ -79,7 +79,7 @@ void write_findings(const std::vector<Finding>& fs, std::ostream& out, const cha
 }  // namespace
 
 void write_audit_text(const AuditReport& r, std::ostream& out) {
-  out << "cyrconv audit (--on-corrupt=" << r.on_corrupt << (r.mime_checked ? "" : ", MIME not checked") << ")\n";
+  out << "cyrconv audit (--on-corrupt=" << r.on_corrupt << (r.mime_checked ? ", --deep: MIME checked" : ", MIME not checked: use --deep") << ")\n";
   for (const auto& in : r.inputs) out << "  input: " << in << '\n';
   write_findings(r.findings, out, "  ");
   for (const auto& u : r.users) {
