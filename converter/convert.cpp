@@ -209,12 +209,18 @@ struct FolderOutput {
     std::uint64_t size = 0, vsize = 0;
     std::uint64_t renamed_headers = 0, quoted_lines = 0;
     std::uint64_t mbox_mark = 0;
+    bool added_final_newline = false;
     WriteStatus write;
   };
 
-  Written stream_message(const fs::path& source, const OutputEncoding& enc, std::uint32_t uid, std::uint32_t flags,
+  Written stream_message(const fs::path& source, OutputEncoding enc, std::uint32_t uid, std::uint32_t flags,
                          const std::vector<std::string>& keywords, const std::string& maildir_base, Worker& w) {
     Written r;
+    // mbox metadata goes at the end of the message's own header: a header that starts with a
+    // continuation line cannot swallow it, and the message's fields stay first.
+    const std::string trailer =
+        is_mbox() ? mbox_metadata_headers(uid, flags, keywords, mbox_first ? &mbox_state : nullptr) : std::string();
+    enc.header_trailer = trailer;
     MessageEncoder encoder(enc);
     w.checker.reset();
     if (!is_mbox()) {
@@ -226,28 +232,23 @@ struct FolderOutput {
     r.read = stream_source_file(source, w.buffer, [&](std::string_view chunk) {
       w.checker.feed(chunk);
       if (!r.write) return;
-      w.encoded.clear();
-      encoder.encode(chunk, w.encoded);
       if (first && is_mbox()) {
         // The From_ line needs the envelope sender, which Cyrus put in the first Return-Path.
-        std::string head = mbox_from_line(envelope_sender_from_header(chunk), job_internaldate) +
-                           mbox_metadata_headers(uid, flags, keywords, mbox_first ? &mbox_state : nullptr);
-        r.write = mbox.write(head);
+        r.write = mbox.write(mbox_from_line(envelope_sender_from_header(chunk), job_internaldate));
       }
       first = false;
+      w.encoded.clear();
+      encoder.encode(chunk, w.encoded);
       if (r.write) r.write = is_mbox() ? mbox.write(w.encoded) : w.message_file.write(w.encoded);
     });
+    if (first && is_mbox() && r.write) r.write = mbox.write(mbox_from_line("", job_internaldate));  // empty file
     w.encoded.clear();
     encoder.finish(w.encoded);
-    if (first && is_mbox() && r.write) {
-      // An empty file still gets its From_ line so the mbox stays well formed.
-      r.write = mbox.write(mbox_from_line("", job_internaldate) +
-                           mbox_metadata_headers(uid, flags, keywords, mbox_first ? &mbox_state : nullptr));
-    }
     if (r.write && !w.encoded.empty()) r.write = is_mbox() ? mbox.write(w.encoded) : w.message_file.write(w.encoded);
     if (r.write && is_mbox()) {
-      // The empty line that separates messages; a body without a final newline gets one first.
-      r.write = mbox.write(encoder.output_size() == 0 || last_byte_newline(encoder) ? "\n" : "\n\n");
+      // The empty line that separates messages; a last line without its newline gets one first.
+      r.added_final_newline = encoder.last_output() != '\n';
+      r.write = mbox.write(r.added_final_newline ? "\n\n" : "\n");
     }
     r.check = w.checker.finish();
     r.size = encoder.output_size();
@@ -258,7 +259,6 @@ struct FolderOutput {
   }
 
   std::int64_t job_internaldate = 0;  // INTERNALDATE of the message being streamed (mbox From_)
-  static bool last_byte_newline(const MessageEncoder& e) { return e.last_output() == '\n'; }
 };
 
 OutputEncoding encoding_for(const ConvertOptions& opt, bool repair, const AuditMessage* m,
@@ -429,6 +429,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         me.mbox_offset = done.mbox_mark;
         if (done.quoted_lines)
           me.changes.push_back("mboxrd: " + std::to_string(done.quoted_lines) + " line(s) matching ^>*From  got one more '>'");
+        if (done.added_final_newline) me.changes.push_back("mbox: added the line end the last line lacked");
         if (done.renamed_headers)
           me.changes.push_back("renamed " + std::to_string(done.renamed_headers) +
                                " header field(s) mbox readers take as their own to X-Cyrconv-Orig-*");
@@ -721,7 +722,25 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       tbb::simple_partitioner());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
-  // Pass 5: finish. Subscriptions per user, then the report in a fixed order.
+  // Pass 5: finish. A Maildir root without an INBOX (the shared tree) still gets a uidlist, or
+  // Dovecot would invent an INBOX with a UIDVALIDITY of its own. Then subscriptions per user.
+  if (opt.format == OutputFormat::maildir) {
+    for (std::size_t u = 0; u < users.size(); ++u) {
+      bool has_inbox = false;
+      std::uint32_t uidvalidity = 0;
+      for (const auto& job : jobs) {
+        if (job.user != u || !job.name || job.name->action != FolderAction::mail_folder) continue;
+        has_inbox = has_inbox || job.name->maildirpp.empty();
+        if (job.out.uidvalidity && (!uidvalidity || job.out.uidvalidity < uidvalidity)) uidvalidity = job.out.uidvalidity;
+      }
+      if (has_inbox) continue;
+      const fs::path root = users[u].root / "Maildir";
+      WriteStatus st = prepare_maildir(root, true);
+      if (st) st = write_small_file(root / "dovecot-uidlist", dovecot_uidlist(uidvalidity ? uidvalidity : 1, 1, {}),
+                                    opt.sync != SyncPolicy::none);
+      if (!st) users[u].findings.push_back(make_finding(Finding::Severity::error, "output_failed", root.string(), 0, st.message));
+    }
+  }
   for (auto& u : users) {
     if (u.owner.empty()) continue;
     const bool maildir = opt.format == OutputFormat::maildir;

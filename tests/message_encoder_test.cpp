@@ -16,19 +16,33 @@ std::string encode(std::string_view in, OutputEncoding enc, std::size_t piece, M
   return out;
 }
 
+OutputEncoding make(bool crlf_to_lf, bool quote) {
+  OutputEncoding e;
+  e.crlf_to_lf = crlf_to_lf;
+  e.mboxrd_quote = quote;
+  return e;
+}
+
+OutputEncoding repairing(bool crlf_to_lf, std::int64_t blank_line_before) {
+  OutputEncoding e = make(crlf_to_lf, false);
+  e.drop_nul = e.fix_line_ends = true;
+  e.blank_line_before = blank_line_before;
+  return e;
+}
+
 }  // namespace
 
 TEST_CASE("message encoder: CRLF to LF, bare CR and LF kept, sizes counted as CRLF") {
   const std::string in = "Subject: x\r\n\r\nline\r\nbare lf\nbare cr\rend\r";
   for (std::size_t piece : {1u, 2u, 3u, 7u, 1000u}) {
     MessageEncoder e;
-    CHECK(encode(in, {true, false}, piece, &e) == "Subject: x\n\nline\nbare lf\nbare cr\rend\r");
+    CHECK(encode(in, make(true, false), piece, &e) == "Subject: x\n\nline\nbare lf\nbare cr\rend\r");
     CHECK(e.output_size() == in.size() - 3);
     // Every LF counts as CRLF: the three CRLFs and the bare LF.
     CHECK(e.crlf_size() == in.size() + 1);
   }
   MessageEncoder keep;
-  CHECK(encode(in, {false, false}, 5, &keep) == in);
+  CHECK(encode(in, make(false, false), 5, &keep) == in);
   CHECK(keep.crlf_size() == in.size() + 1);
 }
 
@@ -37,17 +51,17 @@ TEST_CASE("message encoder: mboxrd quoting of ^>*From  lines, across chunk bound
   const std::string want = "From: a\n\n>From here\n>>From there\n>>>From x\nFro\n>Fr\n From no\nFrom";
   for (std::size_t piece : {1u, 2u, 4u, 9u, 1000u}) {
     MessageEncoder e;
-    CHECK(encode(in, {true, true}, piece, &e) == want);
+    CHECK(encode(in, make(true, true), piece, &e) == want);
     CHECK(e.quoted_lines() == 3);
   }
 }
 
 TEST_CASE("message encoder repairs: NULs dropped, lone CR and LF made line ends, missing blank line inserted") {
   const std::string in = std::string("A: 1\r\nbody\0x\rcr\nlf\r\n", 20);
-  OutputEncoding lf{true, false, false, true, true, 6};
+  OutputEncoding lf = repairing(true, 6);
   CHECK(encode(in, lf, 1) == "A: 1\n\nbodyx\ncr\nlf\n");
   CHECK(encode(in, lf, 100) == "A: 1\n\nbodyx\ncr\nlf\n");
-  OutputEncoding crlf{false, false, false, true, true, 6};
+  OutputEncoding crlf = repairing(false, 6);
   CHECK(encode(in, crlf, 1) == "A: 1\r\n\r\nbodyx\r\ncr\r\nlf\r\n");
   CHECK(encode(in, crlf, 3) == "A: 1\r\n\r\nbodyx\r\ncr\r\nlf\r\n");
   CHECK(encode("x\r", crlf, 1) == "x\r\n");
@@ -62,12 +76,24 @@ TEST_CASE("message encoder: mbox-owned header fields are renamed in the header o
   const std::string in =
       "Status: RO\r\nSubject: x\r\nx-uid: 7\r\n  continued Status: no\r\nContent-Length: 5\r\nX-Statusfoo: 1\r\n"
       "\r\nStatus: body stays\r\nFrom me\r\n";
+  enc.header_trailer = "X-UID: 1\n";
   const std::string want =
       "X-Cyrconv-Orig-Status: RO\nSubject: x\nX-Cyrconv-Orig-x-uid: 7\n  continued Status: no\n"
-      "X-Cyrconv-Orig-Content-Length: 5\nX-Statusfoo: 1\n\nStatus: body stays\n>From me\n";
+      "X-Cyrconv-Orig-Content-Length: 5\nX-Statusfoo: 1\nX-UID: 1\n\nStatus: body stays\n>From me\n";
   for (std::size_t piece : {1u, 2u, 5u, 1000u}) {
     MessageEncoder e;
     CHECK(encode(in, enc, piece, &e) == want);
     CHECK(e.renamed_headers() == 3);
   }
+}
+
+TEST_CASE("message encoder: the header trailer goes before the blank line, or after an all-header message") {
+  OutputEncoding enc = make(true, true);
+  enc.header_trailer = "X-UID: 1\n";
+  CHECK(encode(" folded first\r\nA: b\r\n\r\nbody\r\n", enc, 3) == " folded first\nA: b\nX-UID: 1\n\nbody\n");
+  CHECK(encode("A: b\r\nC: d", enc, 2) == "A: b\nC: d\nX-UID: 1\n");
+  CHECK(encode("", enc, 1) == "X-UID: 1\n");
+  OutputEncoding repair = repairing(true, 5);
+  repair.header_trailer = "X-UID: 2\n";
+  CHECK(encode("A: b\nbody\n", repair, 1) == "A: b\nX-UID: 2\n\nbody\n");
 }

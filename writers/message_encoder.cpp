@@ -78,6 +78,12 @@ bool is_mbox_owned(std::string_view name_with_colon) {
 
 }  // namespace
 
+void MessageEncoder::emit_trailer(std::string& out) {
+  if (trailer_done_ || enc_.header_trailer.empty()) return;
+  trailer_done_ = true;
+  for (char c : enc_.header_trailer) emit(c, out);
+}
+
 void MessageEncoder::flush_header_name(std::string& out, bool rename) {
   if (rename) {
     ++renamed_;
@@ -119,15 +125,17 @@ void MessageEncoder::encode(std::string_view in, std::string& out) {
     if (enc_.drop_nul && c == '\0') continue;
     if (enc_.blank_line_before >= 0 && pos == static_cast<std::uint64_t>(enc_.blank_line_before)) {
       // The header ended without its blank line: give it one, in the output's line end.
+      emit_trailer(out);
       if (!enc_.crlf_to_lf) emit('\r', out);
       emit('\n', out);
       in_header_ = false;
     }
-    if (enc_.rename_mbox_headers && in_header_) {
+    if ((enc_.rename_mbox_headers || !enc_.header_trailer.empty()) && in_header_) {
       if (header_line_start_) {
         header_line_start_ = false;
         if (c == '\r' || c == '\n') {
           // An empty line: the header is over (a lone CR waits for its LF).
+          emit_trailer(out);
           if (c == '\n') in_header_ = false;
           header_line_start_ = c == '\r';
           quote_stage(c, out);
@@ -139,7 +147,7 @@ void MessageEncoder::encode(std::string_view in, std::string& out) {
         header_name_[header_len_++] = c;
         const bool ends_name = c == ':' || c == ' ' || c == '\t' || c == '\r' || c == '\n';
         if (ends_name || header_len_ == sizeof header_name_) {
-          flush_header_name(out, c == ':' && is_mbox_owned({header_name_, header_len_}));
+          flush_header_name(out, enc_.rename_mbox_headers && c == ':' && is_mbox_owned({header_name_, header_len_}));
           if (c == '\n') header_line_start_ = true;
         }
         continue;
@@ -153,6 +161,15 @@ void MessageEncoder::encode(std::string_view in, std::string& out) {
 void MessageEncoder::finish(std::string& out) {
   if (header_deciding_) flush_header_name(out, false);
   if (enc_.mboxrd_quote && matching_) flush_prefix(out);
+  if (!trailer_done_ && !enc_.header_trailer.empty()) {
+    // A message that is all header: the fields go after its last line.
+    if (held_cr_) {
+      held_cr_ = false;
+      emit(enc_.crlf_to_lf && !enc_.fix_line_ends ? '\r' : '\n', out);
+    }
+    if (last_out_ != 0 && last_out_ != '\n') emit('\n', out);
+    emit_trailer(out);
+  }
   if (held_cr_) {
     held_cr_ = false;
     if (enc_.fix_line_ends && !enc_.crlf_to_lf) {

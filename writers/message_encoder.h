@@ -18,6 +18,9 @@ struct OutputEncoding {
   // X-Keywords, X-UID, X-IMAP, X-IMAPbase, Content-Length) are renamed X-Cyrconv-Orig-<name>
   // in the message's own header, so they cannot override the flags and boundaries written.
   bool rename_mbox_headers = false;
+  // Bytes added at the end of the message's header, before the blank line that ends it (mbox
+  // metadata fields; LF line ends). Must outlive the encoder.
+  std::string_view header_trailer;
   // Repairs (audit's "repair" action), off for messages written unchanged:
   bool drop_nul = false;                      // remove NUL bytes
   bool fix_line_ends = false;                 // bare CR, and in CRLF output bare LF, become the output's line end
@@ -64,6 +67,8 @@ class MessageEncoder {
   char header_name_[16] = {};
   std::size_t header_len_ = 0;
   std::uint64_t renamed_ = 0;
+  bool trailer_done_ = false;
+  void emit_trailer(std::string& out);
 };
 
 }  // namespace cyrconv
