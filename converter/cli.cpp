@@ -5,9 +5,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <sstream>
 
 #include "converter/audit.h"
 #include "converter/convert.h"
+#include "converter/rename_map.h"
 #include "converter/scan.h"
 #include "writers/audit_report.h"
 #include "writers/convert_report.h"
@@ -139,8 +141,9 @@ struct ConvertCommandOptions {
   std::string on_corrupt = "repair";
   std::string sync = "folder";
   std::string report_file;
+  std::string rename_map;
   bool skip_deleted = false;
-  bool no_mime = false;
+  bool deep = false;
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -170,7 +173,16 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.on_corrupt = *parse_on_corrupt(c.on_corrupt);
   options.sync = c.sync == "none" ? SyncPolicy::none : c.sync == "message" ? SyncPolicy::message : SyncPolicy::folder;
   options.skip_deleted = c.skip_deleted;
-  options.mime = !c.no_mime;
+  options.mime = c.deep;
+  if (!c.rename_map.empty()) {
+    std::ifstream in_map(c.rename_map, std::ios::binary);
+    if (!in_map) return fail_input("--rename-map: cannot read " + c.rename_map);
+    std::ostringstream text;
+    text << in_map.rdbuf();
+    auto parsed = parse_rename_map(text.str(), c.rename_map);
+    if (!parsed) return fail_input(parsed.error().to_string());
+    options.rename_map = std::move(parsed).value();
+  }
   options.threads = in.threads;
   if (options.format == OutputFormat::mbox && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
   if (auto st = make_directories(options.out); !st) return fail_input(st.message);
@@ -255,7 +267,10 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "folder", "message"}))
       ->type_name("none|folder|message");
   convert->add_flag("--skip-deleted", conv.skip_deleted, "Leave messages flagged \\Deleted out (they are listed)");
-  convert->add_flag("--no-mime", conv.no_mime, "Skip the MIME structure and base64 checks");
+  convert->add_flag("--deep", conv.deep, "Also check MIME structure and base64 (slower; README \"audit\")");
+  convert->add_option("--rename-map", conv.rename_map,
+                      "Override folder names (format of OUT/rename-map.tsv, README \"Folder names\")")
+      ->type_name("FILE");
   convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
       ->type_name("FILE");
 

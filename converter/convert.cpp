@@ -624,14 +624,26 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       inputs_by_user[u].push_back(std::move(rec));
     }
   }
+  // A rename map that itself collides is refused before anything is written.
+  for (const auto& e : check_rename_map(opt.rename_map, opt.profile)) {
+    report.findings.push_back(make_finding(Finding::Severity::error, "rename_map_refused", "", 0, e));
+    report.fatal = true;
+  }
+  if (report.fatal) {
+    report.errors = report.findings.size();
+    return report;
+  }
   for (std::size_t u = 0; u < users.size(); ++u) {
-    users[u].naming = name_folders(inputs_by_user[u], opt.profile);
+    users[u].naming = name_folders(inputs_by_user[u], opt.profile, overrides_for(opt.rename_map, users[u].owner, opt.profile));
     for (const auto& e : users[u].naming.errors) {
       report.findings.push_back(make_finding(Finding::Severity::error, "naming_refused", "", 0, e));
       report.fatal = true;
     }
   }
-  if (report.fatal) return report;  // nothing written
+  if (report.fatal) {  // nothing written
+    report.errors = report.findings.size();
+    return report;
+  }
 
   auto name_of = [&](std::size_t u, const std::string& internal) -> const FolderNameResult* {
     for (const auto& r : users[u].naming.folders)
@@ -679,10 +691,29 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return jobs[a].bytes > jobs[b].bytes; });
 
-  // Pass 4: convert, largest folders first.
-  for (auto& u : users)
-    if (auto st = make_directories(u.root); !st)
-      u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, st.message));
+  // Pass 4: convert, largest folders first. A user whose output already exists is left alone:
+  // resuming and incremental runs are not built yet, and nothing in the destination may be
+  // replaced or deleted.
+  std::vector<bool> user_refused(users.size(), false);
+  for (std::size_t u = 0; u < users.size(); ++u) {
+    std::error_code ec;
+    if (fs::exists(users[u].root / "manifests", ec)) {
+      user_refused[u] = true;
+      users[u].findings.push_back(make_finding(
+          Finding::Severity::error, "output_exists", users[u].root.string(), 0,
+          "this user's output is already there (from an earlier run, or mail delivered since): left untouched; "
+          "re-runs that resume or add to it are not built yet, so convert into a new --out"));
+    } else if (auto st = make_directories(users[u].root); !st) {
+      users[u].findings.push_back(make_finding(Finding::Severity::error, "output_failed", users[u].root.string(), 0, st.message));
+    }
+  }
+  for (auto& job : jobs) {
+    if (!user_refused[job.user]) continue;
+    const MailboxInventory& mi = inv[job.inventory];
+    job.out.count.messages = job.orphans_of ? 0 : mi.live.size();
+    job.out.count.not_converted = job.out.count.messages;
+    job.name = nullptr;
+  }
   const auto t0 = std::chrono::steady_clock::now();
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{opt.mime});
   tbb::parallel_for(
@@ -692,6 +723,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
           FolderJob& job = jobs[order[k]];
           const UserPlan& user = users[job.user];
           const MailboxInventory& mi = inv[job.inventory];
+          if (user_refused[job.user]) continue;
           if (!job.name) {
             job.out.findings.push_back(make_finding(Finding::Severity::error, "naming_missing", "", 0,
                                                     "no target name was planned for this folder"));
@@ -733,7 +765,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
         has_inbox = has_inbox || job.name->maildirpp.empty();
         if (job.out.uidvalidity && (!uidvalidity || job.out.uidvalidity < uidvalidity)) uidvalidity = job.out.uidvalidity;
       }
-      if (has_inbox) continue;
+      if (has_inbox || user_refused[u]) continue;
       const fs::path root = users[u].root / "Maildir";
       WriteStatus st = prepare_maildir(root, true);
       if (st) st = write_small_file(root / "dovecot-uidlist", dovecot_uidlist(uidvalidity ? uidvalidity : 1, 1, {}),
@@ -741,8 +773,9 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       if (!st) users[u].findings.push_back(make_finding(Finding::Severity::error, "output_failed", root.string(), 0, st.message));
     }
   }
-  for (auto& u : users) {
-    if (u.owner.empty()) continue;
+  for (std::size_t ui = 0; ui < users.size(); ++ui) {
+    UserPlan& u = users[ui];
+    if (u.owner.empty() || user_refused[ui]) continue;
     const bool maildir = opt.format == OutputFormat::maildir;
     std::vector<std::string> names;
     for (const auto& sub : u.state->subscriptions) {
@@ -763,6 +796,14 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, st.message));
     if (auto st = write_small_file(file, maildir_subscriptions(names), opt.sync != SyncPolicy::none); !st)
       u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, st.message));
+  }
+
+  // Every rename, for the administrator and for --rename-map on the next run.
+  {
+    std::string map = format_rename_map_header();
+    for (const auto& u : users) map += format_rename_map_lines(u.owner, opt.profile, u.naming);
+    if (auto st = write_small_file(opt.out / "rename-map.tsv", map, opt.sync != SyncPolicy::none); !st)
+      report.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
   }
 
   std::map<std::string, ConvertUser> by_user;

@@ -9,6 +9,7 @@
 #include "converter/discover.h"
 #include "converter/folder_naming.h"
 #include "converter/message_policy.h"
+#include "converter/rename_map.h"
 #include "writers/convert_report.h"
 #include "writers/output_file.h"
 
@@ -24,7 +25,8 @@ struct ConvertOptions {
   bool crlf = false;                   // Maildir --eol crlf: keep Cyrus's CRLF
   bool skip_deleted = false;           // leave \Deleted messages out
   OnCorrupt on_corrupt = OnCorrupt::repair;
-  bool mime = true;
+  bool mime = false;                   // --deep: MIME structure and base64 checks
+  RenameMap rename_map;                // --rename-map overrides
   SyncPolicy sync = SyncPolicy::folder;
   int threads = 0;
 };
