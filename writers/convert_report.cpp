@@ -3,6 +3,7 @@
 #include <nlohmann/json.hpp>
 
 #include <iomanip>
+#include <map>
 
 namespace cyrconv {
 
@@ -67,7 +68,17 @@ void write_convert_text(const ConvertReport& r, std::ostream& out) {
       if (f.failed) out << "      FAILED: " << f.fail_reason << '\n';
       for (const auto& fd : f.findings)
         out << "      " << to_string(fd.severity) << ": " << fd.kind << ": " << fd.file << ": " << fd.detail << '\n';
+      std::map<std::string, std::uint64_t> warnings;  // written unchanged, with notes: summarised
+      for (const auto& m : f.messages)
+        if (m.action == "write")
+          for (const auto& fd : m.findings) ++warnings[fd.kind];
+      if (!warnings.empty()) {
+        out << "      written with warnings:";
+        for (const auto& [kind, n] : warnings) out << " " << kind << " x" << n;
+        out << '\n';
+      }
       for (const auto& m : f.messages) {
+        if (m.action == "write") continue;
         out << "      uid " << m.uid << ": " << m.action;
         if (!m.reason.empty()) out << " (" << m.reason << ")";
         for (const auto& c2 : m.changes) out << "; " << c2;
