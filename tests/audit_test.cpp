@@ -4,9 +4,10 @@
 #include <doctest/doctest.h>
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
+#include <cctype>
 #include <cstdlib>
 #include <map>
-#include <regex>
 #include <set>
 #include <tuple>
 
@@ -56,6 +57,29 @@ AuditOptions deep() {
   AuditOptions o;
   o.mime = true;
   return o;
+}
+
+// Independent of the checker: does some header line start with "name:" (any case)?
+// (No std::regex: GCC 12's trips -Wmaybe-uninitialized under the sanitizers.)
+bool has_field(const std::string& header, const std::string& name) {
+  for (std::size_t pos = 0; pos <= header.size();) {
+    std::size_t k = 0;
+    while (k < name.size() && pos + k < header.size() &&
+           std::tolower(static_cast<unsigned char>(header[pos + k])) == name[k])
+      ++k;
+    std::size_t c = pos + k;
+    while (k == name.size() && c < header.size() && (header[c] == ' ' || header[c] == '\t')) ++c;
+    if (k == name.size() && c < header.size() && header[c] == ':') return true;
+    const std::size_t nl = header.find('\n', pos);
+    if (nl == std::string::npos) break;
+    pos = nl + 1;
+  }
+  return false;
+}
+
+bool is_message_name(const std::string& n) {
+  if (n.size() < 2 || n.back() != '.' || n[0] < '1' || n[0] > '9') return false;
+  return std::all_of(n.begin(), n.end() - 1, [](char ch) { return ch >= '0' && ch <= '9'; });
 }
 
 std::string hex(const std::array<std::uint8_t, 20>& d) {
@@ -218,8 +242,7 @@ TEST_CASE("audit: clean real fixtures have no index or file damage; findings onl
           for (const auto& fd : m.findings) {
             if (fd.kind == "missing_date" || fd.kind == "missing_from" || fd.kind == "missing_message_id") {
               const std::string name = fd.kind == "missing_date" ? "date" : fd.kind == "missing_from" ? "from" : "message-id";
-              const std::regex re("(^|\n)" + name + "[ \t]*:", std::regex::icase);
-              CHECK_MESSAGE(!std::regex_search(header, re), m.file, " ", fd.kind);
+              CHECK_MESSAGE(!has_field(header, name), m.file, " ", fd.kind);
               continue;
             }
             if (f.name == "Raw") raw.emplace(m.uid, fd.kind);
@@ -245,13 +268,13 @@ TEST_CASE("audit: every message lacking Date, From or Message-ID gets exactly th
       // Independent check of every live message's header.
       for (const auto& entry : fs::directory_iterator(f.directory)) {
         const std::string name = entry.path().filename().string();
-        if (!std::regex_match(name, std::regex("[1-9][0-9]*\\."))) continue;
+        if (!is_message_name(name)) continue;
         std::string msg = test::read_file(entry.path());
-        const std::string header = "\n" + msg.substr(0, msg.find("\r\n\r\n"));
+        const std::string header = msg.substr(0, msg.find("\r\n\r\n"));
         for (const auto& [field, kind] : {std::pair<std::string, std::string>{"date", "missing_date"},
                                           {"from", "missing_from"},
                                           {"message-id", "missing_message_id"}})
-          if (!std::regex_search(header, std::regex("\n" + field + "[ \t]*:", std::regex::icase)))
+          if (!has_field(header, field))
             expected.emplace(entry.path().string(), kind);
       }
     }
