@@ -1,6 +1,7 @@
 #include "converter/convert.h"
 
 #include <sys/stat.h>
+#include <unistd.h>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
@@ -19,6 +20,7 @@
 #include "converter/source_io.h"
 #include "converter/user_state.h"
 #include "parsers/message_check.h"
+#include "writers/gzip_file.h"
 #include "writers/maildir.h"
 #include "writers/manifest.h"
 #include "writers/mbox.h"
@@ -168,7 +170,7 @@ struct FolderOutput {
     } else {
       const std::string rel = job.name->mbox_path.empty() ? "INBOX" : job.name->mbox_path;
       mbox_file = user.root / "mail" / rel;
-      job.out.output = user.root_rel + "/mail/" + rel;
+      job.out.output = user.root_rel + "/mail/" + rel + (opt.gzip ? ".gz" : "");
       if (auto st = make_directories(mbox_file.parent_path()); !st) return st;
       if (auto st = mbox.open(mbox_file.parent_path(), mbox_file.filename().string()); !st) return st;
       mbox_state = MboxFolderState{uidvalidity, uidnext ? uidnext - 1 : 0, kw.all_used};
@@ -520,7 +522,19 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     if (sync_folder)
       if (auto st = sync_directory(fo.maildir / "cur"); !st) fail_write(st);
   } else {
-    if (auto st = fo.mbox.commit(fo.mbox_file, -1, sync_folder, false); !st) fail_write(st);
+    if (!opt.gzip) {
+      if (auto st = fo.mbox.commit(fo.mbox_file, -1, sync_folder, false); !st) fail_write(st);
+    } else {
+      // Commit the plain file under a temporary name, then compress it into place.
+      fs::path plain = fo.mbox_file;
+      plain.replace_filename("." + fo.mbox_file.filename().string() + ".cyrconv-plain");
+      ::unlink(plain.c_str());
+      if (auto st = fo.mbox.commit(plain, -1, false, false); !st) {
+        fail_write(st);
+      } else if (auto gz = gzip_into_place(plain, fs::path(fo.mbox_file.string() + ".gz"), sync_folder); !gz) {
+        fail_write(gz);
+      }
+    }
   }
   if (auto st = fo.manifest.commit(fo.manifest_path, -1, sync_folder, true); !st) fail_write(st);
 }

@@ -24,6 +24,7 @@ struct ConvertOptions {
   NamingProfile profile = NamingProfile::dovecot;
   bool crlf = false;                   // Maildir --eol crlf: keep Cyrus's CRLF
   bool skip_deleted = false;           // leave \Deleted messages out
+  bool gzip = false;                   // mbox: compress each folder file to <name>.gz
   OnCorrupt on_corrupt = OnCorrupt::repair;
   bool mime = false;                   // --deep: MIME structure and base64 checks
   RenameMap rename_map;                // --rename-map overrides

@@ -5,6 +5,9 @@
 
 #include <nlohmann/json.hpp>
 #include <openssl/evp.h>
+#include <boost/iostreams/copy.hpp>
+#include <boost/iostreams/filter/gzip.hpp>
+#include <boost/iostreams/filtering_stream.hpp>
 
 #include <map>
 #include <set>
@@ -176,4 +179,38 @@ TEST_CASE("convert never replaces a file that is already in the destination") {
     REQUIRE(after.count(path));
     CHECK(after.at(path) == state);
   }
+}
+
+TEST_CASE("convert --gzip: every mbox folder file decompresses to exactly the uncompressed output") {
+  test::TempDir tmp;
+  const fs::path spool = test::fixtures_dir() / "cyrus36-legacy" / "spool";
+  ConvertOptions plain;
+  plain.format = OutputFormat::mbox;
+  plain.out = tmp.path / "plain";
+  plain.sync = SyncPolicy::none;
+  ConvertOptions gz = plain;
+  gz.out = tmp.path / "gz";
+  gz.gzip = true;
+  const ConvertReport a = run_convert(spool_only(spool), plain);
+  const ConvertReport b = run_convert(spool_only(spool), gz);
+  CHECK(a.totals.written == b.totals.written);
+  std::size_t compared = 0;
+  for (const auto& e : fs::recursive_directory_iterator(plain.out)) {
+    const fs::path rel = e.path().lexically_relative(plain.out);
+    if (!e.is_regular_file() || rel.string().find("/mail/") == std::string::npos ||
+        rel.filename().string().front() == '.')
+      continue;
+    const fs::path zipped = gz.out / (rel.string() + ".gz");
+    REQUIRE_MESSAGE(fs::exists(zipped), zipped.string());
+    std::ifstream in(zipped, std::ios::binary);
+    boost::iostreams::filtering_istream unzip;
+    unzip.push(boost::iostreams::gzip_decompressor());
+    unzip.push(in);
+    std::ostringstream got;
+    boost::iostreams::copy(unzip, got);
+    CHECK(got.str() == test::read_file(e.path()));
+    CHECK_FALSE(fs::exists(gz.out / rel));  // no uncompressed copy left behind
+    ++compared;
+  }
+  CHECK(compared >= 5);
 }
