@@ -211,7 +211,42 @@ def check_maildir(args, fixture, work):
             fail(f"{label}: POP3 {p['user']} uid {p['uid']} not in the Cyrus INBOX")
         elif p["uidl"] != f"{m['uidvalidity']}.{m['uid']}":
             fail(f"{label}: POP3 UIDL {p['uidl']} for {p['user']} uid {p['uid']}, Cyrus's is {m['uidvalidity']}.{m['uid']}")
-    print(f"{label}: {compared} messages compared with real Dovecot, {len(pops)} POP3 UIDLs")
+    dav = check_dav_exports(args, report, tree, label)
+    print(f"{label}: {compared} messages compared with real Dovecot, {len(pops)} POP3 UIDLs, {dav} DAV exports parsed")
+
+
+DAV_PARSE = r"""
+import sys, icalendar, vobject
+kind, path = sys.argv[1], sys.argv[2]
+data = open(path, "rb").read()
+if kind == "ics":
+    cal = icalendar.Calendar.from_ical(data)
+    uids = [str(c.get("UID")) for c in cal.walk() if c.name in ("VEVENT", "VTODO", "VJOURNAL")]
+else:
+    uids = [str(card.uid.value) for card in vobject.readComponents(data.decode("utf-8"))]
+print("\n".join(sorted(uids)))
+"""
+
+
+def check_dav_exports(args, report, tree, label):
+    """Every exported calendar and addressbook parses with an independent parser (Debian's
+    python3-icalendar and python3-vobject) and holds exactly the source collection's objects."""
+    checked = 0
+    for u in report["users"]:
+        for f in u["folders"]:
+            if f["action"] not in ("export_calendar", "export_addressbook"):
+                continue
+            kind = "ics" if f["action"] == "export_calendar" else "vcf"
+            p = subprocess.run(["/usr/bin/python3", "-c", DAV_PARSE, kind, os.path.join(tree, f["output"])],
+                               capture_output=True, text=True)
+            if p.returncode != 0:
+                fail(f"{label}: {f['output']} does not parse as {kind}: {p.stderr[-500:]}")
+                continue
+            got = sorted(x for x in p.stdout.splitlines() if x)
+            if len(got) != f["count"]["written"]:
+                fail(f"{label}: {f['output']}: {len(got)} objects, {f['count']['written']} resources written")
+            checked += 1
+    return checked
 
 
 def mbox_undo(raw, changes):
