@@ -145,6 +145,7 @@ struct ConvertCommandOptions {
   bool skip_deleted = false;
   bool deep = false;
   bool gzip = false;
+  bool quiet = false;
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -175,6 +176,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.sync = c.sync == "none" ? SyncPolicy::none : c.sync == "message" ? SyncPolicy::message : SyncPolicy::folder;
   options.skip_deleted = c.skip_deleted;
   options.gzip = c.gzip;
+  options.quiet = c.quiet;
   if (options.gzip && options.format != OutputFormat::mbox) return fail_input("--gzip applies to --format mbox only");
   options.mime = c.deep;
   if (!c.rename_map.empty()) {
@@ -270,6 +272,7 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::IsMember({"none", "folder", "message"}))
       ->type_name("none|folder|message");
   convert->add_flag("--skip-deleted", conv.skip_deleted, "Leave messages flagged \\Deleted out (they are listed)");
+  convert->add_flag("--quiet", conv.quiet, "No progress line on stderr");
   convert->add_flag("--gzip", conv.gzip, "mbox: compress each folder file to <name>.gz (Boost.Iostreams, zlib)");
   convert->add_flag("--deep", conv.deep, "Also check MIME structure and base64 (slower; README \"audit\")");
   convert->add_option("--rename-map", conv.rename_map,

@@ -16,6 +16,7 @@
 
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
+#include "converter/progress.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
 #include "converter/user_state.h"
@@ -280,7 +281,8 @@ OutputEncoding encoding_for(const ConvertOptions& opt, bool repair, const AuditM
 }
 
 void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& job, const MailboxInventory& inv,
-                    const std::vector<std::uint32_t>& orphan_uids, tbb::enumerable_thread_specific<Worker>& workers) {
+                    const std::vector<std::uint32_t>& orphan_uids, tbb::enumerable_thread_specific<Worker>& workers,
+                    Progress& progress) {
   Worker& w = workers.local();
   ConvertFolder& out = job.out;
   const bool recovery = job.orphans_of != nullptr;
@@ -355,12 +357,14 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       ++out.count.not_converted;
       me.disposition = "not_converted";
       (void)fo.manifest.write(manifest_line(me, fo.is_mbox()));
+      progress.add(r ? r->size : 0, 1);
       continue;
     }
     if (r && opt.skip_deleted && (flags & imapflag::deleted)) {
       ++out.skipped_deleted;
       me.disposition = "skipped_deleted";
       (void)fo.manifest.write(manifest_line(me, fo.is_mbox()));
+      progress.add(r->size, 1);
       continue;
     }
     if (r && !duplicate && missing.count(item.source_uid)) {
@@ -503,6 +507,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         ++out.count.orphans_quarantined;
     }
     (void)fo.manifest.write(manifest_line(me, fo.is_mbox()));
+    progress.add(r ? r->size : 0, 1);
     if (!m.findings.empty() || m.action != "write") out.messages.push_back(std::move(m));
   }
   if (recovery) {
@@ -729,6 +734,13 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     job.name = nullptr;
   }
   const auto t0 = std::chrono::steady_clock::now();
+  std::uint64_t total_bytes = 0, total_messages = 0;
+  for (const auto& job : jobs)
+    if (!user_refused[job.user] && !job.orphans_of) {
+      total_bytes += job.bytes;
+      total_messages += inv[job.inventory].live.size();
+    }
+  Progress progress("convert", total_bytes, total_messages, opt.quiet);
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{opt.mime});
   tbb::parallel_for(
       tbb::blocked_range<std::size_t>(0, order.size(), 1),
@@ -746,15 +758,17 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
           }
           switch (job.name->action) {
             case FolderAction::mail_folder:
-              convert_folder(opt, user, job, mi, orphans[job.inventory], workers);
+              convert_folder(opt, user, job, mi, orphans[job.inventory], workers, progress);
               break;
             case FolderAction::export_calendar:
             case FolderAction::export_addressbook:
               export_dav_collection(*job.mailbox, mi, user.root / job.name->export_file, job.out,
                                     opt.sync != SyncPolicy::none);
               job.out.output = user.root_rel + "/" + job.name->export_file;
+              progress.add(job.bytes, mi.live.size());
               break;
             case FolderAction::skip:
+              progress.add(job.bytes, mi.live.size());
               job.out.count.messages = mi.live.size();
               job.out.count.not_converted = mi.live.size();
               if (!mi.live.empty())

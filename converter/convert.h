@@ -30,6 +30,7 @@ struct ConvertOptions {
   RenameMap rename_map;                // --rename-map overrides
   SyncPolicy sync = SyncPolicy::folder;
   int threads = 0;
+  bool quiet = false;                  // no progress on stderr
 };
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);

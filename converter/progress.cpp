@@ -1,0 +1,76 @@
+#include "converter/progress.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+
+namespace cyrconv {
+
+namespace {
+
+std::string mib(std::uint64_t b) {
+  char s[32];
+  std::snprintf(s, sizeof s, "%.1f MiB", static_cast<double>(b) / (1024.0 * 1024.0));
+  return s;
+}
+
+std::string duration(double seconds) {
+  if (seconds < 0) return "?";
+  const auto s = static_cast<long long>(seconds + 0.5);
+  char buf[32];
+  std::snprintf(buf, sizeof buf, "%lld:%02lld:%02lld", s / 3600, (s / 60) % 60, s % 60);
+  return buf;
+}
+
+}  // namespace
+
+Progress::Progress(std::string label, std::uint64_t total_bytes, std::uint64_t total_messages, bool quiet)
+    : label_(std::move(label)),
+      total_bytes_(total_bytes),
+      total_messages_(total_messages),
+      start_(std::chrono::steady_clock::now()),
+      enabled_(!quiet),
+      tty_(isatty(STDERR_FILENO) == 1) {
+  if (enabled_) thread_ = std::thread([this] { run(); });
+}
+
+Progress::~Progress() {
+  if (!enabled_) return;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    stop_ = true;
+  }
+  cv_.notify_all();
+  thread_.join();
+  std::fprintf(stderr, "%s%s\n", tty_ ? "\r\033[K" : "", line(true).c_str());
+}
+
+std::string Progress::line(bool final) const {
+  const double secs = std::chrono::duration<double>(std::chrono::steady_clock::now() - start_).count();
+  const std::uint64_t b = bytes_.load(std::memory_order_relaxed);
+  const std::uint64_t m = messages_.load(std::memory_order_relaxed);
+  const double rate = secs > 0 ? static_cast<double>(b) / secs : 0;
+  std::string s = label_ + ": " + mib(b) + " of " + mib(total_bytes_) + ", " + std::to_string(m) + " of " +
+                  std::to_string(total_messages_) + " messages, " + mib(static_cast<std::uint64_t>(rate)) + "/s";
+  if (final)
+    s += ", " + duration(secs) + " elapsed";
+  else
+    s += ", ETA " + duration(rate > 0 && total_bytes_ >= b ? static_cast<double>(total_bytes_ - b) / rate : -1);
+  return s;
+}
+
+void Progress::run() {
+  // A terminal gets a line rewritten every second; a log gets a line every 30 s at most, so a
+  // long run cannot fill a disk with progress.
+  const auto interval = tty_ ? std::chrono::seconds(1) : std::chrono::seconds(30);
+  std::unique_lock<std::mutex> lock(mu_);
+  while (!cv_.wait_for(lock, interval, [this] { return stop_; })) {
+    if (tty_)
+      std::fprintf(stderr, "\r\033[K%s", line(false).c_str());
+    else
+      std::fprintf(stderr, "%s\n", line(false).c_str());
+    std::fflush(stderr);
+  }
+}
+
+}  // namespace cyrconv
