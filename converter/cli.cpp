@@ -11,9 +11,11 @@
 #include "converter/convert.h"
 #include "converter/rename_map.h"
 #include "converter/scan.h"
+#include "converter/verify.h"
 #include "writers/audit_report.h"
 #include "writers/convert_report.h"
 #include "writers/scan_report.h"
+#include "writers/verify_report.h"
 
 #ifndef CYRCONV_VERSION
 #define CYRCONV_VERSION "0.0.0"
@@ -209,6 +211,48 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   return problems ? exit_problems_found : exit_ok;
 }
 
+struct VerifyCommandOptions {
+  std::string format;  // "": detect
+  std::string out;
+  std::string users;
+  std::string profile = "dovecot";
+  std::string eol = "lf";
+  std::string rename_map;
+  std::string report_file;
+};
+
+int run_verify_command(const InputOptions& in, const VerifyCommandOptions& v) {
+  SourceInputs inputs;
+  if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+  VerifyOptions options;
+  if (!v.format.empty()) options.format = v.format == "mbox" ? OutputFormat::mbox : OutputFormat::maildir;
+  options.out = fs::absolute(v.out);
+  options.users = split_list(v.users);
+  options.profile = *parse_naming_profile(v.profile);  // CLI11 checked the values
+  options.crlf = v.eol == "crlf";
+  options.threads = in.threads;
+  if (!fs::is_directory(options.out)) return fail_input("--out: " + v.out + " is not a directory");
+  if (!v.rename_map.empty()) {
+    std::ifstream in_map(v.rename_map, std::ios::binary);
+    if (!in_map) return fail_input("--rename-map: cannot read " + v.rename_map);
+    std::ostringstream text;
+    text << in_map.rdbuf();
+    auto parsed = parse_rename_map(text.str(), v.rename_map);
+    if (!parsed) return fail_input(parsed.error().to_string());
+    options.rename_map = std::move(parsed).value();
+  }
+  VerifyReport report = run_verify(inputs, options);
+  report.tool_version = CYRCONV_VERSION;
+  if (!v.report_file.empty()) {
+    std::ofstream out(v.report_file, std::ios::binary | std::ios::trunc);
+    out << verify_report_json(report);
+    if (!out) return fail_input("cannot write " + v.report_file);
+  }
+  write_verify_text(report, std::cout);
+  if (report.fatal) return exit_input_unusable;
+  return report.clean() ? exit_ok : exit_problems_found;
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -281,13 +325,32 @@ int run_cli(int argc, char** argv) {
   convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
       ->type_name("FILE");
 
+  VerifyCommandOptions ver;
+  CLI::App* verify = app.add_subcommand(
+      "verify", "Re-read a converted output tree and check it against the source: every message accounted for, "
+                "bodies by SHA-1, flags, keywords, internal dates, UIDs. Writes nothing");
+  add_input_options(*verify, in);
+  verify->add_option("--out", ver.out, "The output root convert wrote")->required()->type_name("DIR");
+  verify->add_option("--format", ver.format, "Output format (default: whichever of OUT/<user>/Maildir, mail exists)")
+      ->check(CLI::IsMember({"maildir", "mbox"}))
+      ->type_name("maildir|mbox");
+  verify->add_option("--users", ver.users, "Only these users, as given to convert --users")->type_name("LIST");
+  verify->add_option("--profile", ver.profile, "Folder naming profile convert used")
+      ->check(CLI::IsMember({"dovecot", "zimbra", "generic"}))
+      ->type_name("dovecot|zimbra|generic");
+  verify->add_option("--rename-map", ver.rename_map, "The --rename-map convert was given")->type_name("FILE");
+  verify->add_option("--eol", ver.eol, "Maildir line ends convert wrote: lf (default) or crlf")
+      ->check(CLI::IsMember({"lf", "crlf"}))
+      ->type_name("lf|crlf");
+  verify->add_option("--report", ver.report_file, "Write the JSON verify report (schema in README) to FILE")
+      ->type_name("FILE");
+
   // Subcommands still to be built: they parse their inputs so --help is useful, then refuse.
   struct Planned {
     const char* name;
     const char* what;
   };
   const Planned planned[] = {
-      {"verify", "Re-read a converted output tree and check it against the source"},
       {"plan", "Cut the work into shards balanced by bytes for several machines"},
   };
   std::vector<InputOptions> planned_inputs(std::size(planned));
@@ -307,6 +370,7 @@ int run_cli(int argc, char** argv) {
   if (scan->parsed()) return run_scan_command(in, json, json_file);
   if (audit->parsed()) return run_audit_command(in, audit_opts);
   if (convert->parsed()) return run_convert_command(in, conv);
+  if (verify->parsed()) return run_verify_command(in, ver);
   for (const auto& p : planned) {
     if (app.got_subcommand(p.name)) {
       std::cerr << "cyrconv: '" << p.name << "' is not built yet\n";

@@ -1,0 +1,66 @@
+#pragma once
+// What `cyrconv verify` found, per user and folder, and its rendering (text summary and JSON;
+// schema in README "cyrconv verify").
+#include <cstdint>
+#include <ostream>
+#include <string>
+#include <vector>
+
+#include "writers/report_model.h"
+
+namespace cyrconv {
+
+// Every source message ends in exactly one of verified, quarantined, listed_missing,
+// skipped_deleted, not_converted, mismatched or lost.
+struct VerifyCounts {
+  std::uint64_t messages = 0;         // source messages (live records; orphans in recovery folders)
+  std::uint64_t verified = 0;         // in the output, every check passed
+  std::uint64_t quarantined = 0;      // manifest says quarantined and the quarantine file is there
+  std::uint64_t listed_missing = 0;   // manifest says missing (no source file to convert)
+  std::uint64_t skipped_deleted = 0;  // manifest says skipped_deleted
+  std::uint64_t not_converted = 0;    // manifest says not_converted
+  std::uint64_t mismatched = 0;       // in the output or the manifest, but some check failed
+  std::uint64_t lost = 0;             // neither in the output nor listed in the manifest
+  std::uint64_t extra = 0;            // output messages the source does not have (info)
+  bool balanced() const {
+    return messages == verified + quarantined + listed_missing + skipped_deleted + not_converted + mismatched + lost;
+  }
+};
+
+struct VerifyFolder {
+  std::string name;        // as the owner saw it in Cyrus
+  std::string name_raw;    // Cyrus internal name (recovery folders: of the folder whose orphans they hold)
+  std::string target;      // target path
+  std::string output;      // Maildir folder directory or mbox file, relative to --out
+  std::string manifest;    // relative to --out
+  bool recovery = false;   // holds the orphan files of name_raw
+  std::uint32_t uidvalidity = 0, uidnext = 0;  // what the source says
+  VerifyCounts count;
+  std::uint64_t bytes_read = 0;
+  std::vector<Finding> findings;  // every mismatch (error), extra messages (info)
+};
+
+struct VerifyUser {
+  std::string user;
+  std::string output;
+  std::vector<VerifyFolder> folders;
+  std::vector<Finding> findings;
+};
+
+struct VerifyReport {
+  std::string tool_version;
+  std::vector<std::string> inputs;
+  std::string out, format, profile, eol;
+  std::vector<Finding> findings;  // store-level
+  std::vector<VerifyUser> users;
+  VerifyCounts totals;
+  std::uint64_t folders = 0, errors = 0, warnings = 0, infos = 0, bytes_read = 0;
+  double seconds = 0;
+  bool fatal = false;  // nothing could be verified (no output found, names could not be planned)
+  bool clean() const { return !fatal && errors == 0 && totals.mismatched == 0 && totals.lost == 0; }
+};
+
+void write_verify_text(const VerifyReport& r, std::ostream& out);
+std::string verify_report_json(const VerifyReport& r);
+
+}  // namespace cyrconv
