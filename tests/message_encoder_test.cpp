@@ -1,5 +1,9 @@
 #include <doctest/doctest.h>
 
+#include <filesystem>
+#include <vector>
+
+#include "tests/test_support.h"
 #include "writers/message_encoder.h"
 
 using namespace cyrconv;
@@ -96,4 +100,29 @@ TEST_CASE("message encoder: the header trailer goes before the blank line, or af
   OutputEncoding repair = repairing(true, 5);
   repair.header_trailer = "X-UID: 2\n";
   CHECK(encode("A: b\nbody\n", repair, 1) == "A: b\nX-UID: 2\n\nbody\n");
+}
+
+TEST_CASE("message encoder: every real fixture message encodes the same whatever the chunking") {
+  std::vector<OutputEncoding> modes{make(true, false), make(false, false), repairing(true, -1), repairing(false, -1)};
+  OutputEncoding mbox = make(true, true);
+  mbox.rename_mbox_headers = true;
+  mbox.header_trailer = "X-UID: 9\nStatus: RO\n";
+  modes.push_back(mbox);
+  std::size_t messages = 0;
+  for (const auto& e : std::filesystem::recursive_directory_iterator(cyrconv::test::fixtures_dir() / "cyrus36-default" / "spool")) {
+    const std::string name = e.path().filename().string();
+    if (!e.is_regular_file() || name.empty() || name.back() != '.' || name[0] < '1' || name[0] > '9') continue;
+    const std::string bytes = cyrconv::test::read_file(e.path());
+    ++messages;
+    for (const auto& mode : modes) {
+      MessageEncoder whole_enc;
+      const std::string whole = encode(bytes, mode, bytes.size() + 1, &whole_enc);
+      for (std::size_t piece : {1u, 3u, 64u}) {
+        MessageEncoder e2;
+        CHECK(encode(bytes, mode, piece, &e2) == whole);
+        CHECK(e2.crlf_size() == whole_enc.crlf_size());
+      }
+    }
+  }
+  CHECK(messages > 100);
 }

@@ -118,9 +118,45 @@ void MessageEncoder::quote_stage(char c, std::string& out) {
   }
 }
 
+namespace {
+
+// Length of the run at the start of `s` that holds no byte needing attention (line ends, and
+// NULs when they are dropped).
+std::size_t plain_run(std::string_view s, bool nul_special) {
+  std::size_t i = 0;
+  const std::size_t n = s.size();
+  if (nul_special) {
+    while (i < n && s[i] != '\n' && s[i] != '\r' && s[i] != '\0') ++i;
+  } else {
+    while (i < n && s[i] != '\n' && s[i] != '\r') ++i;
+  }
+  return i;
+}
+
+}  // namespace
+
 void MessageEncoder::encode(std::string_view in, std::string& out) {
   out.reserve(out.size() + in.size() + 16);
-  for (char c : in) {
+  const bool header_work = enc_.rename_mbox_headers || !enc_.header_trailer.empty();
+  for (std::size_t i = 0; i < in.size();) {
+    // Fast path: inside a line, with nothing pending, a run up to the next line end is copied
+    // as it is; only line starts and line ends need the byte-by-byte states below.
+    if (!held_cr_ && !(enc_.mboxrd_quote && matching_) &&
+        !(header_work && in_header_ && (header_line_start_ || header_deciding_))) {
+      std::size_t run = plain_run(in.substr(i), enc_.drop_nul);
+      if (enc_.blank_line_before >= 0 && static_cast<std::uint64_t>(enc_.blank_line_before) >= in_pos_)
+        run = std::min<std::uint64_t>(run, static_cast<std::uint64_t>(enc_.blank_line_before) - in_pos_);
+      if (run > 0) {
+        out.append(in.data() + i, run);
+        out_size_ += run;
+        crlf_size_ += run;
+        last_out_ = in[i + run - 1];
+        in_pos_ += run;
+        i += run;
+        continue;
+      }
+    }
+    const char c = in[i++];
     const std::uint64_t pos = in_pos_++;
     if (enc_.drop_nul && c == '\0') continue;
     if (enc_.blank_line_before >= 0 && pos == static_cast<std::uint64_t>(enc_.blank_line_before)) {

@@ -24,9 +24,13 @@ OutputFile::~OutputFile() { abort(); }
 WriteStatus OutputFile::open(const fs::path& dir, std::string_view hint) {
   abort();
   tmp_path_ = dir / ("." + std::string(hint) + ".cyrconv-tmp");
-  // A leftover from a killed run is ours to replace: temporary names are never final names.
-  ::unlink(tmp_path_.c_str());
-  fd_ = ::open(tmp_path_.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW, 0600);
+  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+  fd_ = ::open(tmp_path_.c_str(), flags, 0600);
+  if (fd_ < 0 && errno == EEXIST) {
+    // A leftover from a killed run is ours to replace: temporary names are never final names.
+    ::unlink(tmp_path_.c_str());
+    fd_ = ::open(tmp_path_.c_str(), flags, 0600);
+  }
   if (fd_ < 0) return write_error(tmp_path_, "cannot create");
   if (buffer_.size() != buffer_size) buffer_.resize(buffer_size);
   used_ = 0;
