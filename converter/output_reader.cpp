@@ -1,9 +1,12 @@
 #include "converter/output_reader.h"
 
 #include <nlohmann/json.hpp>
+#include <zlib.h>
 
 #include <charconv>
 #include <stdexcept>
+
+#include "converter/source_io.h"
 
 namespace cyrconv {
 
@@ -175,6 +178,40 @@ std::array<std::uint8_t, 20> Sha1Stream::finish() {
   unsigned int len = 0;
   EVP_DigestFinal_ex(ctx_, d.data(), &len);
   return d;
+}
+
+std::string stream_gzip_file(const std::filesystem::path& path, std::span<char> buffer, std::uint64_t& bytes_read,
+                             const std::function<void(std::string_view)>& sink) {
+  z_stream z{};
+  if (inflateInit2(&z, 16 + MAX_WBITS) != Z_OK) return path.string() + ": zlib init failed";
+  std::vector<char> out(64 * 1024);
+  std::string error;
+  bool ended = false;  // the last member was complete
+  SourceStream s = stream_source_file(path, buffer, [&](std::string_view chunk) {
+    z.next_in = reinterpret_cast<Bytef*>(const_cast<char*>(chunk.data()));
+    z.avail_in = static_cast<uInt>(chunk.size());
+    while (error.empty() && z.avail_in > 0) {
+      if (ended) {
+        inflateReset(&z);  // another gzip member follows
+        ended = false;
+      }
+      z.next_out = reinterpret_cast<Bytef*>(out.data());
+      z.avail_out = static_cast<uInt>(out.size());
+      const int rc = inflate(&z, Z_NO_FLUSH);
+      if (rc != Z_OK && rc != Z_STREAM_END && rc != Z_BUF_ERROR) {
+        error = path.string() + ": not a valid gzip stream (" + (z.msg ? z.msg : "zlib error") + ")";
+        break;
+      }
+      sink(std::string_view(out.data(), out.size() - z.avail_out));
+      if (rc == Z_STREAM_END) ended = true;
+      if (rc == Z_BUF_ERROR && z.avail_out == out.size()) break;
+    }
+  });
+  inflateEnd(&z);
+  bytes_read += s.bytes;
+  if (s.status != SourceOpen::Status::ok) return s.message.empty() ? path.string() + ": cannot read" : s.message;
+  if (error.empty() && !ended) error = path.string() + ": gzip stream ends early (truncated?)";
+  return error;
 }
 
 std::string hex20(const std::array<std::uint8_t, 20>& d) {

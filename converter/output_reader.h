@@ -6,7 +6,10 @@
 
 #include <array>
 #include <cstdint>
+#include <filesystem>
+#include <functional>
 #include <map>
+#include <span>
 #include <optional>
 #include <string>
 #include <string_view>
@@ -68,6 +71,11 @@ class Sha1Stream {
   char last_ = 0;
   std::uint64_t size_ = 0, vsize_ = 0;
 };
+
+// Reads a gzip file (mbox --gzip output; concatenated members allowed) once, read-only, and hands
+// the decompressed bytes to `sink` chunk by chunk. "" or "PATH: what went wrong".
+std::string stream_gzip_file(const std::filesystem::path& path, std::span<char> buffer, std::uint64_t& bytes_read,
+                             const std::function<void(std::string_view)>& sink);
 
 std::string hex20(const std::array<std::uint8_t, 20>& d);
 

@@ -517,8 +517,11 @@ void verify_mbox_folder(FolderContext& c) {
   const fs::path mpath = c.user_root / "manifests" / (side + ".jsonl");
   const fs::path qdir = c.user_root / "quarantine" / side;
   const std::string rel = c.job.name->mbox_path.empty() ? "INBOX" : c.job.name->mbox_path;
-  const fs::path file = c.user_root / "mail" / rel;
-  out.output = c.user.root_rel + "/mail/" + rel;
+  fs::path file = c.user_root / "mail" / rel;
+  std::error_code ec;
+  const bool gzip = !fs::exists(file, ec) && fs::exists(fs::path(file.string() + ".gz"), ec);  // convert --gzip
+  if (gzip) file += ".gz";
+  out.output = c.user.root_rel + "/mail/" + rel + (gzip ? ".gz" : "");
   out.manifest = c.user.root_rel + "/manifests/" + side + ".jsonl";
   read_manifest(c, mpath);
 
@@ -528,9 +531,13 @@ void verify_mbox_folder(FolderContext& c) {
     m.from_line = m.from_line.size() > 24 ? m.from_line.substr(m.from_line.size() - 24) : m.from_line;  // the date
     found.push_back(std::move(m));
   });
-  const std::string why = read_file_chunks(file, c.w, out.bytes_read, [&](std::string_view chunk) { reader.feed(chunk); });
+  auto feed = [&](std::string_view chunk) { reader.feed(chunk); };
+  const std::string why =
+      gzip ? stream_gzip_file(file, c.w.buffer, out.bytes_read, feed) : read_file_chunks(file, c.w, out.bytes_read, feed);
   reader.finish();
-  if (!why.empty()) c.add(error("folder_missing", file, 0, "the folder's mbox file cannot be read: " + why));
+  if (!why.empty())
+    c.add(error(fs::exists(file, ec) ? "output_unreadable" : "folder_missing", file, 0,
+                "the folder's mbox file cannot be read: " + why));
   for (const auto& e : reader.errors()) c.add(error("mbox_malformed", file, 0, e));
 
   // X-IMAPbase on the first message: UIDVALIDITY, last UID and the keywords, as a uidlist header.

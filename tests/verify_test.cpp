@@ -164,6 +164,26 @@ TEST_CASE("verify: a fresh Maildir and mbox conversion verifies clean") {
   }
 }
 
+TEST_CASE("verify: mbox --gzip output is read through zlib; a truncated .gz is reported") {
+  test::TempDir tmp;
+  ConvertOptions opt;
+  opt.format = OutputFormat::mbox;
+  opt.out = tmp.path / "gz";
+  opt.sync = SyncPolicy::none;
+  opt.quiet = true;
+  opt.gzip = true;
+  run_convert(fixture_inputs(), opt);
+  REQUIRE(fs::exists(opt.out / "alice" / "mail" / "INBOX.gz"));
+  check_clean(verify(opt.out));
+  edit_file(opt.out / "alice" / "mail" / "INBOX.gz", [](std::string& s) { s.resize(s.size() / 2); });
+  const VerifyReport r = verify(opt.out);
+  CHECK_FALSE(r.clean());
+  bool reported = false;
+  for (const auto& f : findings_of(r, Finding::Severity::error))
+    reported = reported || (f.kind == "output_unreadable" && f.detail.find("gzip") != std::string::npos);
+  CHECK(reported);
+}
+
 TEST_CASE("verify: old index versions (no GUID) are checked against the source files") {
   test::TempDir tmp;
   for (const char* fixture : {"cyrus36-oldindex", "cyrus36-legacy"}) {
