@@ -9,9 +9,17 @@ namespace cyrconv {
 
 namespace {
 
+// A damaged or hostile file can have a bad line every byte or two; one ParseError each would
+// cost hundreds of times the file's size. The first few are kept, the rest only counted.
+constexpr std::size_t max_line_warnings = 100;
+
+void line_warning(CyrusDb& db, std::size_t& count, std::string_view file, std::uint64_t offset, std::string message) {
+  if (count++ < max_line_warnings) db.warnings.push_back(parse_error(file, offset, std::move(message)));
+}
+
 // Undo lib/cyrusdb_flat.c's escaping: FF FF -> FF, FF x -> x & 0x7F. A lone FF at the end is
 // dropped as Cyrus does, but reported.
-std::string unescape(Bytes in, std::uint64_t base, std::string_view file, std::vector<ParseError>& warnings) {
+std::string unescape(Bytes in, std::uint64_t base, std::string_view file, CyrusDb& db, std::size_t& bad) {
   std::string out;
   out.reserve(in.size());
   for (std::size_t i = 0; i < in.size(); ++i) {
@@ -21,7 +29,7 @@ std::string unescape(Bytes in, std::uint64_t base, std::string_view file, std::v
       continue;
     }
     if (i + 1 >= in.size()) {
-      warnings.push_back(parse_error(file, base + i, "dangling 0xFF escape byte at end of field, dropped"));
+      line_warning(db, bad, file, base + i, "dangling 0xFF escape byte at end of field, dropped");
       break;
     }
     const auto n = static_cast<unsigned char>(in[++i]);
@@ -35,7 +43,7 @@ std::string unescape(Bytes in, std::uint64_t base, std::string_view file, std::v
 Result<CyrusDb> read_flat_db(Bytes data, std::string_view file) {
   CyrusDb db;
   db.format = CyrusDbFormat::flat;
-  std::size_t pos = 0;
+  std::size_t pos = 0, bad_lines = 0;
   while (pos < data.size()) {
     const std::size_t lf = data.find('\n', pos);
     if (lf == Bytes::npos) {
@@ -47,16 +55,19 @@ Result<CyrusDb> read_flat_db(Bytes data, std::string_view file) {
     const Bytes line = data.substr(pos, lf - pos);
     const std::size_t tab = line.find('\t');
     if (line.empty()) {
-      db.warnings.push_back(parse_error(file, pos, "empty line skipped"));
+      line_warning(db, bad_lines, file, pos, "empty line skipped");
     } else if (tab == Bytes::npos) {
-      db.warnings.push_back(parse_error(file, pos, "line without TAB between key and value; read as key with empty value"));
-      db.records.push_back({unescape(line, pos, file, db.warnings), std::string()});
+      line_warning(db, bad_lines, file, pos, "line without TAB between key and value; read as key with empty value");
+      db.records.push_back({unescape(line, pos, file, db, bad_lines), std::string()});
     } else {
-      db.records.push_back({unescape(line.substr(0, tab), pos, file, db.warnings),
-                            unescape(line.substr(tab + 1), pos + tab + 1, file, db.warnings)});
+      db.records.push_back({unescape(line.substr(0, tab), pos, file, db, bad_lines),
+                            unescape(line.substr(tab + 1), pos + tab + 1, file, db, bad_lines)});
     }
     pos = lf + 1;
   }
+  if (bad_lines > max_line_warnings)
+    db.warnings.push_back(parse_error(file, 0, std::to_string(bad_lines - max_line_warnings) +
+                                                   " more line warnings not listed"));
   return db;
 }
 
