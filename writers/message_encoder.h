@@ -50,7 +50,6 @@ class MessageEncoder {
   void flush_header_name(std::string& out, bool rename);
 
   OutputEncoding enc_;
-  bool line_start_ = true;
   bool matching_ = true;       // still inside a possible ^>*From  prefix
   std::uint64_t pending_gt_ = 0;
   int from_matched_ = 0;
