@@ -40,6 +40,7 @@ struct Worker {
 // One source message as convert saw it: a live record, or an orphan file of a recovery folder.
 struct SourceMessage {
   std::uint32_t uid = 0;          // the UID in the output (orphans: 1..n)
+  std::uint32_t source_uid = 0;   // the file's UID in the spool (names the quarantine files)
   const IndexRecord* record = nullptr;
   fs::path file;
   std::uint32_t flags = 0;
@@ -132,6 +133,7 @@ void collect_source(FolderContext& c) {
     for (std::uint32_t orphan : c.orphans) {
       SourceMessage m;
       m.uid = next++;
+      m.source_uid = orphan;
       m.file = c.mailbox.dir / (std::to_string(orphan) + ".");
       // An orphan has no record: Cyrus set its file's mtime to the INTERNALDATE on append.
       struct stat st {};
@@ -149,7 +151,7 @@ void collect_source(FolderContext& c) {
   const FolderKeywords kw = plan_keywords(c.inv);
   for (const auto& r : c.inv.live) {
     SourceMessage m;
-    m.uid = r.uid;
+    m.uid = m.source_uid = r.uid;
     m.record = &r;
     m.file = message_file_path(c.mailbox, r);
     m.flags = converted_system_flags(r.system_flags);
@@ -248,8 +250,8 @@ std::uint64_t manifest_count(const ManifestRecord& e, std::string_view prefix) {
 
 // A repaired message's original bytes, kept in the quarantine tree, against the source SHA-1.
 void check_kept_original(FolderContext& c, const SourceMessage& m, const fs::path& qdir, const char* label, bool& bad) {
-  const fs::path eml = qdir / (std::string(label) + "-" + std::to_string(m.uid) + ".eml");
-  const fs::path reason = qdir / (std::string(label) + "-" + std::to_string(m.uid) + ".reason");
+  const fs::path eml = qdir / (std::string(label) + "-" + std::to_string(m.source_uid) + ".eml");
+  const fs::path reason = qdir / (std::string(label) + "-" + std::to_string(m.source_uid) + ".reason");
   std::error_code ec;
   if (!fs::is_regular_file(reason, ec)) {
     c.add(error("quarantine_file_missing", reason, m.uid, uid_text(m.uid) + ": the reason file is not there"));

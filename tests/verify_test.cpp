@@ -214,6 +214,31 @@ TEST_CASE("verify: every damaged spool verifies clean, repaired/quarantined/miss
   }
 }
 
+TEST_CASE("verify: a quarantined orphan is found under its spool UID in the recovery folder's quarantine") {
+  test::TempDir tmp;
+  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
+                          (tmp.path / "damaged").string() + " --minimal --only orphan_message_file --fixture " +
+                          (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const auto c = nlohmann::json::parse(test::read_file(tmp.path / "damaged" / "manifest.json"))["cases"][0];
+  const fs::path spool = tmp.path / "damaged" / std::string(c["spool"]);
+  const fs::path orphan = spool / std::string(c["directory"]) / (std::to_string(int(c["expect"][0]["uid"])) + ".");
+  REQUIRE(fs::exists(orphan));
+  // Zero length: convert quarantines the orphan (recovery folder UID 1, spool UID 107).
+  write_file(orphan, "");
+  SourceInputs in;
+  in.partitions.emplace_back("default", spool);
+  for (const auto format : {OutputFormat::maildir, OutputFormat::mbox}) {
+    const fs::path out = convert_into(tmp.path / (format == OutputFormat::mbox ? "mbox" : "maildir"), format, in);
+    const VerifyReport r = verify(out, in);
+    check_clean(r);
+    bool recovery_checked = false;
+    for (const auto& u : r.users)
+      for (const auto& f : u.folders) recovery_checked = recovery_checked || (f.recovery && f.count.quarantined == 1);
+    CHECK(recovery_checked);
+  }
+}
+
 TEST_CASE("verify: each tampering with a Maildir output is its own mismatch") {
   test::TempDir tmp;
   int n = 0;
