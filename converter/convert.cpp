@@ -16,6 +16,8 @@
 
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
+#include "converter/output_layout.h"
+#include "converter/plan_names.h"
 #include "converter/progress.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
@@ -34,8 +36,6 @@ namespace fs = std::filesystem;
 namespace {
 
 constexpr std::size_t read_buffer_size = 256 * 1024;
-// Identity suffix of a recovery folder for orphan files: never part of a real Cyrus name.
-constexpr std::string_view orphan_suffix = "\x01orphans";
 
 // Per-thread reusable state: no heap work per message once warm.
 struct Worker {
@@ -69,68 +69,6 @@ Finding make_finding(Finding::Severity sev, std::string kind, std::string file, 
   return Finding{sev, std::move(kind), std::move(file), 0, uid, std::move(detail)};
 }
 
-std::vector<std::string> system_flag_names(std::uint32_t f) {
-  std::vector<std::string> v;
-  if (f & imapflag::answered) v.emplace_back("\\Answered");
-  if (f & imapflag::flagged) v.emplace_back("\\Flagged");
-  if (f & imapflag::deleted) v.emplace_back("\\Deleted");
-  if (f & imapflag::seen) v.emplace_back("\\Seen");
-  if (f & imapflag::draft) v.emplace_back("\\Draft");
-  return v;
-}
-
-// fred -> out/fred, fred@example.com -> out/example.com/fred, shared folders -> out/_shared.
-std::string user_root_relative(const std::string& owner) {
-  if (owner.empty()) return "_shared";
-  const auto at = owner.rfind('@');
-  if (at == std::string::npos) return owner;
-  return owner.substr(at + 1) + "/" + owner.substr(0, at);
-}
-
-// A file name for per-folder side files (manifests, quarantine): the target path, '/' -> '%2F'.
-std::string side_file_name(const FolderNameResult& n) {
-  std::string s;
-  for (char c : n.path) {
-    if (c == '/')
-      s += "%2F";
-    else if (c == '%')
-      s += "%25";
-    else
-      s += c;
-  }
-  return s.empty() || s == "." || s == ".." ? "_" + s : s;
-}
-
-struct Keywords {
-  std::vector<std::string> letters_order;   // Maildir keywords a.. (first 26 used slots)
-  std::array<char, 128> letter_of_slot{};   // 0 = no letter
-  std::vector<std::string> all_used;        // every used keyword, slot order (mbox X-IMAPbase)
-};
-
-Keywords plan_keywords(const MailboxInventory& inv) {
-  Keywords k;
-  std::array<bool, 128> used{};
-  for (const auto& r : inv.live)
-    for (unsigned n = 0; n < 128; ++n)
-      if (r.user_flag(n)) used[n] = true;
-  for (unsigned n = 0; n < 128; ++n) {
-    if (!used[n] || n >= inv.flag_names.size() || !inv.flag_names[n]) continue;
-    k.all_used.push_back(*inv.flag_names[n]);
-    if (k.letters_order.size() < 26) {
-      k.letter_of_slot[n] = static_cast<char>('a' + k.letters_order.size());
-      k.letters_order.push_back(*inv.flag_names[n]);
-    }
-  }
-  return k;
-}
-
-std::vector<std::string> record_keywords(const IndexRecord& r, const MailboxInventory& inv) {
-  std::vector<std::string> v;
-  for (unsigned n = 0; n < 128; ++n)
-    if (r.user_flag(n) && n < inv.flag_names.size() && inv.flag_names[n]) v.push_back(*inv.flag_names[n]);
-  return v;
-}
-
 // One folder's output: a Maildir directory or an mbox file, plus manifest and quarantine.
 struct FolderOutput {
   const ConvertOptions& opt;
@@ -151,7 +89,7 @@ struct FolderOutput {
 
   bool is_mbox() const { return opt.format == OutputFormat::mbox; }
 
-  WriteStatus open(std::uint32_t uidvalidity, std::uint32_t uidnext, const Keywords& kw) {
+  WriteStatus open(std::uint32_t uidvalidity, std::uint32_t uidnext, const FolderKeywords& kw) {
     side_name = side_file_name(*job.name);
     quarantine_dir = user.root / "quarantine" / side_name;
     if (auto st = make_directories(user.root / "manifests"); !st) return st;
@@ -292,7 +230,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       recovery ? static_cast<std::uint32_t>(orphan_uids.size() + 1) : inv.header.last_uid + 1;
   out.uidvalidity = uidvalidity;
   out.uidnext = uidnext;
-  const Keywords kw = recovery ? Keywords{} : plan_keywords(inv);
+  const FolderKeywords kw = recovery ? FolderKeywords{} : plan_keywords(inv);
 
   FolderOutput fo(opt, user, job);
   if (auto st = fo.open(uidvalidity, uidnext, kw); !st) {
@@ -333,8 +271,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     std::uint32_t flags = 0;
     std::int64_t internaldate = 0;
     if (r) {
-      flags = r->system_flags & (imapflag::answered | imapflag::flagged | imapflag::deleted | imapflag::draft |
-                                 imapflag::seen);
+      flags = converted_system_flags(r->system_flags);
       internaldate = r->internaldate;
       me.size = r->size;
       me.keywords = record_keywords(*r, inv);
@@ -380,10 +317,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     const std::string base = maildir_base_name(uidvalidity, item.target_uid, internaldate);
     fo.job_internaldate = internaldate;
     const std::vector<std::string>& kws = me.keywords;
-    std::string letters;
-    if (r)
-      for (unsigned n = 0; n < 128; ++n)
-        if (r->user_flag(n) && kw.letter_of_slot[n]) letters += kw.letter_of_slot[n];
+    const std::string letters = r ? record_keyword_letters(*r, kw) : std::string();
 
     FolderOutput::Written wr;
     bool streamed = false;
@@ -578,8 +512,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       not_converted.push_back(std::move(f));
       continue;
     }
-    if (!mb.on_disk) continue;  // already a discovery finding
-    selected.push_back(&mb);
+    if (selected_for_conversion(mb, wanted)) selected.push_back(&mb);  // not on disk: already a finding
   }
   for (const auto& u : opt.users) {
     bool found = false;
@@ -589,80 +522,38 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
                                              "--users names " + u + " but the store has no folder of that user"));
   }
 
-  // Per-user databases (seen state, subscriptions).
-  std::map<std::string, std::unique_ptr<UserState>> states;
-  for (const auto* mb : selected) {
-    const std::string owner = mb->name.owner();
-    if (states.count(owner)) continue;
-    auto st = std::make_unique<UserState>();
-    if (!owner.empty() && inputs.config_dir) {
-      MailboxName inbox{mb->name.domain, {mb->name.parts[0], mb->name.parts[1]}};
-      std::string inbox_id;
-      for (const auto* other : selected)
-        if (other->name == inbox) inbox_id = other->unique_id;
-      *st = load_user_state(*inputs.config_dir, inbox, inbox_id);
-    }
-    states.emplace(owner, std::move(st));
-  }
-  std::optional<UserState> anyone;
-  if (inputs.config_dir) anyone = load_user_state(*inputs.config_dir, MailboxName{"", {"user", "anyone"}}, "");
+  // Per-user databases (seen state, subscriptions), loaded once per owner.
+  const SourceStates states = load_source_states(inputs, selected);
 
   // Pass 2: inventory, in parallel.
   std::vector<MailboxInventory> inv(selected.size());
-  tbb::parallel_for(std::size_t{0}, selected.size(), [&](std::size_t i) {
-    const UserState& us = *states.at(selected[i]->name.owner());
-    inv[i] = inventory_mailbox(*selected[i], SeenState{&us.seen, anyone ? &anyone->seen : nullptr, us.seen_file});
-  });
+  tbb::parallel_for(std::size_t{0}, selected.size(),
+                    [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
 
-  // Pass 3: plan. Names per user (all of a user's folders at once), then largest folders first.
-  std::map<std::string, std::size_t> user_index;
+  // Pass 3: plan. Names per user (all of a user's folders at once; the same plan verify makes),
+  // then largest folders first. A rename map that itself collides is refused before anything
+  // is written.
+  NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map);
+  for (const auto& e : plan.rename_map_errors)
+    report.findings.push_back(make_finding(Finding::Severity::error, "rename_map_refused", "", 0, e));
+  for (const auto& e : plan.naming_errors)
+    report.findings.push_back(make_finding(Finding::Severity::error, "naming_refused", "", 0, e));
+  if (plan.refused()) {  // nothing written
+    report.fatal = true;
+    report.errors = report.findings.size();
+    return report;
+  }
   std::vector<UserPlan> users;
-  for (const auto* mb : selected) {
-    const std::string owner = mb->name.owner();
-    if (user_index.count(owner)) continue;
-    user_index[owner] = users.size();
+  for (auto& pu : plan.users) {
     UserPlan u;
-    u.owner = owner;
-    u.root_rel = user_root_relative(owner);
+    u.owner = pu.owner;
+    u.root_rel = pu.root_rel;
     u.root = opt.out / u.root_rel;
-    u.state = states.at(owner).get();
+    u.state = states.by_owner.at(pu.owner).get();
+    u.naming = std::move(pu.naming);
     users.push_back(std::move(u));
   }
-  std::vector<std::vector<FolderNameInput>> inputs_by_user(users.size());
-  std::vector<std::vector<std::uint32_t>> orphans(selected.size());
-  for (std::size_t i = 0; i < selected.size(); ++i) {
-    const std::size_t u = user_index.at(selected[i]->name.owner());
-    inputs_by_user[u].push_back(folder_name_input(selected[i]->name, selected[i]->kind));
-    for (const auto& f : inv[i].findings)
-      if (f.kind == "orphan_message_file") orphans[i].push_back(f.uid);
-    if (!orphans[i].empty()) {
-      // Orphans are recovered into a folder of their own beside the source folder.
-      FolderNameInput rec = folder_name_input(selected[i]->name, MailboxKind::email);
-      rec.internal_name += orphan_suffix;
-      rec.levels.push_back("Recovered-Orphans");
-      inputs_by_user[u].push_back(std::move(rec));
-    }
-  }
-  // A rename map that itself collides is refused before anything is written.
-  for (const auto& e : check_rename_map(opt.rename_map, opt.profile)) {
-    report.findings.push_back(make_finding(Finding::Severity::error, "rename_map_refused", "", 0, e));
-    report.fatal = true;
-  }
-  if (report.fatal) {
-    report.errors = report.findings.size();
-    return report;
-  }
-  for (std::size_t u = 0; u < users.size(); ++u) {
-    users[u].naming = name_folders(inputs_by_user[u], opt.profile, overrides_for(opt.rename_map, users[u].owner, opt.profile));
-    for (const auto& e : users[u].naming.errors) {
-      report.findings.push_back(make_finding(Finding::Severity::error, "naming_refused", "", 0, e));
-      report.fatal = true;
-    }
-  }
-  if (report.fatal) {  // nothing written
-    report.errors = report.findings.size();
-    return report;
-  }
+  const auto& orphans = plan.orphans;
 
   auto name_of = [&](std::size_t u, const std::string& internal) -> const FolderNameResult* {
     for (const auto& r : users[u].naming.folders)
@@ -672,7 +563,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
 
   std::vector<FolderJob> jobs;
   for (std::size_t i = 0; i < selected.size(); ++i) {
-    const std::size_t u = user_index.at(selected[i]->name.owner());
+    const std::size_t u = plan.user_of[i];
     FolderJob job;
     job.mailbox = selected[i];
     job.inventory = i;
