@@ -60,7 +60,8 @@ std::string add_named_dirs(const std::vector<std::string>& pairs, const char* op
     const std::string name = p.substr(0, eq);
     for (const auto& existing : out)
       if (existing.first == name) return std::string(option) + ": partition '" + name + "' given twice";
-    out.emplace_back(name, p.substr(eq + 1));
+    // Absolute, so reports and manifests name source files unambiguously.
+    out.emplace_back(name, fs::absolute(p.substr(eq + 1)).lexically_normal());
   }
   for (const auto& [name, dir] : out)
     if (!fs::is_directory(dir)) return "partition '" + name + "': " + dir.string() + " is not a directory";
@@ -68,14 +69,14 @@ std::string add_named_dirs(const std::vector<std::string>& pairs, const char* op
 }
 
 std::string make_inputs(const InputOptions& in, SourceInputs& out) {
-  if (!in.spool.empty()) out.partitions.emplace_back("default", in.spool);
+  if (!in.spool.empty()) out.partitions.emplace_back("default", fs::absolute(in.spool).lexically_normal());
   if (auto err = add_named_dirs(in.partitions, "--partition", out.partitions); !err.empty()) return err;
   if (out.partitions.empty()) return "no input: give --spool DIR (and --partition NAME=DIR for other partitions)";
   if (auto err = add_named_dirs(in.archive_partitions, "--archive-partition", out.archive_partitions); !err.empty())
     return err;
   if (!in.config.empty()) {
     if (!fs::is_directory(in.config)) return "--config: " + in.config + " is not a directory";
-    out.config_dir = fs::path(in.config);
+    out.config_dir = fs::absolute(in.config).lexically_normal();
   }
   return {};
 }

@@ -188,7 +188,7 @@ struct FolderOutput {
     if (r.write && !w.encoded.empty()) r.write = is_mbox() ? mbox.write(w.encoded) : w.message_file.write(w.encoded);
     if (r.write && is_mbox()) {
       // The empty line that separates messages; a last line without its newline gets one first.
-      r.added_final_newline = encoder.last_output() != '\n';
+      r.added_final_newline = encoder.added_line_end() || encoder.last_output() != '\n';
       r.write = mbox.write(r.added_final_newline ? "\n\n" : "\n");
     }
     r.check = w.checker.finish();
@@ -326,6 +326,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
                              kws, base, w);
       streamed = true;
       me.sha1 = wr.check.sha1;
+      me.sha1_known = wr.read.status == SourceOpen::Status::ok;
       if (!r) me.size = wr.check.size;
       out.bytes_written += wr.size;
       MessageSubject subject;
@@ -336,7 +337,8 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       subject.read_failed = wr.read.status != SourceOpen::Status::ok;
       subject.read_error = wr.read.message;
       m = decide_message(subject, &wr.check, opt.on_corrupt, job.out.name);
-      if (m.action == "recover") m.action = "write";  // this is the recovery folder
+      // This is the recovery folder: a recovered orphan is written, with the repairs it needs.
+      if (m.action == "recover") m.action = m.changes.empty() ? "write" : "repair";
     } else if (duplicate) {
       MessageSubject subject;
       subject.record = r;

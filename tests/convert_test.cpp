@@ -14,6 +14,7 @@
 
 #include "converter/audit.h"
 #include "converter/convert.h"
+#include "converter/verify.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;
@@ -213,4 +214,41 @@ TEST_CASE("convert --gzip: every mbox folder file decompresses to exactly the un
     ++compared;
   }
   CHECK(compared >= 5);
+}
+
+TEST_CASE("convert: a recovered orphan that needs a repair is repaired, its original kept, and verify agrees") {
+  test::TempDir tmp;
+  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
+                          (tmp.path / "damaged").string() + " --minimal --only orphan_message_file --fixture " +
+                          (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
+  REQUIRE(std::system(cmd.c_str()) == 0);
+  const auto manifest = nlohmann::json::parse(test::read_file(tmp.path / "damaged" / "manifest.json"));
+  const auto& c = manifest["cases"][0];
+  const fs::path spool = tmp.path / "damaged" / std::string(c["spool"]);
+  const fs::path orphan =
+      spool / std::string(c["directory"]) / (std::to_string(c["expect"][0]["uid"].get<unsigned>()) + ".");
+  REQUIRE(fs::exists(orphan));
+  { std::ofstream(orphan, std::ios::binary | std::ios::trunc) << "From: a@b\nSubject: bare LF\n\nbody\n"; }
+
+  ConvertOptions opt;
+  opt.out = tmp.path / "out";
+  opt.crlf = true;  // bare LF needs a repair in CRLF output
+  opt.sync = SyncPolicy::none;
+  const ConvertReport r = run_convert(spool_only(spool), opt);
+  check_accounting(r);
+  CHECK(r.totals.orphans == 1);
+  CHECK(r.totals.orphans_recovered == 1);
+  bool repaired = false;
+  for (const auto& u : r.users)
+    for (const auto& f : u.folders)
+      if (f.action == "recover_orphans")
+        for (const auto& m : f.messages) repaired = repaired || (m.action == "repair" && !m.changes.empty());
+  CHECK(repaired);
+
+  VerifyOptions v;
+  v.out = opt.out;
+  v.crlf = true;
+  const VerifyReport vr = run_verify(spool_only(spool), v);
+  CHECK(vr.clean());
+  CHECK(vr.totals.verified == vr.totals.messages);
 }

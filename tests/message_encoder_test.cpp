@@ -126,3 +126,14 @@ TEST_CASE("message encoder: every real fixture message encodes the same whatever
   }
   CHECK(messages > 100);
 }
+
+TEST_CASE("message encoder: a line end added before the header trailer is reported") {
+  OutputEncoding enc = make(true, true);
+  enc.header_trailer = "X-UID: 1\n";
+  MessageEncoder e;
+  CHECK(encode("Subject: x\r\nFrom: y", enc, 4, &e) == "Subject: x\nFrom: y\nX-UID: 1\n");
+  CHECK(e.added_line_end());
+  MessageEncoder f;
+  encode("Subject: x\r\n", enc, 4, &f);
+  CHECK_FALSE(f.added_line_end());
+}

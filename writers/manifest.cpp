@@ -19,15 +19,16 @@ std::string manifest_line(const ManifestEntry& e, bool mbox) {
   nlohmann::ordered_json j;
   j["uid"] = e.uid;
   j["source_file"] = e.source_file;
-  if (mbox)
+  const bool written = e.disposition == "written" || e.disposition == "repaired";
+  if (mbox && written)
     j["mbox_offset"] = e.mbox_offset;
-  else
+  else if (!mbox)
     j["output_file"] = e.output_file;
   j["flags"] = e.flags;
   j["keywords"] = e.keywords;
   j["internaldate"] = e.internaldate;
   j["size"] = e.size;
-  j["sha1"] = sha1_hex(e.sha1);
+  if (e.sha1_known) j["sha1"] = sha1_hex(e.sha1);
   j["disposition"] = e.disposition;
   if (!e.changes.empty()) j["changes"] = e.changes;
   if (!e.reason.empty()) j["reason"] = e.reason;

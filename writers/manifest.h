@@ -18,6 +18,7 @@ struct ManifestEntry {
   std::int64_t internaldate = 0;
   std::uint64_t size = 0;                // source size (RFC822.SIZE Cyrus served)
   std::array<std::uint8_t, 20> sha1{};   // of the source file's bytes
+  bool sha1_known = false;               // false: the file was not read (missing, duplicate record)
   std::string disposition;               // written, repaired, quarantined, missing, not_converted
   std::vector<std::string> changes;      // repaired: each change made
   std::string reason;                    // quarantined: why

@@ -203,7 +203,10 @@ void MessageEncoder::finish(std::string& out) {
       held_cr_ = false;
       emit(enc_.crlf_to_lf && !enc_.fix_line_ends ? '\r' : '\n', out);
     }
-    if (last_out_ != 0 && last_out_ != '\n') emit('\n', out);
+    if (last_out_ != 0 && last_out_ != '\n') {
+      emit('\n', out);
+      added_line_end_ = true;
+    }
     emit_trailer(out);
   }
   if (held_cr_) {

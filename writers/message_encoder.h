@@ -41,6 +41,8 @@ class MessageEncoder {
   std::uint64_t quoted_lines() const { return quoted_; }
   std::uint64_t renamed_headers() const { return renamed_; }
   char last_output() const { return last_out_; }  // 0 before any output
+  // True when finish() ended a last line that had no line end, before the header trailer.
+  bool added_line_end() const { return added_line_end_; }
 
  private:
   void emit_quoted_stage(char c, std::string& out);  // after quoting, before EOL handling
@@ -67,6 +69,7 @@ class MessageEncoder {
   std::size_t header_len_ = 0;
   std::uint64_t renamed_ = 0;
   bool trailer_done_ = false;
+  bool added_line_end_ = false;
   void emit_trailer(std::string& out);
 };
 
