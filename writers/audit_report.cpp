@@ -1,5 +1,7 @@
 #include "writers/audit_report.h"
 
+#include "writers/report_json.h"
+
 #include <nlohmann/json.hpp>
 
 #include <iomanip>
@@ -9,23 +11,6 @@ namespace cyrconv {
 using nlohmann::ordered_json;
 
 namespace {
-
-ordered_json finding_json(const Finding& f) {
-  ordered_json j;
-  j["severity"] = to_string(f.severity);
-  j["kind"] = f.kind;
-  j["file"] = f.file;
-  if (f.offset) j["offset"] = f.offset;
-  if (f.uid) j["uid"] = f.uid;
-  j["detail"] = f.detail;
-  return j;
-}
-
-ordered_json findings_json(const std::vector<Finding>& fs) {
-  ordered_json a = ordered_json::array();
-  for (const auto& f : fs) a.push_back(finding_json(f));
-  return a;
-}
 
 ordered_json accounting_json(const AuditAccounting& c) {
   ordered_json j;

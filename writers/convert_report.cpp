@@ -1,5 +1,7 @@
 #include "writers/convert_report.h"
 
+#include "writers/report_json.h"
+
 #include <nlohmann/json.hpp>
 
 #include <iomanip>
@@ -10,21 +12,6 @@ namespace cyrconv {
 using nlohmann::ordered_json;
 
 namespace {
-
-ordered_json findings_json(const std::vector<Finding>& fs) {
-  ordered_json a = ordered_json::array();
-  for (const auto& f : fs) {
-    ordered_json j;
-    j["severity"] = to_string(f.severity);
-    j["kind"] = f.kind;
-    j["file"] = f.file;
-    if (f.offset) j["offset"] = f.offset;
-    if (f.uid) j["uid"] = f.uid;
-    j["detail"] = f.detail;
-    a.push_back(std::move(j));
-  }
-  return a;
-}
 
 ordered_json accounting_json(const AuditAccounting& c, std::uint64_t skipped_deleted) {
   return ordered_json{{"messages", c.messages},
