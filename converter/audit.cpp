@@ -126,7 +126,10 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       return;
     Worker& w = workers.local();
     w.checker.reset();
-    const fs::path file = disc.mailboxes[job.folder].dir / (std::to_string(job.uid) + ".");
+    // ARCHIVED records live on the archive partition when one was given.
+    const MailboxRef& mb = disc.mailboxes[job.folder];
+    const fs::path file = job.record != no_record ? message_file_path(mb, inv[job.folder].live[job.record])
+                                                  : mb.dir / (std::to_string(job.uid) + ".");
     SourceStream s = stream_source_file(file, w.buffer, [&](std::string_view chunk) { w.checker.feed(chunk); });
     res.check = w.checker.finish();
     res.read = true;
@@ -161,7 +164,8 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       MessageSubject subject;
       subject.record = job.record == no_record ? nullptr : &inv[f].live[job.record];
       subject.uid = job.uid;
-      subject.file = (mb.dir / (std::to_string(job.uid) + ".")).string();
+      subject.file = (subject.record ? message_file_path(mb, *subject.record)
+                                     : mb.dir / (std::to_string(job.uid) + ".")).string();
       subject.index_version = out.index_version;
       subject.duplicate_record = job.duplicate;
       subject.read_failed = res.read_failed;

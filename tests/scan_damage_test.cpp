@@ -4,6 +4,7 @@
 
 #include <sys/stat.h>
 
+#include "converter/audit.h"
 #include "converter/scan.h"
 #include "parsers/bytes.h"
 #include "parsers/cyrus_index.h"
@@ -124,4 +125,9 @@ TEST_CASE("scan finds ARCHIVED messages on the archive partition, and says so wh
   CHECK(inbox->missing_files == 0);
   CHECK(inbox->orphan_files == 0);
   CHECK(with.totals.errors == 0);
+
+  // audit reads the ARCHIVED message from the archive partition too.
+  const AuditReport audit = run_audit(in, AuditOptions{});
+  CHECK(audit.totals.missing == 0);
+  CHECK(audit.totals.written + audit.totals.repaired == audit.totals.messages);
 }
