@@ -15,6 +15,8 @@
 //   "Files shared with me", Unsubscribe, and mail, calendar and contact folders share that tree.
 #include "converter/folder_naming.h"
 
+#include "parsers/utf8.h"
+
 #include <algorithm>
 #include <array>
 #include <functional>
@@ -93,24 +95,6 @@ std::uint32_t next_cp(std::string_view s, std::size_t& i) {
   for (int k = 1; k <= n && i + k < s.size(); ++k) cp = (cp << 6) | (static_cast<unsigned char>(s[i + k]) & 0x3F);
   i += static_cast<std::size_t>(n) + 1;
   return cp;
-}
-
-void put_cp(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 std::size_t utf16_units(std::string_view s) {
@@ -206,7 +190,7 @@ void sanitize(Level& l, NamingProfile p) {
       out += '_';
       add_reason(l.reasons, RenameReason::forbidden_char);
     } else {
-      put_cp(out, cp);
+      append_utf8(out, cp);
     }
   }
   if (p == NamingProfile::zimbra) {
@@ -229,7 +213,7 @@ void sanitize(Level& l, NamingProfile p) {
 std::string fold_case(std::string_view utf8) {
   std::string out;
   std::size_t i = 0;
-  while (i < utf8.size()) put_cp(out, lower_cp(next_cp(utf8, i)));
+  while (i < utf8.size()) append_utf8(out, lower_cp(next_cp(utf8, i)));
   return out;
 }
 

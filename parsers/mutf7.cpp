@@ -2,6 +2,8 @@
 // that a name maps to exactly one UTF-8 string.
 #include "parsers/mutf7.h"
 
+#include "parsers/utf8.h"
+
 #include <cstdint>
 
 namespace cyrconv {
@@ -17,24 +19,6 @@ int b64_value(char c) {
   if (c == '+') return 62;
   if (c == ',') return 63;
   return -1;
-}
-
-void put_utf8(std::string& out, std::uint32_t cp) {
-  if (cp < 0x80) {
-    out += static_cast<char>(cp);
-  } else if (cp < 0x800) {
-    out += static_cast<char>(0xC0 | (cp >> 6));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else if (cp < 0x10000) {
-    out += static_cast<char>(0xE0 | (cp >> 12));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  } else {
-    out += static_cast<char>(0xF0 | (cp >> 18));
-    out += static_cast<char>(0x80 | ((cp >> 12) & 0x3F));
-    out += static_cast<char>(0x80 | ((cp >> 6) & 0x3F));
-    out += static_cast<char>(0x80 | (cp & 0x3F));
-  }
 }
 
 // Next code point of `s` at `i`; invalid UTF-8 yields U+FFFD and skips one byte.
@@ -98,7 +82,7 @@ Result<std::string> mutf7_decode(std::string_view name, std::string_view file) {
         const std::uint32_t unit = (bits >> nbits) & 0xFFFF;
         if (high) {
           if (unit < 0xDC00 || unit > 0xDFFF) return parse_error(file, high_at, "high surrogate not followed by a low surrogate");
-          put_utf8(out, 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00));
+          append_utf8(out, 0x10000 + ((high - 0xD800) << 10) + (unit - 0xDC00));
           high = 0;
         } else if (unit >= 0xD800 && unit <= 0xDBFF) {
           high = unit;
@@ -108,7 +92,7 @@ Result<std::string> mutf7_decode(std::string_view name, std::string_view file) {
         } else if (unit >= 0x20 && unit <= 0x7E) {
           return parse_error(file, i, "printable ASCII encoded in base64 (non-canonical modified UTF-7)");
         } else {
-          put_utf8(out, unit);
+          append_utf8(out, unit);
         }
       }
       ++i;
