@@ -609,7 +609,9 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   std::vector<bool> user_refused(users.size(), false);
   for (std::size_t u = 0; u < users.size(); ++u) {
     std::error_code ec;
-    if (fs::exists(users[u].root / "manifests", ec)) {
+    // Any earlier output, ours or another program's (mail delivered after cutover), counts.
+    if (fs::exists(users[u].root / "manifests", ec) || fs::exists(users[u].root / "Maildir", ec) ||
+        fs::exists(users[u].root / "mail", ec)) {
       user_refused[u] = true;
       users[u].findings.push_back(make_finding(
           Finding::Severity::error, "output_exists", users[u].root.string(), 0,

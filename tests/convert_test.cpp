@@ -252,3 +252,23 @@ TEST_CASE("convert: a recovered orphan that needs a repair is repaired, its orig
   CHECK(vr.clean());
   CHECK(vr.totals.verified == vr.totals.messages);
 }
+
+TEST_CASE("convert leaves alone a Maildir that another program already created for a user") {
+  test::TempDir tmp;
+  const fs::path maildir = tmp.path / "out" / "carl" / "Maildir";
+  fs::create_directories(maildir / "cur");
+  { std::ofstream(maildir / "dovecot-uidlist") << "3 V42 N2\n1 :1700000000.delivered.host\n"; }
+  { std::ofstream(maildir / "subscriptions") << "Sent\n"; }
+  const auto before = tree_state(maildir);
+  ConvertOptions opt;
+  opt.out = tmp.path / "out";
+  opt.sync = SyncPolicy::none;
+  const ConvertReport r = run_convert(spool_only(test::fixtures_dir() / "cyrus36-legacy" / "spool"), opt);
+  CHECK(tree_state(maildir) == before);
+  bool refused = false;
+  for (const auto& u : r.users)
+    if (u.user == "carl")
+      for (const auto& f : u.findings) refused = refused || f.kind == "output_exists";
+  CHECK(refused);
+  CHECK(r.totals.written > 0);  // the other users were converted
+}
