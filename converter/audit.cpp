@@ -58,18 +58,6 @@ void count_findings(AuditReport& r, const std::vector<Finding>& fs) {
   }
 }
 
-void add_accounting(AuditAccounting& t, const AuditAccounting& c) {
-  t.messages += c.messages;
-  t.written += c.written;
-  t.repaired += c.repaired;
-  t.quarantined += c.quarantined;
-  t.missing += c.missing;
-  t.not_converted += c.not_converted;
-  t.orphans += c.orphans;
-  t.orphans_recovered += c.orphans_recovered;
-  t.orphans_quarantined += c.orphans_quarantined;
-}
-
 }  // namespace
 
 AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
@@ -233,7 +221,7 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
   for (auto& [owner, u] : by_user) {
     for (const auto& f : u.folders) {
       ++report.folders;
-      add_accounting(report.totals, f.count);
+      report.totals += f.count;
       report.bytes_read += f.bytes_read;
       count_findings(report, f.findings);
       for (const auto& m : f.messages) count_findings(report, m.findings);

@@ -765,16 +765,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       ++report.folders;
       count(f.findings);
       for (const auto& m : f.messages) count(m.findings);
-      AuditAccounting& t = report.totals;
-      t.messages += f.count.messages;
-      t.written += f.count.written;
-      t.repaired += f.count.repaired;
-      t.quarantined += f.count.quarantined;
-      t.missing += f.count.missing;
-      t.not_converted += f.count.not_converted;
-      t.orphans += f.count.orphans;
-      t.orphans_recovered += f.count.orphans_recovered;
-      t.orphans_quarantined += f.count.orphans_quarantined;
+      report.totals += f.count;
       report.skipped_deleted += f.skipped_deleted;
       report.bytes_written += f.bytes_written;
     }

@@ -98,6 +98,18 @@ struct AuditAccounting {
   std::uint64_t orphans = 0;        // files without a record (not in `messages`)
   std::uint64_t orphans_recovered = 0;
   std::uint64_t orphans_quarantined = 0;
+  AuditAccounting& operator+=(const AuditAccounting& c) {
+    messages += c.messages;
+    written += c.written;
+    repaired += c.repaired;
+    quarantined += c.quarantined;
+    missing += c.missing;
+    not_converted += c.not_converted;
+    orphans += c.orphans;
+    orphans_recovered += c.orphans_recovered;
+    orphans_quarantined += c.orphans_quarantined;
+    return *this;
+  }
   bool balanced() const {
     return messages == written + repaired + quarantined + missing + not_converted &&
            orphans == orphans_recovered + orphans_quarantined;
