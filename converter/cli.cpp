@@ -149,6 +149,7 @@ struct ConvertCommandOptions {
   bool deep = false;
   bool gzip = false;
   bool quiet = false;
+  bool no_space_check = false;
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -180,6 +181,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.skip_deleted = c.skip_deleted;
   options.gzip = c.gzip;
   options.quiet = c.quiet;
+  options.check_space = !c.no_space_check;
   if (options.gzip && options.format != OutputFormat::mbox) return fail_input("--gzip applies to --format mbox only");
   options.mime = c.deep;
   if (!c.rename_map.empty()) {
@@ -202,7 +204,10 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
     if (!out) return fail_input("cannot write " + c.report_file);
   }
   write_convert_text(report, std::cout);
+  for (const auto& f : report.findings)
+    if (report.fatal && f.kind == "disk_space") return exit_stopped_resumable;
   if (report.fatal) return exit_input_unusable;
+  if (report.stopped) return exit_stopped_resumable;
   if (report.folders == 0) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
     return exit_input_unusable;
@@ -319,6 +324,8 @@ int run_cli(int argc, char** argv) {
       ->type_name("none|folder|message");
   convert->add_flag("--skip-deleted", conv.skip_deleted, "Leave messages flagged \\Deleted out (they are listed)");
   convert->add_flag("--quiet", conv.quiet, "No progress line on stderr");
+  convert->add_flag("--no-space-check", conv.no_space_check,
+                    "Write even when the output file system seems to lack the space the new messages need");
   convert->add_flag("--gzip", conv.gzip, "mbox: compress each folder file to <name>.gz (Boost.Iostreams, zlib)");
   convert->add_flag("--deep", conv.deep, "Also check MIME structure and base64 (slower; README \"audit\")");
   convert->add_option("--rename-map", conv.rename_map,

@@ -1,7 +1,15 @@
 #include "converter/convert.h"
 
+#include <dirent.h>
+#include <fcntl.h>
 #include <sys/stat.h>
+#include <sys/statvfs.h>
 #include <unistd.h>
+
+#include <atomic>
+#include <cstdio>
+#include <cstring>
+#include <mutex>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
@@ -16,8 +24,10 @@
 
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
+#include "converter/journal.h"
 #include "converter/output_layout.h"
 #include "converter/plan_names.h"
+#include "converter/prior_output.h"
 #include "converter/progress.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
@@ -69,11 +79,76 @@ Finding make_finding(Finding::Severity sev, std::string kind, std::string file, 
   return Finding{sev, std::move(kind), std::move(file), 0, uid, std::move(detail)};
 }
 
+// Shared by every folder of a run: the first disk-full error stops the rest cleanly, leaving
+// what is done resumable (README "Re-runs").
+struct RunControl {
+  std::atomic<bool> stop{false};
+  std::mutex lock;
+  std::string reason;
+  void note(const WriteStatus& st) {
+    if (st || !st.disk_full()) return;
+    std::lock_guard<std::mutex> g(lock);
+    if (!stop.exchange(true)) reason = st.message;
+  }
+  bool stopped() const { return stop.load(std::memory_order_relaxed); }
+};
+
+// Where a folder goes when its own target holds output it must not merge into (another
+// UIDVALIDITY, or mail cyrconv did not write): a sibling named after the source's UIDVALIDITY.
+FolderNameResult uidvalidity_sibling(const FolderNameResult& n, std::uint32_t uidvalidity) {
+  FolderNameResult s = n;
+  const std::string suffix = "-uv" + std::to_string(uidvalidity);
+  s.path = (n.path.empty() ? std::string("INBOX") : n.path) + suffix;
+  s.maildirpp = (n.maildirpp.empty() ? std::string(".INBOX") : n.maildirpp) + suffix;
+  s.mbox_path = (n.mbox_path.empty() ? std::string("INBOX") : n.mbox_path) + suffix;
+  if (!s.levels.empty()) s.levels.back() += suffix;
+  s.renamed = true;
+  s.why = "the target folder " + (n.path.empty() ? std::string("INBOX") : n.path) +
+          " holds output this conversion must not merge into";
+  return s;
+}
+
+std::array<std::uint8_t, 20> sha1_from_hex(const std::string& hex) {
+  std::array<std::uint8_t, 20> d{};
+  auto nibble = [](char c) -> std::uint8_t {
+    return static_cast<std::uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+  };
+  for (std::size_t i = 0; i < 20 && 2 * i + 1 < hex.size(); ++i)
+    d[i] = static_cast<std::uint8_t>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
+  return d;
+}
+
+ManifestEntry entry_from_record(const ManifestRecord& r) {
+  ManifestEntry e;
+  e.uid = r.uid;
+  e.source_uid = r.source_uid;
+  e.source_file = r.source_file;
+  e.output_file = r.output_file;
+  e.mbox_offset = r.mbox_offset.value_or(0);
+  e.flags = r.flags;
+  e.keywords = r.keywords;
+  e.internaldate = r.internaldate;
+  e.size = r.size;
+  e.sha1_known = r.sha1.size() == 40;
+  if (e.sha1_known) e.sha1 = sha1_from_hex(r.sha1);
+  e.disposition = r.disposition;
+  e.changes = r.changes;
+  e.reason = r.reason;
+  return e;
+}
+
+std::vector<std::string> sorted(std::vector<std::string> v) {
+  std::sort(v.begin(), v.end());
+  v.erase(std::unique(v.begin(), v.end()), v.end());
+  return v;
+}
+
 // One folder's output: a Maildir directory or an mbox file, plus manifest and quarantine.
 struct FolderOutput {
   const ConvertOptions& opt;
   const UserPlan& user;
   FolderJob& job;
+  const FolderNameResult* name = nullptr;  // the target actually written (a sibling, sometimes)
   fs::path maildir;        // Maildir folder directory
   fs::path mbox_file;      // mbox folder file
   OutputFile mbox;         // the folder's mbox, committed at the end
@@ -89,31 +164,85 @@ struct FolderOutput {
 
   bool is_mbox() const { return opt.format == OutputFormat::mbox; }
 
-  WriteStatus open(std::uint32_t uidvalidity, std::uint32_t uidnext, const FolderKeywords& kw) {
-    side_name = side_file_name(*job.name);
+  void locate(const FolderNameResult& target) {
+    name = &target;
+    side_name = side_file_name(target);
     quarantine_dir = user.root / "quarantine" / side_name;
-    if (auto st = make_directories(user.root / "manifests"); !st) return st;
     manifest_path = user.root / "manifests" / (side_name + ".jsonl");
+    maildir = user.root / "Maildir";
+    if (!target.maildirpp.empty()) maildir /= target.maildirpp;
+    uidlist_path = maildir / "dovecot-uidlist";
+    mbox_file = user.root / "mail" / (target.mbox_path.empty() ? std::string("INBOX") : target.mbox_path);
+    job.out.output = is_mbox() ? user.root_rel + "/mail/" +
+                                     (target.mbox_path.empty() ? std::string("INBOX") : target.mbox_path) +
+                                     (opt.gzip ? ".gz" : "")
+                               : user.root_rel + "/Maildir" + (target.maildirpp.empty() ? "" : "/" + target.maildirpp);
+  }
+
+  // `uidlist_base`: the earlier uidlist (incremental run) to carry on, else a new one is begun.
+  // `mbox_base`: the earlier mbox file to copy first (incremental run), with its X-IMAPbase.
+  WriteStatus open(std::uint32_t uidvalidity, std::uint32_t uidnext, const FolderKeywords& kw, bool write_keywords,
+                   const std::string* uidlist_base, const fs::path* mbox_base, Worker& w) {
+    if (auto st = make_directories(user.root / "manifests"); !st) return st;
     if (auto st = manifest.open(manifest_path.parent_path(), side_name + ".jsonl"); !st) return st;
     if (!is_mbox()) {
-      maildir = user.root / "Maildir";
-      if (!job.name->maildirpp.empty()) maildir /= job.name->maildirpp;
-      job.out.output = user.root_rel + "/Maildir" + (job.name->maildirpp.empty() ? "" : "/" + job.name->maildirpp);
-      if (auto st = prepare_maildir(maildir, job.name->maildirpp.empty()); !st) return st;
-      uidlist_path = maildir / "dovecot-uidlist";
+      if (auto st = prepare_maildir(maildir, name->maildirpp.empty()); !st) return st;
       if (auto st = uidlist.open(maildir, "dovecot-uidlist"); !st) return st;
-      if (auto st = uidlist.write(dovecot_uidlist(uidvalidity, uidnext, {})); !st) return st;
-      if (!kw.letters_order.empty())
-        if (auto st = write_small_file(maildir / "dovecot-keywords", dovecot_keywords(kw.letters_order), false); !st)
+      std::string head = dovecot_uidlist(uidvalidity, uidnext, {});
+      if (uidlist_base) {
+        std::string error;
+        auto merged = uidlist_with_uidnext(*uidlist_base, uidnext, error);
+        if (!merged) return WriteStatus{false, uidlist_path.string() + ": " + error};
+        head = std::move(*merged);
+      }
+      if (auto st = uidlist.write(head); !st) return st;
+      if (write_keywords && !kw.letters_order.empty())
+        if (auto st = write_small_file(maildir / "dovecot-keywords", dovecot_keywords(kw.letters_order),
+                                       opt.sync != SyncPolicy::none);
+            !st)
           return st;
     } else {
-      const std::string rel = job.name->mbox_path.empty() ? "INBOX" : job.name->mbox_path;
-      mbox_file = user.root / "mail" / rel;
-      job.out.output = user.root_rel + "/mail/" + rel + (opt.gzip ? ".gz" : "");
       if (auto st = make_directories(mbox_file.parent_path()); !st) return st;
       if (auto st = mbox.open(mbox_file.parent_path(), mbox_file.filename().string()); !st) return st;
       mbox_state = MboxFolderState{uidvalidity, uidnext ? uidnext - 1 : 0, kw.all_used};
+      if (mbox_base) return copy_earlier_mbox(*mbox_base, uidvalidity, uidnext, w);
     }
+    return {};
+  }
+
+  // An incremental run never changes the earlier mbox in place: it copies it (with X-IMAPbase
+  // carrying the new last UID, a fixed-width field) and appends, then renames the copy over it.
+  WriteStatus copy_earlier_mbox(const fs::path& earlier, std::uint32_t uidvalidity, std::uint32_t uidnext, Worker& w) {
+    bool head = true;
+    WriteStatus st;
+    std::string first;
+    SourceStream s = stream_source_file(earlier, w.buffer, [&](std::string_view chunk) {
+      if (!st) return;
+      if (head) {
+        first.append(chunk);
+        if (first.size() < (1u << 20) && first.find("\n\n") == std::string::npos) return;
+        if (auto b = find_mbox_imapbase("\n" + first); b && b->uidvalidity == uidvalidity) {
+          char digits[16];
+          std::snprintf(digits, sizeof digits, "%010u", uidnext ? uidnext - 1 : 0);
+          first.replace(b->last_uid_offset - 1, 10, digits);
+        } else {
+          job.out.findings.push_back(make_finding(
+              Finding::Severity::warning, "mbox_imapbase_not_updated", earlier.string(), 0,
+              "no X-IMAPbase of UIDVALIDITY " + std::to_string(uidvalidity) +
+                  " with a 10-digit UID field in the first message: its last UID is left as it was"));
+        }
+        head = false;
+        st = mbox.write(first);
+        first.clear();
+        first.shrink_to_fit();
+        return;
+      }
+      st = mbox.write(chunk);
+    });
+    if (st && head && !first.empty()) st = mbox.write(first);
+    if (!st) return st;
+    if (s.status != SourceOpen::Status::ok) return WriteStatus{false, s.message};
+    mbox_first = mbox.bytes_written() == 0;
     return {};
   }
 
@@ -122,15 +251,18 @@ struct FolderOutput {
                             Worker& w) {
     if (auto st = make_directories(quarantine_dir); !st) return st;
     OutputFile copy;
-    const std::string name = std::string(label) + "-" + std::to_string(uid) + ".eml";
-    if (auto st = copy.open(quarantine_dir, name); !st) return st;
+    const std::string file = std::string(label) + "-" + std::to_string(uid) + ".eml";
+    if (auto st = copy.open(quarantine_dir, file); !st) return st;
     WriteStatus write_status;
     SourceStream s = stream_source_file(source, w.buffer, [&](std::string_view chunk) {
       if (write_status) write_status = copy.write(chunk);
     });
     if (!write_status) return write_status;
     if (s.status != SourceOpen::Status::ok) return WriteStatus{false, s.message};
-    if (auto st = copy.commit(quarantine_dir / name, -1, opt.sync != SyncPolicy::none, true); !st) return st;
+    // Ours to replace: a resumed run rewrites the same bytes.
+    if (auto st = copy.commit(quarantine_dir / file, -1, opt.sync != SyncPolicy::none, OutputFile::OnExisting::replace);
+        !st)
+      return st;
     return write_small_file(quarantine_dir / (std::string(label) + "-" + std::to_string(uid) + ".reason"),
                             reason_text(uid, source, m), opt.sync != SyncPolicy::none);
   }
@@ -218,44 +350,333 @@ OutputEncoding encoding_for(const ConvertOptions& opt, bool repair, const AuditM
   return enc;
 }
 
+// Keywords of a folder an incremental run adds to: the letters the target already has (ours or
+// Dovecot's) stay, new keywords take the next free letters.
+FolderKeywords merged_keywords(const MailboxInventory& inv, const std::map<char, std::string>& existing) {
+  FolderKeywords kw = plan_keywords(inv);
+  FolderKeywords m;
+  m.all_used = kw.all_used;
+  for (const auto& [letter, name] : existing) {
+    const std::size_t i = static_cast<std::size_t>(letter - 'a');
+    if (m.letters_order.size() <= i) m.letters_order.resize(i + 1);
+    m.letters_order[i] = name;
+  }
+  for (const auto& k : kw.all_used)
+    if (std::find(m.letters_order.begin(), m.letters_order.end(), k) == m.letters_order.end() &&
+        m.letters_order.size() < 26)
+      m.letters_order.push_back(k);
+  for (unsigned n = 0; n < 128 && n < inv.flag_names.size(); ++n) {
+    if (!inv.flag_names[n]) continue;
+    auto it = std::find(m.letters_order.begin(), m.letters_order.end(), *inv.flag_names[n]);
+    if (it != m.letters_order.end()) m.letter_of_slot[n] = static_cast<char>('a' + (it - m.letters_order.begin()));
+  }
+  return m;
+}
+
+// The file of an earlier message in cur/: where the manifest says, or (renamed by Dovecot since)
+// the one with the same base name.
+std::optional<fs::path> find_earlier_file(const fs::path& user_root, const std::string& output_file) {
+  const fs::path p = user_root / output_file;
+  struct stat st {};
+  if (::lstat(p.c_str(), &st) == 0) return p;
+  const std::string name = p.filename().string();
+  const std::string base = name.substr(0, name.find(':'));
+  DIR* d = ::opendir(p.parent_path().c_str());
+  if (!d) return std::nullopt;
+  std::optional<fs::path> found;
+  while (dirent* e = ::readdir(d)) {
+    const std::string_view n = e->d_name;
+    if (n.size() > base.size() && n.substr(0, base.size()) == base && n[base.size()] == ':') {
+      found = p.parent_path() / std::string(n);
+      break;
+    }
+  }
+  ::closedir(d);
+  return found;
+}
+
 void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& job, const MailboxInventory& inv,
                     const std::vector<std::uint32_t>& orphan_uids, tbb::enumerable_thread_specific<Worker>& workers,
-                    Progress& progress) {
+                    Progress& progress, RunControl& run) {
   Worker& w = workers.local();
   ConvertFolder& out = job.out;
   const bool recovery = job.orphans_of != nullptr;
+  const bool mbox_format = opt.format == OutputFormat::mbox;
   const MailboxRef& source = recovery ? *job.orphans_of : *job.mailbox;
   const std::uint32_t uidvalidity = inv.header.uidvalidity;  // a recovery folder takes its source's
-  const std::uint32_t uidnext =
-      recovery ? static_cast<std::uint32_t>(orphan_uids.size() + 1) : inv.header.last_uid + 1;
+  const std::uint32_t source_uidnext =
+      recovery ? (orphan_uids.empty() ? 1 : orphan_uids.back() + 1) : inv.header.last_uid + 1;
+  const bool sync_folder = opt.sync != SyncPolicy::none;
   out.uidvalidity = uidvalidity;
-  out.uidnext = uidnext;
-  const FolderKeywords kw = recovery ? FolderKeywords{} : plan_keywords(inv);
-
-  FolderOutput fo(opt, user, job);
-  if (auto st = fo.open(uidvalidity, uidnext, kw); !st) {
-    out.failed = true;
-    out.fail_reason = st.message;
-    out.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
-    if (!recovery) out.count.messages = out.count.not_converted = inv.live.size();
-    return;
-  }
-  const bool sync_each = opt.sync == SyncPolicy::message;
 
   // The messages to write: live records in UID order, or the orphan files of the source folder.
   struct Item {
     const IndexRecord* record;
     std::uint32_t source_uid;
     std::uint32_t target_uid;
+    std::ptrdiff_t earlier = -1;  // index of its line in the earlier manifest
   };
   std::vector<Item> items;
   if (recovery) {
-    std::uint32_t next = 1;
-    for (std::uint32_t uid : orphan_uids) items.push_back(Item{nullptr, uid, next++});
+    for (std::uint32_t uid : orphan_uids) items.push_back(Item{nullptr, uid, 0});
   } else {
     for (const auto& r : inv.live) items.push_back(Item{&r, r.uid, r.uid});
     std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.source_uid < b.source_uid; });
   }
+
+  // What is already at the target: nothing, our unfinished output, our finished output, or
+  // something we must not merge into (then a sibling folder takes the messages).
+  FolderOutput fo(opt, user, job);
+  FolderNameResult target = *job.name;
+  auto folder_path = [&](const FolderNameResult& n) {
+    fo.locate(n);
+    return mbox_format ? fo.mbox_file : fo.maildir;
+  };
+  auto inspect = [&](const FolderNameResult& n) {
+    return inspect_prior_folder(user.root, side_file_name(n), !mbox_format, folder_path(n), uidvalidity, opt.gzip);
+  };
+  auto must_move = [&](const PriorFolder& p) {
+    return p.state == PriorFolder::State::foreign ||
+           (p.state == PriorFolder::State::done && p.done->uidvalidity != uidvalidity);
+  };
+  PriorFolder prior = inspect(target);
+  if (must_move(prior)) {
+    const std::string why = prior.state == PriorFolder::State::foreign
+                                ? prior.why
+                                : "the source's UIDVALIDITY is " + std::to_string(uidvalidity) +
+                                      ", the earlier conversion's " + std::to_string(prior.done->uidvalidity) +
+                                      " (the folder was re-created)";
+    const std::string was = target.path.empty() ? "INBOX" : target.path;
+    target = uidvalidity_sibling(*job.name, uidvalidity);
+    out.findings.push_back(make_finding(
+        Finding::Severity::warning,
+        prior.state == PriorFolder::State::foreign ? "target_not_ours" : "uidvalidity_changed", why, 0,
+        why + ": converted into " + target.path + " instead; " + was + " is left as it is"));
+    out.target = target.path;
+    out.renamed = true;
+    out.rename_reason = target.why;
+    prior = inspect(target);
+    if (must_move(prior)) {
+      prior.state = PriorFolder::State::unreadable;
+      prior.why = (prior.why.empty() ? target.path : prior.why) + ": the sibling folder is taken as well";
+    }
+  }
+  fo.locate(target);
+  const bool incremental = prior.state == PriorFolder::State::done;
+  out.run = incremental ? "incremental" : prior.state == PriorFolder::State::partial ? "resumed" : "new";
+
+  auto fail = [&](const std::string& kind, const std::string& file, const std::string& why) {
+    out.failed = true;
+    out.fail_reason = why;
+    out.findings.push_back(make_finding(Finding::Severity::error, kind, file, 0, why));
+  };
+  if (prior.state == PriorFolder::State::unreadable) fail("output_exists", prior.why, prior.why);
+
+  // Incremental: the earlier manifest says what was converted; those messages are not written
+  // again, the others (new in the source, or not converted last time) are.
+  EarlierManifest earlier;
+  std::string uidlist_text;
+  std::map<char, std::string> target_keywords;  // letter -> keyword in the target now
+  std::uint32_t target_next = 0;                // the target's own UIDNEXT now
+  if (incremental && !out.failed) {
+    earlier = read_earlier_manifest(fo.manifest_path);
+    if (!earlier.error.empty()) fail("journal_unreadable", fo.manifest_path.string(), earlier.error);
+    target_next = prior.done->target_uidnext;
+    std::string error;
+    if (!mbox_format) {
+      if (auto t = read_output_text(fo.uidlist_path, error)) {
+        uidlist_text = std::move(*t);
+        target_next = std::max(target_next, parse_dovecot_uidlist(uidlist_text).uidnext);
+      }
+      if (auto t = read_output_text(fo.maildir / "dovecot-keywords", error)) {
+        std::vector<std::string> errors;
+        target_keywords = parse_dovecot_keywords(*t, errors);
+      }
+    } else if (!out.failed) {
+      std::string head;
+      (void)stream_source_file(fo.mbox_file, w.buffer, [&](std::string_view c) {
+        if (head.size() < (1u << 20)) head.append(c);
+      });
+      if (auto b = find_mbox_imapbase("\n" + head)) target_next = std::max(target_next, b->last_uid + 1);
+    }
+  }
+  std::map<std::uint32_t, std::vector<std::size_t>> earlier_of_uid;  // source UID -> manifest lines
+  for (std::size_t k = 0; k < earlier.records.size(); ++k) earlier_of_uid[earlier.records[k].source_uid].push_back(k);
+  auto converted_before = [](const ManifestRecord& r) {
+    return r.disposition == "written" || r.disposition == "repaired" || r.disposition == "quarantined";
+  };
+  std::vector<char> dropped(earlier.records.size(), 0);  // not converted then: tried again now
+  std::vector<std::ptrdiff_t> item_of_line(earlier.records.size(), -1);
+  {
+    std::map<std::uint32_t, std::size_t> seen;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      auto it = earlier_of_uid.find(items[i].source_uid);
+      if (it == earlier_of_uid.end()) continue;
+      const std::size_t n = seen[items[i].source_uid]++;
+      if (n >= it->second.size()) continue;
+      const std::size_t k = it->second[n];
+      if (converted_before(earlier.records[k])) {
+        items[i].earlier = static_cast<std::ptrdiff_t>(k);
+        item_of_line[k] = static_cast<std::ptrdiff_t>(i);
+      } else {
+        dropped[k] = 1;
+      }
+    }
+  }
+
+  // UIDs in the target. A new message keeps its Cyrus UID unless the target already used it
+  // (mail delivered there since): then it and every later one are numbered on from the target's
+  // UIDNEXT. The decision is journaled before anything is written, so a resumed run repeats it.
+  std::uint32_t first_free = 1;
+  if (incremental) {
+    first_free = std::max<std::uint32_t>(target_next, 1);
+    if (prior.pending && prior.pending->uidvalidity == uidvalidity && prior.pending->source_uidnext == source_uidnext)
+      first_free = prior.pending->first_free_uid;
+  }
+  std::uint32_t next_uid = first_free;
+  bool renumbered = false;
+  std::size_t new_items = 0;
+  for (auto& item : items) {
+    if (item.earlier >= 0) continue;
+    ++new_items;
+    if (recovery || (incremental && item.source_uid < next_uid)) {
+      item.target_uid = next_uid;
+      renumbered = renumbered || !recovery;
+    } else {
+      item.target_uid = item.source_uid;
+    }
+    next_uid = std::max(next_uid, item.target_uid + 1);
+  }
+  // A first run keeps the source's UIDNEXT (verify checks it); an incremental one never goes
+  // below what the target already handed out.
+  std::uint32_t uidnext = recovery ? next_uid : source_uidnext;
+  if (incremental) uidnext = std::max({recovery ? 0u : source_uidnext, next_uid, target_next});
+  out.uidnext = uidnext;
+  if (incremental && new_items && !out.failed && mbox_format && opt.gzip)
+    fail("mbox_gzip_not_extended", fo.mbox_file.string() + ".gz",
+         "a compressed mbox is not extended by an incremental run: convert the new messages into a new --out");
+  if (incremental && new_items && !out.failed &&
+      !(prior.pending && prior.pending->first_free_uid == first_free && prior.pending->source_uidnext == source_uidnext)) {
+    if (auto st = write_folder_pending(user.root, fo.side_name, FolderPending{uidvalidity, source_uidnext, first_free},
+                                       sync_folder);
+        !st) {
+      run.note(st);
+      fail("output_failed", st.message, st.message);
+    }
+  }
+
+  const FolderKeywords kw = recovery                    ? FolderKeywords{}
+                            : incremental && !mbox_format ? merged_keywords(inv, target_keywords)
+                                                          : plan_keywords(inv);
+  bool keywords_changed = !incremental;
+  if (incremental && !mbox_format)
+    for (std::size_t i = 0; i < kw.letters_order.size(); ++i)
+      keywords_changed = keywords_changed || !target_keywords.count(static_cast<char>('a' + i));
+
+  // Earlier messages first: flags that changed in the source follow it (Maildir: a rename in
+  // cur/, the target's own changes kept), and their manifest lines are carried over.
+  std::vector<std::string> earlier_lines;  // the manifest's first part, in order
+  bool anything_changed = !incremental || new_items > 0 || keywords_changed || uidnext != prior.done->target_uidnext;
+  for (std::size_t k = 0; incremental && k < earlier.records.size(); ++k) {
+    if (dropped[k]) {
+      anything_changed = true;
+      continue;
+    }
+    ManifestRecord rec = earlier.records[k];
+    if (item_of_line[k] < 0) {
+      if (converted_before(rec)) ++out.kept_not_in_source;
+      earlier_lines.push_back(earlier.lines[k]);
+      continue;
+    }
+    const Item& item = items[static_cast<std::size_t>(item_of_line[k])];
+    if (recovery) {
+      ++out.count.orphans;
+      if (rec.disposition == "quarantined")
+        ++out.count.orphans_quarantined;
+      else
+        ++out.count.orphans_recovered;
+    } else {
+      ++out.count.messages;
+      ++out.count.earlier;
+    }
+    progress.add(item.record ? item.record->size : 0, 1);
+    if (!item.record) {
+      earlier_lines.push_back(earlier.lines[k]);
+      continue;
+    }
+    FlagState was{system_flags_from_names(rec.flags), sorted(rec.keywords)};
+    const std::vector<std::string> now_keywords = record_keywords(*item.record, inv);
+    FlagState now{converted_system_flags(item.record->system_flags), sorted(now_keywords)};
+    if (was.system == now.system && was.keywords == now.keywords) {
+      earlier_lines.push_back(earlier.lines[k]);
+      continue;
+    }
+    anything_changed = true;
+    rec.flags = system_flag_names(now.system);
+    rec.keywords = now_keywords;
+    if (mbox_format || rec.disposition == "quarantined" || out.failed) {
+      // An mbox is not rewritten for flags: the manifest carries them (README "Re-runs").
+      if (rec.disposition != "quarantined") ++out.flags_not_applied;
+    } else if (auto file = find_earlier_file(user.root, rec.output_file)) {
+      const MaildirName current = parse_maildir_name(file->filename().string());
+      FlagState there;
+      std::string letters;
+      for (char c : current.flags) {
+        if (c == 'D') there.system |= imapflag::draft;
+        if (c == 'F') there.system |= imapflag::flagged;
+        if (c == 'R') there.system |= imapflag::answered;
+        if (c == 'S') there.system |= imapflag::seen;
+        if (c == 'T') there.system |= imapflag::deleted;
+        if (c >= 'a' && c <= 'z' && static_cast<std::size_t>(c - 'a') < kw.letters_order.size())
+          there.keywords.push_back(kw.letters_order[static_cast<std::size_t>(c - 'a')]);
+      }
+      there.keywords = sorted(there.keywords);
+      const FlagState merged = merge_flag_change(there, was, now);
+      for (const auto& k2 : merged.keywords) {
+        auto it = std::find(kw.letters_order.begin(), kw.letters_order.end(), k2);
+        if (it != kw.letters_order.end()) letters += static_cast<char>('a' + (it - kw.letters_order.begin()));
+      }
+      const std::string renamed = current.base + ":2," + maildir_info_flags(merged.system, letters);
+      const fs::path to = file->parent_path() / renamed;
+      if (to != *file && ::renameat2(AT_FDCWD, file->c_str(), AT_FDCWD, to.c_str(), RENAME_NOREPLACE) != 0) {
+        ++out.flags_not_applied;
+        out.findings.push_back(make_finding(Finding::Severity::warning, "flags_not_applied", file->string(),
+                                            item.source_uid, std::string("rename: ") + std::strerror(errno)));
+      } else {
+        ++out.flags_updated;
+        rec.output_file = fs::path(rec.output_file).parent_path().string() + "/" + renamed;
+      }
+    } else {
+      ++out.flags_not_applied;  // gone from the target (expunged there since): left gone
+    }
+    earlier_lines.push_back(manifest_line(entry_from_record(rec), mbox_format));
+    if (!earlier_lines.back().empty()) earlier_lines.back().pop_back();  // its '\n'
+  }
+  if (out.flags_not_applied && mbox_format)
+    out.findings.push_back(make_finding(Finding::Severity::warning, "flags_not_applied", fo.mbox_file.string(), 0,
+                                        std::to_string(out.flags_not_applied) +
+                                            " earlier message(s) changed flags in the source; the mbox is not "
+                                            "rewritten for flags, the manifest holds the new ones"));
+  if (out.kept_not_in_source)
+    out.findings.push_back(make_finding(Finding::Severity::info, "kept_not_in_source", fo.manifest_path.string(), 0,
+                                        std::to_string(out.kept_not_in_source) +
+                                            " message(s) converted earlier are no longer in the source: kept"));
+  if (incremental && !anything_changed) return;  // the same snapshot again: nothing to touch
+
+  if (!out.failed) {
+    const fs::path mbox_base = fo.mbox_file;
+    std::string error;
+    const bool have_mbox = incremental && mbox_format && fs::exists(mbox_base);
+    if (auto st = fo.open(uidvalidity, uidnext, kw, keywords_changed, incremental && !uidlist_text.empty() ? &uidlist_text : nullptr,
+                          have_mbox ? &mbox_base : nullptr, w);
+        !st) {
+      run.note(st);
+      fail("output_failed", st.message, st.message);
+    }
+  }
+  for (const auto& line : earlier_lines)
+    if (!out.failed) (void)fo.manifest.write(line + "\n");
+  const bool sync_each = opt.sync == SyncPolicy::message;
 
   std::set<std::uint32_t> missing;
   for (const auto& f : inv.findings)
@@ -263,10 +684,16 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
 
   std::uint32_t previous_uid = 0;
   for (const Item& item : items) {
+    const bool duplicate = item.record && item.source_uid == previous_uid;
+    previous_uid = item.source_uid;
+    if (item.earlier >= 0) continue;
+    if (run.stopped() && !out.failed)
+      fail("stopped", "", "the run stopped (" + run.reason + "): the rest of this folder is not converted; re-run to resume");
     const IndexRecord* r = item.record;
     const fs::path path = r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + ".");
     ManifestEntry me;
     me.uid = item.target_uid;
+    me.source_uid = item.source_uid;
     me.source_file = path.string();
     std::uint32_t flags = 0;
     std::int64_t internaldate = 0;
@@ -284,8 +711,6 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     me.internaldate = internaldate;
 
     AuditMessage m;
-    const bool duplicate = r && item.source_uid == previous_uid;
-    previous_uid = item.source_uid;
     if (recovery)
       ++out.count.orphans;
     else
@@ -357,6 +782,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       out.bytes_written -= wr.size;
     };
     auto fail_write = [&](const WriteStatus& st) {
+      run.note(st);
       out.failed = true;
       out.fail_reason = st.message;
       out.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, item.source_uid, st.message));
@@ -378,7 +804,10 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         return true;
       }
       const std::string name = maildir_file_name(base, done.size, done.vsize, maildir_info_flags(flags, letters));
-      if (auto st = w.message_file.commit(fo.maildir / "cur" / name, internaldate, sync_each, false); !st) {
+      // A resumed run meets the files it committed before it was stopped: same name, same bytes.
+      if (auto st = w.message_file.commit(fo.maildir / "cur" / name, internaldate, sync_each,
+                                          OutputFile::OnExisting::keep_identical);
+          !st) {
         fail_write(st);
         return false;
       }
@@ -451,33 +880,53 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     out.count.written = out.count.repaired = out.count.quarantined = 0;
   }
 
-  // Finish: uidlist, the mbox file, the manifest.
-  const bool sync_folder = opt.sync != SyncPolicy::none;
+  // Finish: uidlist, the mbox file, the manifest, then the journal entry that says the folder is
+  // done. A folder stopped by a full disk, or an incremental run that failed, commits none of
+  // them: the next run takes up from the files already committed.
   auto fail_write = [&](const WriteStatus& st) {
+    run.note(st);
     out.failed = true;
     out.fail_reason = st.message;
     out.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
   };
+  if (out.failed && (incremental || run.stopped() || prior.state == PriorFolder::State::unreadable)) return;
+  using OnExisting = OutputFile::OnExisting;
   if (!fo.is_mbox()) {
-    if (auto st = fo.uidlist.commit(fo.uidlist_path, -1, sync_folder, true); !st) fail_write(st);
+    if (auto st = fo.uidlist.commit(fo.uidlist_path, -1, sync_folder, OnExisting::replace); !st) fail_write(st);
     if (sync_folder)
       if (auto st = sync_directory(fo.maildir / "cur"); !st) fail_write(st);
   } else {
+    // A first run's mbox is new (or, resumed, the very bytes an interrupted run committed); an
+    // incremental run's is a copy of the earlier one plus the new messages.
+    const OnExisting existing = incremental ? OnExisting::replace : OnExisting::keep_identical;
     if (!opt.gzip) {
-      if (auto st = fo.mbox.commit(fo.mbox_file, -1, sync_folder, false); !st) fail_write(st);
+      if (auto st = fo.mbox.commit(fo.mbox_file, -1, sync_folder, existing); !st) fail_write(st);
     } else {
       // Commit the plain file under a temporary name, then compress it into place.
       fs::path plain = fo.mbox_file;
       plain.replace_filename("." + fo.mbox_file.filename().string() + ".cyrconv-plain");
       ::unlink(plain.c_str());
-      if (auto st = fo.mbox.commit(plain, -1, false, false); !st) {
+      if (auto st = fo.mbox.commit(plain, -1, false, OnExisting::refuse); !st) {
         fail_write(st);
       } else if (auto gz = gzip_into_place(plain, fs::path(fo.mbox_file.string() + ".gz"), sync_folder); !gz) {
         fail_write(gz);
       }
     }
   }
-  if (auto st = fo.manifest.commit(fo.manifest_path, -1, sync_folder, true); !st) fail_write(st);
+  if (auto st = fo.manifest.commit(fo.manifest_path, -1, sync_folder, OnExisting::replace); !st) fail_write(st);
+  if (out.failed) return;
+  FolderDone done;
+  done.folder = recovery ? source.name.internal() + std::string(orphan_suffix) : source.name.internal();
+  done.target = target.path;
+  done.uidvalidity = uidvalidity;
+  done.source_uidnext = source_uidnext;
+  done.target_uidnext = uidnext;
+  done.manifest_lines = earlier_lines.size() + new_items;
+  if (auto st = write_folder_done(user.root, fo.side_name, done, sync_folder); !st) {
+    fail_write(st);
+    return;
+  }
+  remove_folder_pending(user.root, fo.side_name);
 }
 
 }  // namespace
@@ -603,22 +1052,22 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   for (std::size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return jobs[a].bytes > jobs[b].bytes; });
 
-  // Pass 4: convert, largest folders first. A user whose output already exists is left alone:
-  // resuming and incremental runs are not built yet, and nothing in the destination may be
-  // replaced or deleted.
+  // Pass 4: convert, largest folders first. A user's output from an earlier run is resumed or
+  // added to (README "Re-runs"), never replaced; one made with other byte-changing options is
+  // left alone.
   std::vector<bool> user_refused(users.size(), false);
+  const JournalOptions journal_options{report.format, opt.crlf ? "crlf" : "lf", report.profile, report.on_corrupt,
+                                       opt.skip_deleted, opt.gzip};
   for (std::size_t u = 0; u < users.size(); ++u) {
-    std::error_code ec;
-    // Any earlier output, ours or another program's (mail delivered after cutover), counts.
-    if (fs::exists(users[u].root / "manifests", ec) || fs::exists(users[u].root / "Maildir", ec) ||
-        fs::exists(users[u].root / "mail", ec)) {
+    std::string error;
+    const auto was = read_journal_options(users[u].root, error);
+    std::string refusal = error;
+    if (was && *was != journal_options)
+      refusal = "this output was made with other options: " + describe_options_change(*was, journal_options) +
+                "; re-run with the same options or into a new --out";
+    if (!refusal.empty()) {
       user_refused[u] = true;
-      users[u].findings.push_back(make_finding(
-          Finding::Severity::error, "output_exists", users[u].root.string(), 0,
-          "this user's output is already there (from an earlier run, or mail delivered since): left untouched; "
-          "re-runs that resume or add to it are not built yet, so convert into a new --out"));
-    } else if (auto st = make_directories(users[u].root); !st) {
-      users[u].findings.push_back(make_finding(Finding::Severity::error, "output_failed", users[u].root.string(), 0, st.message));
+      users[u].findings.push_back(make_finding(Finding::Severity::error, "options_changed", users[u].root.string(), 0, refusal));
     }
   }
   for (auto& job : jobs) {
@@ -627,6 +1076,61 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     job.out.count.messages = job.orphans_of ? 0 : mi.live.size();
     job.out.count.not_converted = job.out.count.messages;
     job.name = nullptr;
+  }
+
+  // Disk space: refuse before writing anything when the output file system lacks what the new
+  // messages need (each file rounded up to a block, plus manifests), unless told not to check.
+  if (opt.check_space) {
+    std::uint64_t needed = 0, files = 0;
+    for (const auto& job : jobs) {
+      if (user_refused[job.user] || !job.name || job.name->action != FolderAction::mail_folder || job.orphans_of)
+        continue;
+      std::string error;
+      const auto done = read_folder_done(users[job.user].root, side_file_name(*job.name), error);
+      const MailboxInventory& mi = inv[job.inventory];
+      for (const auto& r : mi.live) {
+        if (done && done->uidvalidity == mi.header.uidvalidity && r.uid < done->source_uidnext) continue;
+        needed += (r.size + 4095) / 4096 * 4096 + 400;
+        ++files;
+      }
+      if (done && opt.format == OutputFormat::mbox) {
+        // An incremental mbox run writes a copy of the earlier file before replacing it.
+        std::error_code ec;
+        const auto size = fs::file_size(users[job.user].root / "mail" /
+                                             (job.name->mbox_path.empty() ? std::string("INBOX") : job.name->mbox_path),
+                                         ec);
+        if (!ec) needed += size;
+      }
+    }
+    fs::path probe = opt.out;
+    std::error_code ec;
+    while (!probe.empty() && !fs::exists(probe, ec) && probe.has_parent_path() && probe.parent_path() != probe)
+      probe = probe.parent_path();
+    struct statvfs vfs {};
+    if (::statvfs(probe.c_str(), &vfs) == 0) {
+      const std::uint64_t free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
+      const std::uint64_t free_files = static_cast<std::uint64_t>(vfs.f_favail);
+      const bool inodes_counted = vfs.f_files != 0;  // some file systems report no inode limit
+      if (needed > free_bytes || (inodes_counted && opt.format == OutputFormat::maildir && files > free_files)) {
+        report.findings.push_back(make_finding(
+            Finding::Severity::error, "disk_space", probe.string(), 0,
+            "the output needs about " + std::to_string(needed) + " bytes and " + std::to_string(files) +
+                " files; " + probe.string() + " has " + std::to_string(free_bytes) + " bytes and " +
+                std::to_string(free_files) + " files free. Free space, or pass --no-space-check to try anyway"));
+        report.fatal = true;
+        report.errors = report.findings.size();
+        return report;
+      }
+    }
+  }
+  for (std::size_t u = 0; u < users.size(); ++u) {
+    if (user_refused[u]) continue;
+    std::string error;
+    WriteStatus st = make_directories(users[u].root);
+    if (st && !read_journal_options(users[u].root, error))
+      st = write_journal_options(users[u].root, journal_options, opt.sync != SyncPolicy::none);
+    if (!st)
+      users[u].findings.push_back(make_finding(Finding::Severity::error, "output_failed", users[u].root.string(), 0, st.message));
   }
   const auto t0 = std::chrono::steady_clock::now();
   std::uint64_t total_bytes = 0, total_messages = 0;
@@ -637,6 +1141,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     }
   Progress progress("convert", total_bytes, total_messages, opt.quiet);
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{opt.mime});
+  RunControl run;
   tbb::parallel_for(
       tbb::blocked_range<std::size_t>(0, order.size(), 1),
       [&](const tbb::blocked_range<std::size_t>& range) {
@@ -645,6 +1150,15 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
           const UserPlan& user = users[job.user];
           const MailboxInventory& mi = inv[job.inventory];
           if (user_refused[job.user]) continue;
+          if (run.stopped() && job.name && job.name->action == FolderAction::mail_folder) {
+            // Not started: counted, and left for the re-run that resumes.
+            job.out.run = "not_started";
+            job.out.count.messages = job.orphans_of ? 0 : mi.live.size();
+            job.out.count.not_converted = job.out.count.messages;
+            job.out.failed = true;
+            job.out.fail_reason = "the run stopped (" + run.reason + ") before this folder: re-run to resume";
+            continue;
+          }
           if (!job.name) {
             job.out.findings.push_back(make_finding(Finding::Severity::error, "naming_missing", "", 0,
                                                     "no target name was planned for this folder"));
@@ -653,7 +1167,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
           }
           switch (job.name->action) {
             case FolderAction::mail_folder:
-              convert_folder(opt, user, job, mi, orphans[job.inventory], workers, progress);
+              convert_folder(opt, user, job, mi, orphans[job.inventory], workers, progress, run);
               break;
             case FolderAction::export_calendar:
             case FolderAction::export_addressbook:
@@ -676,6 +1190,12 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       },
       tbb::simple_partitioner());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  if (run.stopped()) {
+    report.stopped = true;
+    report.stop_reason = "the output file system is full (" + run.reason +
+                         "): what was committed stays; free space and run the same command again to resume";
+    report.findings.push_back(make_finding(Finding::Severity::error, "disk_full", opt.out.string(), 0, report.stop_reason));
+  }
 
   // Pass 5: finish. A Maildir root without an INBOX (the shared tree) still gets a uidlist, or
   // Dovecot would invent an INBOX with a UIDVALIDITY of its own. Then subscriptions per user.
@@ -690,6 +1210,8 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       }
       if (has_inbox || user_refused[u]) continue;
       const fs::path root = users[u].root / "Maildir";
+      std::error_code ec;
+      if (fs::exists(root / "dovecot-uidlist", ec)) continue;  // an earlier run's, or Dovecot's own
       WriteStatus st = prepare_maildir(root, true);
       if (st) st = write_small_file(root / "dovecot-uidlist", dovecot_uidlist(uidvalidity ? uidvalidity : 1, 1, {}),
                                     opt.sync != SyncPolicy::none);
@@ -713,8 +1235,22 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       else
         names.push_back(n->mbox_path.empty() ? "INBOX" : n->mbox_path);
     }
-    std::sort(names.begin(), names.end());
     const fs::path file = maildir ? u.root / "Maildir" / "subscriptions" : u.root / "mail" / ".subscriptions";
+    // A re-run adds to the subscriptions there (an earlier run's, or the user's since): never drops one.
+    std::string error;
+    auto earlier = read_output_text(file, error);
+    if (earlier && earlier->rfind("V\t", 0) == 0) continue;  // Dovecot rewrote it in its own format: the user's now
+    if (earlier) {
+      std::size_t pos = 0;
+      while (pos < earlier->size()) {
+        std::size_t eol = earlier->find('\n', pos);
+        if (eol == std::string::npos) eol = earlier->size();
+        if (eol > pos) names.push_back(earlier->substr(pos, eol - pos));
+        pos = eol + 1;
+      }
+    }
+    std::sort(names.begin(), names.end());
+    names.erase(std::unique(names.begin(), names.end()), names.end());
     if (auto st = make_directories(file.parent_path()); !st)
       u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, st.message));
     if (auto st = write_small_file(file, maildir_subscriptions(names), opt.sync != SyncPolicy::none); !st)

@@ -31,6 +31,7 @@ struct ConvertOptions {
   SyncPolicy sync = SyncPolicy::folder;
   int threads = 0;
   bool quiet = false;                  // no progress on stderr
+  bool check_space = true;             // refuse when the output file system lacks the space
 };
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);

@@ -122,6 +122,7 @@ std::optional<ManifestRecord> parse_manifest_line(std::string_view line, std::st
     const auto j = nlohmann::json::parse(line);
     ManifestRecord m;
     m.uid = j.at("uid").get<std::uint32_t>();
+    m.source_uid = j.value("source_uid", m.uid);
     m.source_file = j.value("source_file", "");
     m.output_file = j.value("output_file", "");
     if (j.contains("mbox_offset")) m.mbox_offset = j.at("mbox_offset").get<std::uint64_t>();

@@ -39,6 +39,7 @@ MaildirName parse_maildir_name(std::string_view file_name);
 // One manifest line (README "Flag manifests").
 struct ManifestRecord {
   std::uint32_t uid = 0;
+  std::uint32_t source_uid = 0;  // the Cyrus UID: "source_uid" when given, else uid
   std::string source_file, output_file;
   std::optional<std::uint64_t> mbox_offset;
   std::vector<std::string> flags, keywords, changes;

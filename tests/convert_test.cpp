@@ -58,7 +58,8 @@ void check_accounting(const ConvertReport& r) {
       const auto& c = f.count;
       CHECK(c.orphans == c.orphans_recovered + c.orphans_quarantined);
       if (f.action == "recover_orphans" || f.action == "deleted") continue;
-      CHECK(c.messages == c.written + c.repaired + c.quarantined + c.missing + c.not_converted + f.skipped_deleted);
+      CHECK(c.messages ==
+            c.written + c.repaired + c.quarantined + c.missing + c.not_converted + c.earlier + f.skipped_deleted);
     }
 }
 
@@ -152,7 +153,7 @@ TEST_CASE("convert --on-corrupt=fail stops only the damaged folder; quarantine k
   CHECK(rq.totals.quarantined >= 1);
 }
 
-TEST_CASE("convert never replaces a file that is already in the destination") {
+TEST_CASE("convert re-run on the same snapshot changes nothing, and mail delivered since stays") {
   test::TempDir tmp;
   ConvertOptions opt;
   opt.out = tmp.path / "out";
@@ -164,22 +165,24 @@ TEST_CASE("convert never replaces a file that is already in the destination") {
   const fs::path cur = opt.out / "carl" / "Maildir" / "cur";
   REQUIRE(fs::exists(cur));
   { std::ofstream(cur / "1700000000.delivered-later.host:2,") << "Subject: new\r\n\r\nhello\r\n"; }
-  const auto before = tree_state(opt.out / "carl" / "Maildir" / "cur");
+  const auto before = tree_state(opt.out);
   ConvertReport second = run_convert(spool_only(spool), opt);
-  // Re-runs are refused per user until resume exists: reported, nothing written.
+  check_accounting(second);
+  // Everything was converted by the first run: nothing is written again, nothing lost.
   CHECK(second.totals.written == 0);
-  CHECK(second.totals.not_converted == first.totals.messages);
-  bool refused = false;
+  CHECK(second.totals.not_converted == 0);
+  CHECK(second.totals.earlier == first.totals.written + first.totals.repaired + first.totals.quarantined);
   for (const auto& u : second.users)
-    for (const auto& f : u.findings) refused = refused || f.kind == "output_exists";
-  CHECK(refused);
-  // Every file that was there is still there, unchanged.
-  const auto after = tree_state(opt.out / "carl" / "Maildir" / "cur");
+    for (const auto& f : u.folders)
+      if (f.action == "mail_folder") CHECK(f.run == "incremental");
+  // Every file that was there is still there, unchanged (rename-map.tsv is rewritten alike).
+  const auto after = tree_state(opt.out);
   for (const auto& [path, state] : before) {
     CAPTURE(path);
     REQUIRE(after.count(path));
     CHECK(after.at(path) == state);
   }
+  CHECK(after.size() == before.size());
 }
 
 TEST_CASE("convert --gzip: every mbox folder file decompresses to exactly the uncompressed output") {
@@ -253,22 +256,41 @@ TEST_CASE("convert: a recovered orphan that needs a repair is repaired, its orig
   CHECK(vr.totals.verified == vr.totals.messages);
 }
 
-TEST_CASE("convert leaves alone a Maildir that another program already created for a user") {
+TEST_CASE("convert never merges into a Maildir folder another program created: a sibling folder takes the mail") {
   test::TempDir tmp;
   const fs::path maildir = tmp.path / "out" / "carl" / "Maildir";
   fs::create_directories(maildir / "cur");
   { std::ofstream(maildir / "dovecot-uidlist") << "3 V42 N2\n1 :1700000000.delivered.host\n"; }
+  { std::ofstream(maildir / "cur" / "1700000000.delivered.host:2,S") << "Subject: x\n\nhello\n"; }
   { std::ofstream(maildir / "subscriptions") << "Sent\n"; }
   const auto before = tree_state(maildir);
   ConvertOptions opt;
   opt.out = tmp.path / "out";
   opt.sync = SyncPolicy::none;
   const ConvertReport r = run_convert(spool_only(test::fixtures_dir() / "cyrus36-legacy" / "spool"), opt);
-  CHECK(tree_state(maildir) == before);
-  bool refused = false;
+  check_accounting(r);
+  CHECK(r.totals.not_converted == 0);
+  // What was there is unchanged, except that the subscriptions gained the converted ones.
+  const auto after = tree_state(maildir);
+  for (const auto& [path, state] : before) {
+    CAPTURE(path);
+    REQUIRE(after.count(path));
+    if (path.find("subscriptions") == std::string::npos) CHECK(after.at(path) == state);
+  }
+  CHECK(test::read_file(maildir / "subscriptions").find("Sent\n") != std::string::npos);
+  bool moved = false;
+  std::string sibling;
   for (const auto& u : r.users)
     if (u.user == "carl")
-      for (const auto& f : u.findings) refused = refused || f.kind == "output_exists";
-  CHECK(refused);
-  CHECK(r.totals.written > 0);  // the other users were converted
+      for (const auto& f : u.folders)
+        for (const auto& fd : f.findings)
+          if (fd.kind == "target_not_ours") {
+            moved = true;
+            sibling = f.output;
+            CHECK(f.target.rfind("INBOX-uv", 0) == 0);
+            CHECK(f.count.written + f.count.repaired == f.count.messages);
+          }
+  CHECK(moved);
+  CHECK(fs::exists(tmp.path / "out" / sibling / "cur"));
+  CHECK(fs::exists(tmp.path / "out" / sibling / "maildirfolder"));
 }

@@ -20,6 +20,7 @@ ordered_json accounting_json(const AuditAccounting& c, std::uint64_t skipped_del
                       {"quarantined", c.quarantined},
                       {"missing", c.missing},
                       {"not_converted", c.not_converted},
+                      {"earlier", c.earlier},
                       {"skipped_deleted", skipped_deleted},
                       {"orphans", c.orphans},
                       {"orphans_recovered", c.orphans_recovered},
@@ -48,9 +49,14 @@ void write_convert_text(const ConvertReport& r, std::ostream& out) {
       else
         out << "  " << c.messages << " msgs: written " << c.written << ", repaired " << c.repaired << ", quarantined "
             << c.quarantined << ", missing " << c.missing;
+      if (c.earlier) out << ", earlier run " << c.earlier;
       if (c.not_converted) out << ", NOT converted " << c.not_converted;
       if (f.skipped_deleted) out << ", skipped \\Deleted " << f.skipped_deleted;
+      if (!f.run.empty() && f.run != "new") out << "  (" << f.run << ")";
       out << '\n';
+      if (f.flags_updated || f.flags_not_applied)
+        out << "      flags updated " << f.flags_updated << ", not applied " << f.flags_not_applied << '\n';
+      if (f.kept_not_in_source) out << "      kept, no longer in the source: " << f.kept_not_in_source << '\n';
       if (f.renamed) out << "      renamed: " << f.rename_reason << '\n';
       if (f.failed) out << "      FAILED: " << f.fail_reason << '\n';
       for (const auto& fd : f.findings)
@@ -76,10 +82,11 @@ void write_convert_text(const ConvertReport& r, std::ostream& out) {
   const auto& t = r.totals;
   out << "\ntotals: " << r.folders << " folders, " << t.messages << " messages: written " << t.written
       << ", repaired " << t.repaired << ", quarantined " << t.quarantined << ", missing " << t.missing
-      << ", not converted " << t.not_converted << ", skipped \\Deleted " << r.skipped_deleted << "; orphan files "
+      << ", not converted " << t.not_converted << ", earlier run " << t.earlier << ", skipped \\Deleted " << r.skipped_deleted << "; orphan files "
       << t.orphans << " (recovered " << t.orphans_recovered << ")\n";
   out << "  " << r.bytes_written << " bytes written in " << std::fixed << std::setprecision(2) << r.seconds
       << " s; errors: " << r.errors << ", warnings: " << r.warnings << '\n';
+  if (r.stopped) out << "STOPPED: " << r.stop_reason << '\n';
 }
 
 std::string convert_report_json(const ConvertReport& r) {
@@ -112,6 +119,10 @@ std::string convert_report_json(const ConvertReport& r) {
       jf["uidvalidity"] = f.uidvalidity;
       jf["uidnext"] = f.uidnext;
       jf["count"] = accounting_json(f.count, f.skipped_deleted);
+      jf["run"] = f.run;
+      jf["flags_updated"] = f.flags_updated;
+      jf["flags_not_applied"] = f.flags_not_applied;
+      jf["kept_not_in_source"] = f.kept_not_in_source;
       jf["bytes_written"] = f.bytes_written;
       jf["failed"] = f.failed;
       if (f.failed) jf["fail_reason"] = f.fail_reason;
@@ -139,6 +150,8 @@ std::string convert_report_json(const ConvertReport& r) {
   j["totals"]["bytes_written"] = r.bytes_written;
   j["totals"]["errors"] = r.errors;
   j["totals"]["warnings"] = r.warnings;
+  j["stopped"] = r.stopped;
+  if (r.stopped) j["stop_reason"] = r.stop_reason;
   j["seconds"] = r.seconds;
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

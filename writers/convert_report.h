@@ -21,6 +21,12 @@ struct ConvertFolder {
   std::uint32_t uidvalidity = 0, uidnext = 0;
   AuditAccounting count;
   std::uint64_t skipped_deleted = 0;   // \Deleted messages left out by --skip-deleted
+  // Re-runs (README "Re-runs"): "new" (nothing there before), "resumed" (an interrupted run's
+  // output finished), "incremental" (added to a completed conversion).
+  std::string run;
+  std::uint64_t flags_updated = 0;       // earlier messages whose flags followed the source
+  std::uint64_t flags_not_applied = 0;   // ... that could not (mbox, or the file is gone)
+  std::uint64_t kept_not_in_source = 0;  // in the output from an earlier run, gone from the source
   std::uint64_t bytes_written = 0;
   bool failed = false;
   std::string fail_reason;
@@ -45,6 +51,8 @@ struct ConvertReport {
   std::uint64_t folders = 0, skipped_deleted = 0, bytes_read = 0, bytes_written = 0, errors = 0, warnings = 0;
   double seconds = 0;
   bool fatal = false;   // nothing written: refused before any output (e.g. a colliding rename map)
+  bool stopped = false; // the run stopped early (disk full): re-run to resume
+  std::string stop_reason;
 };
 
 void write_convert_text(const ConvertReport& r, std::ostream& out);

@@ -57,7 +57,9 @@ WriteStatus gzip_into_place(const fs::path& plain, const fs::path& final_gz, boo
     ::close(fd);
   }
   if (!st) return st;
-  if (auto c = gz.commit(final_gz, -1, sync, false); !c) return c;
+  // keep_identical: a resumed run that meets the archive it already made (gzip output is
+  // deterministic: no name, mtime 0) keeps it.
+  if (auto c = gz.commit(final_gz, -1, sync, OutputFile::OnExisting::keep_identical); !c) return c;
   ::unlink(plain.c_str());  // our own uncompressed temporary, never a final name
   return {};
 }

@@ -12,7 +12,7 @@ WriteStatus prepare_maildir(const fs::path& dir, bool is_inbox) {
   if (!is_inbox && !fs::exists(dir / "maildirfolder")) {
     OutputFile marker;
     if (auto st = marker.open(dir, "maildirfolder"); !st) return st;
-    auto st = marker.commit(dir / "maildirfolder", -1, false, false);
+    auto st = marker.commit(dir / "maildirfolder", -1, false, OutputFile::OnExisting::refuse);
     if (!st && !fs::exists(dir / "maildirfolder")) return st;
   }
   return {};

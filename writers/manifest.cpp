@@ -18,6 +18,8 @@ std::string sha1_hex(const std::array<std::uint8_t, 20>& d) {
 std::string manifest_line(const ManifestEntry& e, bool mbox) {
   nlohmann::ordered_json j;
   j["uid"] = e.uid;
+  // An incremental run that met UIDs taken in the target numbers new messages on from there.
+  if (e.source_uid && e.source_uid != e.uid) j["source_uid"] = e.source_uid;
   j["source_file"] = e.source_file;
   const bool written = e.disposition == "written" || e.disposition == "repaired";
   if (mbox && written)

@@ -9,7 +9,8 @@
 namespace cyrconv {
 
 struct ManifestEntry {
-  std::uint32_t uid = 0;
+  std::uint32_t uid = 0;                 // the UID in the target folder
+  std::uint32_t source_uid = 0;          // the UID in Cyrus, when it differs (0: same as uid)
   std::string source_file;
   std::string output_file;               // relative to the user's output root; "" when not written
   std::uint64_t mbox_offset = 0;         // mbox: byte offset of the From_ line

@@ -1,5 +1,7 @@
 #include "writers/output_file.h"
 
+#include "writers/crash_test_point.h"
+
 #include <fcntl.h>
 #include <sys/stat.h>
 #include <unistd.h>
@@ -16,7 +18,8 @@ constexpr std::size_t buffer_size = 256 * 1024;
 }
 
 WriteStatus write_error(const fs::path& path, std::string_view what) {
-  return WriteStatus{false, path.string() + ": " + std::string(what) + ": " + std::strerror(errno)};
+  const int e = errno;
+  return WriteStatus{false, path.string() + ": " + std::string(what) + ": " + std::strerror(e), e};
 }
 
 OutputFile::~OutputFile() { abort(); }
@@ -79,7 +82,9 @@ WriteStatus OutputFile::rewind_to(std::uint64_t mark) {
   return {};
 }
 
-WriteStatus OutputFile::commit(const fs::path& final_path, std::int64_t mtime_seconds, bool sync, bool replace) {
+WriteStatus OutputFile::commit(const fs::path& final_path, std::int64_t mtime_seconds, bool sync,
+                               OnExisting existing) {
+  kept_existing_ = false;
   if (auto st = flush(); !st) return st;
   if (sync && ::fsync(fd_) != 0) return write_error(tmp_path_, "fsync");
   if (mtime_seconds >= 0) {
@@ -91,15 +96,49 @@ WriteStatus OutputFile::commit(const fs::path& final_path, std::int64_t mtime_se
     return write_error(tmp_path_, "close");
   }
   fd_ = -1;
-  if (replace) {
+  if (existing == OnExisting::replace) {
     if (::rename(tmp_path_.c_str(), final_path.c_str()) != 0) return write_error(final_path, "rename");
-  } else {
+  } else if (::link(tmp_path_.c_str(), final_path.c_str()) != 0) {
     // link() fails with EEXIST instead of replacing: a file already there is never clobbered.
-    if (::link(tmp_path_.c_str(), final_path.c_str()) != 0) return write_error(final_path, "link");
+    if (errno != EEXIST || existing != OnExisting::keep_identical) return write_error(final_path, "link");
+    if (!same_file_content(tmp_path_, final_path)) {
+      errno = EEXIST;
+      return write_error(final_path, "already there with other content (not ours to replace)");
+    }
+    kept_existing_ = true;
+    ::unlink(tmp_path_.c_str());
+  } else {
     ::unlink(tmp_path_.c_str());
   }
   tmp_path_.clear();
+  crash_test_point();
   return {};
+}
+
+bool same_file_content(const fs::path& a, const fs::path& b) {
+  const int fa = ::open(a.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  const int fb = ::open(b.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+  bool same = fa >= 0 && fb >= 0;
+  struct stat sa {}, sb {};
+  if (same) same = ::fstat(fa, &sa) == 0 && ::fstat(fb, &sb) == 0 && S_ISREG(sb.st_mode) && sa.st_size == sb.st_size;
+  std::vector<char> x(64 * 1024), y(64 * 1024);
+  while (same) {
+    const ssize_t n = ::read(fa, x.data(), x.size());
+    if (n <= 0) {
+      same = n == 0;
+      break;
+    }
+    std::size_t got = 0;
+    while (got < static_cast<std::size_t>(n)) {
+      const ssize_t m = ::read(fb, y.data() + got, static_cast<std::size_t>(n) - got);
+      if (m <= 0) break;
+      got += static_cast<std::size_t>(m);
+    }
+    same = got == static_cast<std::size_t>(n) && std::memcmp(x.data(), y.data(), got) == 0;
+  }
+  if (fa >= 0) ::close(fa);
+  if (fb >= 0) ::close(fb);
+  return same;
 }
 
 void OutputFile::abort() {
@@ -110,10 +149,19 @@ void OutputFile::abort() {
 }
 
 WriteStatus write_small_file(const fs::path& path, std::string_view content, bool sync) {
+  // A re-run that has nothing new to say leaves the file (and its mtime) as it is.
+  if (const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW); fd >= 0) {
+    std::string existing(content.size() + 1, '\0');
+    std::size_t got = 0;
+    for (ssize_t n; got < existing.size() && (n = ::read(fd, existing.data() + got, existing.size() - got)) > 0;)
+      got += static_cast<std::size_t>(n);
+    ::close(fd);
+    if (got == content.size() && std::memcmp(existing.data(), content.data(), got) == 0) return {};
+  }
   OutputFile f;
   if (auto st = f.open(path.parent_path(), path.filename().string()); !st) return st;
   if (auto st = f.write(content); !st) return st;
-  return f.commit(path, -1, sync, true);
+  return f.commit(path, -1, sync, OutputFile::OnExisting::replace);
 }
 
 WriteStatus make_directories(const fs::path& dir) {

@@ -2,7 +2,8 @@
 // One output file written crash-safely: bytes go to a temporary name in the destination
 // directory through a fixed buffer, and appear under the final name only on commit (fsync per
 // policy, mtime set, rename). Nothing ever truncates or replaces a file the caller did not
-// create in this run unless it asks to (commit_replacing).
+// create in this run unless it asks to (OnExisting::replace).
+#include <cerrno>
 #include <cstdint>
 #include <filesystem>
 #include <string>
@@ -16,7 +17,9 @@ enum class SyncPolicy { none, folder, message };  // README: "Crash guarantees"
 struct WriteStatus {
   bool ok = true;
   std::string message;  // "PATH: what failed"
+  int error = 0;        // errno of the failure, when there was one (ENOSPC stops a run)
   explicit operator bool() const { return ok; }
+  bool disk_full() const { return error == ENOSPC || error == EDQUOT; }
 };
 WriteStatus write_error(const std::filesystem::path& path, std::string_view what);  // appends strerror(errno)
 
@@ -34,9 +37,19 @@ class OutputFile {
   // Drops everything written after `mark` (a value bytes_written() returned): a message
   // appended to an mbox and then quarantined leaves no trace.
   WriteStatus rewind_to(std::uint64_t mark);
-  // Flushes, fsyncs when `sync`, sets mtime (when mtime_seconds >= 0), renames to `final_path`.
-  // Refuses to replace an existing file unless `replace` (link + unlink of the temp name).
-  WriteStatus commit(const std::filesystem::path& final_path, std::int64_t mtime_seconds, bool sync, bool replace);
+  // What commit does when `final_path` already exists.
+  enum class OnExisting {
+    refuse,          // fail (link() gives EEXIST): nothing is ever clobbered
+    replace,         // rename over it: only for files cyrconv owns (uidlists, manifests, journal)
+    keep_identical,  // keep it when its bytes equal ours (a resumed run met its own earlier
+                     // output) and drop ours; fail when they differ
+  };
+  // Flushes, fsyncs when `sync`, sets mtime (when mtime_seconds >= 0), then puts the file under
+  // `final_path` as `existing` says.
+  WriteStatus commit(const std::filesystem::path& final_path, std::int64_t mtime_seconds, bool sync,
+                     OnExisting existing);
+  // Whether the last keep_identical commit found the file already there.
+  bool kept_existing() const { return kept_existing_; }
   void abort();
 
  private:
@@ -46,11 +59,15 @@ class OutputFile {
   std::vector<char> buffer_;
   std::size_t used_ = 0;
   std::uint64_t written_ = 0;
+  bool kept_existing_ = false;
 };
 
-// Writes a small file whole (uidlist, keywords, manifests) via OutputFile, replacing any older
-// version atomically.
+// Writes a small file whole (uidlist, keywords, journal) via OutputFile, replacing any older
+// version atomically; a file that already holds exactly `content` is left untouched.
 WriteStatus write_small_file(const std::filesystem::path& path, std::string_view content, bool sync);
+
+// Whether two files hold the same bytes (false when either cannot be read).
+bool same_file_content(const std::filesystem::path& a, const std::filesystem::path& b);
 
 // mkdir -p with mode 0700 for the directories it creates.
 WriteStatus make_directories(const std::filesystem::path& dir);

@@ -95,6 +95,8 @@ struct AuditAccounting {
   std::uint64_t quarantined = 0;
   std::uint64_t missing = 0;        // counted apart: no file to write
   std::uint64_t not_converted = 0;  // --on-corrupt=fail stopped the folder before them
+  std::uint64_t earlier = 0;        // convert: written, repaired or quarantined by an earlier run
+                                    // into the same output (resume, incremental run)
   std::uint64_t orphans = 0;        // files without a record (not in `messages`)
   std::uint64_t orphans_recovered = 0;
   std::uint64_t orphans_quarantined = 0;
@@ -105,13 +107,14 @@ struct AuditAccounting {
     quarantined += c.quarantined;
     missing += c.missing;
     not_converted += c.not_converted;
+    earlier += c.earlier;
     orphans += c.orphans;
     orphans_recovered += c.orphans_recovered;
     orphans_quarantined += c.orphans_quarantined;
     return *this;
   }
   bool balanced() const {
-    return messages == written + repaired + quarantined + missing + not_converted &&
+    return messages == written + repaired + quarantined + missing + not_converted + earlier &&
            orphans == orphans_recovered + orphans_quarantined;
   }
 };
