@@ -1239,9 +1239,11 @@ def capture(fx, spec, imapd, imapd_ver, stage, label=None):
     name = fx.name
     EXAMINED.clear()
     fx.close_sessions()
+    # first: a ManageSieve login creates the user's #sieve mailbox (walter's in cyrus36-extras),
+    # so the mailbox list is taken after it
+    extras = spec["extra_oracle"](fx) if spec.get("extra_oracle") else None
     dump_text, mboxlist = mboxlist_json(fx)
     msgs, folders = dump_oracle(fx, None, mboxlist)
-    extras = spec["extra_oracle"](fx) if spec.get("extra_oracle") else None
     fx.c.stop()
 
     os.makedirs(stage)
