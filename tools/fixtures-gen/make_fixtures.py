@@ -955,7 +955,7 @@ FIXTURES = {
     "cyrus36-extras": dict(
         settings=dict(COMMON, unixhierarchysep="yes", sendmail="/bin/true"),
         http=False, sieve=True, sep="/", altns=True, seed=3605, scenario=scenario_extras, post=None,
-        extra_oracle=extras_oracle,
+        extra_oracle=extras_oracle, annotations_skiplist=True,
         about="3.6 defaults plus ACLs (partial, anyone, negative, group, legacy letters), shared folders, "
               "Sieve scripts via ManageSieve, quota with STORAGE and MESSAGE limits, special-use and comment "
               "annotations (oracle-extras.json)"),
@@ -1274,6 +1274,15 @@ def capture(fx, spec, imapd, imapd_ver, stage, label=None):
     with open(os.path.join(stage, "files.tsv"), "w") as f:
         f.write(files_manifest(stage))
     check_tree(stage)
+    if spec.get("annotations_skiplist"):
+        # the same annotations.db rewritten as skiplist by Cyrus's own cvt_cyrusdb (parser tests of
+        # both backends on the same records); outside config/ so the store stays as Cyrus left it
+        tmp = os.path.join(root, "config", "annotations.skiplist.tmp")
+        fx.c.tool("cvt_cyrusdb", os.path.join(root, "config", "annotations.db"), "twoskip", tmp, "skiplist")
+        shutil.copyfile(tmp, os.path.join(tools_dir, "annotations.db.skiplist"))
+        os.unlink(tmp)
+        fx.notes.append("cyrus-tools/annotations.db.skiplist: config/annotations.db converted by "
+                        "cvt_cyrusdb twoskip -> skiplist")
 
     def key_m(m):
         return (m["user"], m["folder"], m["uid"])
