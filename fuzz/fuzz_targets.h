@@ -12,6 +12,7 @@
 #include <string_view>
 #include <vector>
 
+#include "parsers/annotations.h"
 #include "parsers/cyrus_header.h"
 #include "parsers/cyrus_index.h"
 #include "parsers/cyrusdb.h"
@@ -124,6 +125,14 @@ inline void fuzz_subscriptions(std::string_view in) {
 }
 
 inline void fuzz_quota_value(std::string_view in) { (void)parse_quota_value(in, "fuzz"); }
+
+inline void fuzz_annotations_db(std::string_view in) {
+  auto db = read_cyrusdb(in, "fuzz");
+  if (!db) return;
+  auto r = parse_annotations_db(db.value().records, "fuzz");
+  if (r)
+    for (const auto& a : r.value().entries) touch(a.value);
+}
 
 inline void fuzz_dlist(std::string_view in) {
   auto r = parse_dlist(in, "fuzz");
@@ -241,6 +250,7 @@ inline constexpr Target targets[] = {
     {"uid_set", fuzz_uid_set},
     {"subscriptions", fuzz_subscriptions},
     {"quota_value", fuzz_quota_value},
+    {"annotations_db", fuzz_annotations_db},
     {"dlist", fuzz_dlist},
     {"mutf7", fuzz_mutf7},
     {"message_check", fuzz_message_check},

@@ -205,7 +205,8 @@ class Imap:
                     raise Fail("literal refused: %r (cmd %r)" % (cont, parts[:2]))
                 out = p.data
             else:
-                out += (b" " if out else b"") + (p if isinstance(p, bytes) else p.encode())
+                p = p if isinstance(p, bytes) else p.encode()
+                out += (b" " if out and not p.startswith(b")") else b"") + p   # ")" closes a list after a literal
         self.sock.sendall(out + b"\r\n")
         untagged = []
         while True:
@@ -245,7 +246,7 @@ CYRUS_CONF = """START {
 SERVICES {
   imap cmd="%(imapd)s -C %(conf)s" listen="127.0.0.1:%(imap_port)d" prefork=0
   lmtpunix cmd="lmtpd -C %(conf)s" listen="%(root)s/config/socket/lmtp" prefork=0
-%(http)s}
+%(http)s%(sieve)s}
 EVENTS {
 }
 DAEMON {
@@ -254,14 +255,16 @@ DAEMON {
 
 
 class Cyrus:
-    def __init__(self, root, imapd, settings, http=False):
+    def __init__(self, root, imapd, settings, http=False, sieve=False):
         self.root = root
         self.imapd = imapd
         self.settings = settings
         self.http = http
+        self.sieve = sieve
         self.proc = None
         self.imap_port = free_port()
         self.http_port = free_port() if http else None
+        self.sieve_port = free_port() if sieve else None
         self.conf = os.path.join(root, "etc/imapd.conf")
         self.cyrus_conf = os.path.join(root, "etc/cyrus.conf")
         for d in ["etc", "config", "spool", "config/socket", "config/proc", "config/lock", "config/log",
@@ -299,8 +302,12 @@ class Cyrus:
         http = ""
         if self.http:
             http = '  http cmd="httpd -C %s" listen="127.0.0.1:%d" prefork=0\n' % (self.conf, self.http_port)
+        sieve = ""
+        if self.sieve:
+            sieve = '  sieve cmd="timsieved -C %s" listen="127.0.0.1:%d" prefork=0\n' % (self.conf, self.sieve_port)
         with open(self.cyrus_conf, "w") as f:
-            f.write(CYRUS_CONF % dict(imapd=self.imapd, conf=self.conf, imap_port=self.imap_port, root=self.root, http=http))
+            f.write(CYRUS_CONF % dict(imapd=self.imapd, conf=self.conf, imap_port=self.imap_port, root=self.root,
+                                      http=http, sieve=sieve))
 
     def start(self):
         log("starting Cyrus master (imap 127.0.0.1:%d%s)" % (
@@ -384,3 +391,76 @@ class Cyrus:
         data = r.read()
         c.close()
         return r.status, data
+
+
+# ---------------------------------------------------------------- ManageSieve (RFC 5804)
+
+class ManageSieve:
+    """Minimal ManageSieve client for Cyrus's timsieved: AUTHENTICATE PLAIN, PUTSCRIPT,
+    SETACTIVE, LISTSCRIPTS, GETSCRIPT."""
+
+    def __init__(self, port, user, password="x"):
+        self.sock = socket.create_connection(("127.0.0.1", port), timeout=60)
+        self.f = self.sock.makefile("rb")
+        self.user = user
+        self.greeting = self._response()
+        if self.greeting[0] != b"OK":
+            raise Fail("bad ManageSieve greeting %r" % (self.greeting,))
+        token = base64.b64encode(b"\0" + user.encode() + b"\0" + password.encode())
+        self.cmd(b'AUTHENTICATE "PLAIN" ' + q(token))
+
+    def _response(self):
+        """-> (status, lines before it (literals inlined as bytes), status line)."""
+        lines = []
+        while True:
+            line = self.f.readline()
+            if not line:
+                raise Fail("ManageSieve connection closed")
+            m = re.search(rb"\{(\d+)\+?\}\r\n$", line)
+            if m:
+                lit = self.f.read(int(m.group(1)))
+                rest = self.f.readline()
+                lines.append((line[:m.start()], lit, rest))
+                continue
+            word = line.split(b" ", 1)[0].strip()
+            if word in (b"OK", b"NO", b"BYE"):
+                return word, lines, line
+            lines.append(line)
+
+    def cmd(self, line, literal=None, ok=True):
+        out = line
+        if literal is not None:
+            out += b" {%d+}\r\n" % len(literal) + literal
+        self.sock.sendall(out + b"\r\n")
+        st, lines, last = self._response()
+        if ok and st != b"OK":
+            raise Fail("ManageSieve %s: %r -> %r" % (self.user, line[:80], last))
+        return st, lines, last
+
+    def putscript(self, name, text):
+        return self.cmd(b"PUTSCRIPT " + q(name), literal=text)
+
+    def setactive(self, name):
+        return self.cmd(b"SETACTIVE " + q(name))
+
+    def listscripts(self):
+        st, lines, _ = self.cmd(b"LISTSCRIPTS")
+        out = []
+        for l in lines:
+            items, _ = parse_sexp(l)
+            out.append(dict(name=items[0].decode(), active=len(items) > 1 and items[1] == b"ACTIVE"))
+        return out
+
+    def getscript(self, name):
+        st, lines, _ = self.cmd(b"GETSCRIPT " + q(name))
+        for l in lines:
+            if isinstance(l, tuple):
+                return l[1]
+        raise Fail("GETSCRIPT %s: no literal in %r" % (name, lines))
+
+    def close(self):
+        try:
+            self.cmd(b"LOGOUT", ok=False)
+        except Exception:
+            pass
+        self.sock.close()

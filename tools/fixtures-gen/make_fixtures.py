@@ -20,7 +20,7 @@ import time
 from datetime import datetime, timezone
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-from cyrus_sandbox import (Cyrus, Fail, Imap, Lit, log, mutf7_decode, mutf7_encode, parse_sexp,
+from cyrus_sandbox import (Cyrus, Fail, Imap, Lit, ManageSieve, log, mutf7_decode, mutf7_encode, parse_sexp,
                            parse_internaldate, pkg_version, private_imapd, q, run, ensure_packages,
                            DEB_PACKAGES, imap_date)
 
@@ -506,6 +506,421 @@ def post_oldindex(fx):
                 raise Fail("reconstruct -V %d %s failed: %s" % (s, mb, r.stderr.decode(errors="replace")))
 
 
+# ------------------------------------------------------------------ cyrus36-extras (issue #11)
+
+# Sieve scripts written for the fixture (no third-party text).  fileinto names are modified
+# UTF-7 in the user's (alternate) namespace, as Cyrus expects with sieve_utf8fileinto: no.
+SIEVE_UTE_FILTER = """require ["fileinto", "vacation", "envelope", "subaddress", "imap4flags"];
+# cyrconv fixture: mail to ute+rechnung goes to the folder "B\u00fcro" (modified UTF-7 below)
+if envelope :detail "to" "rechnung" {
+  addflag "$Rechnung";
+  fileinto "%(buero)s";
+  stop;
+}
+if header :contains "List-Id" "fixtures" {
+  fileinto "Listen";
+  stop;
+}
+vacation :days 7 :addresses ["ute@example.invalid"] :subject "Abwesend"
+  "Ich bin bis Montag nicht im B\u00fcro. Your mail will be read later.";
+"""
+SIEVE_UTE_OLD = """require ["fileinto"];
+# an older, inactive script of ute's
+if header :contains "Subject" "[alt]" {
+  fileinto "Archiv";
+}
+"""
+SIEVE_VERA = """require ["fileinto", "reject"];
+# vera's only script (active)
+if address :domain :is "from" "spam.invalid" {
+  fileinto "Trash";
+} elsif header :contains "Subject" "unerw\u00fcnscht" {
+  reject "Nein danke.";
+}
+"""
+
+
+def scenario_extras(fx):
+    admin = fx.imap("cyrus")
+    fx.users = ["ute", "vera", "walter"]
+    for u in fx.users:
+        admin.cmd(b"CREATE", q("user/" + u))
+    # quota: ute with STORAGE and MESSAGE limits, vera and walter without
+    admin.cmd(b"SETQUOTA", q("user/ute"), b"(STORAGE 20480 MESSAGE 200)")
+    fx.notes.append("quota: SETQUOTA user/ute (STORAGE 20480 MESSAGE 200); vera, walter: no quota root")
+
+    fx.lmtp(["ute"], 3)
+    fx.lmtp(["vera"], 2)
+    fx.lmtp(["walter"], 1)
+
+    # special-use, set both ways, one under a non-standard name (Gesendet = \Sent)
+    ute = fx.imap("ute")
+    ute.cmd(b"CREATE", q(fx.fname("Gesendet")), b"(USE (\\Sent))")
+    ute.cmd(b"CREATE", q(fx.fname("Trash")), b"(USE (\\Trash))")
+    ute.cmd(b"CREATE", q(fx.fname("Archiv")), b"(USE (\\Archive))")
+    for f in ("Drafts", "Spam", "Büro", "Listen", "Projekte", "Projekte/Intern"):
+        fx.create("ute", f)
+    ute.cmd(b"SETMETADATA", q(fx.fname("Drafts")), b'(/private/specialuse "\\\\Drafts")')
+    ute.cmd(b"SETMETADATA", q(fx.fname("Spam")), b'(/private/specialuse "\\\\Junk")')
+    fx.notes.append("special-use (ute): CREATE (USE) Gesendet=\\Sent, Trash=\\Trash, Archiv=\\Archive; "
+                    "SETMETADATA /private/specialuse Drafts=\\Drafts, Spam=\\Junk")
+    vera = fx.imap("vera")
+    vera.cmd(b"CREATE", q(fx.fname("Sent")), b"(USE (\\Sent))")
+    vera.cmd(b"CREATE", q(fx.fname("Trash")))
+    vera.cmd(b"SETMETADATA", q(fx.fname("Trash")), b'(/private/specialuse "\\\\Trash")')
+    fx.notes.append("special-use (vera): CREATE (USE) Sent=\\Sent; SETMETADATA Trash=\\Trash")
+    for f in ("Gesendet", "Trash", "Archiv", "Drafts", "Projekte", "Projekte/Intern", "Listen"):
+        fx.fill("ute", f, 1)
+    fx.fill("vera", "Sent", 1)
+    fx.create("walter", "Sent")
+    fx.fill("walter", "Sent", 1)
+
+    # comments: /private/comment by the owner, /shared/comment by the owner and by the admin
+    ute.cmd(b"SETMETADATA", q(fx.fname("Projekte")), b"(/private/comment",
+            Lit("Nur für mich: laufende Projekte".encode()), b")")
+    ute.cmd(b"SETMETADATA", q(fx.fname("Projekte/Intern")), b'(/shared/comment "Team-intern")')
+    fx.notes.append("annotations: /private/comment on ute's Projekte, /shared/comment on ute's Projekte/Intern "
+                    "(none on shared folders: imapd 3.6.1 dies on SETMETADATA of a non-user mailbox)")
+
+    # ACLs on user folders, set by the owner: partial rights, legacy letters, anyone, group, negative
+    ute.cmd(b"SETACL", q(fx.fname("Projekte")), b"vera", b"lrs")
+    ute.cmd(b"SETACL", q(fx.fname("Projekte")), b"walter", b"lrcd")          # legacy c and d
+    ute.cmd(b"SETACL", q(fx.fname("Projekte/Intern")), b"vera", b"lrswi")
+    ute.cmd(b"SETACL", q(fx.fname("Listen")), b"anyone", b"lr")
+    ute.cmd(b"SETACL", q(fx.fname("Listen")), b"-walter", b"lr")              # everyone but walter
+    ute.cmd(b"SETACL", q(fx.fname("Archiv")), q("group:mail"), b"lrs")
+    fx.notes.append("ACL (set by ute): Projekte vera=lrs walter=lrcd (legacy letters); Projekte/Intern vera=lrswi; "
+                    "Listen anyone=lr -walter=lr (negative); Archiv group:mail=lrs")
+
+    # shared (non-user) folders with their own ACLs, set by the admin
+    admin.cmd(b"CREATE", q("public"))
+    admin.cmd(b"CREATE", q("public/announcements"))
+    admin.cmd(b"CREATE", q("public/" + mutf7_encode("Ankündigungen")))
+    admin.cmd(b"SETACL", q("public"), b"anyone", b"lrs")
+    admin.cmd(b"SETACL", q("public"), b"ute", b"lrswipkxtecda")
+    admin.cmd(b"SETACL", q("public"), q("group:mail"), b"lrsp")
+    admin.cmd(b"SETACL", q("public/announcements"), b"anyone", b"lr")
+    admin.cmd(b"SETACL", q("public/announcements"), b"ute", b"lrswipte")
+    admin.cmd(b"SETACL", q("public/announcements"), b"-walter", b"lr")
+    admin.cmd(b"SETACL", q("public/" + mutf7_encode("Ankündigungen")), b"vera", b"lrsip")
+    admin.cmd(b"DELETEACL", q("public/" + mutf7_encode("Ankündigungen")), b"anyone")
+    # No annotation on the shared folders: Debian's imapd 3.6.1 drops the connection (the process
+    # dies) on SETMETADATA of any entry on a non-user mailbox, as admin or as a user with all rights.
+    fx.notes.append("shared folders: public (anyone=lrs, ute=all, group:mail=lrsp), public/announcements "
+                    "(anyone=lr, ute=lrswipte, -walter=lr), public/Ankündigungen (vera=lrsip, anyone removed)")
+    for mb, n in (("Shared Folders/public", 1), ("Shared Folders/public/announcements", 2)):
+        for k in range(n):
+            msg, src = fx.corpus.next()
+            fx.append("ute", mb, msg, ["\\Seen"] if k == 0 else [], src=src)
+    msg, src = fx.corpus.next()
+    fx.append("vera", "Shared Folders/public/" + mutf7_encode("Ankündigungen"), msg, [], src=src)
+    for u, f in (("ute", "Shared Folders/public"), ("vera", "Shared Folders/public/announcements"),
+                 ("ute", "INBOX"), ("ute", fx.fname("Gesendet"))):
+        fx.imap(u).cmd(b"SUBSCRIBE", q(f))
+
+    # Sieve scripts through the real timsieved
+    fx.close_sessions()
+    s = ManageSieve(fx.c.sieve_port, "ute")
+    try:
+        s.putscript("filter", (SIEVE_UTE_FILTER % dict(buero=mutf7_encode("Büro"))).encode())
+        s.putscript("alt", SIEVE_UTE_OLD.encode())
+        s.setactive("filter")
+    finally:
+        s.close()
+    s = ManageSieve(fx.c.sieve_port, "vera")
+    try:
+        s.putscript("vera", SIEVE_VERA.encode())
+        s.setactive("vera")
+    finally:
+        s.close()
+    fx.notes.append("ManageSieve: ute PUTSCRIPT filter (SETACTIVE) and alt (inactive); vera PUTSCRIPT vera (SETACTIVE)")
+    # the active script at work: ute+rechnung is filed into Büro by lmtpd's sieve
+    msg, src = fx.corpus.next()
+    if not fx.lmtp_one(["ute+rechnung"], msg, src):
+        raise Fail("LMTP to ute+rechnung refused")
+    fx.lmtp(["ute"], 1)
+    fx.notes.append("LMTP to ute+rechnung (%s): sieve fileinto Büro with addflag $Rechnung; one more LMTP to ute "
+                    "(no rule matches; vacation does not answer: ute is not in To/Cc)" % src)
+
+
+def extras_oracle(fx):
+    """ACLs, rights, quotas, special-use, metadata and Sieve scripts as the servers report them."""
+    out = {"folders": [], "users": {}}
+    admin = Imap(fx.c.imap_port, "cyrus")
+    try:
+        # every mailbox the admin sees, in the admin's namespace (user/ute/Projekte, public)
+        for raw, attrs, sep in list_folders(admin):
+            if "\\NonExistent" in attrs or "\\Noselect" in attrs:
+                continue
+            st, unt, tagged = admin.cmd(b"GETACL", q(raw), ok=False)
+            acl = []
+            for r in unt:
+                items, _ = parse_sexp(r)
+                if items[:2] == [b"*", b"ACL"]:
+                    rest = items[3:]
+                    acl = [[rest[i].decode(), rest[i + 1].decode()] for i in range(0, len(rest), 2)]
+            st2, unt2, _ = admin.cmd(b"GETMETADATA", q(raw), b"(/shared/comment /private/comment /shared/specialuse "
+                                     b"/private/specialuse)", ok=False)
+            meta = parse_metadata(unt2)
+            out["folders"].append(dict(admin_name=raw, admin_name_utf8="/".join(mutf7_decode(p) for p in raw.split("/")),
+                                       getacl=acl if st == b"OK" else None,
+                                       getacl_status=tagged.decode().strip() if st != b"OK" else "OK",
+                                       admin_metadata=meta))
+    finally:
+        admin.close()
+    for user in fx.users:
+        u = dict(list=[], myrights={}, metadata={}, quotaroot=None, quota={}, sieve=None)
+        im = Imap(fx.c.imap_port, user)
+        try:
+            st, unt, _ = im.cmd(b"LIST", q(""), q("*"), b"RETURN", b"(SPECIAL-USE)")
+            for r in unt:
+                items, _ = parse_sexp(r)
+                if items[:2] != [b"*", b"LIST"]:
+                    continue
+                raw = items[4].decode()
+                attrs = sorted(a.decode() for a in items[2])
+                special = sorted(a for a in attrs if a in ("\\All", "\\Archive", "\\Drafts", "\\Flagged",
+                                                          "\\Junk", "\\Sent", "\\Trash"))
+                u["list"].append(dict(folder_raw=raw, folder="/".join(mutf7_decode(p) for p in raw.split("/")),
+                                      attributes=attrs, special_use=special))
+                if "\\NonExistent" in attrs or "\\Noselect" in attrs:
+                    continue
+                st, unt2, tagged = im.cmd(b"MYRIGHTS", q(raw), ok=False)
+                rights = None
+                for r2 in unt2:
+                    it, _ = parse_sexp(r2)
+                    if it[:2] == [b"*", b"MYRIGHTS"]:
+                        rights = it[3].decode()
+                u["myrights"][raw] = rights
+                st, unt2, _ = im.cmd(b"GETMETADATA", q(raw), b"(/shared/comment /private/comment "
+                                     b"/shared/specialuse /private/specialuse)", ok=False)
+                u["metadata"][raw] = parse_metadata(unt2)
+            st, unt, _ = im.cmd(b"GETQUOTAROOT", b"INBOX")
+            for r in unt:
+                items, _ = parse_sexp(r)
+                if items[:2] == [b"*", b"QUOTAROOT"]:
+                    u["quotaroot"] = [x.decode() for x in items[3:]]
+                elif items[:2] == [b"*", b"QUOTA"]:
+                    res = items[3]
+                    u["quota"][items[2].decode()] = {res[i].decode(): dict(used=int(res[i + 1]), limit=int(res[i + 2]))
+                                                     for i in range(0, len(res), 3)}
+        finally:
+            im.close()
+        s = ManageSieve(fx.c.sieve_port, user)
+        try:
+            scripts = s.listscripts()
+            for sc in scripts:
+                sc["content"] = s.getscript(sc["name"]).decode()
+            u["sieve"] = scripts
+        finally:
+            s.close()
+        out["users"][user] = u
+    return out
+
+
+def parse_metadata(untagged):
+    """* METADATA "mbox" (entry value ...) lines -> {entry: value} (NIL values left out)."""
+    out = {}
+    for r in untagged:
+        items, _ = parse_sexp(r)
+        if items[:2] != [b"*", b"METADATA"] or len(items) < 4:
+            continue
+        kv = items[3]
+        for i in range(0, len(kv) - 1, 2):
+            if kv[i + 1] is not None:
+                out[kv[i].decode()] = kv[i + 1].decode()
+    return out
+
+
+# ------------------------------------------------------------------ cyrus36-snapshots (issue #8)
+
+def scenario_snapshots(fx, snap, stage):
+    """One store, two snapshots: a, then a list of changes, then b.  fx.changes records what
+    was done; after b it is checked against the difference of the two oracles."""
+    admin = fx.imap("cyrus")
+    fx.users = ["sam", "tina"]
+    for u in fx.users:
+        admin.cmd(b"CREATE", q("user/" + u))
+    fx.lmtp(["sam"], 3)
+    fx.lmtp(["sam", "tina"], 1)
+    fx.lmtp(["tina"], 1)
+    for f in ("Sent", "Archiv", "Listen", "Wieder", "Vorher", "Papierkorb"):
+        fx.create("sam", f)
+    fx.create("tina", "Notizen")
+    plain = lambda k: []
+    fx.fill("sam", "Sent", 2, lambda k: ["\\Seen"])
+    archiv = fx.fill("sam", "Archiv", 4, lambda k: [["\\Seen", "$Label1"], ["Todo"], ["\\Seen"], []][k])
+    listen = fx.fill("sam", "Listen", 3, plain)
+    fx.fill("sam", "Wieder", 2, plain)
+    fx.fill("sam", "Vorher", 2, lambda k: ["\\Seen"])
+    papier = fx.fill("sam", "Papierkorb", 4, plain)
+    notizen = fx.fill("tina", "Notizen", 4, plain)
+    sam = fx.imap("sam")
+    # already expunged before a (delayed expunge: record and file stay)
+    sam.cmd(b"SELECT", q(fx.fname("Listen")))
+    sam.cmd(b"UID", b"STORE", b"%d" % listen[0], b"+FLAGS.SILENT", b"(\\Deleted)")
+    sam.cmd(b"UID", b"EXPUNGE", b"%d" % listen[0])
+    sam.cmd(b"UNSELECT")
+    sam.cmd(b"SELECT", b"INBOX")
+    sam.cmd(b"UID", b"STORE", b"1", b"+FLAGS.SILENT", b"(\\Seen)")
+    sam.cmd(b"UNSELECT")
+    for f in ("INBOX", "Sent", "Archiv", "Wieder", "Vorher"):
+        sam.cmd(b"SUBSCRIBE", q(fx.fname(f)))
+    fx.notes.append("before a: sam/Listen UID %d expunged (delayed: record and file stay)" % listen[0])
+    fx.notes.append("snapshot a copied with the server stopped; changes up to b: see ../changes.json and b/NOTES.txt")
+    snap("a")
+
+    # ---- changes between a and b
+    fx.notes = []
+    fx.refused = []
+    fx.c.start()
+    ch = fx.changes = []
+    sam = fx.imap("sam")
+    tina = fx.imap("tina")
+
+    def uidnext(im, folder):
+        st, unt, tagged = im.cmd(b"STATUS", q(fx.fname(folder)), b"(UIDNEXT)")
+        return int(re.search(rb"UIDNEXT (\d+)", b"".join(unt)).group(1))
+
+    # new messages: APPEND into existing folders
+    new = fx.fill("sam", "Archiv", 2, lambda k: [[], ["\\Flagged"]][k])
+    ch.append(dict(user="sam", folder="Archiv", change="added", how="APPEND", uids=new))
+    new = fx.fill("sam", "Sent", 1, lambda k: ["\\Seen"])
+    ch.append(dict(user="sam", folder="Sent", change="added", how="APPEND", uids=new))
+    # new messages: LMTP into INBOX
+    before = {u: uidnext(fx.imap(u), "INBOX") for u in fx.users}
+    fx.lmtp(["sam"], 2)
+    fx.lmtp(["sam", "tina"], 1)
+    for u in fx.users:
+        after = uidnext(fx.imap(u), "INBOX")
+        ch.append(dict(user=u, folder="INBOX", change="added", how="LMTP", uids=list(range(before[u], after))))
+
+    # flag changes on messages present in both snapshots
+    def store(im, folder, uid, op, flags, what):
+        im.cmd(b"SELECT", q(fx.fname(folder)))
+        im.cmd(b"UID", b"STORE", b"%d" % uid, op.encode() + b".SILENT", ("(" + flags + ")").encode())
+        im.cmd(b"UNSELECT")
+        ch.append(dict(user=im.user, folder=folder, change="flags", how="STORE %s (%s)" % (op, flags), uids=[uid],
+                       what=what))
+    store(sam, "Archiv", archiv[1], "+FLAGS", "\\Seen", "\\Seen set")
+    store(sam, "Archiv", archiv[0], "-FLAGS", "\\Seen", "\\Seen cleared")
+    store(sam, "Archiv", archiv[3], "+FLAGS", "\\Flagged", "\\Flagged set")
+    store(sam, "Archiv", archiv[2], "+FLAGS", "Todo", "keyword Todo added")
+    store(sam, "Archiv", archiv[0], "-FLAGS", "$Label1", "keyword $Label1 removed")
+    store(sam, "Sent", 1, "+FLAGS", "\\Answered", "\\Answered set")
+    store(sam, "INBOX", 2, "+FLAGS", "\\Flagged \\Seen", "\\Flagged and \\Seen set")
+    store(tina, "INBOX", 1, "+FLAGS", "\\Seen", "\\Seen set")
+
+    # delayed expunge: records and files stay in the spool
+    sam.cmd(b"SELECT", q(fx.fname("Papierkorb")))
+    gone = [papier[0], papier[2]]
+    sam.cmd(b"UID", b"STORE", b"%d,%d" % tuple(gone), b"+FLAGS.SILENT", b"(\\Deleted)")
+    sam.cmd(b"EXPUNGE")
+    sam.cmd(b"UNSELECT")
+    ch.append(dict(user="sam", folder="Papierkorb", change="expunged", how="EXPUNGE (delayed: still in cyrus.index "
+                   "with the EXPUNGED flag, files still in the spool)", uids=gone))
+    # expunged, then purged by cyr_expire: records and files really gone
+    tina.cmd(b"SELECT", q(fx.fname("Notizen")))
+    gone = [notizen[1], notizen[2]]
+    tina.cmd(b"UID", b"STORE", b"%d:%d" % tuple(gone), b"+FLAGS.SILENT", b"(\\Deleted)")
+    tina.cmd(b"UID", b"EXPUNGE", b"%d:%d" % tuple(gone))
+    tina.cmd(b"UNSELECT")
+    fx.close_sessions()
+    time.sleep(2)   # cyr_expire -X 0 purges what was expunged before "now"
+    r = fx.c.tool("cyr_expire", "-X", "0", "-u", "tina", "-v")
+    fx.notes.append("cyr_expire -X 0 -u tina -v: %s" % (r.stdout + r.stderr).decode(errors="replace").strip()
+                    .replace("\n", " | ")[:400])
+    ch.append(dict(user="tina", folder="Notizen", change="expunged", how="UID EXPUNGE, then cyr_expire -X 0 -u tina "
+                   "(records and files purged)", uids=gone))
+    sam = fx.imap("sam")
+
+    # a new folder
+    fx.create("sam", "Neu")
+    new = fx.fill("sam", "Neu", 2, plain)
+    ch.append(dict(user="sam", folder="Neu", change="folder created", how="CREATE + APPEND", uids=new))
+    # deleted and re-created under the same name: new UIDVALIDITY, UIDs start again at 1
+    sam.cmd(b"DELETE", q(fx.fname("Wieder")))
+    fx.create("sam", "Wieder")
+    new = fx.fill("sam", "Wieder", 1, plain)
+    ch.append(dict(user="sam", folder="Wieder", change="folder deleted and re-created",
+                   how="DELETE (delayed: old mailbox kept as DELETED.*) + CREATE + APPEND", uids=new))
+    # renamed (Cyrus 3.6 keeps the mailbox id and UIDVALIDITY)
+    sam.cmd(b"RENAME", q(fx.fname("Vorher")), q(fx.fname("Nachher")))
+    ch.append(dict(user="sam", folder="Vorher", change="folder renamed", how="RENAME to Nachher", new_name="Nachher",
+                   uids=[]))
+    fx.close_sessions()
+    fx.notes.append("changes since a (UIDs per folder; also ../changes.json):")
+    for c in ch:
+        fx.notes.append("  %s/%s: %s %s%s -- %s" % (c["user"], c["folder"], c["change"],
+                                                   ",".join(map(str, c["uids"])) or "-",
+                                                   " (%s)" % c["what"] if c.get("what") else "", c["how"]))
+    snap("b")
+    check_snapshot_changes(fx, stage)
+
+
+def check_snapshot_changes(fx, stage):
+    """Compare the declared changes with the difference of oracle a and oracle b; write changes.json."""
+    def load_jsonl(p):
+        with open(p) as f:
+            return [json.loads(l) for l in f if l.strip()]
+    ma = load_jsonl(os.path.join(stage, "a/oracle.jsonl"))
+    mb = load_jsonl(os.path.join(stage, "b/oracle.jsonl"))
+    fa = [r for r in load_jsonl(os.path.join(stage, "a/oracle-folders.jsonl")) if r["kind"] == "mail"]
+    fb = [r for r in load_jsonl(os.path.join(stage, "b/oracle-folders.jsonl")) if r["kind"] == "mail"]
+    by_a = {(m["user"], m["folder"], m["uid"]): m for m in ma}
+    by_b = {(m["user"], m["folder"], m["uid"]): m for m in mb}
+    fold_a = {(r["user"], r["folder"]): r for r in fa}
+    fold_b = {(r["user"], r["folder"]): r for r in fb}
+    diff = []
+    for k in sorted(set(fold_a) | set(fold_b)):
+        a, b = fold_a.get(k), fold_b.get(k)
+        if a and b and a["uidvalidity"] != b["uidvalidity"]:
+            diff.append((k[0], k[1], "folder deleted and re-created"))
+        elif a and not b:
+            renamed = [kb for kb, rb in fold_b.items() if rb["mailboxid"] == a["mailboxid"]]
+            diff.append((k[0], k[1], "folder renamed" if renamed else "folder deleted"))
+        elif b and not a and not any(ra["mailboxid"] == b["mailboxid"] for ra in fa):
+            diff.append((k[0], k[1], "folder created"))
+    # messages: folders created / re-created list their (new) UIDs with the folder change;
+    # a renamed folder's messages are compared under its new name (same mailbox id)
+    folder_change = {(d[0], d[1]): d[2] for d in diff}
+    renamed_to = {}
+    for (u, f), ch in folder_change.items():
+        if ch == "folder renamed":
+            to = [kb for kb, rb in fold_b.items() if rb["mailboxid"] == fold_a[(u, f)]["mailboxid"]][0]
+            renamed_to[to] = (u, f)
+    for k in sorted(set(by_a) | set(by_b)):
+        fk = (k[0], k[1])
+        a = by_a.get((renamed_to[fk][0], renamed_to[fk][1], k[2]) if fk in renamed_to else k)
+        b = by_b.get(k)
+        if fk in folder_change:
+            if folder_change[fk] in ("folder created", "folder deleted and re-created") and b:
+                diff.append((k[0], k[1], folder_change[fk], k[2]))
+            continue
+        if a and b and a["flags"] != b["flags"]:
+            diff.append((k[0], k[1], "flags", k[2]))
+        elif a and not b:
+            diff.append((k[0], k[1], "expunged", k[2]))
+        elif b and not a:
+            diff.append((k[0], k[1], "added", k[2]))
+    declared = []
+    for c in fx.changes:
+        if c["change"].startswith("folder"):
+            declared.append((c["user"], c["folder"], c["change"]))
+        declared += [(c["user"], c["folder"], c["change"], u) for u in c["uids"]]
+    if sorted(set(declared)) != sorted(set(diff)):
+        raise Fail("snapshot changes do not match the oracles:\n declared only: %r\n oracle only: %r" % (
+            sorted(set(declared) - set(diff)), sorted(set(diff) - set(declared))))
+    with open(os.path.join(stage, "changes.json"), "w") as f:
+        json.dump(dict(about="What tools/make-fixtures changed in the store between snapshot a and snapshot b "
+                             "(checked against the difference of a/oracle*.jsonl and b/oracle*.jsonl). "
+                             "UIDs are those of the folder named; for 'folder deleted and re-created' they "
+                             "are the new folder's.", changes=fx.changes),
+                  f, ensure_ascii=False, indent=1, sort_keys=True)
+        f.write("\n")
+    log("snapshot changes match the oracles (%d declared items)" % len(declared))
+
+
 COMMON = {
     "delete_mode": "delayed",
     "expunge_mode": "delayed",
@@ -532,6 +947,18 @@ FIXTURES = {
         settings=dict(COMMON, unixhierarchysep="yes"),
         http=False, sep="/", altns=True, seed=3603, scenario=scenario_oldindex, post=post_oldindex,
         about="one user, one folder per cyrus.index minor version (6..10, 12..17) written by reconstruct -V"),
+    "cyrus36-snapshots": dict(
+        settings=dict(COMMON, unixhierarchysep="yes"),
+        http=False, sep="/", altns=True, seed=3604, scenario=scenario_snapshots, post=None, snapshots=True,
+        about="two snapshots a and b of one store (3.6 defaults: uuid layout, twoskip) with new mail, flag "
+              "changes, expunges, a new, a re-created and a renamed folder in between (../changes.json)"),
+    "cyrus36-extras": dict(
+        settings=dict(COMMON, unixhierarchysep="yes", sendmail="/bin/true"),
+        http=False, sieve=True, sep="/", altns=True, seed=3605, scenario=scenario_extras, post=None,
+        extra_oracle=extras_oracle, annotations_skiplist=True,
+        about="3.6 defaults plus ACLs (partial, anyone, negative, group, legacy letters), shared folders, "
+              "Sieve scripts via ManageSieve, quota with STORAGE and MESSAGE limits, special-use and comment "
+              "annotations (oracle-extras.json)"),
 }
 
 
@@ -606,7 +1033,10 @@ def user_relative(fx, user, raw):
 
 
 def dump_oracle(fx, outdir, mboxlist):
-    by_id = {v.get("uniqueid"): k for k, v in mboxlist.items()}
+    # a RENAME leaves a tombstone (type d) with the same id under the old name: prefer the live entry
+    by_id = {}
+    for k, v in sorted(mboxlist.items(), key=lambda kv: "d" not in kv[1].get("mbtype", "")):
+        by_id[v.get("uniqueid")] = k
     msgs_out, folders_out = [], []
     for user in fx.users:
         im = Imap(fx.c.imap_port, user)
@@ -670,7 +1100,7 @@ def add_unlisted_folders(fx, mboxlist, folders_out, tools_dir):
             continue
         user, folder, deleted = owner_of(fx, iname)
         t = v.get("mbtype", "")
-        kind = "tombstone" if "d" in t else "deleted" if deleted else ("calendar" if "c" in t else "addressbook" if "a" in t
+        kind = "tombstone" if "d" in t else "deleted" if deleted else ("sieve" if "f" in t else "calendar" if "c" in t else "addressbook" if "a" in t
                                          else "collection" if "b" in t else "intermediate" if "i" in t
                                          else "other-user" if user and user not in fx.users else "unlisted")
         ex = examine_tool(fx, iname, tools_dir)
@@ -767,7 +1197,8 @@ def copy_tree(src, dst):
 
 
 def files_manifest(stage):
-    """path, mode, size, mtime, nlink, link group: git keeps none of mtime / hard links."""
+    """path, mode, size, mtime, nlink, link group, symlink target: git keeps none of mtime /
+    hard links / modes (a symlink it keeps; its target is listed anyway)."""
     rows, inodes = [], {}
     for top in ("config", "spool"):
         for dp, dns, fns in os.walk(os.path.join(stage, top)):
@@ -776,9 +1207,10 @@ def files_manifest(stage):
                 p = os.path.join(dp, fn)
                 st = os.lstat(p)
                 grp = inodes.setdefault(st.st_ino, len(inodes) + 1) if st.st_nlink > 1 else 0
-                rows.append("%s\t%o\t%d\t%d\t%d\t%d" % (os.path.relpath(p, stage), st.st_mode & 0o7777,
-                                                        st.st_size, int(st.st_mtime), st.st_nlink, grp))
-    return "path\tmode\tsize\tmtime\tnlink\tlinkgroup\n" + "\n".join(rows) + "\n"
+                target = os.readlink(p) if os.path.islink(p) else ""
+                rows.append("%s\t%o\t%d\t%d\t%d\t%d\t%s" % (os.path.relpath(p, stage), st.st_mode & 0o7777,
+                                                            st.st_size, int(st.st_mtime), st.st_nlink, grp, target))
+    return "path\tmode\tsize\tmtime\tnlink\tlinkgroup\tsymlink\n" + "\n".join(rows) + "\n"
 
 
 def check_tree(stage):
@@ -788,7 +1220,9 @@ def check_tree(stage):
             p = os.path.join(dp, fn)
             st = os.lstat(p)
             import stat as S
-            if not (S.S_ISREG(st.st_mode) or S.S_ISDIR(st.st_mode)):
+            # Cyrus's sievedir holds one symlink per user (defaultbc -> the active script's bytecode)
+            sieve_link = S.S_ISLNK(st.st_mode) and "/config/sieve/" in p and "/" not in os.readlink(p)
+            if not (S.S_ISREG(st.st_mode) or S.S_ISDIR(st.st_mode) or sieve_link):
                 bad.append(p)
             if st.st_uid != os.getuid():
                 bad.append(p + " (owner %d)" % st.st_uid)
@@ -798,84 +1232,120 @@ def check_tree(stage):
 
 # ------------------------------------------------------------------ driver
 
+def capture(fx, spec, imapd, imapd_ver, stage, label=None):
+    """Take the oracle over IMAP (server running, no other sessions), stop the server, run
+    Cyrus's tools and copy config/ and spool/ into `stage` like rsync -rlptH.  The server is
+    left stopped.  Returns (messages, folders) of the oracle."""
+    name = fx.name
+    EXAMINED.clear()
+    fx.close_sessions()
+    # first: a ManageSieve login creates the user's #sieve mailbox (walter's in cyrus36-extras),
+    # so the mailbox list is taken after it
+    extras = spec["extra_oracle"](fx) if spec.get("extra_oracle") else None
+    dump_text, mboxlist = mboxlist_json(fx)
+    msgs, folders = dump_oracle(fx, None, mboxlist)
+    fx.c.stop()
+
+    os.makedirs(stage)
+    tools_dir = os.path.join(stage, "cyrus-tools")
+    os.makedirs(tools_dir)
+    with open(os.path.join(tools_dir, "ctl_mboxlist-d.json"), "w") as f:
+        f.write(dump_text)
+    add_unlisted_folders(fx, mboxlist, folders, tools_dir)
+    for row in folders:
+        if row.get("internal_name"):
+            ex = examine_tool(fx, row["internal_name"], tools_dir)
+            row["index_version"] = ex.get("minor_version")
+    dump_dbs(fx, stage, tools_dir)
+    r = fx.c.tool("ctl_mboxlist", "-v", check=False)
+    with open(os.path.join(tools_dir, "ctl_mboxlist-v.txt"), "wb") as f:
+        f.write(r.stdout + r.stderr)
+
+    root = fx.c.root
+    copy_tree(os.path.join(root, "config"), os.path.join(stage, "config"))
+    copy_tree(os.path.join(root, "spool"), os.path.join(stage, "spool"))
+    os.makedirs(os.path.join(stage, "etc"))
+    for fn in ("imapd.conf", "cyrus.conf"):
+        with open(os.path.join(root, "etc", fn)) as f:
+            txt = f.read().replace(root, "@ROOT@").replace(imapd, "@IMAPD@")
+        txt = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:@PORT@", txt)
+        with open(os.path.join(stage, "etc", fn), "w") as f:
+            f.write(txt)
+    with open(os.path.join(stage, "files.tsv"), "w") as f:
+        f.write(files_manifest(stage))
+    check_tree(stage)
+    if spec.get("annotations_skiplist"):
+        # the same annotations.db rewritten as skiplist by Cyrus's own cvt_cyrusdb (parser tests of
+        # both backends on the same records); outside config/ so the store stays as Cyrus left it
+        tmp = os.path.join(root, "config", "annotations.skiplist.tmp")
+        fx.c.tool("cvt_cyrusdb", os.path.join(root, "config", "annotations.db"), "twoskip", tmp, "skiplist")
+        shutil.copyfile(tmp, os.path.join(tools_dir, "annotations.db.skiplist"))
+        os.unlink(tmp)
+        fx.notes.append("cyrus-tools/annotations.db.skiplist: config/annotations.db converted by "
+                        "cvt_cyrusdb twoskip -> skiplist")
+
+    def key_m(m):
+        return (m["user"], m["folder"], m["uid"])
+    msgs.sort(key=key_m)
+    folders.sort(key=lambda r: (r["user"] or "", r["kind"], r["folder"] or ""))
+    with open(os.path.join(stage, "oracle.jsonl"), "w") as f:
+        for m in msgs:
+            f.write(json.dumps(m, ensure_ascii=False, sort_keys=True) + "\n")
+    with open(os.path.join(stage, "oracle-folders.jsonl"), "w") as f:
+        for r in folders:
+            f.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+    if extras is not None:
+        with open(os.path.join(stage, "oracle-extras.json"), "w") as f:
+            f.write(json.dumps(extras, ensure_ascii=False, sort_keys=True, indent=1) + "\n")
+    with open(os.path.join(stage, "refused.jsonl"), "w") as f:
+        for r in fx.refused:
+            f.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
+    with open(os.path.join(stage, "NOTES.txt"), "w") as f:
+        f.write("fixture %s%s: %s\n" % (name, "/" + label if label else "", spec["about"]))
+        f.write("generated by tools/make-fixtures with Debian cyrus-imapd %s (cyrus-common %s)\n" % (
+            imapd_ver, pkg_version("cyrus-common")))
+        f.write("users: %s\n" % ", ".join(fx.users))
+        f.write("messages in oracle: %d, folders: %d\n" % (len(msgs), len(folders)))
+        for n in fx.notes:
+            f.write("- %s\n" % n)
+    return msgs, folders
+
+
 def make_one(name, imapd, imapd_ver, workroot):
     spec = FIXTURES[name]
-    EXAMINED.clear()
     t0 = time.time()
     root = tempfile.mkdtemp(prefix=name[:12] + "-", dir=workroot)
     os.chmod(root, 0o755)
-    c = Cyrus(root, imapd, spec["settings"], http=spec["http"])
+    c = Cyrus(root, imapd, spec["settings"], http=spec["http"], sieve=spec.get("sieve", False))
     fx = Fx(name, c, spec["sep"], spec["altns"], spec["seed"])
     fx.settings = spec["settings"]
+    stage = os.path.join(FIXDIR, "." + name + ".new")
+    shutil.rmtree(stage, ignore_errors=True)
     try:
         c.start()
-        spec["scenario"](fx)
-        fx.close_sessions()
-        if spec["post"]:
-            c.stop()
-            spec["post"](fx)
-            c.start()
-        dump_text, mboxlist = mboxlist_json(fx)
-        msgs, folders = dump_oracle(fx, None, mboxlist)
-        c.stop()
-
-        stage = os.path.join(FIXDIR, "." + name + ".new")
-        shutil.rmtree(stage, ignore_errors=True)
-        os.makedirs(stage)
-        tools_dir = os.path.join(stage, "cyrus-tools")
-        os.makedirs(tools_dir)
-        with open(os.path.join(tools_dir, "ctl_mboxlist-d.json"), "w") as f:
-            f.write(dump_text)
-        add_unlisted_folders(fx, mboxlist, folders, tools_dir)
-        for row in folders:
-            if row.get("internal_name"):
-                ex = examine_tool(fx, row["internal_name"], tools_dir)
-                row["index_version"] = ex.get("minor_version")
-        dump_dbs(fx, stage, tools_dir)
-        r = fx.c.tool("ctl_mboxlist", "-v", check=False)
-        with open(os.path.join(tools_dir, "ctl_mboxlist-v.txt"), "wb") as f:
-            f.write(r.stdout + r.stderr)
-
-        copy_tree(os.path.join(root, "config"), os.path.join(stage, "config"))
-        copy_tree(os.path.join(root, "spool"), os.path.join(stage, "spool"))
-        os.makedirs(os.path.join(stage, "etc"))
-        for fn in ("imapd.conf", "cyrus.conf"):
-            with open(os.path.join(root, "etc", fn)) as f:
-                txt = f.read().replace(root, "@ROOT@").replace(imapd, "@IMAPD@")
-            txt = re.sub(r"127\.0\.0\.1:\d+", "127.0.0.1:@PORT@", txt)
-            with open(os.path.join(stage, "etc", fn), "w") as f:
-                f.write(txt)
-        with open(os.path.join(stage, "files.tsv"), "w") as f:
-            f.write(files_manifest(stage))
-        check_tree(stage)
-
-        def key_m(m):
-            return (m["user"], m["folder"], m["uid"])
-        with open(os.path.join(stage, "oracle.jsonl"), "w") as f:
-            for m in sorted(msgs, key=key_m):
-                f.write(json.dumps(m, ensure_ascii=False, sort_keys=True) + "\n")
-        with open(os.path.join(stage, "oracle-folders.jsonl"), "w") as f:
-            for r in sorted(folders, key=lambda r: (r["user"] or "", r["kind"], r["folder"] or "")):
-                f.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
-        with open(os.path.join(stage, "refused.jsonl"), "w") as f:
-            for r in fx.refused:
-                f.write(json.dumps(r, ensure_ascii=False, sort_keys=True) + "\n")
-        with open(os.path.join(stage, "NOTES.txt"), "w") as f:
-            f.write("fixture %s: %s\n" % (name, spec["about"]))
-            f.write("generated by tools/make-fixtures with Debian cyrus-imapd %s (cyrus-common %s)\n" % (
-                imapd_ver, pkg_version("cyrus-common")))
-            f.write("users: %s\n" % ", ".join(fx.users))
-            f.write("messages in oracle: %d, folders: %d\n" % (len(msgs), len(folders)))
-            for n in fx.notes:
-                f.write("- %s\n" % n)
+        if spec.get("snapshots"):
+            # the scenario calls snap(label) for every snapshot; each becomes stage/<label>/
+            os.makedirs(stage)
+            spec["scenario"](fx, lambda label: capture(fx, spec, imapd, imapd_ver, os.path.join(stage, label), label),
+                             stage)
+            summary = "snapshots " + ", ".join(sorted(os.listdir(stage)))
+        else:
+            spec["scenario"](fx)
+            fx.close_sessions()
+            if spec["post"]:
+                c.stop()
+                spec["post"](fx)
+                c.start()
+            msgs, folders = capture(fx, spec, imapd, imapd_ver, stage)
+            summary = "%d messages, %d folders" % (len(msgs), len(folders))
         final = os.path.join(FIXDIR, name)
         shutil.rmtree(final, ignore_errors=True)
         os.rename(stage, final)
-        log("%s: %d messages, %d folders, %.0fs" % (name, len(msgs), len(folders), time.time() - t0))
+        log("%s: %s, %.0fs" % (name, summary, time.time() - t0))
     finally:
         fx.close_sessions() if fx.sessions else None
         c.stop()
-        shutil.rmtree(os.path.join(FIXDIR, "." + name + ".new"), ignore_errors=True)
+        shutil.rmtree(stage, ignore_errors=True)
 
 
 def main(argv):
