@@ -31,6 +31,8 @@ struct ConvertOptions {
   SyncPolicy sync = SyncPolicy::folder;
   int threads = 0;
   bool quiet = false;                  // no progress on stderr
+  // File name of the rename map in `out`: shards of a plan write their own (shard_plan.h).
+  std::string rename_map_file = "rename-map.tsv";
 };
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);
