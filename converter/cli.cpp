@@ -337,6 +337,9 @@ int run_plan_command(const InputOptions& in, const PlanCommandOptions& p) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
     return exit_input_unusable;
   }
+  if (!store.unplannable_users.empty())
+    return fail_input("user names that are not UTF-8 cannot go into a plan (" + std::to_string(store.unplannable_users.size()) +
+                      "): convert this store on one machine");
   const ShardPlan plan =
       assemble_shard_plan(inputs, CYRCONV_VERSION, store.fingerprint, store.mailboxes, store.units, p.shards);
   if (auto st = write_small_file(fs::absolute(p.out), shard_plan_json(plan), true); !st) return fail_input(st.message);

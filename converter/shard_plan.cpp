@@ -78,6 +78,15 @@ std::string describe_dirs(const std::vector<std::pair<std::string, std::string>>
   return s;
 }
 
+bool valid_utf8(const std::string& s) {
+  try {
+    (void)nlohmann::json(s).dump();  // the strict handler throws on invalid UTF-8
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
 // Strict: digits only, no sign or blanks, small enough to be an index.
 std::optional<std::size_t> parse_index(std::string_view s) {
   if (s.empty() || s.size() > 9) return std::nullopt;
@@ -149,12 +158,14 @@ ShardPlan assemble_shard_plan(const SourceInputs& inputs, std::string tool_versi
 }
 
 std::string store_fingerprint(const Discovery& d) {
+  std::vector<std::string> lines;
+  for (const auto& mb : d.mailboxes)
+    lines.push_back(mb.name.internal() + '\t' + std::to_string(static_cast<int>(mb.kind)) + '\t' + mb.partition +
+                    '\t' + mb.dir.string() + '\t' + mb.unique_id + '\t' + (mb.deleted ? "D" : "-") +
+                    (mb.on_disk ? "F" : "-") + '\n');
+  std::sort(lines.begin(), lines.end());  // a name found twice may come in either order
   std::string all;
-  for (const auto& mb : d.mailboxes) {
-    all += mb.name.internal();
-    all += '\t' + std::to_string(static_cast<int>(mb.kind)) + '\t' + mb.partition + '\t' + mb.dir.string() + '\t' +
-           mb.unique_id + '\t' + (mb.deleted ? "D" : "-") + (mb.on_disk ? "F" : "-") + '\n';
-  }
+  for (const auto& l : lines) all += l;
   return sha1_hex(all);
 }
 
@@ -193,6 +204,8 @@ StoreUnits read_store_units(const SourceInputs& inputs, int threads) {
   }
   // DELETED folders are listed (not converted) under "" by a single convert: one unit holds them.
   if (any_deleted && !unit_of.count("")) s.units.push_back(PlanUnit{"", 0, 0, 0});
+  for (const auto& u : s.units)
+    if (!valid_utf8(u.user)) s.unplannable_users.push_back(u.user);
   return s;
 }
 

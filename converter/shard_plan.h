@@ -65,11 +65,14 @@ struct StoreUnits {
   std::string fingerprint;
   std::uint64_t mailboxes = 0;
   std::vector<Finding> findings;  // discovery findings, for the admin's attention
+  // Owners whose names are not UTF-8: a JSON plan cannot carry them unchanged, so no plan is made.
+  std::vector<std::string> unplannable_users;
 };
 StoreUnits read_store_units(const SourceInputs& inputs, int threads);
 
 // SHA-1 over the discovered mailbox list (name, kind, partition, directory, unique id, DELETED,
-// on disk): equal for the same snapshot, different once a mailbox is added, removed or moved.
+// on disk; sorted, so the walk's order does not matter): equal for the same snapshot, different
+// once a mailbox is added, removed or moved.
 std::string store_fingerprint(const Discovery& discovery);
 
 std::string shard_plan_json(const ShardPlan& plan);
