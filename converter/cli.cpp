@@ -2,20 +2,16 @@
 
 #include <CLI/CLI.hpp>
 
-#include <cstdlib>
 #include <filesystem>
 #include <fstream>
-#include <iomanip>
 #include <iostream>
-#include <optional>
 #include <sstream>
 
 #include "converter/audit.h"
 #include "converter/convert.h"
 #include "converter/rename_map.h"
-#include "converter/report_merge.h"
 #include "converter/scan.h"
-#include "converter/shard_plan.h"
+#include "converter/shard_commands.h"
 #include "converter/verify.h"
 #include "writers/audit_report.h"
 #include "writers/convert_report.h"
@@ -154,9 +150,7 @@ struct ConvertCommandOptions {
   bool deep = false;
   bool gzip = false;
   bool quiet = false;
-  std::string plan_file;  // --plan: convert one shard of it
-  std::string shard;      // --shard K (else from the environment)
-  bool shard_given = false;
+  ShardRequest shard;  // --plan FILE [--shard K]
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -172,66 +166,6 @@ std::vector<std::string> split_list(const std::string& s) {
   }
   if (!cur.empty()) out.push_back(cur);
   return out;
-}
-
-int fail_usage(const std::string& message) {
-  std::cerr << "cyrconv: " << message << "\n";
-  return exit_usage;
-}
-
-std::optional<std::string> read_whole_file(const std::string& path) {
-  std::ifstream f(path, std::ios::binary);
-  if (!f) return std::nullopt;
-  std::ostringstream text;
-  text << f.rdbuf();
-  if (f.bad()) return std::nullopt;
-  return text.str();
-}
-
-std::string user_list(const std::vector<std::string>& users, std::size_t at_most) {
-  std::string s;
-  for (std::size_t i = 0; i < users.size() && i < at_most; ++i)
-    s += (i ? ", " : "") + (users[i].empty() ? std::string("(shared folders)") : users[i]);
-  if (users.size() > at_most) s += ", ... " + std::to_string(users.size() - at_most) + " more";
-  return s;
-}
-
-// convert --plan FILE [--shard K]: restricts `options` to shard K's users and its own rename map,
-// after checking the plan fits these inputs and this store. An exit status when the run must stop.
-std::optional<int> prepare_shard_run(const SourceInputs& inputs, const ConvertCommandOptions& c,
-                                     ConvertOptions& options, std::optional<ShardStamp>& stamp) {
-  if (c.plan_file.empty()) {
-    if (c.shard_given) return fail_usage("--shard needs --plan FILE");
-    return std::nullopt;
-  }
-  if (!options.users.empty()) return fail_usage("--users and --plan exclude each other: the plan chooses the users");
-  const auto text = read_whole_file(c.plan_file);
-  if (!text) return fail_input("--plan: cannot read " + c.plan_file);
-  auto parsed = parse_shard_plan(*text, c.plan_file);
-  if (!parsed) return fail_input(parsed.error().to_string());
-  const ShardPlan& plan = parsed.value();
-  const ShardChoice k = choose_shard(c.shard_given ? std::optional<std::string>(c.shard) : std::nullopt,
-                                     std::getenv("SLURM_ARRAY_TASK_ID"), std::getenv("JOB_COMPLETION_INDEX"),
-                                     plan.shards.size());
-  if (!k.error.empty()) return fail_usage(k.error);
-  if (plan.tool_version != CYRCONV_VERSION)
-    return fail_input("the plan was made by cyrconv " + plan.tool_version + ", this is " + CYRCONV_VERSION +
-                      ": make the plan and run every shard with one cyrconv version");
-  if (auto why = plan_input_mismatch(plan, inputs); !why.empty()) return fail_input(why);
-  if (auto why = plan_store_mismatch(plan, discover(inputs)); !why.empty()) return fail_input(why);
-  const PlanShard& shard = plan.shards[k.index];
-  std::cout << "cyrconv convert: shard " << k.index << " of " << plan.shards.size() << " (from " << k.source
-            << "; plan " << plan.id.substr(0, 12) << "): " << shard.users.size() << " user(s), " << shard.bytes
-            << " bytes, " << shard.messages << " messages expected\n";
-  if (shard.users.empty()) {
-    // More shards than users: nothing to do, nothing written; report merge expects no report.
-    std::cout << "cyrconv convert: the plan gives this shard no user: nothing to do\n";
-    return exit_ok;
-  }
-  options.users = shard.users;
-  options.rename_map_file = shard_rename_map_name(k.index);
-  stamp = ShardStamp{plan.id, k.index, plan.shards.size(), shard.users, (options.out / options.rename_map_file).string()};
-  return std::nullopt;
 }
 
 int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) {
@@ -262,7 +196,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.threads = in.threads;
   if (options.format == OutputFormat::mbox && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
   std::optional<ShardStamp> stamp;
-  if (auto stop = prepare_shard_run(inputs, c, options, stamp)) return *stop;
+  if (auto stop = prepare_shard_run(inputs, c.shard, options, stamp)) return *stop;
   if (auto st = make_directories(options.out); !st) return fail_input(st.message);
   ConvertReport report = run_convert(inputs, options);
   report.tool_version = CYRCONV_VERSION;
@@ -322,95 +256,6 @@ int run_verify_command(const InputOptions& in, const VerifyCommandOptions& v) {
   write_verify_text(report, std::cout);
   if (report.fatal) return exit_input_unusable;
   return report.clean() ? exit_ok : exit_problems_found;
-}
-
-struct PlanCommandOptions {
-  std::size_t shards = 0;
-  std::string out;
-};
-
-int run_plan_command(const InputOptions& in, const PlanCommandOptions& p) {
-  SourceInputs inputs;
-  if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
-  StoreUnits store = read_store_units(inputs, in.threads);
-  if (store.units.empty()) {
-    std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
-    return exit_input_unusable;
-  }
-  if (!store.unplannable_users.empty())
-    return fail_input("user names that are not UTF-8 cannot go into a plan (" + std::to_string(store.unplannable_users.size()) +
-                      "): convert this store on one machine");
-  const ShardPlan plan =
-      assemble_shard_plan(inputs, CYRCONV_VERSION, store.fingerprint, store.mailboxes, store.units, p.shards);
-  if (auto st = write_small_file(fs::absolute(p.out), shard_plan_json(plan), true); !st) return fail_input(st.message);
-  std::uint64_t messages = 0, folders = 0;
-  for (const auto& u : plan.units) {
-    messages += u.messages;
-    folders += u.folders;
-  }
-  const double total = static_cast<double>(plan.total_bytes());
-  std::cout << "cyrconv plan: " << plan.units.size() << " unit(s) (users; shared folders are one unit), " << folders
-            << " folders, " << messages << " messages, " << plan.total_bytes() << " bytes, in " << plan.shards.size()
-            << " shard(s); balanced by bytes, largest user first\n";
-  for (std::size_t k = 0; k < plan.shards.size(); ++k) {
-    const PlanShard& s = plan.shards[k];
-    std::cout << "  shard " << k << ": " << s.bytes << " bytes";
-    if (total > 0) std::cout << " (" << std::fixed << std::setprecision(1) << 100.0 * static_cast<double>(s.bytes) / total << "%)";
-    std::cout << ", " << s.messages << " messages, " << s.users.size() << " user(s)";
-    if (!s.users.empty()) std::cout << ": " << user_list(s.users, 5);
-    std::cout << '\n';
-  }
-  std::cout << "imbalance (largest shard / mean): " << std::fixed << std::setprecision(2) << plan.imbalance()
-            << "  (a user is never split across shards)\n";
-  std::size_t errors = 0;
-  for (const auto& f : store.findings) errors += f.severity == Finding::Severity::error;
-  if (errors) std::cout << "note: discovery found " << errors << " error(s); cyrconv scan lists them\n";
-  std::cout << "plan " << plan.id.substr(0, 12) << " written to " << p.out << "\n";
-  return exit_ok;
-}
-
-struct MergeCommandOptions {
-  std::string plan_file;
-  std::string out;
-  std::string rename_map;
-  std::vector<std::string> reports;
-};
-
-int run_report_merge_command(const MergeCommandOptions& o) {
-  const auto plan_text = read_whole_file(o.plan_file);
-  if (!plan_text) return fail_input("--plan: cannot read " + o.plan_file);
-  auto parsed = parse_shard_plan(*plan_text, o.plan_file);
-  if (!parsed) return fail_input(parsed.error().to_string());
-  const ShardPlan& plan = parsed.value();
-  std::vector<ShardReportText> reports;
-  for (const auto& file : o.reports) {
-    auto text = read_whole_file(file);
-    if (!text) return fail_input("cannot read shard report " + file);
-    reports.push_back(ShardReportText{file, std::move(*text)});
-  }
-  const MergedReport merged = merge_shard_reports(plan, reports);
-  if (!merged.error.empty()) return fail_input(merged.error);
-  if (!o.rename_map.empty()) {
-    std::vector<ShardReportText> maps;
-    for (const auto& path : merged.rename_maps) {
-      if (path.empty()) {  // a shard without users wrote none
-        maps.push_back(ShardReportText{path, ""});
-        continue;
-      }
-      auto text = read_whole_file(path);
-      if (!text) return fail_input("cannot read the shard rename map " + path);
-      maps.push_back(ShardReportText{path, std::move(*text)});
-    }
-    const MergedRenameMap map = merge_rename_maps(plan, maps);
-    if (!map.error.empty()) return fail_input(map.error);
-    if (auto st = write_small_file(fs::absolute(o.rename_map), map.text, true); !st) return fail_input(st.message);
-  }
-  if (auto st = write_small_file(fs::absolute(o.out), merged.json, true); !st) return fail_input(st.message);
-  std::cout << "cyrconv report merge: " << reports.size() << " shard report(s) of plan " << plan.id.substr(0, 12)
-            << ": " << merged.users << " user(s), " << merged.folders << " folders, " << merged.messages
-            << " messages; errors: " << merged.errors << ", warnings: " << merged.warnings << "\n"
-            << "  written to " << o.out << (o.rename_map.empty() ? "" : " and " + o.rename_map) << "\n";
-  return merged.problems ? exit_problems_found : exit_ok;
 }
 
 }  // namespace
@@ -485,11 +330,11 @@ int run_cli(int argc, char** argv) {
       ->type_name("FILE");
   convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
       ->type_name("FILE");
-  convert->add_option("--plan", conv.plan_file,
+  convert->add_option("--plan", conv.shard.plan_file,
                       "Convert one shard of this plan (cyrconv plan); its rename map is OUT/rename-map.shard-K.tsv")
       ->type_name("FILE");
   CLI::Option* shard_opt =
-      convert->add_option("--shard", conv.shard,
+      convert->add_option("--shard", conv.shard.shard,
                           "Shard K of --plan, 0-based (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
           ->type_name("K");
 
@@ -513,7 +358,7 @@ int run_cli(int argc, char** argv) {
   verify->add_option("--report", ver.report_file, "Write the JSON verify report (schema in README) to FILE")
       ->type_name("FILE");
 
-  PlanCommandOptions plan_opts;
+  PlanRequest plan_opts;
   CLI::App* plan = app.add_subcommand(
       "plan", "Cut the store into shards of whole users balanced by bytes, for several machines (Slurm array, "
               "Kubernetes indexed Job, GNU parallel); each runs convert --plan FILE --shard K");
@@ -521,7 +366,7 @@ int run_cli(int argc, char** argv) {
   plan->add_option("--shards", plan_opts.shards, "Number of shards")->required()->check(CLI::Range(1, 1000000));
   plan->add_option("--out", plan_opts.out, "Write the plan (JSON, schema in README) to FILE")->required()->type_name("FILE");
 
-  MergeCommandOptions merge_opts;
+  MergeRequest merge_opts;
   CLI::App* report_cmd = app.add_subcommand("report", "Work with reports");
   report_cmd->require_subcommand(1, 1);
   CLI::App* merge = report_cmd->add_subcommand(
@@ -543,10 +388,14 @@ int run_cli(int argc, char** argv) {
 
   if (scan->parsed()) return run_scan_command(in, json, json_file);
   if (audit->parsed()) return run_audit_command(in, audit_opts);
-  conv.shard_given = shard_opt->count() > 0;
+  conv.shard.shard_given = shard_opt->count() > 0;
   if (convert->parsed()) return run_convert_command(in, conv);
   if (verify->parsed()) return run_verify_command(in, ver);
-  if (plan->parsed()) return run_plan_command(in, plan_opts);
+  if (plan->parsed()) {
+    SourceInputs inputs;
+    if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+    return run_plan_command(inputs, plan_opts, in.threads);
+  }
   if (merge->parsed()) return run_report_merge_command(merge_opts);
   return exit_usage;
 }
