@@ -11,6 +11,7 @@
 #include "converter/convert.h"
 #include "converter/rename_map.h"
 #include "converter/scan.h"
+#include "converter/shard_commands.h"
 #include "converter/verify.h"
 #include "writers/audit_report.h"
 #include "writers/convert_report.h"
@@ -150,6 +151,7 @@ struct ConvertCommandOptions {
   bool gzip = false;
   bool quiet = false;
   bool no_space_check = false;
+  ShardRequest shard;  // --plan FILE [--shard K]
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -195,12 +197,14 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   }
   options.threads = in.threads;
   if (options.format == OutputFormat::mbox && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
+  std::optional<ShardStamp> stamp;
+  if (auto stop = prepare_shard_run(inputs, c.shard, options, stamp)) return *stop;
   if (auto st = make_directories(options.out); !st) return fail_input(st.message);
   ConvertReport report = run_convert(inputs, options);
   report.tool_version = CYRCONV_VERSION;
   if (!c.report_file.empty()) {
     std::ofstream out(c.report_file, std::ios::binary | std::ios::trunc);
-    out << convert_report_json(report);
+    out << (stamp ? stamp_shard_report(convert_report_json(report), *stamp) : convert_report_json(report));
     if (!out) return fail_input("cannot write " + c.report_file);
   }
   write_convert_text(report, std::cout);
@@ -269,8 +273,8 @@ int run_cli(int argc, char** argv) {
   app.set_version_flag("--version", std::string("cyrconv ") + CYRCONV_VERSION);
   app.require_subcommand(1, 1);
   app.footer(
-      "Exit status: 0 done, nothing wrong found; 1 done, problems found (see the report); 2 usage error or\n"
-      "subcommand not built yet; 3 input missing or unusable.");
+      "Exit status: 0 done, nothing wrong found; 1 done, problems found (see the report); 2 usage error;\n"
+      "3 input missing or unusable (or refused, e.g. a shard plan made for other inputs).");
 
   InputOptions in;
   bool json = false;
@@ -333,6 +337,13 @@ int run_cli(int argc, char** argv) {
       ->type_name("FILE");
   convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
       ->type_name("FILE");
+  convert->add_option("--plan", conv.shard.plan_file,
+                      "Convert one shard of this plan (cyrconv plan); its rename map is OUT/rename-map.shard-K.tsv")
+      ->type_name("FILE");
+  CLI::Option* shard_opt =
+      convert->add_option("--shard", conv.shard.shard,
+                          "Shard K of --plan, 0-based (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
+          ->type_name("K");
 
   VerifyCommandOptions ver;
   CLI::App* verify = app.add_subcommand(
@@ -354,19 +365,25 @@ int run_cli(int argc, char** argv) {
   verify->add_option("--report", ver.report_file, "Write the JSON verify report (schema in README) to FILE")
       ->type_name("FILE");
 
-  // Subcommands still to be built: they parse their inputs so --help is useful, then refuse.
-  struct Planned {
-    const char* name;
-    const char* what;
-  };
-  const Planned planned[] = {
-      {"plan", "Cut the work into shards balanced by bytes for several machines"},
-  };
-  std::vector<InputOptions> planned_inputs(std::size(planned));
-  for (std::size_t i = 0; i < std::size(planned); ++i) {
-    CLI::App* cmd = app.add_subcommand(planned[i].name, std::string(planned[i].what) + " (not built yet)");
-    add_input_options(*cmd, planned_inputs[i]);
-  }
+  PlanRequest plan_opts;
+  CLI::App* plan = app.add_subcommand(
+      "plan", "Cut the store into shards of whole users balanced by bytes, for several machines (Slurm array, "
+              "Kubernetes indexed Job, GNU parallel); each runs convert --plan FILE --shard K");
+  add_input_options(*plan, in);
+  plan->add_option("--shards", plan_opts.shards, "Number of shards")->required()->check(CLI::Range(1, 1000000));
+  plan->add_option("--out", plan_opts.out, "Write the plan (JSON, schema in README) to FILE")->required()->type_name("FILE");
+
+  MergeRequest merge_opts;
+  CLI::App* report_cmd = app.add_subcommand("report", "Work with reports");
+  report_cmd->require_subcommand(1, 1);
+  CLI::App* merge = report_cmd->add_subcommand(
+      "merge", "Join the convert reports of a plan's shards into the report of the whole run");
+  merge->add_option("--plan", merge_opts.plan_file, "The plan the shards ran")->required()->type_name("FILE");
+  merge->add_option("--out", merge_opts.out, "Write the merged JSON report to FILE")->required()->type_name("FILE");
+  merge->add_option("--rename-map", merge_opts.rename_map,
+                    "Also join the shards' rename maps into FILE (e.g. OUT/rename-map.tsv)")
+      ->type_name("FILE");
+  merge->add_option("reports", merge_opts.reports, "The shards' convert --report files")->required()->type_name("SHARD.json");
 
   try {
     app.parse(argc, argv);
@@ -378,14 +395,15 @@ int run_cli(int argc, char** argv) {
 
   if (scan->parsed()) return run_scan_command(in, json, json_file);
   if (audit->parsed()) return run_audit_command(in, audit_opts);
+  conv.shard.shard_given = shard_opt->count() > 0;
   if (convert->parsed()) return run_convert_command(in, conv);
   if (verify->parsed()) return run_verify_command(in, ver);
-  for (const auto& p : planned) {
-    if (app.got_subcommand(p.name)) {
-      std::cerr << "cyrconv: '" << p.name << "' is not built yet\n";
-      return exit_usage;
-    }
+  if (plan->parsed()) {
+    SourceInputs inputs;
+    if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+    return run_plan_command(inputs, plan_opts, in.threads);
   }
+  if (merge->parsed()) return run_report_merge_command(merge_opts);
   return exit_usage;
 }
 
