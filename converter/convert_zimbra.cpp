@@ -81,6 +81,11 @@ struct UserRun {
   ScratchFile raw, repaired;
   std::vector<char> buffer = std::vector<char>(read_buffer_size);
   std::string encoded;
+  // Folders without entries (path, view) and the folders that have some: the import creates
+  // folders only for entries, so the empty ones that are no parent of a filled one get a
+  // createFolder line at the end.
+  std::vector<std::pair<std::string, std::string>> empty_folders;
+  std::set<std::string> filled_folders;
 
   UserRun(const ConvertOptions& o, User& u, Progress& p) : opt(o), user(u), progress(p), checker(MessageCheckOptions{o.mime}) {}
 
@@ -483,7 +488,10 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
             "message of other flags, so zimbra-flags.zmm cannot reach them; their flags are in the manifest (UIDs " +
             uids + ")"));
   }
-  if (entries == 0) run.zmm_line(zmm_create_folder(folder_path, "message"));
+  if (entries == 0)
+    run.empty_folders.emplace_back(folder_path, "message");
+  else
+    run.filled_folders.insert(folder_path);
   if (auto st = manifest.commit(manifest_path, -1, run.sync(), true); !st)
     out.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
 }
@@ -538,7 +546,10 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
     ++entries;
     out.bytes_written += body.value().size();
   }
-  if (entries == 0) run.zmm_line(zmm_create_folder(job.name->path, calendar ? "appointment" : "contact"));
+  if (entries == 0)
+    run.empty_folders.emplace_back(job.name->path, calendar ? "appointment" : "contact");
+  else
+    run.filled_folders.insert(job.name->path);
 }
 
 void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs, const std::vector<MailboxInventory>& inv,
@@ -599,6 +610,12 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
                                              "DAV collection of a kind that is not exported"));
         break;
     }
+  }
+
+  for (const auto& [path, view] : run.empty_folders) {
+    const auto child = run.filled_folders.lower_bound(path + "/");
+    const bool parent_of_filled = child != run.filled_folders.end() && child->rfind(path + "/", 0) == 0;
+    if (!parent_of_filled) run.zmm_line(zmm_create_folder(path, view));
   }
 
   // Finish: the archive's end, then both files under their final names, never over existing ones.
