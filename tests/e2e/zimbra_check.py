@@ -219,6 +219,8 @@ def check_fixture(args, fixture, work):
     report, tree = convert(args, fixture, os.path.join(work, "a"))
     report2, tree2 = convert(args, fixture, os.path.join(work, "b"))
     check_accounting(report, label)
+    if report["profile"] != "zimbra":
+        fail(f"{label}: profile {report['profile']}: zimbra-tgz must default to --profile zimbra")
     folder_rows = {(r["user"], r["folder"]): r for r in read_jsonl(os.path.join(fixture_dir, "oracle-folders.jsonl"))}
     oracle = read_jsonl(os.path.join(fixture_dir, "oracle.jsonl"))
     by_raw = {}
