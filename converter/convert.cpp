@@ -22,6 +22,7 @@
 #include <optional>
 #include <set>
 
+#include "converter/convert_zimbra.h"
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
 #include "converter/journal.h"
@@ -932,6 +933,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
 }  // namespace
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt) {
+  if (opt.format == OutputFormat::zimbra_tgz) return run_convert_zimbra(inputs, opt);  // converter/convert_zimbra.cpp
   std::optional<tbb::global_control> limit;
   if (opt.threads > 0)
     limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(opt.threads));

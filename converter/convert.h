@@ -15,7 +15,7 @@
 
 namespace cyrconv {
 
-enum class OutputFormat { maildir, mbox };
+enum class OutputFormat { maildir, mbox, zimbra_tgz };  // zimbra_tgz: converter/convert_zimbra.h
 
 struct ConvertOptions {
   OutputFormat format = OutputFormat::maildir;
