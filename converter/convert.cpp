@@ -183,7 +183,8 @@ struct FolderOutput {
   // `uidlist_base`: the earlier uidlist (incremental run) to carry on, else a new one is begun.
   // `mbox_base`: the earlier mbox file to copy first (incremental run), with its X-IMAPbase.
   WriteStatus open(std::uint32_t uidvalidity, std::uint32_t uidnext, const FolderKeywords& kw, bool write_keywords,
-                   const std::string* uidlist_base, const fs::path* mbox_base, Worker& w) {
+                   const std::string* uidlist_base, const std::set<std::uint32_t>& new_uids, const fs::path* mbox_base,
+                   Worker& w) {
     if (auto st = make_directories(user.root / "manifests"); !st) return st;
     if (auto st = manifest.open(manifest_path.parent_path(), side_name + ".jsonl"); !st) return st;
     if (!is_mbox()) {
@@ -192,7 +193,7 @@ struct FolderOutput {
       std::string head = dovecot_uidlist(uidvalidity, uidnext, {});
       if (uidlist_base) {
         std::string error;
-        auto merged = uidlist_with_uidnext(*uidlist_base, uidnext, error);
+        auto merged = uidlist_with_uidnext(*uidlist_base, uidnext, error, new_uids);
         if (!merged) return WriteStatus{false, uidlist_path.string() + ": " + error};
         head = std::move(*merged);
       }
@@ -451,8 +452,8 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     target = uidvalidity_sibling(*job.name, uidvalidity);
     out.findings.push_back(make_finding(
         Finding::Severity::warning,
-        prior.state == PriorFolder::State::foreign ? "target_not_ours" : "uidvalidity_changed", why, 0,
-        why + ": converted into " + target.path + " instead; " + was + " is left as it is"));
+        prior.state == PriorFolder::State::foreign ? "target_not_ours" : "uidvalidity_changed",
+        folder_path(*job.name).string(), 0, why + ": converted into " + target.path + " instead; " + was + " is left as it is"));
     out.target = target.path;
     out.renamed = true;
     out.rename_reason = target.why;
@@ -487,7 +488,10 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     if (!mbox_format) {
       if (auto t = read_output_text(fo.uidlist_path, error)) {
         uidlist_text = std::move(*t);
-        target_next = std::max(target_next, parse_dovecot_uidlist(uidlist_text).uidnext);
+        // Dovecot may list a UID it gave before it raises N in the header.
+        const ParsedUidlist u = parse_dovecot_uidlist(uidlist_text);
+        target_next = std::max(target_next, u.uidnext);
+        if (!u.base_of_uid.empty()) target_next = std::max(target_next, u.base_of_uid.rbegin()->first + 1);
       }
       if (auto t = read_output_text(fo.maildir / "dovecot-keywords", error)) {
         std::vector<std::string> errors;
@@ -662,13 +666,20 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     out.findings.push_back(make_finding(Finding::Severity::info, "kept_not_in_source", fo.manifest_path.string(), 0,
                                         std::to_string(out.kept_not_in_source) +
                                             " message(s) converted earlier are no longer in the source: kept"));
-  if (incremental && !anything_changed) return;  // the same snapshot again: nothing to touch
+  if (incremental && !anything_changed) {  // the same snapshot again: nothing to touch
+    if (prior.pending) remove_folder_pending(user.root, fo.side_name);  // done, killed before this went
+    return;
+  }
 
   if (!out.failed) {
     const fs::path mbox_base = fo.mbox_file;
     std::string error;
     const bool have_mbox = incremental && mbox_format && fs::exists(mbox_base);
-    if (auto st = fo.open(uidvalidity, uidnext, kw, keywords_changed, incremental && !uidlist_text.empty() ? &uidlist_text : nullptr,
+    std::set<std::uint32_t> new_uids;  // listed already if an interrupted run of this addition got that far
+    for (const auto& item : items)
+      if (item.earlier < 0) new_uids.insert(item.target_uid);
+    if (auto st = fo.open(uidvalidity, uidnext, kw, keywords_changed,
+                          incremental && !uidlist_text.empty() ? &uidlist_text : nullptr, new_uids,
                           have_mbox ? &mbox_base : nullptr, w);
         !st) {
       run.note(st);
@@ -1083,37 +1094,47 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   // Disk space: refuse before writing anything when the output file system lacks what the new
   // messages need (each file rounded up to a block, plus manifests), unless told not to check.
   if (opt.check_space) {
-    std::uint64_t needed = 0, files = 0;
-    for (const auto& job : jobs) {
-      if (user_refused[job.user] || !job.name || job.name->action != FolderAction::mail_folder || job.orphans_of)
-        continue;
-      std::string error;
-      const auto done = read_folder_done(users[job.user].root, side_file_name(*job.name), error);
-      const MailboxInventory& mi = inv[job.inventory];
-      for (const auto& r : mi.live) {
-        if (done && done->uidvalidity == mi.header.uidvalidity && r.uid < done->source_uidnext) continue;
-        needed += (r.size + 4095) / 4096 * 4096 + 400;
-        ++files;
-      }
-      if (done && opt.format == OutputFormat::mbox) {
-        // An incremental mbox run writes a copy of the earlier file before replacing it.
-        std::error_code ec;
-        const auto size = fs::file_size(users[job.user].root / "mail" /
-                                             (job.name->mbox_path.empty() ? std::string("INBOX") : job.name->mbox_path),
-                                         ec);
-        if (!ec) needed += size;
-      }
-    }
     fs::path probe = opt.out;
     std::error_code ec;
     while (!probe.empty() && !fs::exists(probe, ec) && probe.has_parent_path() && probe.parent_path() != probe)
       probe = probe.parent_path();
     struct statvfs vfs {};
     if (::statvfs(probe.c_str(), &vfs) == 0) {
+      // Errs on the high side: every file takes whole blocks, and every folder a few of its own
+      // (Maildir: the folder, cur/ new/ tmp/, uidlist, marker, manifest, journal; mbox: the
+      // file's last block, manifest, journal).
+      const std::uint64_t block = vfs.f_frsize ? vfs.f_frsize : 4096;
+      auto blocks = [&](std::uint64_t bytes) { return (bytes + block - 1) / block * block; };
+      const std::uint64_t folder_overhead = (opt.format == OutputFormat::maildir ? 8 : 3) * block;
+      std::uint64_t needed = 0, files = 0;
+      for (const auto& job : jobs) {
+        if (user_refused[job.user] || !job.name || job.name->action != FolderAction::mail_folder || job.orphans_of)
+          continue;
+        std::string error;
+        const auto done = read_folder_done(users[job.user].root, side_file_name(*job.name), error);
+        const MailboxInventory& mi = inv[job.inventory];
+        std::uint64_t folder_bytes = 0, folder_files = 0;
+        for (const auto& r : mi.live) {
+          if (done && done->uidvalidity == mi.header.uidvalidity && r.uid < done->source_uidnext) continue;
+          folder_bytes += opt.format == OutputFormat::maildir ? blocks(r.size) : r.size;
+          folder_bytes += 400;  // its manifest line
+          ++folder_files;
+        }
+        if (done && !folder_files) continue;  // nothing new: nothing written
+        needed += folder_bytes + folder_overhead;
+        files += folder_files + 8;
+        if (done && opt.format == OutputFormat::mbox) {
+          // An incremental mbox run writes a copy of the earlier file before replacing it.
+          const auto size = fs::file_size(users[job.user].root / "mail" /
+                                              (job.name->mbox_path.empty() ? std::string("INBOX") : job.name->mbox_path),
+                                          ec);
+          if (!ec) needed += size;
+        }
+      }
       const std::uint64_t free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
       const std::uint64_t free_files = static_cast<std::uint64_t>(vfs.f_favail);
       const bool inodes_counted = vfs.f_files != 0;  // some file systems report no inode limit
-      if (needed > free_bytes || (inodes_counted && opt.format == OutputFormat::maildir && files > free_files)) {
+      if (needed > free_bytes || (inodes_counted && files > free_files)) {
         report.findings.push_back(make_finding(
             Finding::Severity::error, "disk_space", probe.string(), 0,
             "the output needs about " + std::to_string(needed) + " bytes and " + std::to_string(files) +
@@ -1199,9 +1220,9 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     report.findings.push_back(make_finding(Finding::Severity::error, "disk_full", opt.out.string(), 0, report.stop_reason));
   }
 
-  // Pass 5: finish. A Maildir root without an INBOX (the shared tree) still gets a uidlist, or
+  // Pass 5: finish (not after a stop: the full disk would refuse it, the resuming run does it). A Maildir root without an INBOX (the shared tree) still gets a uidlist, or
   // Dovecot would invent an INBOX with a UIDVALIDITY of its own. Then subscriptions per user.
-  if (opt.format == OutputFormat::maildir) {
+  if (opt.format == OutputFormat::maildir && !run.stopped()) {
     for (std::size_t u = 0; u < users.size(); ++u) {
       bool has_inbox = false;
       std::uint32_t uidvalidity = 0;
@@ -1222,7 +1243,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   }
   for (std::size_t ui = 0; ui < users.size(); ++ui) {
     UserPlan& u = users[ui];
-    if (u.owner.empty() || user_refused[ui]) continue;
+    if (u.owner.empty() || user_refused[ui] || run.stopped()) continue;
     const bool maildir = opt.format == OutputFormat::maildir;
     std::vector<std::string> names;
     for (const auto& sub : u.state->subscriptions) {
@@ -1260,7 +1281,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   }
 
   // Every rename, for the administrator and for --rename-map on the next run.
-  {
+  if (!run.stopped()) {
     std::string map = format_rename_map_header();
     for (const auto& u : users) map += format_rename_map_lines(u.owner, opt.profile, u.naming);
     if (auto st = write_small_file(opt.out / opt.rename_map_file, map, opt.sync != SyncPolicy::none); !st)

@@ -54,7 +54,7 @@ bool is_our_maildir_name(std::string_view name, std::uint32_t uidvalidity) {
   name.remove_prefix(v.size());
   const auto end = name.find('.');
   if (end == std::string_view::npos || !all_digits(name.substr(0, end))) return false;
-  return name.substr(end, 12) == ".cyrconv,S=";
+  return name.substr(end).rfind(".cyrconv,S=", 0) == 0;
 }
 
 PriorFolder inspect_prior_folder(const fs::path& user_root, const std::string& side, bool maildir,
@@ -151,7 +151,8 @@ EarlierManifest read_earlier_manifest(const fs::path& path) {
   return m;
 }
 
-std::optional<std::string> uidlist_with_uidnext(std::string_view existing, std::uint32_t uidnext, std::string& error) {
+std::optional<std::string> uidlist_with_uidnext(std::string_view existing, std::uint32_t uidnext, std::string& error,
+                                                const std::set<std::uint32_t>& rewritten) {
   const auto eol = existing.find('\n');
   const std::string_view header = existing.substr(0, eol);
   if (header.substr(0, 2) != "3 ") {
@@ -176,8 +177,19 @@ std::optional<std::string> uidlist_with_uidnext(std::string_view existing, std::
   }
   if (!found) out += " N" + std::to_string(uidnext);
   out += '\n';
-  if (eol != std::string_view::npos) out += existing.substr(eol + 1);
-  if (out.back() != '\n') out += '\n';
+  std::size_t at = eol == std::string_view::npos ? existing.size() : eol + 1;
+  while (at < existing.size()) {
+    std::size_t end = existing.find('\n', at);
+    if (end == std::string_view::npos) end = existing.size();
+    const std::string_view line = existing.substr(at, end - at);
+    at = end + 1;
+    std::uint32_t uid = 0;
+    const auto sp = line.find(' ');
+    const bool numbered = std::from_chars(line.data(), line.data() + (sp == std::string_view::npos ? line.size() : sp), uid).ec == std::errc();
+    if (numbered && rewritten.count(uid)) continue;
+    out += line;
+    out += '\n';
+  }
   return out;
 }
 

@@ -8,6 +8,7 @@
 #include <cstdint>
 #include <filesystem>
 #include <optional>
+#include <set>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -40,8 +41,10 @@ struct EarlierManifest {
 EarlierManifest read_earlier_manifest(const std::filesystem::path& path);
 
 // The uidlist text with its header's N field set to `uidnext` and every other field and line kept
-// as they are (Dovecot may have added its own); nullopt with `error` when it is not version 3.
-std::optional<std::string> uidlist_with_uidnext(std::string_view existing, std::uint32_t uidnext, std::string& error);
+// as they are (Dovecot may have added its own), except the lines of UIDs in `rewritten` (which an
+// interrupted run of the same additions already listed); nullopt with `error` when not version 3.
+std::optional<std::string> uidlist_with_uidnext(std::string_view existing, std::uint32_t uidnext, std::string& error,
+                                                const std::set<std::uint32_t>& rewritten = {});
 
 // The first X-IMAPbase header of an mbox (the first message's header): UIDVALIDITY, last UID and
 // where the 10-digit last-UID field starts, so a copy can carry a new value in place.

@@ -1,5 +1,7 @@
 #include "writers/maildir.h"
 
+#include <unistd.h>
+
 #include <algorithm>
 
 namespace cyrconv {
@@ -9,6 +11,8 @@ namespace fs = std::filesystem;
 WriteStatus prepare_maildir(const fs::path& dir, bool is_inbox) {
   for (const char* sub : {"cur", "new", "tmp"})
     if (auto st = make_directories(dir / sub); !st) return st;
+  // A run killed between linking the marker and removing its temporary name left the latter.
+  if (fs::exists(dir / "maildirfolder")) ::unlink((dir / ".maildirfolder.cyrconv-tmp").c_str());
   if (!is_inbox && !fs::exists(dir / "maildirfolder")) {
     OutputFile marker;
     if (auto st = marker.open(dir, "maildirfolder"); !st) return st;

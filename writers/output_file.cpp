@@ -56,6 +56,7 @@ WriteStatus OutputFile::flush() {
 }
 
 WriteStatus OutputFile::write(std::string_view bytes) {
+  if (fd_ < 0) return WriteStatus{false, "write to an output file that is not open", EBADF};
   written_ += bytes.size();
   while (!bytes.empty()) {
     const std::size_t n = std::min(bytes.size(), buffer_.size() - used_);
