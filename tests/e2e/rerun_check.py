@@ -344,6 +344,61 @@ def check_disk_full(args, work):
     print(f"disk full: stopped at {used // 2} bytes of {used}, resumed to the same tree")
 
 
+def check_incremental_mbox(args, work):
+    """mbox: the incremental run copies each earlier folder file unchanged but for X-IMAPbase's
+    last-UID field, appends b's new messages, and never loses one of a's."""
+    import mailbox
+    snaps = os.path.join(args.source, "fixtures", "cyrus36-snapshots")
+    a = read_jsonl(os.path.join(snaps, "a", "oracle.jsonl"))
+    b = read_jsonl(os.path.join(snaps, "b", "oracle.jsonl"))
+    out = os.path.join(work, "inc-mbox")
+    convert(args, os.path.join(snaps, "a"), out, "mbox")
+    before = {}
+    for dp, _, fns in os.walk(out):
+        for fn in fns:
+            if "/mail" in dp and not fn.startswith("."):
+                before[os.path.join(dp, fn)] = open(os.path.join(dp, fn), "rb").read()
+    report_path = os.path.join(work, "inc-mbox.json")
+    convert(args, os.path.join(snaps, "b"), out, "mbox", report=report_path)
+    report = json.load(open(report_path, encoding="utf-8"))
+    for path, old in before.items():
+        new = open(path, "rb").read()
+        at = old.find(b"\nX-IMAPbase: ")
+        if at >= 0:
+            field = old.index(b" ", at + 14) + 1
+            old = old[:field] + new[field:field + 10] + old[field + 10:]
+        if new[:len(old)] != old:
+            fail(f"incremental mbox: {path}: the earlier content was changed")
+    # Every message of a and of b is in the right file once, by X-UID.
+    uids = {}
+    for dp, _, fns in os.walk(out):
+        for fn in fns:
+            if "/mail" not in dp or fn.startswith("."):
+                continue
+            rel = os.path.relpath(os.path.join(dp, fn), out)
+            user, _, folder = rel.partition("/mail/")
+            got = [int(m["X-UID"]) for m in mailbox.mbox(os.path.join(dp, fn))]
+            if len(got) != len(set(got)):
+                fail(f"incremental mbox: {rel}: X-UID twice: {got}")
+            uids[(user, folder)] = set(got)
+    recreated = {}
+    for f in (f for u in report["users"] for f in u["folders"]):
+        if any(x["kind"] == "uidvalidity_changed" for x in f["findings"]):
+            recreated[f["name"]] = f["target"]
+    for m in b:
+        folder = recreated.get(m["folder"], m["folder"])
+        if m["uid"] not in uids.get((m["user"], folder), set()):
+            fail(f"incremental mbox: {m['user']}/{folder}: X-UID {m['uid']} missing")
+    for m in a:
+        if m["uid"] not in uids.get((m["user"], m["folder"]), set()):
+            fail(f"incremental mbox: {m['user']}/{m['folder']}: X-UID {m['uid']} of a lost")
+    not_applied = sum(f["flags_not_applied"] for u in report["users"] for f in u["folders"])
+    if not not_applied:
+        fail("incremental mbox: flag changes not reported as not applied")
+    print(f"incremental mbox: {len(before)} earlier files kept as prefixes, {len(b)} messages of b and "
+          f"{len(a)} of a found, {not_applied} flag changes left to the manifest")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cyrconv", required=True)
@@ -358,6 +413,7 @@ def main():
             check_resume(args, work, "cyrus36-legacy", "mbox", ["--gzip"])
         check_disk_full(args, work)
         check_incremental(args, work)
+        check_incremental_mbox(args, work)
     if problems:
         print(f"{len(problems)} problem(s)")
         return 1
