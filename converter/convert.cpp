@@ -94,21 +94,6 @@ struct RunControl {
   bool stopped() const { return stop.load(std::memory_order_relaxed); }
 };
 
-// Where a folder goes when its own target holds output it must not merge into (another
-// UIDVALIDITY, or mail cyrconv did not write): a sibling named after the source's UIDVALIDITY.
-FolderNameResult uidvalidity_sibling(const FolderNameResult& n, std::uint32_t uidvalidity) {
-  FolderNameResult s = n;
-  const std::string suffix = "-uv" + std::to_string(uidvalidity);
-  s.path = (n.path.empty() ? std::string("INBOX") : n.path) + suffix;
-  s.maildirpp = (n.maildirpp.empty() ? std::string(".INBOX") : n.maildirpp) + suffix;
-  s.mbox_path = (n.mbox_path.empty() ? std::string("INBOX") : n.mbox_path) + suffix;
-  if (!s.levels.empty()) s.levels.back() += suffix;
-  s.renamed = true;
-  s.why = "the target folder " + (n.path.empty() ? std::string("INBOX") : n.path) +
-          " holds output this conversion must not merge into";
-  return s;
-}
-
 std::array<std::uint8_t, 20> sha1_from_hex(const std::string& hex) {
   std::array<std::uint8_t, 20> d{};
   auto nibble = [](char c) -> std::uint8_t {
@@ -622,6 +607,9 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     if (mbox_format || rec.disposition == "quarantined" || out.failed) {
       // An mbox is not rewritten for flags: the manifest carries them (README "Re-runs").
       if (rec.disposition != "quarantined") ++out.flags_not_applied;
+      if (mbox_format && rec.disposition != "quarantined" &&
+          std::find(rec.changes.begin(), rec.changes.end(), std::string(mbox_flags_stale)) == rec.changes.end())
+        rec.changes.push_back(std::string(mbox_flags_stale));
     } else if (auto file = find_earlier_file(user.root, rec.output_file)) {
       const MaildirName current = parse_maildir_name(file->filename().string());
       FlagState there;

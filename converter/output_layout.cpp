@@ -38,6 +38,19 @@ std::string side_file_name(const FolderNameResult& n) {
   return s.empty() || s == "." || s == ".." ? "_" + s : s;
 }
 
+FolderNameResult uidvalidity_sibling(const FolderNameResult& n, std::uint32_t uidvalidity) {
+  FolderNameResult s = n;
+  const std::string suffix = "-uv" + std::to_string(uidvalidity);
+  s.path = (n.path.empty() ? std::string("INBOX") : n.path) + suffix;
+  s.maildirpp = (n.maildirpp.empty() ? std::string(".INBOX") : n.maildirpp) + suffix;
+  s.mbox_path = (n.mbox_path.empty() ? std::string("INBOX") : n.mbox_path) + suffix;
+  if (!s.levels.empty()) s.levels.back() += suffix;
+  s.renamed = true;
+  s.why = "the target folder " + (n.path.empty() ? std::string("INBOX") : n.path) +
+          " holds output this conversion must not merge into";
+  return s;
+}
+
 FolderKeywords plan_keywords(const MailboxInventory& inv) {
   FolderKeywords k;
   std::array<bool, 128> used{};

@@ -27,6 +27,16 @@ std::string user_root_relative(const std::string& owner);
 // A file name for per-folder side files (manifests, quarantine): the target path, '/' -> '%2F'.
 std::string side_file_name(const FolderNameResult& name);
 
+// Where a folder goes when its own target holds output convert must not merge into (an earlier
+// conversion of another UIDVALIDITY, or mail cyrconv did not write): a sibling named after the
+// source's UIDVALIDITY ("Trash-uv1712345678"). README "Re-runs".
+FolderNameResult uidvalidity_sibling(const FolderNameResult& name, std::uint32_t uidvalidity);
+
+// The manifest change an incremental mbox run adds to an earlier message whose flags changed in
+// the source: the mbox keeps the headers written first, the manifest the new flags.
+inline constexpr std::string_view mbox_flags_stale =
+    "flags: changed in the source after this message was written; its mbox headers keep the earlier ones";
+
 // Keywords of one folder: Maildir letters a.. for the first 26 used slots, and every used
 // keyword in slot order (mbox X-IMAPbase).
 struct FolderKeywords {

@@ -15,6 +15,7 @@
 #include "converter/mbox_reader.h"
 #include "converter/output_layout.h"
 #include "converter/output_reader.h"
+#include "converter/journal.h"
 #include "converter/plan_names.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
@@ -57,6 +58,8 @@ struct Job {
   std::size_t folder = 0;  // index into selected
   bool recovery = false;
   const FolderNameResult* name = nullptr;
+  FolderNameResult sibling;                 // where convert put it when the planned target was taken
+  std::optional<FolderDone> done;           // the journal's record of the folder's last conversion
   std::uint64_t bytes = 0;
   VerifyFolder out;
 };
@@ -181,7 +184,8 @@ void read_manifest(FolderContext& c, const fs::path& path) {
       c.add(error("manifest_unreadable", path, 0, "line " + std::to_string(line_no) + ": " + why));
       return;
     }
-    c.manifest[rec->uid].push_back(std::move(*rec));
+    // Keyed by the Cyrus UID: an incremental run may have numbered a message on in the target.
+    c.manifest[rec->source_uid].push_back(std::move(*rec));
   };
   const std::string why = read_file_chunks(path, c.w, c.out().bytes_read, [&](std::string_view chunk) {
     std::size_t pos = 0;
@@ -328,18 +332,29 @@ void for_each_source(FolderContext& c, const fs::path& mpath, Fn&& fn) {
   std::map<std::uint32_t, std::size_t> used;
   for (const SourceMessage& m : c.messages) {
     const ManifestRecord* e = nullptr;
-    auto it = c.manifest.find(m.uid);
-    std::size_t& n = used[m.uid];
+    auto it = c.manifest.find(m.source_uid);
+    std::size_t& n = used[m.source_uid];
     if (it != c.manifest.end() && n < it->second.size()) e = &it->second[n];
     ++n;
     fn(m, e);
   }
   for (const auto& [uid, entries] : c.manifest) {
     const std::size_t n = used.count(uid) ? used[uid] : 0;
-    for (std::size_t i = n; i < entries.size(); ++i)
-      c.add(error("manifest_entry_unknown", mpath, uid,
-                  uid_text(uid) + ": the manifest lists a message the source folder does not have (" +
-                      entries[i].source_file + ")"));
+    for (std::size_t i = n; i < entries.size(); ++i) {
+      // Converted from an earlier snapshot and gone from this one: kept, as convert keeps it.
+      const bool earlier = c.job.done && (entries[i].disposition == "written" || entries[i].disposition == "repaired" ||
+                                          entries[i].disposition == "quarantined");
+      if (earlier) {
+        ++c.out().count.extra;
+        c.add(info("kept_not_in_source", mpath, uid,
+                   uid_text(uid) + ": converted by an earlier run, no longer in the source: kept (" +
+                       entries[i].source_file + ")"));
+      } else {
+        c.add(error("manifest_entry_unknown", mpath, uid,
+                    uid_text(uid) + ": the manifest lists a message the source folder does not have (" +
+                        entries[i].source_file + ")"));
+      }
+    }
   }
 }
 
@@ -364,7 +379,10 @@ void verify_maildir_folder(FolderContext& c) {
     if (uidlist.uidvalidity != out.uidvalidity)
       c.add(error("uidvalidity_mismatch", uidlist_path, 0,
                   "V" + std::to_string(uidlist.uidvalidity) + ", the source's UIDVALIDITY is " + std::to_string(out.uidvalidity)));
-    if (uidlist.uidnext != out.uidnext)
+    // An incremental run may have gone past the source's UIDNEXT (mail delivered to the target
+    // took UIDs): then the journal holds the UIDNEXT it wrote.
+    if (uidlist.uidnext != out.uidnext && !(c.job.done && uidlist.uidnext == c.job.done->target_uidnext &&
+                                            uidlist.uidnext >= out.uidnext))
       c.add(error("uidnext_mismatch", uidlist_path, 0,
                   "N" + std::to_string(uidlist.uidnext) + ", expected " + std::to_string(out.uidnext) +
                       " (the source's last UID + 1)"));
@@ -384,7 +402,23 @@ void verify_maildir_folder(FolderContext& c) {
   }
   std::map<char, std::string> planned;
   for (std::size_t i = 0; i < kw.letters_order.size(); ++i) planned[static_cast<char>('a' + i)] = kw.letters_order[i];
-  if (letters != planned) {
+  // After an incremental run the letters are the earlier ones plus new ones: each keyword must
+  // have one; messages are then checked by the letters the file gives.
+  bool covered = c.job.done.has_value();
+  for (const auto& [l, k] : planned) {
+    bool has = false;
+    for (const auto& [l2, k2] : letters) has = has || k2 == k;
+    covered = covered && has;
+  }
+  if (covered && letters != planned) {
+    for (auto& m : c.messages) {
+      m.letters.clear();
+      for (const auto& k : m.keywords)
+        for (const auto& [l, k2] : letters)
+          if (k2 == k) m.letters += l;
+      std::sort(m.letters.begin(), m.letters.end());
+    }
+  } else if (letters != planned) {
     std::vector<std::string> want, got;
     for (const auto& [l, k] : planned) want.push_back(std::string(1, l) + "=" + k);
     for (const auto& [l, k] : letters) got.push_back(std::string(1, l) + "=" + k);
@@ -412,7 +446,7 @@ void verify_maildir_folder(FolderContext& c) {
       if (auto o = check_listed(c, m, *e, qdir, mpath, bad)) return count(out.count, *o);
 
     // Expected in the output: the uidlist entry of the UID and its file in cur/.
-    auto u = m.duplicate ? uidlist.base_of_uid.end() : uidlist.base_of_uid.find(m.uid);
+    auto u = m.duplicate ? uidlist.base_of_uid.end() : uidlist.base_of_uid.find(e ? e->uid : m.uid);
     auto f = u == uidlist.base_of_uid.end() ? cur.end() : cur.find(u->second);
     if (u != uidlist.base_of_uid.end()) matched_bases.insert(u->second);
     if (!e && f == cur.end()) {
@@ -545,10 +579,14 @@ void verify_mbox_folder(FolderContext& c) {
   // X-IMAPbase on the first message: UIDVALIDITY, last UID and the keywords, as a uidlist header.
   const FolderKeywords kw = c.job.recovery ? FolderKeywords{} : plan_keywords(c.inv);
   if (!found.empty()) {
-    const MboxFolderState state{out.uidvalidity, out.uidnext ? out.uidnext - 1 : 0, kw.all_used};
+    const std::uint32_t last_uid = c.job.done ? c.job.done->target_uidnext - 1 : out.uidnext ? out.uidnext - 1 : 0;
+    const MboxFolderState state{out.uidvalidity, last_uid, kw.all_used};
     std::string want = mbox_metadata_headers(0, 0, {}, &state);
     want = want.substr(12, want.find('\n') - 12);  // after "X-IMAPbase: "
-    if (!found.front().imapbase || *found.front().imapbase != want)
+    // After an incremental run the keywords are the first run's (the header is not rewritten).
+    const std::string got_base = found.front().imapbase.value_or("");
+    const bool base_ok = c.job.done ? got_base.substr(0, 21) == want.substr(0, 21) : got_base == want;
+    if (!found.front().imapbase || !base_ok)
       c.add(error("imapbase_mismatch", file, 0,
                   "X-IMAPbase of the first message is '" + found.front().imapbase.value_or("(none)") + "', expected '" +
                       want + "' (UIDVALIDITY, last UID, keywords)"));
@@ -574,7 +612,7 @@ void verify_mbox_folder(FolderContext& c) {
     if (e) check_manifest_entry(c, m, *e, mpath, bad);
     if (e)
       if (auto o = check_listed(c, m, *e, qdir, mpath, bad)) return count(out.count, *o);
-    auto it = m.duplicate ? by_uid.end() : by_uid.find(m.uid);
+    auto it = m.duplicate ? by_uid.end() : by_uid.find(e ? e->uid : m.uid);
     if (!e && it == by_uid.end()) {
       c.add(error("lost_message", m.file, m.uid,
                   uid_text(m.uid) + ": neither in the output nor listed in the manifest " + mpath.string()));
@@ -611,6 +649,14 @@ void verify_mbox_folder(FolderContext& c) {
     };
     auto compare = [&](const char* name, const std::optional<std::string>& got, const std::optional<std::string>& want) {
       if (got == want) return;
+      if (e && manifest_says(*e, mbox_flags_stale)) {
+        // An incremental run leaves an earlier message's mbox headers as they were; its manifest
+        // line carries the source's new flags (README "Re-runs").
+        c.add(Finding{Finding::Severity::warning, "mbox_flags_in_manifest", file.string(), 0, m.uid,
+                      uid_text(m.uid) + ": " + name + " is '" + got.value_or("(none)") + "', the source (and the manifest) '" +
+                          want.value_or("(none)") + "': flags changed after the first conversion are in the manifest only"});
+        return;
+      }
       c.add(error("flags_mismatch", file, m.uid,
                   uid_text(m.uid) + ": " + name + " is '" + got.value_or("(none)") + "', the source gives '" +
                       want.value_or("(none)") + "' (" + join(system_flag_names(m.flags)) +
@@ -790,6 +836,17 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
           const PlannedUser& user = plan.users[plan.user_of[i]];
           FolderContext c{opt, *selected[i], inv[i], user, plan.orphans[i], opt.out / user.root_rel, job, workers.local(),
                           {}, {}, false};
+          // Where convert put the folder: its planned target, or the UIDVALIDITY sibling when the
+          // journal there records another UIDVALIDITY (README "Re-runs").
+          std::string jerr;
+          job.done = read_folder_done(c.user_root, side_file_name(*job.name), jerr);
+          if (job.done && job.done->uidvalidity != job.out.uidvalidity) {
+            job.sibling = uidvalidity_sibling(*job.name, job.out.uidvalidity);
+            job.name = &job.sibling;
+            job.done = read_folder_done(c.user_root, side_file_name(*job.name), jerr);
+            job.out.findings.push_back(info("uidvalidity_changed", c.user_root / "journal", 0,
+                                            "verified in the sibling folder " + job.sibling.path));
+          }
           collect_source(c);
           if (format == OutputFormat::maildir)
             verify_maildir_folder(c);

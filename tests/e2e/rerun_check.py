@@ -136,6 +136,14 @@ def check_resume(args, work, fixture, fmt, extra=()):
 # --------------------------------------------------------------------------- incremental
 
 
+def verify(args, fixture_dir, out, fmt, label):
+    p = subprocess.run([args.cyrconv, "verify", "--format", fmt, "--spool", os.path.join(fixture_dir, "spool"),
+                        "--config", os.path.join(fixture_dir, "config"), "--out", out], capture_output=True, text=True)
+    if p.returncode != 0:
+        print(p.stdout[-4000:])
+        fail(f"{label}: verify exited {p.returncode}")
+
+
 def dovecot(args, root, users, out_jsonl, folders_jsonl, keep=False):
     # Used in place (keep), Dovecot changing the tree is the point: its exit status 1 says so.
     cmd = [os.path.join(args.source, "tools", "dovecot-oracle"), "--format", "maildir", "--root", root,
@@ -217,6 +225,7 @@ def check_incremental(args, work):
                 fail(f"incremental: {u['user']}/{f['name']}: not converted {c['not_converted']}")
 
     dovecot(args, out, users, os.path.join(work, "served.jsonl"), os.path.join(work, "served-folders.jsonl"))
+    verify(args, b_dir, out, "maildir", "incremental")
     served = read_jsonl(os.path.join(work, "served.jsonl"))
     served_folders = {(r["user"], r["folder"]): r for r in read_jsonl(os.path.join(work, "served-folders.jsonl"))}
     by_folder = {}
@@ -361,6 +370,7 @@ def check_incremental_mbox(args, work):
     report_path = os.path.join(work, "inc-mbox.json")
     convert(args, os.path.join(snaps, "b"), out, "mbox", report=report_path)
     report = json.load(open(report_path, encoding="utf-8"))
+    verify(args, os.path.join(snaps, "b"), out, "mbox", "incremental mbox")
     for path, old in before.items():
         new = open(path, "rb").read()
         at = old.find(b"\nX-IMAPbase: ")
