@@ -280,7 +280,8 @@ int run_cli(int argc, char** argv) {
   app.require_subcommand(1, 1);
   app.footer(
       "Exit status: 0 done, nothing wrong found; 1 done, problems found (see the report); 2 usage error;\n"
-      "3 input missing or unusable (or refused, e.g. a shard plan made for other inputs).");
+      "3 input missing or unusable (or refused, e.g. a shard plan made for other inputs);\n"
+      "4 convert stopped on a full disk or refused for lack of space (free space, run it again to resume).");
 
   InputOptions in;
   bool json = false;
@@ -307,7 +308,8 @@ int run_cli(int argc, char** argv) {
   ConvertCommandOptions conv;
   CLI::App* convert = app.add_subcommand(
       "convert", "Write Maildir++ or mbox trees (or Zimbra archives) with flag manifests; every message read once, "
-                 "checked, and written, repaired (original kept) or quarantined");
+                 "checked, and written, repaired (original kept) or quarantined. Run it again to resume after a "
+                 "crash or to add a newer snapshot: nothing is written twice, nothing in OUT deleted (README \"Re-runs\")");
   add_input_options(*convert, in);
   convert->add_option("--format", conv.format,
                       "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz for Zimbra's REST import plus zimbra-flags.zmm "
