@@ -297,7 +297,10 @@ int run_cli(int argc, char** argv) {
   ConvertCommandOptions conv;
   CLI::App* convert = app.add_subcommand(
       "convert", "Write Maildir++ or mbox trees with flag manifests; every message read once, checked, and written, "
-                 "repaired (original kept) or quarantined");
+                 "repaired (original kept) or quarantined. Also carries, per user, special-use roles "
+                 "(dovecot-special-use.conf), Sieve scripts (sieve/, .dovecot.sieve; fileinto names rewritten), "
+                 "ACLs (report, acl.tsv, Maildir dovecot-acl) and the quota (Maildir maildirsize); these need --config "
+                 "(annotations.db, sieve/, quota/)");
   add_input_options(*convert, in);
   convert->add_option("--format", conv.format, "Output format")
       ->required()

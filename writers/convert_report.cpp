@@ -38,8 +38,8 @@ void write_extras_text(const CarriedExtras& x, std::ostream& out) {
   for (const auto& q : x.quota) {
     out << "  quota " << q.root << ": storage "
         << (q.storage_limit_kib ? std::to_string(*q.storage_limit_kib) + " KiB" : std::string("unlimited"))
-        << ", messages " << (q.message_limit ? std::to_string(*q.message_limit) : std::string("unlimited"))
-        << "; written " << q.used_bytes << " bytes in " << q.used_messages << " messages";
+        << ", messages " << (q.message_limit ? std::to_string(*q.message_limit) : std::string("unlimited"));
+    if (!q.file.empty()) out << "; usage " << q.used_bytes << " bytes in " << q.used_messages << " messages";
     if (!q.file.empty()) out << " -> " << q.file;
     if (!q.note.empty()) out << " (" << q.note << ")";
     out << '\n';
