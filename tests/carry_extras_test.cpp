@@ -258,3 +258,29 @@ TEST_CASE("convert cyrus36-extras: special-use, Sieve, ACLs and quota carried as
   CHECK(kept);
   CHECK(first != "1S\n0 0\n");
 }
+
+TEST_CASE("sieve rewrite: an identity map never changes a byte, whatever the input") {
+  // Mutations (fixed seed) of a script using every token kind; unsafe or not, bytes must stay.
+  const std::string base =
+      "require [\"fileinto\"];\n# c \"x\"\n/* b */ if header :is \"a\" \"b\\\"\" { fileinto :flags [\"x\"] \"B&APw-ro\"; }\n"
+      "vacation :days 7 :fcc \"S\" text:\n..x\n.\n;\n";
+  const std::string alphabet = "\"\\#/*:;[]{}(),.\n\r tfileintox0123";
+  std::uint32_t state = 12345;
+  auto next = [&] { return state = state * 1664525u + 1013904223u; };
+  auto same = [](std::string_view n) { return std::optional<std::string>(std::string(n)); };
+  for (int i = 0; i < 3000; ++i) {
+    std::string s = base;
+    for (int k = 0, n = 1 + static_cast<int>(next() % 4); k < n; ++k) {
+      const std::size_t at = next() % (s.size() + 1);
+      switch (next() % 3) {
+        case 0: s.insert(at, 1, alphabet[next() % alphabet.size()]); break;
+        case 1: if (at < s.size()) s.erase(at, 1); break;
+        default: if (at < s.size()) s[at] = alphabet[next() % alphabet.size()];
+      }
+    }
+    CAPTURE(s);
+    const auto r = rewrite_sieve_folders(s, same);
+    REQUIRE(r.script == s);
+    REQUIRE(r.rewrites.empty());
+  }
+}
