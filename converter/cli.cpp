@@ -11,6 +11,7 @@
 #include "converter/convert.h"
 #include "converter/rename_map.h"
 #include "converter/scan.h"
+#include "converter/shard_commands.h"
 #include "converter/verify.h"
 #include "writers/audit_report.h"
 #include "writers/convert_report.h"
@@ -139,7 +140,7 @@ struct ConvertCommandOptions {
   std::string format;
   std::string out;
   std::string users;
-  std::string profile = "dovecot";
+  std::string profile;  // "": the format's own (zimbra for zimbra-tgz, else dovecot)
   std::string eol = "lf";
   std::string on_corrupt = "repair";
   std::string sync = "folder";
@@ -150,6 +151,7 @@ struct ConvertCommandOptions {
   bool gzip = false;
   bool quiet = false;
   bool no_space_check = false;
+  ShardRequest shard;  // --plan FILE [--shard K]
 };
 
 std::vector<std::string> split_list(const std::string& s) {
@@ -171,10 +173,13 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
   ConvertOptions options;
-  options.format = c.format == "mbox" ? OutputFormat::mbox : OutputFormat::maildir;
+  options.format = c.format == "mbox"         ? OutputFormat::mbox
+                   : c.format == "zimbra-tgz" ? OutputFormat::zimbra_tgz
+                                              : OutputFormat::maildir;
   options.out = fs::absolute(c.out);
   options.users = split_list(c.users);
-  options.profile = *parse_naming_profile(c.profile);  // CLI11 checked the values
+  const std::string profile = !c.profile.empty() ? c.profile : c.format == "zimbra-tgz" ? "zimbra" : "dovecot";
+  options.profile = *parse_naming_profile(profile);  // CLI11 checked the values
   options.crlf = c.eol == "crlf";
   options.on_corrupt = *parse_on_corrupt(c.on_corrupt);
   options.sync = c.sync == "none" ? SyncPolicy::none : c.sync == "message" ? SyncPolicy::message : SyncPolicy::folder;
@@ -194,13 +199,15 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
     options.rename_map = std::move(parsed).value();
   }
   options.threads = in.threads;
-  if (options.format == OutputFormat::mbox && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
+  if (options.format != OutputFormat::maildir && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
+  std::optional<ShardStamp> stamp;
+  if (auto stop = prepare_shard_run(inputs, c.shard, options, stamp)) return *stop;
   if (auto st = make_directories(options.out); !st) return fail_input(st.message);
   ConvertReport report = run_convert(inputs, options);
   report.tool_version = CYRCONV_VERSION;
   if (!c.report_file.empty()) {
     std::ofstream out(c.report_file, std::ios::binary | std::ios::trunc);
-    out << convert_report_json(report);
+    out << (stamp ? stamp_shard_report(convert_report_json(report), *stamp) : convert_report_json(report));
     if (!out) return fail_input("cannot write " + c.report_file);
   }
   write_convert_text(report, std::cout);
@@ -231,6 +238,9 @@ int run_verify_command(const InputOptions& in, const VerifyCommandOptions& v) {
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
   VerifyOptions options;
+  if (v.format == "zimbra-tgz")
+    return fail_input("verify does not read zimbra-tgz archives yet; check one with `tar -tzvf OUT/<user>/zimbra.tgz` "
+                      "and the convert report (README \"Zimbra archive\")");
   if (!v.format.empty()) options.format = v.format == "mbox" ? OutputFormat::mbox : OutputFormat::maildir;
   options.out = fs::absolute(v.out);
   options.users = split_list(v.users);
@@ -263,14 +273,14 @@ int run_verify_command(const InputOptions& in, const VerifyCommandOptions& v) {
 
 int run_cli(int argc, char** argv) {
   CLI::App app{
-      "cyrconv: convert copied Cyrus IMAP mail stores, offline and read-only, into Maildir or mbox.\n"
+      "cyrconv: convert copied Cyrus IMAP mail stores, offline and read-only, into Maildir, mbox or a Zimbra archive.\n"
       "The source trees are never written, locked or touched.",
       "cyrconv"};
   app.set_version_flag("--version", std::string("cyrconv ") + CYRCONV_VERSION);
   app.require_subcommand(1, 1);
   app.footer(
-      "Exit status: 0 done, nothing wrong found; 1 done, problems found (see the report); 2 usage error or\n"
-      "subcommand not built yet; 3 input missing or unusable.");
+      "Exit status: 0 done, nothing wrong found; 1 done, problems found (see the report); 2 usage error;\n"
+      "3 input missing or unusable (or refused, e.g. a shard plan made for other inputs).");
 
   InputOptions in;
   bool json = false;
@@ -296,22 +306,26 @@ int run_cli(int argc, char** argv) {
 
   ConvertCommandOptions conv;
   CLI::App* convert = app.add_subcommand(
-      "convert", "Write Maildir++ or mbox trees with flag manifests; every message read once, checked, and written, "
-                 "repaired (original kept) or quarantined. Also carries, per user, special-use roles "
-                 "(dovecot-special-use.conf), Sieve scripts (sieve/, .dovecot.sieve; fileinto names rewritten), "
+      "convert", "Write Maildir++ or mbox trees (or Zimbra archives) with flag manifests; every message read once, "
+                 "checked, and written, repaired (original kept) or quarantined. Also carries, per user, special-use "
+                 "roles (dovecot-special-use.conf), Sieve scripts (sieve/, .dovecot.sieve; fileinto names rewritten), "
                  "ACLs (report, acl.tsv, Maildir dovecot-acl) and the quota (Maildir maildirsize); these need --config "
                  "(annotations.db, sieve/, quota/)");
   add_input_options(*convert, in);
-  convert->add_option("--format", conv.format, "Output format")
+  convert->add_option("--format", conv.format,
+                      "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz for Zimbra's REST import plus zimbra-flags.zmm "
+                      "for zmmailbox (README \"Zimbra archive\")")
       ->required()
-      ->check(CLI::IsMember({"maildir", "mbox"}))
-      ->type_name("maildir|mbox");
+      ->check(CLI::IsMember({"maildir", "mbox", "zimbra-tgz"}))
+      ->type_name("maildir|mbox|zimbra-tgz");
   convert->add_option("--out", conv.out, "Output root (created if needed); users go to OUT/<user>")
       ->required()
       ->type_name("DIR");
   convert->add_option("--users", conv.users, "Only these users (comma separated, e.g. fred,anna@example.org)")
       ->type_name("LIST");
-  convert->add_option("--profile", conv.profile, "Folder naming rules of the target (README \"Folder names\")")
+  convert->add_option("--profile", conv.profile,
+                      "Folder naming rules of the target (README \"Folder names\"); default zimbra for zimbra-tgz, "
+                      "else dovecot")
       ->check(CLI::IsMember({"dovecot", "zimbra", "generic"}))
       ->type_name("dovecot|zimbra|generic");
   convert->add_option("--eol", conv.eol, "Maildir line ends: lf (default) or crlf as Cyrus stored them")
@@ -336,6 +350,13 @@ int run_cli(int argc, char** argv) {
       ->type_name("FILE");
   convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
       ->type_name("FILE");
+  convert->add_option("--plan", conv.shard.plan_file,
+                      "Convert one shard of this plan (cyrconv plan); its rename map is OUT/rename-map.shard-K.tsv")
+      ->type_name("FILE");
+  CLI::Option* shard_opt =
+      convert->add_option("--shard", conv.shard.shard,
+                          "Shard K of --plan, 0-based (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
+          ->type_name("K");
 
   VerifyCommandOptions ver;
   CLI::App* verify = app.add_subcommand(
@@ -343,8 +364,10 @@ int run_cli(int argc, char** argv) {
                 "bodies by SHA-1, flags, keywords, internal dates, UIDs. Writes nothing");
   add_input_options(*verify, in);
   verify->add_option("--out", ver.out, "The output root convert wrote")->required()->type_name("DIR");
-  verify->add_option("--format", ver.format, "Output format (default: whichever of OUT/<user>/Maildir, mail exists)")
-      ->check(CLI::IsMember({"maildir", "mbox"}))
+  verify->add_option("--format", ver.format,
+                     "Output format (default: whichever of OUT/<user>/Maildir, mail exists; zimbra-tgz is refused: not "
+                     "built yet)")
+      ->check(CLI::IsMember({"maildir", "mbox", "zimbra-tgz"}))
       ->type_name("maildir|mbox");
   verify->add_option("--users", ver.users, "Only these users, as given to convert --users")->type_name("LIST");
   verify->add_option("--profile", ver.profile, "Folder naming profile convert used")
@@ -357,19 +380,25 @@ int run_cli(int argc, char** argv) {
   verify->add_option("--report", ver.report_file, "Write the JSON verify report (schema in README) to FILE")
       ->type_name("FILE");
 
-  // Subcommands still to be built: they parse their inputs so --help is useful, then refuse.
-  struct Planned {
-    const char* name;
-    const char* what;
-  };
-  const Planned planned[] = {
-      {"plan", "Cut the work into shards balanced by bytes for several machines"},
-  };
-  std::vector<InputOptions> planned_inputs(std::size(planned));
-  for (std::size_t i = 0; i < std::size(planned); ++i) {
-    CLI::App* cmd = app.add_subcommand(planned[i].name, std::string(planned[i].what) + " (not built yet)");
-    add_input_options(*cmd, planned_inputs[i]);
-  }
+  PlanRequest plan_opts;
+  CLI::App* plan = app.add_subcommand(
+      "plan", "Cut the store into shards of whole users balanced by bytes, for several machines (Slurm array, "
+              "Kubernetes indexed Job, GNU parallel); each runs convert --plan FILE --shard K");
+  add_input_options(*plan, in);
+  plan->add_option("--shards", plan_opts.shards, "Number of shards")->required()->check(CLI::Range(1, 1000000));
+  plan->add_option("--out", plan_opts.out, "Write the plan (JSON, schema in README) to FILE")->required()->type_name("FILE");
+
+  MergeRequest merge_opts;
+  CLI::App* report_cmd = app.add_subcommand("report", "Work with reports");
+  report_cmd->require_subcommand(1, 1);
+  CLI::App* merge = report_cmd->add_subcommand(
+      "merge", "Join the convert reports of a plan's shards into the report of the whole run");
+  merge->add_option("--plan", merge_opts.plan_file, "The plan the shards ran")->required()->type_name("FILE");
+  merge->add_option("--out", merge_opts.out, "Write the merged JSON report to FILE")->required()->type_name("FILE");
+  merge->add_option("--rename-map", merge_opts.rename_map,
+                    "Also join the shards' rename maps into FILE (e.g. OUT/rename-map.tsv)")
+      ->type_name("FILE");
+  merge->add_option("reports", merge_opts.reports, "The shards' convert --report files")->required()->type_name("SHARD.json");
 
   try {
     app.parse(argc, argv);
@@ -381,14 +410,15 @@ int run_cli(int argc, char** argv) {
 
   if (scan->parsed()) return run_scan_command(in, json, json_file);
   if (audit->parsed()) return run_audit_command(in, audit_opts);
+  conv.shard.shard_given = shard_opt->count() > 0;
   if (convert->parsed()) return run_convert_command(in, conv);
   if (verify->parsed()) return run_verify_command(in, ver);
-  for (const auto& p : planned) {
-    if (app.got_subcommand(p.name)) {
-      std::cerr << "cyrconv: '" << p.name << "' is not built yet\n";
-      return exit_usage;
-    }
+  if (plan->parsed()) {
+    SourceInputs inputs;
+    if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+    return run_plan_command(inputs, plan_opts, in.threads);
   }
+  if (merge->parsed()) return run_report_merge_command(merge_opts);
   return exit_usage;
 }
 

@@ -23,6 +23,7 @@
 #include <optional>
 #include <set>
 
+#include "converter/convert_zimbra.h"
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
 #include "converter/journal.h"
@@ -934,6 +935,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
 }  // namespace
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt) {
+  if (opt.format == OutputFormat::zimbra_tgz) return run_convert_zimbra(inputs, opt);  // converter/convert_zimbra.cpp
   std::optional<tbb::global_control> limit;
   if (opt.threads > 0)
     limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(opt.threads));
@@ -970,7 +972,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   for (const auto& u : opt.users) {
     bool found = false;
     for (const auto* mb : selected) found = found || mb->name.owner() == u;
-    if (!found)
+    if (!found && !u.empty())  // "" (a shard's shared unit) may hold DELETED folders only
       report.findings.push_back(make_finding(Finding::Severity::error, "user_not_found", "", 0,
                                              "--users names " + u + " but the store has no folder of that user"));
   }
@@ -1273,7 +1275,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   {
     std::string map = format_rename_map_header();
     for (const auto& u : users) map += format_rename_map_lines(u.owner, opt.profile, u.naming);
-    if (auto st = write_small_file(opt.out / "rename-map.tsv", map, opt.sync != SyncPolicy::none); !st)
+    if (auto st = write_small_file(opt.out / opt.rename_map_file, map, opt.sync != SyncPolicy::none); !st)
       report.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
   }
 

@@ -15,7 +15,7 @@
 
 namespace cyrconv {
 
-enum class OutputFormat { maildir, mbox };
+enum class OutputFormat { maildir, mbox, zimbra_tgz };  // zimbra_tgz: converter/convert_zimbra.h
 
 struct ConvertOptions {
   OutputFormat format = OutputFormat::maildir;
@@ -32,6 +32,8 @@ struct ConvertOptions {
   int threads = 0;
   bool quiet = false;                  // no progress on stderr
   bool check_space = true;             // refuse when the output file system lacks the space
+  // File name of the rename map in `out`: shards of a plan write their own (shard_plan.h).
+  std::string rename_map_file = "rename-map.tsv";
 };
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);

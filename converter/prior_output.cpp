@@ -73,11 +73,13 @@ PriorFolder inspect_prior_folder(const fs::path& user_root, const std::string& s
     p.state = PriorFolder::State::done;
     return p;
   }
+  // An interrupted run left a manifest, or (below) committed messages or a uidlist.
+  const bool manifest = exists_no_follow(user_root / "manifests" / (side + ".jsonl"));
   if (!maildir) {
     // An mbox file without a journal entry: a run killed after committing it. Its bytes are
     // compared with ours before anything is kept (OutputFile::OnExisting::keep_identical).
     const fs::path file = gzip ? fs::path(folder_path.string() + ".gz") : folder_path;
-    p.state = exists_no_follow(file) ? PriorFolder::State::partial : PriorFolder::State::none;
+    p.state = exists_no_follow(file) || manifest ? PriorFolder::State::partial : PriorFolder::State::none;
     return p;
   }
   if (!exists_no_follow(folder_path)) return p;
@@ -115,7 +117,10 @@ PriorFolder inspect_prior_folder(const fs::path& user_root, const std::string& s
     p.why = error;
     return p;
   }
-  p.state = PriorFolder::State::partial;
+  const bool any_message = !first_foreign_entry(folder_path / "cur", [](std::string_view) { return false; }).empty();
+  const bool uidlist = exists_no_follow(folder_path / "dovecot-uidlist");
+  // A directory alone (INBOX is the root its subfolders were made in) is nothing to resume.
+  p.state = manifest || any_message || uidlist ? PriorFolder::State::partial : PriorFolder::State::none;
   return p;
 }
 

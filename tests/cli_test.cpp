@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdio>
 #include <string>
+#include <vector>
 #include <sys/wait.h>
 
 #include "tests/test_support.h"
@@ -69,13 +70,18 @@ TEST_CASE("cli: convert requires --format and --out") {
   CHECK(lines(bad.out) == 1);
 }
 
-TEST_CASE("cli: subcommands not built yet say so and exit 2 without output") {
+TEST_CASE("cli: plan needs --shards and --out; report merge needs --plan, --out and reports") {
   cyrconv::test::TempDir tmp;
-  for (const char* sub : {"plan"}) {
-    Run r = run_cyrconv(std::string(sub) + " --spool " + tmp.path.string());
-    CHECK(r.status == 2);
-    CHECK(r.out == "cyrconv: '" + std::string(sub) + "' is not built yet\n");
+  for (const std::string& args : std::vector<std::string>{"plan --spool " + tmp.path.string(), "plan --shards 0 --out x --spool " + tmp.path.string(),
+                                 "report", "report merge --out x a.json", "report merge --plan p --out x"}) {
+    Run r = run_cyrconv(args);
+    CHECK_MESSAGE(r.status == 2, args);
+    CHECK_MESSAGE(lines(r.out) == 1, args, ": ", r.out);
   }
+  Run shard_alone = run_cyrconv("convert --spool " + tmp.path.string() + " --format mbox --out " +
+                                (tmp.path / "o").string() + " --shard 1");
+  CHECK(shard_alone.status == 2);
+  CHECK(shard_alone.out == "cyrconv: --shard needs --plan FILE\n");
 }
 
 TEST_CASE("cli: scan refuses missing inputs with status 3") {

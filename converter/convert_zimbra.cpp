@@ -1,0 +1,865 @@
+#include "converter/convert_zimbra.h"
+
+#include <sys/stat.h>
+#include <tbb/blocked_range.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <cctype>
+#include <cstdint>
+#include <chrono>
+#include <functional>
+#include <map>
+#include <optional>
+#include <set>
+#include <tuple>
+
+#include "converter/inventory.h"
+#include "converter/output_layout.h"
+#include "converter/plan_names.h"
+#include "converter/progress.h"
+#include "converter/scan.h"
+#include "converter/source_io.h"
+#include "parsers/dav_resource.h"
+#include "parsers/message_check.h"
+#include "parsers/message_id.h"
+#include "writers/gzip_stream.h"
+#include "writers/maildir.h"
+#include "writers/manifest.h"
+#include "writers/message_encoder.h"
+#include "writers/scratch_file.h"
+#include "writers/tar_writer.h"
+#include "writers/zimbra_flags.h"
+
+namespace cyrconv {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+constexpr std::size_t read_buffer_size = 256 * 1024;
+constexpr std::string_view archive_name = "zimbra.tgz";
+constexpr std::string_view flags_name = "zimbra-flags.zmm";
+
+Finding finding(Finding::Severity sev, std::string kind, std::string file, std::uint32_t uid, std::string detail) {
+  return Finding{sev, std::move(kind), std::move(file), 0, uid, std::move(detail)};
+}
+
+struct Job {
+  const MailboxRef* mailbox = nullptr;     // null for a recovery folder of orphans
+  const MailboxRef* orphans_of = nullptr;  // recovery folder: the folder whose orphans it holds
+  std::size_t inventory = 0;
+  std::size_t user = 0;
+  const FolderNameResult* name = nullptr;
+  ConvertFolder out;
+};
+
+struct User {
+  std::string owner;
+  std::string root_rel;
+  fs::path root;
+  const UserState* state = nullptr;
+  NamingOutcome naming;
+  std::vector<std::size_t> jobs;  // in archive order
+  std::vector<Finding> findings;
+  bool refused = false;
+};
+
+// What one user's conversion shares between its folders: the archive, the flag commands, the
+// per-thread buffers. One user is converted by one thread, start to end.
+struct UserRun {
+  const ConvertOptions& opt;
+  User& user;
+  Progress& progress;
+  GzipOutputFile archive;
+  TarWriter tar{[this](std::string_view b) { return archive.write(b); }};
+  OutputFile zmm;
+  WriteStatus stream_status;  // the archive or zmm stream failed: nothing more goes in
+  MessageChecker checker;
+  MessageIdScanner message_id;
+  ScratchFile raw, repaired;
+  std::vector<char> buffer = std::vector<char>(read_buffer_size);
+  std::string encoded;
+  // Folders without entries (path, view) and the folders that have some: the import creates
+  // folders only for entries, so the empty ones that are no parent of a filled one get a
+  // createFolder line at the end.
+  std::vector<std::pair<std::string, std::string>> empty_folders;
+  std::set<std::string> filled_folders;
+
+  UserRun(const ConvertOptions& o, User& u, Progress& p) : opt(o), user(u), progress(p), checker(MessageCheckOptions{o.mime}) {}
+
+  bool sync() const { return opt.sync != SyncPolicy::none; }
+
+  void stream_failed(const WriteStatus& st) {
+    if (stream_status) stream_status = st;
+  }
+
+  // One tar entry whose bytes are in `scratch`.
+  WriteStatus add_entry(const std::string& name, ScratchFile& scratch, std::int64_t mtime, std::uint32_t mode) {
+    if (!stream_status) return stream_status;
+    WriteStatus st = tar.begin(TarEntry{name, scratch.size(), mtime, mode});
+    if (st) st = scratch.read_all(buffer, [&](std::string_view b) { return tar.write(b); });
+    if (st) st = tar.end();
+    if (!st) stream_failed(st);
+    return st;
+  }
+
+  WriteStatus add_entry(const std::string& name, std::string_view bytes, std::int64_t mtime, std::uint32_t mode) {
+    if (!stream_status) return stream_status;
+    WriteStatus st = tar.begin(TarEntry{name, bytes.size(), mtime, mode});
+    if (st) st = tar.write(bytes);
+    if (st) st = tar.end();
+    if (!st) stream_failed(st);
+    return st;
+  }
+
+  void zmm_line(const std::string& line) {
+    if (!stream_status) return;
+    if (auto st = zmm.write(line); !st) stream_failed(st);
+  }
+};
+
+std::string reason_text(std::uint32_t uid, const fs::path& source, const AuditMessage& m) {
+  std::string s = "uid: " + std::to_string(uid) + "\nsource: " + source.string() + "\naction: " + m.action + "\n";
+  if (!m.reason.empty()) s += "reason: " + m.reason + "\n";
+  for (const auto& c : m.changes) s += "change: " + c + "\n";
+  for (const auto& f : m.findings) s += "finding: " + f.kind + ": " + f.detail + "\n";
+  return s;
+}
+
+// Keeps the bytes read from the source (in `scratch`, or re-read from `source` when they were
+// never read: a duplicate record) under quarantine/<folder>/, as convert does for Maildir/mbox.
+WriteStatus keep_original(UserRun& run, const fs::path& dir, const fs::path& source, ScratchFile* scratch,
+                          std::uint32_t uid, std::string_view label, const AuditMessage& m) {
+  if (auto st = make_directories(dir); !st) return st;
+  const std::string name = std::string(label) + "-" + std::to_string(uid) + ".eml";
+  OutputFile copy;
+  if (auto st = copy.open(dir, name); !st) return st;
+  if (scratch) {
+    if (auto st = scratch->read_all(run.buffer, [&](std::string_view b) { return copy.write(b); }); !st) return st;
+  } else {
+    WriteStatus ws;
+    SourceStream s = stream_source_file(source, run.buffer, [&](std::string_view b) {
+      if (ws) ws = copy.write(b);
+    });
+    if (!ws) return ws;
+    if (s.status != SourceOpen::Status::ok) return WriteStatus{false, s.message};
+  }
+  if (auto st = copy.commit(dir / name, -1, run.sync(), OutputFile::OnExisting::replace); !st) return st;
+  return write_small_file(dir / (std::string(label) + "-" + std::to_string(uid) + ".reason"), reason_text(uid, source, m),
+                          run.sync());
+}
+
+// The flags a message needs after import, for the zmm file.
+struct FlagNeed {
+  std::string flags;              // Zimbra flag letters; "" = no modifyItemFlags
+  std::vector<std::string> tags;  // Zimbra tag names
+  bool any() const { return !flags.empty() || !tags.empty(); }
+};
+
+FlagNeed flag_need(std::uint32_t flags, const std::vector<std::string>& keywords) {
+  FlagNeed n;
+  bool forwarded = false;
+  for (const auto& k : keywords) {
+    std::string lower = k;
+    for (auto& c : lower) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+    if (lower == "$forwarded")
+      forwarded = true;  // Zimbra's own \Forwarded flag
+    else
+      n.tags.push_back(zimbra_tag_name(k));
+  }
+  if (flags & imapflag::draft) n.tags.emplace_back(zimbra_draft_tag);
+  std::sort(n.tags.begin(), n.tags.end());
+  n.tags.erase(std::unique(n.tags.begin(), n.tags.end()), n.tags.end());
+  std::string letters;
+  if (flags & imapflag::flagged) letters += 'f';
+  if (flags & imapflag::answered) letters += 'r';
+  if (forwarded) letters += 'w';
+  if (flags & imapflag::deleted) letters += 'x';
+  // modifyItemFlags replaces every flag, unread included: say unread again where it was.
+  if (!letters.empty()) n.flags = ((flags & imapflag::seen) ? "" : "u") + letters;
+  return n;
+}
+
+// Per folder, what the zmm file needs to find messages again: every written message's
+// Message-ID (hashed, to group messages sharing one), and the full need of those with flags.
+struct FolderFlags {
+  struct Row {
+    std::uint64_t id_hash = 0;
+    std::uint64_t need_hash = 0;
+    std::size_t needed = SIZE_MAX;  // index into needs, or SIZE_MAX
+    bool searchable = false;
+  };
+  struct Needed {
+    std::uint32_t uid;
+    std::string msgid;
+    FlagNeed need;
+  };
+  std::vector<Row> rows;
+  std::vector<Needed> needs;
+
+  void add(std::uint32_t uid, const std::string& msgid, std::uint32_t flags, FlagNeed need) {
+    Row r;
+    r.searchable = searchable(msgid);
+    r.id_hash = std::hash<std::string>{}(msgid);
+    std::string sig = need.flags + ((flags & imapflag::seen) ? "S" : "U");
+    for (const auto& t : need.tags) sig += "\n" + t;
+    r.need_hash = need.any() ? std::hash<std::string>{}(sig) : 0;
+    if (need.any()) {
+      r.needed = needs.size();
+      needs.push_back(Needed{uid, msgid, std::move(need)});
+    }
+    rows.push_back(r);
+  }
+
+  // Writes the commands; returns the UIDs whose flags could not be scripted.
+  std::vector<std::uint32_t> emit(UserRun& run, const std::string& folder_path) const {
+    std::vector<std::uint32_t> unmatched;
+    if (needs.empty()) return unmatched;
+    std::map<std::uint64_t, std::vector<const Row*>> groups;
+    for (const auto& r : rows) groups[r.id_hash].push_back(&r);
+    const bool path_ok = folder_path.find_first_of("\\\"") == std::string::npos;
+    std::set<std::uint64_t> done;
+    for (const auto& r : rows) {
+      if (r.needed == SIZE_MAX) continue;
+      const Needed& n = needs[r.needed];
+      const auto& group = groups[r.id_hash];
+      bool same = r.searchable && path_ok && group.size() <= 1000;
+      for (const Row* g : group) same = same && g->need_hash == r.need_hash;
+      if (!same) {
+        unmatched.push_back(n.uid);
+        continue;
+      }
+      if (!done.insert(r.id_hash).second) continue;  // the group's first message spoke for all
+      run.zmm_line(zmm_search(folder_path, n.msgid, group.size()));
+      if (!n.need.flags.empty()) run.zmm_line(zmm_modify_flags(group.size(), n.need.flags));
+      for (const auto& t : n.need.tags) run.zmm_line(zmm_tag(group.size(), t));
+    }
+    return unmatched;
+  }
+};
+
+void count_not_converted(ConvertFolder& out, std::uint64_t n) { out.count.not_converted += n; }
+
+// A mail folder (or a recovery folder of orphans) into the archive.
+void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, const std::vector<std::uint32_t>& orphan_uids) {
+  const ConvertOptions& opt = run.opt;
+  ConvertFolder& out = job.out;
+  const bool recovery = job.orphans_of != nullptr;
+  const MailboxRef& source = recovery ? *job.orphans_of : *job.mailbox;
+  out.uidvalidity = inv.header.uidvalidity;
+  out.uidnext = recovery ? static_cast<std::uint32_t>(orphan_uids.size() + 1) : inv.header.last_uid + 1;
+  out.output = run.user.root_rel + "/" + std::string(archive_name);
+  const std::string folder_path = job.name->path;
+  const std::string side = side_file_name(*job.name);
+  const fs::path quarantine_dir = run.user.root / "quarantine" / side;
+
+  OutputFile manifest;
+  const fs::path manifest_path = run.user.root / "manifests" / (side + ".jsonl");
+  WriteStatus mst = make_directories(manifest_path.parent_path());
+  if (mst) mst = manifest.open(manifest_path.parent_path(), side + ".jsonl");
+  if (!mst) {
+    out.failed = true;
+    out.fail_reason = mst.message;
+    out.findings.push_back(finding(Finding::Severity::error, "output_failed", mst.message, 0, mst.message));
+    if (!recovery) out.count.messages = out.count.not_converted = inv.live.size();
+    return;
+  }
+
+  struct Item {
+    const IndexRecord* record;
+    std::uint32_t source_uid, target_uid;
+  };
+  std::vector<Item> items;
+  if (recovery) {
+    std::uint32_t next = 1;
+    for (std::uint32_t uid : orphan_uids) items.push_back(Item{nullptr, uid, next++});
+  } else {
+    for (const auto& r : inv.live) items.push_back(Item{&r, r.uid, r.uid});
+    std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.source_uid < b.source_uid; });
+  }
+  std::set<std::uint32_t> missing;
+  for (const auto& f : inv.findings)
+    if (f.kind == "message_file_missing") missing.insert(f.uid);
+
+  FolderFlags folder_flags;
+  std::uint64_t entries = 0;
+  std::uint32_t previous_uid = 0;
+  for (const Item& item : items) {
+    const IndexRecord* r = item.record;
+    const fs::path path = r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + ".");
+    ManifestEntry me;
+    me.uid = item.target_uid;
+    me.source_file = path.string();
+    std::uint32_t flags = 0;
+    std::int64_t internaldate = 0;
+    if (r) {
+      flags = converted_system_flags(r->system_flags);
+      internaldate = r->internaldate;
+      me.size = r->size;
+      me.keywords = record_keywords(*r, inv);
+    } else {
+      struct stat st {};  // an orphan: Cyrus set its file's mtime to the INTERNALDATE on append
+      if (::lstat(path.c_str(), &st) == 0) internaldate = st.st_mtime;
+    }
+    me.flags = system_flag_names(flags);
+    me.internaldate = internaldate;
+    if (recovery)
+      ++out.count.orphans;
+    else
+      ++out.count.messages;
+    auto finish_message = [&](const AuditMessage* m) {
+      (void)manifest.write(manifest_line(me, false));
+      run.progress.add(r ? r->size : 0, 1);
+      if (m && (!m->findings.empty() || m->action != "write")) out.messages.push_back(*m);
+    };
+
+    if (out.failed || !run.stream_status) {
+      ++out.count.not_converted;
+      me.disposition = "not_converted";
+      finish_message(nullptr);
+      continue;
+    }
+    if (r && opt.skip_deleted && (flags & imapflag::deleted)) {
+      ++out.skipped_deleted;
+      me.disposition = "skipped_deleted";
+      finish_message(nullptr);
+      continue;
+    }
+    const bool duplicate = r && item.source_uid == previous_uid;
+    previous_uid = item.source_uid;
+
+    AuditMessage m;
+    bool scratch_holds_source = false;
+    MessageCheckResult check;
+    std::string msgid;
+    if (r && !duplicate && missing.count(item.source_uid)) {
+      m.uid = item.source_uid;
+      m.file = path.string();
+      m.action = opt.on_corrupt == OnCorrupt::fail ? "fail" : "missing";
+      m.reason = "message file missing";
+      m.findings.push_back(finding(Finding::Severity::error, "message_file_missing", path.string(), m.uid,
+                                   "the index lists a live message but its file is missing"));
+    } else if (duplicate) {
+      MessageSubject subject;
+      subject.record = r;
+      subject.uid = item.source_uid;
+      subject.file = path.string();
+      subject.duplicate_record = true;
+      m = decide_message(subject, nullptr, opt.on_corrupt, out.name);
+    } else {
+      // Read once: check, SHA-1 and Message-ID in the same pass, bytes into the scratch file.
+      run.checker.reset();
+      run.message_id.reset();
+      WriteStatus scratch = run.raw.clear();
+      SourceStream s = stream_source_file(path, run.buffer, [&](std::string_view chunk) {
+        run.checker.feed(chunk);
+        run.message_id.feed(chunk);
+        if (scratch) scratch = run.raw.write(chunk);
+      });
+      check = run.checker.finish();
+      msgid = run.message_id.value();
+      me.sha1 = check.sha1;
+      me.sha1_known = s.status == SourceOpen::Status::ok;
+      if (!r) me.size = check.size;
+      if (!scratch) {
+        out.failed = true;
+        out.fail_reason = scratch.message;
+        out.findings.push_back(finding(Finding::Severity::error, "output_failed", scratch.message, item.source_uid, scratch.message));
+        ++out.count.not_converted;
+        me.disposition = "not_converted";
+        finish_message(nullptr);
+        continue;
+      }
+      scratch_holds_source = s.status == SourceOpen::Status::ok;
+      MessageSubject subject;
+      subject.record = r;
+      subject.uid = item.source_uid;
+      subject.file = path.string();
+      subject.index_version = inv.header.minor_version;
+      subject.read_failed = s.status != SourceOpen::Status::ok;
+      subject.read_error = s.message;
+      m = decide_message(subject, &check, opt.on_corrupt, out.name);
+      if (m.action == "recover") m.action = m.changes.empty() ? "write" : "repair";
+    }
+
+    const std::string entry = folder_path + "/" + std::to_string(item.target_uid) + ".eml";
+    // Zimbra imports an entry whose owner-write bit is clear as unread (TarArchiveInputStream.isUnread).
+    const std::uint32_t mode = (flags & imapflag::seen) ? 0600 : 0400;
+    auto fail_write = [&](const WriteStatus& st) {
+      out.failed = true;
+      out.fail_reason = st.message;
+      out.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, item.source_uid, st.message));
+    };
+    auto written = [&](std::uint64_t size) {
+      me.output_file = std::string(archive_name) + ":" + entry;
+      out.bytes_written += size;
+      ++entries;
+      folder_flags.add(item.target_uid, msgid, flags, flag_need(flags, me.keywords));
+    };
+
+    if (m.action == "write") {
+      if (auto st = run.add_entry(entry, run.raw, internaldate, mode); st) {
+        ++out.count.written;
+        me.disposition = "written";
+        written(run.raw.size());
+      } else {
+        fail_write(st);
+        ++out.count.not_converted;
+        me.disposition = "not_converted";
+      }
+    } else if (m.action == "repair") {
+      // The smallest change the message needs, bytes otherwise as Cyrus stored them (CRLF kept).
+      OutputEncoding enc;
+      enc.crlf_to_lf = false;
+      enc.drop_nul = true;
+      enc.fix_line_ends = true;
+      for (const auto& h : check.faults)
+        if (h.fault == MessageFault::no_blank_line_after_header) enc.blank_line_before = static_cast<std::int64_t>(h.offset);
+      MessageEncoder encoder(enc);
+      WriteStatus st = keep_original(run, quarantine_dir, path, &run.raw, item.source_uid, "original", m);
+      if (st) st = run.repaired.clear();
+      if (st)
+        st = run.raw.read_all(run.buffer, [&](std::string_view chunk) {
+          run.encoded.clear();
+          encoder.encode(chunk, run.encoded);
+          return run.repaired.write(run.encoded);
+        });
+      if (st) {
+        run.encoded.clear();
+        encoder.finish(run.encoded);
+        st = run.repaired.write(run.encoded);
+      }
+      if (st) st = run.add_entry(entry, run.repaired, internaldate, mode);
+      if (st) {
+        ++out.count.repaired;
+        me.disposition = "repaired";
+        me.changes = m.changes;
+        written(run.repaired.size());
+      } else {
+        fail_write(st);
+        ++out.count.not_converted;
+        me.disposition = "not_converted";
+      }
+    } else if (m.action == "quarantine") {
+      if (auto st = keep_original(run, quarantine_dir, path, scratch_holds_source ? &run.raw : nullptr, item.source_uid,
+                                  "quarantined", m);
+          st) {
+        ++out.count.quarantined;
+        me.disposition = "quarantined";
+        me.reason = m.reason;
+      } else {
+        fail_write(st);
+        ++out.count.not_converted;
+        me.disposition = "not_converted";
+      }
+    } else if (m.action == "fail") {
+      out.failed = true;
+      out.fail_reason = "UID " + std::to_string(item.source_uid) + ": " + m.reason;
+      ++out.count.not_converted;
+      me.disposition = "not_converted";
+    } else if (m.action == "missing") {
+      ++out.count.missing;
+      me.disposition = "missing";
+      me.reason = m.reason;
+    }
+    if (recovery) {
+      if (me.disposition == "written" || me.disposition == "repaired")
+        ++out.count.orphans_recovered;
+      else
+        ++out.count.orphans_quarantined;
+    }
+    finish_message(&m);
+  }
+  if (recovery) out.count.written = out.count.repaired = out.count.quarantined = 0;
+
+  // Flags the entries could not carry; a folder without entries is created by the zmm file,
+  // or it would not exist after the import.
+  const std::vector<std::uint32_t> unmatched = folder_flags.emit(run, folder_path);
+  if (!unmatched.empty()) {
+    std::string uids;
+    for (std::size_t i = 0; i < unmatched.size() && i < 20; ++i) uids += (i ? ", " : "") + std::to_string(unmatched[i]);
+    if (unmatched.size() > 20) uids += ", ...";
+    out.findings.push_back(finding(
+        Finding::Severity::warning, "zimbra_flags_not_scripted", manifest_path.string(), 0,
+        std::to_string(unmatched.size()) +
+            " message(s) with flags or keywords have no Message-ID Zimbra can search for, or share theirs with a "
+            "message of other flags, so zimbra-flags.zmm cannot reach them; their flags are in the manifest (UIDs " +
+            uids + ")"));
+  }
+  if (entries == 0)
+    run.empty_folders.emplace_back(folder_path, "message");
+  else
+    run.filled_folders.insert(folder_path);
+  if (auto st = manifest.commit(manifest_path, -1, run.sync(), OutputFile::OnExisting::replace); !st)
+    out.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+}
+
+// A calendar or addressbook: one .ics or .vcf entry per resource, in a folder of that view.
+void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
+  ConvertFolder& out = job.out;
+  const MailboxRef& mb = *job.mailbox;
+  const bool calendar = job.name->action == FolderAction::export_calendar;
+  out.uidvalidity = inv.header.uidvalidity;
+  out.uidnext = inv.header.last_uid + 1;
+  out.output = run.user.root_rel + "/" + std::string(archive_name);
+  std::uint64_t entries = 0;
+  for (const auto& r : inv.live) {
+    ++out.count.messages;
+    run.progress.add(r.size, 1);
+    const fs::path path = message_file_path(mb, r);
+    auto problem = [&](std::string kind, std::string detail) {
+      ++out.count.not_converted;
+      AuditMessage m;
+      m.uid = r.uid;
+      m.file = path.string();
+      m.action = "not_converted";
+      m.reason = detail;
+      m.findings.push_back(Finding{Finding::Severity::error, std::move(kind), path.string(), 0, r.uid, detail});
+      out.messages.push_back(std::move(m));
+    };
+    if (!run.stream_status) {
+      ++out.count.not_converted;
+      continue;
+    }
+    SourceOpen f = SourceOpen::map(path);
+    if (f.status == SourceOpen::Status::missing) {
+      ++out.count.missing;
+      continue;
+    }
+    if (f.status != SourceOpen::Status::ok) {
+      problem("dav_resource_unreadable", f.message);
+      continue;
+    }
+    auto body = dav_resource_body(f.file.bytes(), path.string());
+    if (!body) {
+      problem("dav_resource_unreadable", body.error().to_string());
+      continue;
+    }
+    const std::string entry = job.name->path + "/" + std::to_string(r.uid) + (calendar ? ".ics" : ".vcf");
+    if (auto st = run.add_entry(entry, body.value(), r.internaldate, 0600); !st) {
+      problem("output_failed", st.message);
+      continue;
+    }
+    ++out.count.written;
+    ++entries;
+    out.bytes_written += body.value().size();
+  }
+  if (entries == 0)
+    run.empty_folders.emplace_back(job.name->path, calendar ? "appointment" : "contact");
+  else
+    run.filled_folders.insert(job.name->path);
+}
+
+void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs, const std::vector<MailboxInventory>& inv,
+                  const NamePlan& plan, Progress& progress) {
+  UserRun run(opt, user, progress);
+  auto fail_all = [&](const WriteStatus& st) {
+    user.findings.push_back(finding(Finding::Severity::error, "output_failed", user.root.string(), 0, st.message));
+  };
+  WriteStatus st = make_directories(user.root);
+  if (st) st = run.raw.open(user.root);
+  if (st) st = run.repaired.open(user.root);
+  if (st) st = run.archive.open(user.root, archive_name);
+  if (st) st = run.zmm.open(user.root, flags_name);
+  if (!st) {
+    fail_all(st);
+    run.stream_status = st;
+  }
+
+  // Tags first: every keyword the user's folders use, and the draft tag.
+  if (run.stream_status) {
+    std::set<std::string> tags;
+    for (std::size_t j : user.jobs) {
+      const Job& job = jobs[j];
+      if (!job.name || job.name->action != FolderAction::mail_folder || job.orphans_of) continue;
+      const MailboxInventory& mi = inv[job.inventory];
+      for (const auto& r : mi.live) {
+        const std::uint32_t flags = converted_system_flags(r.system_flags);
+        if (opt.skip_deleted && (flags & imapflag::deleted)) continue;
+        for (const auto& t : flag_need(flags, record_keywords(r, mi)).tags) tags.insert(t);
+      }
+    }
+    for (const auto& t : tags) run.zmm_line(zmm_create_tag(t));
+  }
+
+  for (std::size_t j : user.jobs) {
+    Job& job = jobs[j];
+    const MailboxInventory& mi = inv[job.inventory];
+    if (!job.name) {
+      job.out.findings.push_back(finding(Finding::Severity::error, "naming_missing", "", 0, "no target name was planned for this folder"));
+      job.out.count.messages = job.orphans_of ? 0 : mi.live.size();
+      job.out.count.not_converted = job.out.count.messages;
+      continue;
+    }
+    switch (job.name->action) {
+      case FolderAction::mail_folder:
+        convert_mail_folder(run, job, mi, plan.orphans[job.inventory]);
+        break;
+      case FolderAction::export_calendar:
+      case FolderAction::export_addressbook:
+        convert_dav_folder(run, job, mi);
+        break;
+      case FolderAction::skip:
+        progress.add(mi.bytes, mi.live.size());
+        job.out.count.messages = mi.live.size();
+        job.out.count.not_converted = mi.live.size();
+        if (!mi.live.empty())
+          job.out.findings.push_back(finding(Finding::Severity::warning, "collection_not_converted", job.mailbox->dir.string(), 0,
+                                             "DAV collection of a kind that is not exported"));
+        break;
+    }
+  }
+
+  for (const auto& [path, view] : run.empty_folders) {
+    const auto child = run.filled_folders.lower_bound(path + "/");
+    const bool parent_of_filled = child != run.filled_folders.end() && child->rfind(path + "/", 0) == 0;
+    if (!parent_of_filled) run.zmm_line(zmm_create_folder(path, view));
+  }
+
+  // Finish: the archive's end, then both files under their final names, never over existing ones.
+  if (run.stream_status) {
+    if (auto f = run.tar.finish(); !f) run.stream_failed(f);
+  }
+  if (run.stream_status) {
+    if (auto c = run.archive.commit(user.root / archive_name, run.sync()); !c) run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    if (auto c = run.zmm.commit(user.root / flags_name, -1, run.sync(), OutputFile::OnExisting::refuse); !c) run.stream_failed(c);
+  }
+  if (!run.stream_status) {
+    run.archive.abort();
+    run.zmm.abort();
+    if (st) fail_all(run.stream_status);
+    // Nothing of this user's archive exists: what was counted as written was not.
+    for (std::size_t j : user.jobs) {
+      ConvertFolder& f = jobs[j].out;
+      if (jobs[j].orphans_of) {
+        f.count.orphans_quarantined += f.count.orphans_recovered;
+        f.count.orphans_recovered = 0;
+      }
+      count_not_converted(f, f.count.written + f.count.repaired);
+      f.count.written = f.count.repaired = 0;
+      f.bytes_written = 0;
+    }
+  } else if (run.sync()) {
+    if (auto s = sync_directory(user.root); !s) fail_all(s);
+  }
+}
+
+}  // namespace
+
+ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOptions& opt) {
+  std::optional<tbb::global_control> limit;
+  if (opt.threads > 0)
+    limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(opt.threads));
+  ConvertReport report;
+  report.out = opt.out.string();
+  report.format = "zimbra-tgz";
+  report.profile = to_string(opt.profile);
+  report.on_corrupt = to_string(opt.on_corrupt);
+  for (const auto& [name, dir] : inputs.partitions) report.inputs.push_back("partition " + name + "=" + dir.string());
+  if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
+
+  // Discover and select, as convert does.
+  Discovery disc = discover(inputs);
+  report.findings = std::move(disc.findings);
+  const std::set<std::string> wanted(opt.users.begin(), opt.users.end());
+  std::vector<const MailboxRef*> selected;
+  std::vector<ConvertFolder> not_converted;
+  for (const auto& mb : disc.mailboxes) {
+    const std::string owner = mb.deleted ? std::string() : mb.name.owner();
+    if (!wanted.empty() && !wanted.count(owner)) continue;
+    if (mb.deleted) {
+      ConvertFolder f;
+      bool valid = true;
+      f.name = display_folder_name(mb.name, valid);
+      f.name_raw = mb.name.internal();
+      f.action = "deleted";
+      f.findings.push_back(finding(Finding::Severity::info, "deleted_folder_skipped", mb.dir.string(), 0,
+                                   "folder in the DELETED hierarchy (delayed delete): not converted"));
+      not_converted.push_back(std::move(f));
+      continue;
+    }
+    if (selected_for_conversion(mb, wanted)) selected.push_back(&mb);
+  }
+  for (const auto& u : opt.users) {
+    bool found = false;
+    for (const auto* mb : selected) found = found || mb->name.owner() == u;
+    if (!found)
+      report.findings.push_back(finding(Finding::Severity::error, "user_not_found", "", 0,
+                                        "--users names " + u + " but the store has no folder of that user"));
+  }
+  const SourceStates states = load_source_states(inputs, selected);
+  std::vector<MailboxInventory> inv(selected.size());
+  tbb::parallel_for(std::size_t{0}, selected.size(),
+                    [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
+
+  // Plan: the same names convert and verify compute.
+  NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map);
+  for (const auto& e : plan.rename_map_errors)
+    report.findings.push_back(finding(Finding::Severity::error, "rename_map_refused", "", 0, e));
+  for (const auto& e : plan.naming_errors)
+    report.findings.push_back(finding(Finding::Severity::error, "naming_refused", "", 0, e));
+  if (plan.refused()) {
+    report.fatal = true;
+    report.errors = report.findings.size();
+    return report;
+  }
+  std::vector<User> users;
+  for (auto& pu : plan.users) {
+    User u;
+    u.owner = pu.owner;
+    u.root_rel = pu.root_rel;
+    u.root = opt.out / u.root_rel;
+    u.state = states.by_owner.at(pu.owner).get();
+    u.naming = std::move(pu.naming);
+    users.push_back(std::move(u));
+  }
+  auto name_of = [&](std::size_t u, const std::string& internal) -> const FolderNameResult* {
+    for (const auto& r : users[u].naming.folders)
+      if (r.internal_name == internal) return &r;
+    return nullptr;
+  };
+  std::vector<Job> jobs;
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    const std::size_t u = plan.user_of[i];
+    Job job;
+    job.mailbox = selected[i];
+    job.inventory = i;
+    job.user = u;
+    job.name = name_of(u, selected[i]->name.internal());
+    bool valid = true;
+    job.out.name = display_folder_name(selected[i]->name, valid);
+    job.out.name_raw = selected[i]->name.internal();
+    job.out.findings = inv[i].findings;
+    std::erase_if(job.out.findings, [](const Finding& f) {
+      return f.kind == "message_file_missing" || f.kind == "orphan_message_file";
+    });
+    if (job.name) {
+      job.out.target = job.name->path;
+      job.out.renamed = job.name->renamed;
+      job.out.rename_reason = job.name->why;
+      job.out.action = to_string(job.name->action);
+    }
+    jobs.push_back(std::move(job));
+    if (!plan.orphans[i].empty()) {
+      Job rec;
+      rec.orphans_of = selected[i];
+      rec.inventory = i;
+      rec.user = u;
+      rec.name = name_of(u, selected[i]->name.internal() + std::string(orphan_suffix));
+      rec.out.name = jobs.back().out.name + " (orphan files)";
+      rec.out.name_raw = selected[i]->name.internal();
+      rec.out.action = "recover_orphans";
+      if (rec.name) rec.out.target = rec.name->path;
+      jobs.push_back(std::move(rec));
+    }
+  }
+  // Archive order: by target path (parents before children), so the same snapshot gives the
+  // same bytes whatever order discovery found the folders in.
+  for (std::size_t j = 0; j < jobs.size(); ++j) users[jobs[j].user].jobs.push_back(j);
+  for (auto& u : users)
+    std::stable_sort(u.jobs.begin(), u.jobs.end(), [&](std::size_t a, std::size_t b) {
+      const bool ra = jobs[a].orphans_of != nullptr, rb = jobs[b].orphans_of != nullptr;
+      return std::tie(jobs[a].out.target, jobs[a].out.name_raw, ra) < std::tie(jobs[b].out.target, jobs[b].out.name_raw, rb);
+    });
+
+  // A user whose archive, command file or manifests are already there is left alone.
+  std::uint64_t total_bytes = 0, total_messages = 0;
+  for (auto& u : users) {
+    std::error_code ec;
+    if (fs::exists(u.root / archive_name, ec) || fs::exists(u.root / flags_name, ec) || fs::exists(u.root / "manifests", ec)) {
+      u.refused = true;
+      u.findings.push_back(finding(Finding::Severity::error, "output_exists", u.root.string(), 0,
+                                   "this user's zimbra.tgz, zimbra-flags.zmm or manifests are already there: left "
+                                   "untouched; re-runs that resume or add to it are not built yet, so convert into a new --out"));
+      for (std::size_t j : u.jobs) {
+        Job& job = jobs[j];
+        job.out.count.messages = job.orphans_of ? 0 : inv[job.inventory].live.size();
+        job.out.count.not_converted = job.out.count.messages;
+        job.name = nullptr;
+      }
+      continue;
+    }
+    for (std::size_t j : u.jobs)
+      if (!jobs[j].orphans_of) {
+        total_bytes += inv[jobs[j].inventory].bytes;
+        total_messages += inv[jobs[j].inventory].live.size();
+      }
+  }
+
+  // Convert: users in parallel, largest first; one archive stream per user.
+  std::vector<std::size_t> order;
+  std::vector<std::uint64_t> user_bytes(users.size(), 0);
+  for (std::size_t u = 0; u < users.size(); ++u) {
+    for (std::size_t j : users[u].jobs) user_bytes[u] += inv[jobs[j].inventory].bytes;
+    if (!users[u].refused) order.push_back(u);
+  }
+  std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return user_bytes[a] > user_bytes[b]; });
+  const auto t0 = std::chrono::steady_clock::now();
+  {
+    Progress progress("convert", total_bytes, total_messages, opt.quiet);
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, order.size(), 1),
+        [&](const tbb::blocked_range<std::size_t>& range) {
+          for (std::size_t k = range.begin(); k != range.end(); ++k)
+            convert_user(opt, users[order[k]], jobs, inv, plan, progress);
+        },
+        tbb::simple_partitioner());
+  }
+  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+  {
+    std::string map = format_rename_map_header();
+    for (const auto& u : users) map += format_rename_map_lines(u.owner, opt.profile, u.naming);
+    if (auto st = write_small_file(opt.out / "rename-map.tsv", map, opt.sync != SyncPolicy::none); !st)
+      report.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+  }
+
+  std::map<std::string, ConvertUser> by_user;
+  for (auto& job : jobs) {
+    ConvertUser& cu = by_user[users[job.user].owner];
+    cu.user = users[job.user].owner;
+    cu.output = users[job.user].root_rel;
+    cu.folders.push_back(std::move(job.out));
+  }
+  for (auto& u : users) {
+    ConvertUser& cu = by_user[u.owner];
+    cu.user = u.owner;
+    cu.output = u.root_rel;
+    cu.findings = std::move(u.findings);
+    for (const auto& f : u.state->findings) cu.findings.push_back(f);
+  }
+  if (!not_converted.empty()) {
+    ConvertUser& cu = by_user[""];
+    for (auto& f : not_converted) cu.folders.push_back(std::move(f));
+  }
+  for (auto& [owner, cu] : by_user) {
+    std::sort(cu.folders.begin(), cu.folders.end(),
+              [](const ConvertFolder& a, const ConvertFolder& b) { return a.name_raw < b.name_raw; });
+    report.users.push_back(std::move(cu));
+  }
+  auto count = [&](const std::vector<Finding>& fs) {
+    for (const auto& f : fs) {
+      if (f.severity == Finding::Severity::error) ++report.errors;
+      if (f.severity == Finding::Severity::warning) ++report.warnings;
+    }
+  };
+  count(report.findings);
+  for (const auto& u : report.users) {
+    count(u.findings);
+    for (const auto& f : u.folders) {
+      ++report.folders;
+      count(f.findings);
+      for (const auto& m : f.messages) count(m.findings);
+      report.totals += f.count;
+      report.skipped_deleted += f.skipped_deleted;
+      report.bytes_written += f.bytes_written;
+    }
+  }
+  return report;
+}
+
+}  // namespace cyrconv

@@ -1,0 +1,165 @@
+// Shard plan commands (shard_commands.h; README "Many machines").
+#include "converter/shard_commands.h"
+
+#include <cstdlib>
+#include <filesystem>
+#include <fstream>
+#include <iomanip>
+#include <iostream>
+#include <sstream>
+
+#include "converter/cli.h"
+#include "converter/shard_plan.h"
+#include "writers/output_file.h"
+
+#ifndef CYRCONV_VERSION
+#define CYRCONV_VERSION "0.0.0"
+#endif
+
+namespace cyrconv {
+
+namespace fs = std::filesystem;
+
+namespace {
+
+int fail_input(const std::string& message) {
+  std::cerr << "cyrconv: " << message << "\n";
+  return exit_input_unusable;
+}
+
+int fail_usage(const std::string& message) {
+  std::cerr << "cyrconv: " << message << "\n";
+  return exit_usage;
+}
+
+std::optional<std::string> read_whole_file(const std::string& path) {
+  std::ifstream f(path, std::ios::binary);
+  if (!f) return std::nullopt;
+  std::ostringstream text;
+  text << f.rdbuf();
+  if (f.bad()) return std::nullopt;
+  return text.str();
+}
+
+std::string user_list(const std::vector<std::string>& users, std::size_t at_most) {
+  std::string s;
+  for (std::size_t i = 0; i < users.size() && i < at_most; ++i)
+    s += (i ? ", " : "") + (users[i].empty() ? std::string("(shared folders)") : users[i]);
+  if (users.size() > at_most) s += ", ... " + std::to_string(users.size() - at_most) + " more";
+  return s;
+}
+
+}  // namespace
+
+std::optional<int> prepare_shard_run(const SourceInputs& inputs, const ShardRequest& c, ConvertOptions& options,
+                                     std::optional<ShardStamp>& stamp) {
+  if (c.plan_file.empty()) {
+    if (c.shard_given) return fail_usage("--shard needs --plan FILE");
+    return std::nullopt;
+  }
+  if (!options.users.empty()) return fail_usage("--users and --plan exclude each other: the plan chooses the users");
+  const auto text = read_whole_file(c.plan_file);
+  if (!text) return fail_input("--plan: cannot read " + c.plan_file);
+  auto parsed = parse_shard_plan(*text, c.plan_file);
+  if (!parsed) return fail_input(parsed.error().to_string());
+  const ShardPlan& plan = parsed.value();
+  const ShardChoice k = choose_shard(c.shard_given ? std::optional<std::string>(c.shard) : std::nullopt,
+                                     std::getenv("SLURM_ARRAY_TASK_ID"), std::getenv("JOB_COMPLETION_INDEX"),
+                                     plan.shards.size());
+  if (!k.error.empty()) return fail_usage(k.error);
+  if (plan.tool_version != CYRCONV_VERSION)
+    return fail_input("the plan was made by cyrconv " + plan.tool_version + ", this is " + CYRCONV_VERSION +
+                      ": make the plan and run every shard with one cyrconv version");
+  if (auto why = plan_input_mismatch(plan, inputs); !why.empty()) return fail_input(why);
+  if (auto why = plan_store_mismatch(plan, discover(inputs)); !why.empty()) return fail_input(why);
+  const PlanShard& shard = plan.shards[k.index];
+  std::cout << "cyrconv convert: shard " << k.index << " of " << plan.shards.size() << " (from " << k.source
+            << "; plan " << plan.id.substr(0, 12) << "): " << shard.users.size() << " user(s), " << shard.bytes
+            << " bytes, " << shard.messages << " messages expected\n";
+  if (shard.users.empty()) {
+    // More shards than users: nothing to do, nothing written; report merge expects no report.
+    std::cout << "cyrconv convert: the plan gives this shard no user: nothing to do\n";
+    return exit_ok;
+  }
+  options.users = shard.users;
+  options.rename_map_file = shard_rename_map_name(k.index);
+  stamp = ShardStamp{plan.id, k.index, plan.shards.size(), shard.users, (options.out / options.rename_map_file).string()};
+  return std::nullopt;
+}
+
+int run_plan_command(const SourceInputs& inputs, const PlanRequest& p, int threads) {
+  StoreUnits store = read_store_units(inputs, threads);
+  if (store.units.empty()) {
+    std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
+    return exit_input_unusable;
+  }
+  if (!store.unplannable_users.empty())
+    return fail_input("user names that are not UTF-8 cannot go into a plan (" + std::to_string(store.unplannable_users.size()) +
+                      "): convert this store on one machine");
+  const ShardPlan plan =
+      assemble_shard_plan(inputs, CYRCONV_VERSION, store.fingerprint, store.mailboxes, store.units, p.shards);
+  if (auto st = write_small_file(fs::absolute(p.out), shard_plan_json(plan), true); !st) return fail_input(st.message);
+  std::uint64_t messages = 0, folders = 0;
+  for (const auto& u : plan.units) {
+    messages += u.messages;
+    folders += u.folders;
+  }
+  const double total = static_cast<double>(plan.total_bytes());
+  std::cout << "cyrconv plan: " << plan.units.size() << " unit(s) (users; shared folders are one unit), " << folders
+            << " folders, " << messages << " messages, " << plan.total_bytes() << " bytes, in " << plan.shards.size()
+            << " shard(s); balanced by bytes, largest user first\n";
+  for (std::size_t k = 0; k < plan.shards.size(); ++k) {
+    const PlanShard& s = plan.shards[k];
+    std::cout << "  shard " << k << ": " << s.bytes << " bytes";
+    if (total > 0) std::cout << " (" << std::fixed << std::setprecision(1) << 100.0 * static_cast<double>(s.bytes) / total << "%)";
+    std::cout << ", " << s.messages << " messages, " << s.users.size() << " user(s)";
+    if (!s.users.empty()) std::cout << ": " << user_list(s.users, 5);
+    std::cout << '\n';
+  }
+  std::cout << "imbalance (largest shard / mean): " << std::fixed << std::setprecision(2) << plan.imbalance()
+            << "  (a user is never split across shards)\n";
+  std::size_t errors = 0;
+  for (const auto& f : store.findings) errors += f.severity == Finding::Severity::error;
+  if (errors) std::cout << "note: discovery found " << errors << " error(s); cyrconv scan lists them\n";
+  std::cout << "plan " << plan.id.substr(0, 12) << " written to " << p.out << "\n";
+  return exit_ok;
+}
+
+int run_report_merge_command(const MergeRequest& o) {
+  const auto plan_text = read_whole_file(o.plan_file);
+  if (!plan_text) return fail_input("--plan: cannot read " + o.plan_file);
+  auto parsed = parse_shard_plan(*plan_text, o.plan_file);
+  if (!parsed) return fail_input(parsed.error().to_string());
+  const ShardPlan& plan = parsed.value();
+  std::vector<ShardReportText> reports;
+  for (const auto& file : o.reports) {
+    auto text = read_whole_file(file);
+    if (!text) return fail_input("cannot read shard report " + file);
+    reports.push_back(ShardReportText{file, std::move(*text)});
+  }
+  const MergedReport merged = merge_shard_reports(plan, reports);
+  if (!merged.error.empty()) return fail_input(merged.error);
+  if (!o.rename_map.empty()) {
+    std::vector<ShardReportText> maps;
+    for (const auto& path : merged.rename_maps) {
+      if (path.empty()) {  // a shard without users wrote none
+        maps.push_back(ShardReportText{path, ""});
+        continue;
+      }
+      auto text = read_whole_file(path);
+      if (!text) return fail_input("cannot read the shard rename map " + path);
+      maps.push_back(ShardReportText{path, std::move(*text)});
+    }
+    const MergedRenameMap map = merge_rename_maps(plan, maps);
+    if (!map.error.empty()) return fail_input(map.error);
+    if (auto st = write_small_file(fs::absolute(o.rename_map), map.text, true); !st) return fail_input(st.message);
+  }
+  if (auto st = write_small_file(fs::absolute(o.out), merged.json, true); !st) return fail_input(st.message);
+  std::cout << "cyrconv report merge: " << reports.size() << " shard report(s) of plan " << plan.id.substr(0, 12)
+            << ": " << merged.users << " user(s), " << merged.folders << " folders, " << merged.messages
+            << " messages; errors: " << merged.errors << ", warnings: " << merged.warnings << "\n"
+            << "  written to " << o.out << (o.rename_map.empty() ? "" : " and " + o.rename_map) << "\n";
+  return merged.problems ? exit_problems_found : exit_ok;
+}
+
+}  // namespace cyrconv

@@ -1,0 +1,344 @@
+// Shard plans (shard_plan.h; README "Many machines: shard plans").
+#include "converter/shard_plan.h"
+
+#include <openssl/evp.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+
+#include <algorithm>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <numeric>
+#include <stdexcept>
+
+#include "converter/inventory.h"
+#include "converter/plan_names.h"
+
+namespace cyrconv {
+
+namespace {
+
+using nlohmann::ordered_json;
+
+std::string sha1_hex(std::string_view bytes) {
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha1(), nullptr) != 1)
+    throw std::runtime_error("OpenSSL: SHA-1 failed");
+  static const char hex[] = "0123456789abcdef";
+  std::string out;
+  for (unsigned int i = 0; i < len; ++i) {
+    out += hex[md[i] >> 4];
+    out += hex[md[i] & 15];
+  }
+  return out;
+}
+
+ordered_json dirs_json(const std::vector<std::pair<std::string, std::string>>& dirs) {
+  ordered_json a = ordered_json::array();
+  for (const auto& [name, dir] : dirs) a.push_back(ordered_json{{"name", name}, {"dir", dir}});
+  return a;
+}
+
+ordered_json inputs_json(const ShardPlan& p) {
+  return ordered_json{{"partitions", dirs_json(p.partitions)},
+                      {"archive_partitions", dirs_json(p.archive_partitions)},
+                      {"config", p.config_dir.empty() ? ordered_json(nullptr) : ordered_json(p.config_dir)}};
+}
+
+ordered_json unit_json(const PlanUnit& u, std::size_t shard) {
+  return ordered_json{{"user", u.user}, {"shard", shard}, {"bytes", u.bytes}, {"messages", u.messages},
+                      {"folders", u.folders}};
+}
+
+// What the id covers: everything the shards depend on. The per-shard summary is derived from it.
+std::string id_content(const ShardPlan& p) {
+  ordered_json j{{"tool_version", p.tool_version},
+                 {"inputs", inputs_json(p)},
+                 {"store", ordered_json{{"mailboxes", p.mailboxes}, {"fingerprint", p.store_fingerprint}}},
+                 {"shards", p.shards.size()}};
+  ordered_json units = ordered_json::array();
+  for (std::size_t i = 0; i < p.units.size(); ++i) units.push_back(unit_json(p.units[i], p.shard_of[i]));
+  j["units"] = std::move(units);
+  return j.dump();
+}
+
+std::vector<std::pair<std::string, std::string>> dir_strings(
+    const std::vector<std::pair<std::string, std::filesystem::path>>& dirs) {
+  std::vector<std::pair<std::string, std::string>> out;
+  for (const auto& [name, dir] : dirs) out.emplace_back(name, dir.string());
+  std::sort(out.begin(), out.end());  // the order options were given in does not matter
+  return out;
+}
+
+std::string describe_dirs(const std::vector<std::pair<std::string, std::string>>& dirs) {
+  if (dirs.empty()) return "none";
+  std::string s;
+  for (const auto& [name, dir] : dirs) s += (s.empty() ? "" : ", ") + name + "=" + dir;
+  return s;
+}
+
+bool valid_utf8(const std::string& s) {
+  try {
+    (void)nlohmann::json(s).dump();  // the strict handler throws on invalid UTF-8
+    return true;
+  } catch (const nlohmann::json::type_error&) {
+    return false;
+  }
+}
+
+// Strict: digits only, no sign or blanks, small enough to be an index.
+std::optional<std::size_t> parse_index(std::string_view s) {
+  if (s.empty() || s.size() > 9) return std::nullopt;
+  std::size_t v = 0;
+  for (char c : s) {
+    if (c < '0' || c > '9') return std::nullopt;
+    v = v * 10 + static_cast<std::size_t>(c - '0');
+  }
+  return v;
+}
+
+}  // namespace
+
+std::vector<std::size_t> balance_units(const std::vector<PlanUnit>& units, std::size_t shards) {
+  std::vector<std::size_t> order(units.size());
+  std::iota(order.begin(), order.end(), std::size_t{0});
+  std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
+    if (units[a].bytes != units[b].bytes) return units[a].bytes > units[b].bytes;
+    return units[a].user < units[b].user;
+  });
+  std::vector<std::uint64_t> load(std::max<std::size_t>(shards, 1), 0);
+  std::vector<std::size_t> shard_of(units.size(), 0);
+  for (std::size_t i : order) {
+    // min_element returns the first minimum: equal loads go to the lowest shard number.
+    const auto least = std::min_element(load.begin(), load.end());
+    shard_of[i] = static_cast<std::size_t>(least - load.begin());
+    *least += units[i].bytes;
+  }
+  return shard_of;
+}
+
+std::uint64_t ShardPlan::total_bytes() const {
+  std::uint64_t t = 0;
+  for (const auto& s : shards) t += s.bytes;
+  return t;
+}
+
+double ShardPlan::imbalance() const {
+  const std::uint64_t total = total_bytes();
+  if (shards.empty() || total == 0) return 1.0;
+  std::uint64_t largest = 0;
+  for (const auto& s : shards) largest = std::max(largest, s.bytes);
+  return static_cast<double>(largest) * static_cast<double>(shards.size()) / static_cast<double>(total);
+}
+
+ShardPlan assemble_shard_plan(const SourceInputs& inputs, std::string tool_version, std::string fingerprint,
+                              std::uint64_t mailboxes, std::vector<PlanUnit> units, std::size_t shards,
+                              std::vector<std::size_t> shard_of) {
+  ShardPlan p;
+  p.tool_version = std::move(tool_version);
+  p.partitions = dir_strings(inputs.partitions);
+  p.archive_partitions = dir_strings(inputs.archive_partitions);
+  if (inputs.config_dir) p.config_dir = inputs.config_dir->string();
+  p.store_fingerprint = std::move(fingerprint);
+  p.mailboxes = mailboxes;
+  p.shard_of = shard_of.empty() ? balance_units(units, shards) : std::move(shard_of);
+  p.units = std::move(units);
+  p.shards.resize(std::max<std::size_t>(shards, 1));
+  for (std::size_t i = 0; i < p.units.size(); ++i) {
+    PlanShard& s = p.shards.at(p.shard_of[i]);
+    s.users.push_back(p.units[i].user);
+    s.bytes += p.units[i].bytes;
+    s.messages += p.units[i].messages;
+    s.folders += p.units[i].folders;
+  }
+  for (auto& s : p.shards) std::sort(s.users.begin(), s.users.end());
+  p.id = sha1_hex(id_content(p));
+  return p;
+}
+
+std::string store_fingerprint(const Discovery& d) {
+  std::vector<std::string> lines;
+  for (const auto& mb : d.mailboxes)
+    lines.push_back(mb.name.internal() + '\t' + std::to_string(static_cast<int>(mb.kind)) + '\t' + mb.partition +
+                    '\t' + mb.dir.string() + '\t' + mb.unique_id + '\t' + (mb.deleted ? "D" : "-") +
+                    (mb.on_disk ? "F" : "-") + '\n');
+  std::sort(lines.begin(), lines.end());  // a name found twice may come in either order
+  std::string all;
+  for (const auto& l : lines) all += l;
+  return sha1_hex(all);
+}
+
+StoreUnits read_store_units(const SourceInputs& inputs, int threads) {
+  std::optional<tbb::global_control> limit;
+  if (threads > 0) limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
+  StoreUnits s;
+  const Discovery disc = discover(inputs);
+  s.fingerprint = store_fingerprint(disc);
+  s.mailboxes = disc.mailboxes.size();
+  s.findings = disc.findings;
+
+  // Exactly the folders a convert of everyone writes, in its order (plan_names.h).
+  std::vector<const MailboxRef*> selected;
+  bool any_deleted = false;
+  for (const auto& mb : disc.mailboxes) {
+    any_deleted = any_deleted || mb.deleted;
+    if (selected_for_conversion(mb, {})) selected.push_back(&mb);
+  }
+  // Counts only: the records themselves are dropped at once, so memory stays flat.
+  std::vector<std::uint64_t> bytes(selected.size()), messages(selected.size());
+  tbb::parallel_for(std::size_t{0}, selected.size(), [&](std::size_t i) {
+    const MailboxInventory inv = inventory_mailbox(*selected[i], SeenState{});
+    bytes[i] = inv.bytes;
+    messages[i] = inv.live.size();
+  });
+  std::map<std::string, std::size_t> unit_of;
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    const std::string owner = selected[i]->name.owner();
+    auto [it, fresh] = unit_of.emplace(owner, s.units.size());
+    if (fresh) s.units.push_back(PlanUnit{owner, 0, 0, 0});
+    PlanUnit& u = s.units[it->second];
+    u.bytes += bytes[i];
+    u.messages += messages[i];
+    ++u.folders;
+  }
+  // DELETED folders are listed (not converted) under "" by a single convert: one unit holds them.
+  if (any_deleted && !unit_of.count("")) s.units.push_back(PlanUnit{"", 0, 0, 0});
+  for (const auto& u : s.units)
+    if (!valid_utf8(u.user)) s.unplannable_users.push_back(u.user);
+  return s;
+}
+
+std::string shard_plan_json(const ShardPlan& p) {
+  ordered_json j;
+  j["schema"] = "cyrconv-shard-plan";
+  j["schema_version"] = 1;
+  j["plan_id"] = p.id;
+  j["tool_version"] = p.tool_version;
+  j["inputs"] = inputs_json(p);
+  j["store"] = ordered_json{{"mailboxes", p.mailboxes}, {"fingerprint", p.store_fingerprint}};
+  std::uint64_t messages = 0, folders = 0;
+  for (const auto& u : p.units) {
+    messages += u.messages;
+    folders += u.folders;
+  }
+  j["totals"] = ordered_json{{"units", p.units.size()}, {"bytes", p.total_bytes()}, {"messages", messages},
+                             {"folders", folders}};
+  j["imbalance"] = p.imbalance();
+  ordered_json shards = ordered_json::array();
+  for (std::size_t k = 0; k < p.shards.size(); ++k) {
+    const PlanShard& s = p.shards[k];
+    shards.push_back(ordered_json{{"shard", k}, {"bytes", s.bytes}, {"messages", s.messages}, {"folders", s.folders},
+                                  {"users", s.users}});
+  }
+  j["shards"] = std::move(shards);
+  ordered_json units = ordered_json::array();
+  for (std::size_t i = 0; i < p.units.size(); ++i) units.push_back(unit_json(p.units[i], p.shard_of[i]));
+  j["units"] = std::move(units);
+  return j.dump(2) + "\n";
+}
+
+Result<ShardPlan> parse_shard_plan(std::string_view text, std::string_view file) {
+  const auto j = nlohmann::json::parse(text, nullptr, false);
+  if (j.is_discarded() || !j.is_object()) return parse_error(file, 0, "not JSON: not a cyrconv shard plan");
+  try {
+    if (j.value("schema", "") != "cyrconv-shard-plan")
+      return parse_error(file, 0, "not a cyrconv shard plan (no \"schema\": \"cyrconv-shard-plan\")");
+    if (j.at("schema_version").get<int>() != 1)
+      return parse_error(file, 0, "shard plan schema version " + j.at("schema_version").dump() +
+                                      "; this cyrconv reads version 1: make the plan with this cyrconv");
+    SourceInputs inputs;
+    for (const auto& d : j.at("inputs").at("partitions"))
+      inputs.partitions.emplace_back(d.at("name").get<std::string>(), d.at("dir").get<std::string>());
+    for (const auto& d : j.at("inputs").at("archive_partitions"))
+      inputs.archive_partitions.emplace_back(d.at("name").get<std::string>(), d.at("dir").get<std::string>());
+    if (!j.at("inputs").at("config").is_null()) inputs.config_dir = j.at("inputs").at("config").get<std::string>();
+    const std::size_t shards = j.at("shards").size();
+    if (shards == 0) return parse_error(file, 0, "the plan has no shards");
+    std::vector<PlanUnit> units;
+    std::vector<std::size_t> shard_of;
+    std::map<std::string, int> seen;
+    for (const auto& u : j.at("units")) {
+      PlanUnit pu{u.at("user").get<std::string>(), u.at("bytes").get<std::uint64_t>(),
+                  u.at("messages").get<std::uint64_t>(), u.at("folders").get<std::uint64_t>()};
+      const auto k = u.at("shard").get<std::size_t>();
+      if (k >= shards)
+        return parse_error(file, 0, "unit \"" + pu.user + "\" names shard " + std::to_string(k) + " of " +
+                                        std::to_string(shards));
+      if (seen[pu.user]++) return parse_error(file, 0, "user \"" + pu.user + "\" is listed twice");
+      units.push_back(std::move(pu));
+      shard_of.push_back(k);
+    }
+    ShardPlan p = assemble_shard_plan(inputs, j.at("tool_version").get<std::string>(),
+                                      j.at("store").at("fingerprint").get<std::string>(),
+                                      j.at("store").at("mailboxes").get<std::uint64_t>(), std::move(units), shards,
+                                      std::move(shard_of));
+    // The id covers the content, and the summary follows from it: any edit shows.
+    if (nlohmann::json::parse(shard_plan_json(p)) != j)
+      return parse_error(file, 0, "the plan's content does not match its plan_id (edited or damaged): "
+                                  "make a new one with cyrconv plan");
+    return p;
+  } catch (const nlohmann::json::exception& e) {
+    return parse_error(file, 0, std::string("not a valid cyrconv shard plan: ") + e.what());
+  }
+}
+
+std::string plan_input_mismatch(const ShardPlan& plan, const SourceInputs& inputs) {
+  const auto parts = dir_strings(inputs.partitions);
+  const auto archives = dir_strings(inputs.archive_partitions);
+  const std::string config = inputs.config_dir ? inputs.config_dir->string() : std::string();
+  std::string why;
+  if (parts != plan.partitions)
+    why = "partitions " + describe_dirs(parts) + ", the plan's " + describe_dirs(plan.partitions);
+  else if (archives != plan.archive_partitions)
+    why = "archive partitions " + describe_dirs(archives) + ", the plan's " + describe_dirs(plan.archive_partitions);
+  else if (config != plan.config_dir)
+    why = "--config " + (config.empty() ? "none" : config) + ", the plan's " +
+          (plan.config_dir.empty() ? "none" : plan.config_dir);
+  if (why.empty()) return {};
+  return "the plan was made for other inputs (this run: " + why +
+         "): give every shard the --spool, --partition, --archive-partition and --config the plan was made with, "
+         "at the same paths";
+}
+
+std::string plan_store_mismatch(const ShardPlan& plan, const Discovery& discovery) {
+  if (store_fingerprint(discovery) == plan.store_fingerprint) return {};
+  return "the store is not the one the plan was made from (" + std::to_string(plan.mailboxes) +
+         " mailboxes then, " + std::to_string(discovery.mailboxes.size()) +
+         " now, or mailboxes added, removed or moved): make a new plan for this snapshot";
+}
+
+ShardChoice choose_shard(const std::optional<std::string>& given, const char* slurm, const char* k8s,
+                         std::size_t shards) {
+  ShardChoice c;
+  std::string text;
+  if (given) {
+    c.source = "--shard";
+    text = *given;
+  } else if (slurm) {
+    c.source = "SLURM_ARRAY_TASK_ID";
+    text = slurm;
+  } else if (k8s) {
+    c.source = "JOB_COMPLETION_INDEX";
+    text = k8s;
+  } else {
+    c.error = "no shard given: use --shard K, or run as a Slurm array task (SLURM_ARRAY_TASK_ID) or a Kubernetes "
+              "indexed Job (JOB_COMPLETION_INDEX)";
+    return c;
+  }
+  const auto k = parse_index(text);
+  if (!k) {
+    c.error = c.source + " is \"" + text + "\", not a shard number (0, 1, 2, ...)";
+    return c;
+  }
+  c.index = *k;
+  if (*k >= shards)
+    c.error = "shard " + std::to_string(*k) + " (from " + c.source + ") is out of range: the plan has " +
+              std::to_string(shards) + " shard(s), numbered 0 to " + std::to_string(shards - 1) +
+              " (a Slurm array must be 0-based: --array=0-" + std::to_string(shards - 1) + ")";
+  return c;
+}
+
+std::string shard_rename_map_name(std::size_t shard) { return "rename-map.shard-" + std::to_string(shard) + ".tsv"; }
+
+}  // namespace cyrconv
