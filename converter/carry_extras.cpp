@@ -155,7 +155,9 @@ void carry_special_use(OwnedFiles& owned, ExtrasUser& u) {
   for (auto& f : u.folders) {
     if (!f.name || f.name->action != FolderAction::mail_folder || f.name->special_use.empty()) continue;
     f.out->special_use = f.name->special_use;
-    f.out->special_use_source = f.mailbox && f.mailbox->special_use ? "annotation" : "name";
+    const bool annotated = f.mailbox && f.mailbox->special_use &&
+                           f.mailbox->special_use->find(f.name->special_use) != std::string::npos;
+    f.out->special_use_source = annotated ? "annotation" : "name";
     roles.emplace_back(f.name->path, f.name->special_use);
   }
   if (roles.empty() || u.owner.empty()) return;
