@@ -185,6 +185,18 @@ TEST_CASE("convert cyrus36-extras: special-use, Sieve, ACLs and quota carried as
         CHECK(conf.find("mailbox \"" + folder + "\" {\n    special_use = " + su.get<std::string>()) != std::string::npos);
       }
     }
+    // Roles Cyrus held as annotations are reported as such.
+    for (const auto& [raw, md] : ou["metadata"].items()) {
+      if (!md.contains("/private/specialuse")) continue;
+      bool found = false;
+      for (const auto& f : cu.folders)
+        if (f.target == raw || f.name_raw.ends_with("." + raw)) {
+          found = true;
+          CHECK(f.special_use_source == "annotation");
+          CHECK(f.special_use == md["/private/specialuse"].get<std::string>());
+        }
+      CHECK(found);
+    }
     // The #sieve mailbox is accounted for as scripts, not mail.
     for (const auto& f : cu.folders)
       if (f.name == "#sieve") {
