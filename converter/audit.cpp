@@ -172,6 +172,10 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
                                            "the index lists a live message but its file is missing"});
       } else {
         m = decide_message(subject, res.read ? &res.check : nullptr, options.on_corrupt, out.name);
+        if (mb.kind == MailboxKind::sieve && m.action == "repair") {  // convert exports the script, not the message
+          m.action = "write";
+          m.changes.clear();
+        }
         if (m.orphan)
           m.findings.insert(m.findings.begin(),
                             Finding{Finding::Severity::warning, "orphan_message_file", subject.file, 0, job.uid,

@@ -308,8 +308,11 @@ int run_cli(int argc, char** argv) {
   ConvertCommandOptions conv;
   CLI::App* convert = app.add_subcommand(
       "convert", "Write Maildir++ or mbox trees (or Zimbra archives) with flag manifests; every message read once, "
-                 "checked, and written, repaired (original kept) or quarantined. Run it again to resume after a "
-                 "crash or to add a newer snapshot: nothing is written twice, nothing in OUT deleted (README \"Re-runs\")");
+                 "checked, and written, repaired (original kept) or quarantined. Also carries, per user, special-use "
+                 "roles (dovecot-special-use.conf), Sieve scripts (sieve/, .dovecot.sieve; fileinto names rewritten), "
+                 "ACLs (report, acl.tsv, Maildir dovecot-acl) and the quota (Maildir maildirsize); these need --config "
+                 "(annotations.db, sieve/, quota/). Run it again to resume after a crash or to add a newer snapshot: "
+                 "nothing is written twice, nothing in OUT deleted (README \"Re-runs\")");
   add_input_options(*convert, in);
   convert->add_option("--format", conv.format,
                       "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz for Zimbra's REST import plus zimbra-flags.zmm "

@@ -1,4 +1,5 @@
 #include "converter/convert.h"
+#include "converter/carry_extras.h"
 
 #include <dirent.h>
 #include <fcntl.h>
@@ -74,6 +75,7 @@ struct UserPlan {
   const UserState* state = nullptr;
   NamingOutcome naming;
   std::vector<Finding> findings;
+  CarriedExtras extras;  // converter/carry_extras.h
 };
 
 Finding make_finding(Finding::Severity sev, std::string kind, std::string file, std::uint32_t uid, std::string detail) {
@@ -1189,6 +1191,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
               break;
             case FolderAction::skip:
               progress.add(job.bytes, mi.live.size());
+              if (job.mailbox && job.mailbox->kind == MailboxKind::sieve) break;  // Sieve scripts: carry_extras
               job.out.count.messages = mi.live.size();
               job.out.count.not_converted = mi.live.size();
               if (!mi.live.empty())
@@ -1268,6 +1271,15 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, st.message));
   }
 
+  // Besides messages: special-use, Sieve scripts, ACLs, quota (README "What is carried").
+  for (std::size_t u = 0; u < users.size(); ++u) {
+    if (user_refused[u]) continue;
+    ExtrasUser eu{users[u].owner, users[u].root, users[u].root_rel, {}, &users[u].findings, &users[u].extras};
+    for (auto& job : jobs)
+      if (job.user == u && job.mailbox) eu.folders.push_back({job.mailbox, job.name, &inv[job.inventory], &job.out});
+    carry_extras({opt.format == OutputFormat::maildir, opt.sync != SyncPolicy::none, inputs.config_dir}, eu);
+  }
+
   // Every rename, for the administrator and for --rename-map on the next run.
   if (!run.stopped()) {
     std::string map = format_rename_map_header();
@@ -1288,6 +1300,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     cu.user = u.owner;
     cu.output = u.root_rel;
     cu.findings = std::move(u.findings);
+    cu.extras = std::move(u.extras);
     for (const auto& f : u.state->findings) cu.findings.push_back(f);
   }
   if (!not_converted.empty()) {

@@ -1,4 +1,5 @@
 #include "converter/discover.h"
+#include "converter/special_use.h"
 
 #include <algorithm>
 #include <map>
@@ -281,6 +282,7 @@ Discovery discover(const SourceInputs& inputs) {
 
   std::sort(d.mailboxes.begin(), d.mailboxes.end(),
             [](const MailboxRef& a, const MailboxRef& b) { return a.name < b.name; });
+  if (inputs.config_dir) load_special_use(*inputs.config_dir, d.mailboxes, d.findings);
   for (std::size_t i = 1; i < d.mailboxes.size(); ++i)
     if (d.mailboxes[i].name == d.mailboxes[i - 1].name)
       d.findings.push_back(finding(Finding::Severity::error, "mailbox_duplicate_name", d.mailboxes[i].dir.string(),

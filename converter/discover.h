@@ -36,6 +36,9 @@ struct MailboxRef {
   std::string unique_id;
   std::uint32_t db_uidvalidity = 0;
   std::vector<AclEntry> acl;
+  // The owner's /private/specialuse annotation ("\\Sent", ...), when annotations.db has one
+  // (converter/special_use.h).
+  std::optional<std::string> special_use;
   std::optional<CyrusHeader> header;  // parsed during the walk, when readable
   std::string header_error;           // why it is not, otherwise
   std::uint32_t header_crc = 0;       // CRC32 of cyrus.header, checked against v12+ indexes

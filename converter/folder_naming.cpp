@@ -412,7 +412,9 @@ using SrcKey = std::pair<int, std::vector<std::string>>;  // tree, source levels
 
 std::string role_of(const FolderNameInput& in) {
   if (!in.special_use) return "";
-  for (const char* r : {"\\Sent", "\\Trash", "\\Drafts", "\\Junk"})
+  // \Archive is carried too (a Dovecot special_use); zimbra has no Archive system folder, so
+  // its role placement below only looks at the first four.
+  for (const char* r : {"\\Sent", "\\Trash", "\\Drafts", "\\Junk", "\\Archive"})
     if (in.special_use->find(r) != std::string::npos) return r;
   return "";
 }
@@ -595,7 +597,7 @@ NamingOutcome name_folders(const std::vector<FolderNameInput>& input, NamingProf
     if (!r.empty() && !roles.count(r)) roles[r] = in;
   }
   for (const auto* in : sorted) {  // by name where the store has no annotation for that role
-    if (in->cls != FolderClass::email || in->levels.size() != 1) continue;
+    if (in->cls != FolderClass::email || in->levels.size() != 1 || !role_of(*in).empty()) continue;
     for (const char* r : {"Sent", "Trash", "Drafts", "Junk"})
       if (is_ascii_ci(in->levels[0], r) && !roles.count(std::string("\\") + r)) roles[std::string("\\") + r] = in;
   }

@@ -59,7 +59,7 @@ NamePlan plan_names(const std::vector<const MailboxRef*>& selected, const std::v
   std::vector<std::vector<FolderNameInput>> inputs_by_user(plan.users.size());
   for (std::size_t i = 0; i < selected.size(); ++i) {
     auto& in = inputs_by_user[plan.user_of[i]];
-    in.push_back(folder_name_input(selected[i]->name, selected[i]->kind));
+    in.push_back(folder_name_input(selected[i]->name, selected[i]->kind, selected[i]->special_use));
     for (const auto& f : inv[i].findings)
       if (f.kind == "orphan_message_file") plan.orphans[i].push_back(f.uid);
     if (!plan.orphans[i].empty()) {

@@ -23,9 +23,11 @@
 #include "parsers/mutf7.h"
 #include "parsers/quota.h"
 #include "parsers/seen.h"
+#include "parsers/sieve_mailbox.h"
 #include "parsers/subscriptions.h"
 #ifndef CYRCONV_FUZZ_PARSERS_ONLY  // the fuzz executables of parsers/ targets link only cyrconv_parsers
 #include "converter/rename_map.h"
+#include "writers/sieve_export.h"
 #endif
 
 namespace cyrconv::fuzz {
@@ -134,6 +136,11 @@ inline void fuzz_annotations_db(std::string_view in) {
     for (const auto& a : r.value().entries) touch(a.value);
 }
 
+inline void fuzz_sieve_message(std::string_view in) {
+  auto r = parse_sieve_script_message(in, "fuzz");
+  if (r) touch(r.value().content);
+}
+
 inline void fuzz_dlist(std::string_view in) {
   auto r = parse_dlist(in, "fuzz");
   if (r) touch(r.value().string_at("NAME"));
@@ -228,6 +235,15 @@ inline void fuzz_rename_map(std::string_view in) {
     for (const auto& e : r.value().entries) (void)overrides_for(r.value(), e.user, p);
   }
 }
+
+// Sieve scripts are user input: the rewrite must never touch bytes outside the folder strings.
+// Property: with a map that changes nothing, the script comes back unchanged.
+inline void fuzz_sieve_rewrite(std::string_view in) {
+  auto same = rewrite_sieve_folders(in, [](std::string_view n) { return std::optional<std::string>(std::string(n)); });
+  if (same.script != in) std::abort();
+  auto r = rewrite_sieve_folders(in, [](std::string_view n) { return std::optional<std::string>("X" + std::string(n)); });
+  touch(r.script);
+}
 #endif
 
 struct Target {
@@ -251,12 +267,14 @@ inline constexpr Target targets[] = {
     {"subscriptions", fuzz_subscriptions},
     {"quota_value", fuzz_quota_value},
     {"annotations_db", fuzz_annotations_db},
+    {"sieve_message", fuzz_sieve_message},
     {"dlist", fuzz_dlist},
     {"mutf7", fuzz_mutf7},
     {"message_check", fuzz_message_check},
     {"dav_resource", fuzz_dav_resource},
 #ifndef CYRCONV_FUZZ_PARSERS_ONLY
     {"rename_map", fuzz_rename_map},
+    {"sieve_rewrite", fuzz_sieve_rewrite},
 #endif
 };
 

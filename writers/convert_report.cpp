@@ -27,6 +27,59 @@ ordered_json accounting_json(const AuditAccounting& c, std::uint64_t skipped_del
                       {"orphans_quarantined", c.orphans_quarantined}};
 }
 
+void write_extras_text(const CarriedExtras& x, std::ostream& out) {
+  if (!x.special_use_file.empty()) out << "  special-use: " << x.special_use_file << '\n';
+  for (const auto& s : x.sieve) {
+    out << "  sieve " << s.name << (s.active ? " (active)" : "") << " -> " << s.file
+        << (s.rewritten_unsafe ? "  [copied unchanged: not parsed safely]" : "") << '\n';
+    for (const auto& w : s.rewrites) out << "      rewritten: " << w << '\n';
+  }
+  if (!x.sieve_active_link.empty()) out << "  sieve active: " << x.sieve_active_link << '\n';
+  for (const auto& q : x.quota) {
+    out << "  quota " << q.root << ": storage "
+        << (q.storage_limit_kib ? std::to_string(*q.storage_limit_kib) + " KiB" : std::string("unlimited"))
+        << ", messages " << (q.message_limit ? std::to_string(*q.message_limit) : std::string("unlimited"));
+    if (!q.file.empty()) out << "; usage " << q.used_bytes << " bytes in " << q.used_messages << " messages";
+    if (!q.file.empty()) out << " -> " << q.file;
+    if (!q.note.empty()) out << " (" << q.note << ")";
+    out << '\n';
+  }
+  if (!x.acl_table.empty()) out << "  acls: " << x.acl_table << '\n';
+}
+
+ordered_json extras_json(const CarriedExtras& x) {
+  ordered_json j;
+  j["special_use_file"] = x.special_use_file;
+  ordered_json sieve = ordered_json::array();
+  for (const auto& s : x.sieve) {
+    ordered_json js;
+    js["name"] = s.name;
+    js["file"] = s.file;
+    js["uid"] = s.uid;
+    js["active"] = s.active;
+    js["copied_unchanged_unparsed"] = s.rewritten_unsafe;
+    js["rewrites"] = s.rewrites;
+    sieve.push_back(std::move(js));
+  }
+  j["sieve"] = std::move(sieve);
+  j["sieve_active_link"] = x.sieve_active_link;
+  ordered_json quota = ordered_json::array();
+  for (const auto& q : x.quota) {
+    ordered_json jq;
+    jq["root"] = q.root;
+    jq["storage_limit_kib"] = q.storage_limit_kib ? ordered_json(*q.storage_limit_kib) : ordered_json(nullptr);
+    jq["message_limit"] = q.message_limit ? ordered_json(*q.message_limit) : ordered_json(nullptr);
+    jq["used_bytes"] = q.used_bytes;
+    jq["used_messages"] = q.used_messages;
+    jq["file"] = q.file;
+    if (!q.note.empty()) jq["note"] = q.note;
+    quota.push_back(std::move(jq));
+  }
+  j["quota"] = std::move(quota);
+  j["acl_table"] = x.acl_table;
+  return j;
+}
+
 }  // namespace
 
 void write_convert_text(const ConvertReport& r, std::ostream& out) {
@@ -38,6 +91,7 @@ void write_convert_text(const ConvertReport& r, std::ostream& out) {
     out << '\n' << (u.user.empty() ? std::string("shared and deleted folders") : "user " + u.user) << " -> "
         << u.output << '\n';
     for (const auto& f : u.findings) out << "  " << to_string(f.severity) << ": " << f.kind << ": " << f.detail << '\n';
+    write_extras_text(u.extras, out);
     for (const auto& f : u.folders) {
       out << "  " << f.name;
       if (!f.target.empty() && (f.renamed || f.target != f.name)) out << " -> " << f.target;
@@ -59,6 +113,12 @@ void write_convert_text(const ConvertReport& r, std::ostream& out) {
       if (f.kept_not_in_source) out << "      kept, no longer in the source: " << f.kept_not_in_source << '\n';
       if (f.renamed) out << "      renamed: " << f.rename_reason << '\n';
       if (f.failed) out << "      FAILED: " << f.fail_reason << '\n';
+      if (!f.special_use.empty()) out << "      special-use " << f.special_use << " (" << f.special_use_source << ")\n";
+      for (const auto& a : f.acl) {
+        out << "      acl " << a.identifier << " " << a.rights << " -> " << (a.dovecot.empty() ? "(none)" : a.dovecot);
+        if (!a.unmapped.empty()) out << "  [not carried: " << a.unmapped << "]";
+        out << '\n';
+      }
       for (const auto& fd : f.findings)
         out << "      " << to_string(fd.severity) << ": " << fd.kind << ": " << fd.file << ": " << fd.detail << '\n';
       std::map<std::string, std::uint64_t> warnings;  // written unchanged, with notes: summarised
@@ -106,6 +166,7 @@ std::string convert_report_json(const ConvertReport& r) {
     ju["user"] = u.user;
     ju["output"] = u.output;
     ju["findings"] = findings_json(u.findings);
+    ju["extras"] = extras_json(u.extras);
     ordered_json folders = ordered_json::array();
     for (const auto& f : u.folders) {
       ordered_json jf;
@@ -126,6 +187,19 @@ std::string convert_report_json(const ConvertReport& r) {
       jf["bytes_written"] = f.bytes_written;
       jf["failed"] = f.failed;
       if (f.failed) jf["fail_reason"] = f.fail_reason;
+      jf["special_use"] = f.special_use;
+      if (!f.special_use.empty()) jf["special_use_source"] = f.special_use_source;
+      ordered_json acl = ordered_json::array();
+      for (const auto& a : f.acl) {
+        ordered_json ja;
+        ja["identifier"] = a.identifier;
+        ja["rights"] = a.rights;
+        ja["dovecot"] = a.dovecot;
+        ja["unmapped"] = a.unmapped;
+        acl.push_back(std::move(ja));
+      }
+      jf["acl"] = std::move(acl);
+      jf["acl_file"] = f.acl_file;
       jf["findings"] = findings_json(f.findings);
       ordered_json ms = ordered_json::array();
       for (const auto& m : f.messages) {

@@ -2,6 +2,7 @@
 // What a convert run did, per user and folder, and its rendering (text and JSON; schema in
 // README "convert report").
 #include <cstdint>
+#include <optional>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -9,6 +10,14 @@
 #include "writers/report_model.h"
 
 namespace cyrconv {
+
+// One ACL entry as carried (README "What is carried besides messages").
+struct CarriedAcl {
+  std::string identifier;      // Cyrus's: "vera", "anyone", "group:mail", "-walter"
+  std::string rights;          // Cyrus's letters
+  std::string dovecot;         // the dovecot-acl line ("user=vera lookup read"), "" when none
+  std::string unmapped;        // Cyrus letters Dovecot has no right for
+};
 
 struct ConvertFolder {
   std::string name;            // as the owner saw it in Cyrus (UTF-8)
@@ -32,6 +41,36 @@ struct ConvertFolder {
   std::string fail_reason;
   std::vector<Finding> findings;
   std::vector<AuditMessage> messages;  // messages not written unchanged, by UID
+  // Carried besides messages (converter/carry_extras.h):
+  std::string special_use;              // "\\Sent" ..., the role the target gives this folder
+  std::string special_use_source;       // "annotation" | "name"
+  std::vector<CarriedAcl> acl;          // the folder's Cyrus ACL, each entry mapped
+  std::string acl_file;                 // dovecot-acl written (relative to --out), "" when none
+};
+
+struct CarriedSieveScript {
+  std::string name;                     // the ManageSieve name
+  std::string file;                     // relative to --out
+  std::uint32_t uid = 0;                // message in the #sieve mailbox (0: legacy sievedir file)
+  bool active = false;
+  bool rewritten_unsafe = false;        // could not be parsed safely: copied unchanged
+  std::vector<std::string> rewrites;    // "fileinto \"B&APw-ro\" -> \"Büro\" (line 5)"
+};
+
+struct CarriedQuota {
+  std::string root;                     // Cyrus quota root (internal name)
+  std::optional<std::int64_t> storage_limit_kib, message_limit;
+  std::uint64_t used_bytes = 0, used_messages = 0;  // computed from the written Maildir
+  std::string file;                     // maildirsize written (relative to --out), "" when none
+  std::string note;                     // why not carried, when it is not
+};
+
+struct CarriedExtras {
+  std::string special_use_file;         // dovecot-special-use.conf (relative to --out)
+  std::vector<CarriedSieveScript> sieve;
+  std::string sieve_active_link;        // .dovecot.sieve (relative to --out), "" when none
+  std::vector<CarriedQuota> quota;
+  std::string acl_table;                // acl.tsv (relative to --out), "" when no folder has an ACL
 };
 
 struct ConvertUser {
@@ -39,6 +78,7 @@ struct ConvertUser {
   std::string output;      // the user's output root, relative to --out
   std::vector<ConvertFolder> folders;
   std::vector<Finding> findings;
+  CarriedExtras extras;
 };
 
 struct ConvertReport {
