@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """convert reading through tools/slowfs (a FUSE passthrough with 1 ms per operation, standing in
 for NFS) with --io-depth 16 writes exactly what convert reading the fixture directly with
---io-depth 1 writes: every file's bytes and mtime, Maildir and mbox. Output that names the source
+--io-depth 1 writes: every file's bytes (and a Maildir message's mtime), Maildir and mbox. Output that names the source
 (manifests, journals, reasons) names the mount instead of the fixture directory, so the direct
 run's bytes are compared with that one path swapped.
 
@@ -27,7 +27,9 @@ def tree(root):
             if os.path.isdir(p) and not os.path.islink(p):
                 out[rel] = ("dir",)
             else:
-                out[rel] = (open(p, "rb").read(), int(st.st_mtime))
+                # mtime only where cyrconv sets it: a Maildir message's is its INTERNALDATE,
+                # other files carry the time they were written.
+                out[rel] = (open(p, "rb").read(), int(st.st_mtime) if "/cur/" in rel else None)
     return out
 
 
