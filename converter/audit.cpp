@@ -2,7 +2,9 @@
 
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
+#include <tbb/blocked_range.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -11,6 +13,7 @@
 #include <set>
 
 #include "converter/inventory.h"
+#include "converter/prefetch.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
 
@@ -44,6 +47,7 @@ struct Worker {
   explicit Worker(MessageCheckOptions o) : checker(o), buffer(read_buffer_size) {}
   MessageChecker checker;
   std::vector<char> buffer;
+  Prefetcher prefetch;  // --io-depth: the next files of this worker's range, read ahead
 };
 
 bool is_message_file_kind(const std::string& kind) {
@@ -106,28 +110,48 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
   const auto t0 = std::chrono::steady_clock::now();
   std::vector<JobResult> results(jobs.size());
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{options.mime});
-  tbb::parallel_for(std::size_t{0}, jobs.size(), [&](std::size_t j) {
-    const Job& job = jobs[j];
-    JobResult& res = results[j];
-    if (job.duplicate) return;
-    if (job.record != no_record && std::binary_search(missing[job.folder].begin(), missing[job.folder].end(), job.uid))
-      return;
-    Worker& w = workers.local();
-    w.checker.reset();
-    // ARCHIVED records live on the archive partition when one was given.
+  auto to_read = [&](const Job& job) {
+    return !job.duplicate && !(job.record != no_record && std::binary_search(missing[job.folder].begin(),
+                                                                             missing[job.folder].end(), job.uid));
+  };
+  // ARCHIVED records live on the archive partition when one was given.
+  auto file_of = [&](const Job& job) {
     const MailboxRef& mb = disc.mailboxes[job.folder];
-    const fs::path file = job.record != no_record ? message_file_path(mb, inv[job.folder].live[job.record])
-                                                  : mb.dir / (std::to_string(job.uid) + ".");
-    SourceStream s = stream_source_file(file, w.buffer, [&](std::string_view chunk) { w.checker.feed(chunk); });
-    res.check = w.checker.finish();
-    res.read = true;
-    if (s.status == SourceOpen::Status::missing) {
-      res.missing = true;
-    } else if (s.status != SourceOpen::Status::ok) {
-      res.read_failed = true;
-      res.read_error = s.message;
-    }
-  });
+    return job.record != no_record ? message_file_path(mb, inv[job.folder].live[job.record])
+                                   : mb.dir / (std::to_string(job.uid) + ".");
+  };
+  std::optional<IoThreads> io;
+  if (options.io_depth > 1)
+    io.emplace(static_cast<std::size_t>(options.io_depth) * static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));
+  // Ranges of jobs: with --io-depth each worker reads its range's next files ahead.
+  const std::size_t grain = io ? 256 : 1;
+  tbb::parallel_for(
+      tbb::blocked_range<std::size_t>(0, jobs.size(), grain), [&](const tbb::blocked_range<std::size_t>& range) {
+        Worker& w = workers.local();
+        PrefetchScope prefetch_scope{w.prefetch};
+        if (io) {
+          std::vector<fs::path> ahead;
+          for (std::size_t j = range.begin(); j != range.end(); ++j)
+            if (to_read(jobs[j])) ahead.push_back(file_of(jobs[j]));
+          w.prefetch.start(&*io, static_cast<std::size_t>(options.io_depth), read_buffer_size, std::move(ahead));
+        }
+        for (std::size_t j = range.begin(); j != range.end(); ++j) {
+          const Job& job = jobs[j];
+          JobResult& res = results[j];
+          if (!to_read(job)) continue;
+          w.checker.reset();
+          const fs::path file = file_of(job);
+          SourceStream s = w.prefetch.stream(file, w.buffer, [&](std::string_view chunk) { w.checker.feed(chunk); });
+          res.check = w.checker.finish();
+          res.read = true;
+          if (s.status == SourceOpen::Status::missing) {
+            res.missing = true;
+          } else if (s.status != SourceOpen::Status::ok) {
+            res.read_failed = true;
+            res.read_error = s.message;
+          }
+        }
+      });
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
 
   // Assemble per folder, in the fixed order of the discovery.

@@ -10,6 +10,7 @@ namespace cyrconv {
 
 struct AuditOptions {
   int threads = 0;                       // 0: one per core
+  int io_depth = 1;                      // --io-depth: message files in flight per worker (prefetch.h)
   OnCorrupt on_corrupt = OnCorrupt::repair;
   bool mime = false;                     // --deep: MIME structure and base64 checks (cost: README)
 };

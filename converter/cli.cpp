@@ -34,7 +34,15 @@ struct InputOptions {
   std::vector<std::string> archive_partitions;  // NAME=DIR
   std::string config;
   int threads = 0;
+  int io_depth = 1;  // audit, convert: message files each worker keeps in flight
 };
+
+void add_io_depth_option(CLI::App& cmd, InputOptions& in) {
+  cmd.add_option("--io-depth", in.io_depth,
+                 "Message files each worker keeps open and reading ahead, for storage where every open and "
+                 "read waits on the network (NFS): try 16-32 there; 1 (the default) reads one at a time")
+      ->check(CLI::Range(1, 256));
+}
 
 void add_input_options(CLI::App& cmd, InputOptions& in) {
   cmd.add_option("--spool", in.spool, "Root of the copied default partition (partition-default)")->type_name("DIR");
@@ -119,6 +127,7 @@ int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
   AuditOptions options;
   options.threads = in.threads;
+  options.io_depth = in.io_depth;
   options.on_corrupt = *parse_on_corrupt(a.on_corrupt);  // CLI11 checked the value
   options.mime = a.deep;
   AuditReport report = run_audit(inputs, options);
@@ -199,6 +208,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
     options.rename_map = std::move(parsed).value();
   }
   options.threads = in.threads;
+  options.io_depth = in.io_depth;
   if (options.format != OutputFormat::maildir && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
   std::optional<ShardStamp> stamp;
   if (auto stop = prepare_shard_run(inputs, c.shard, options, stamp)) return *stop;
@@ -296,6 +306,7 @@ int run_cli(int argc, char** argv) {
   CLI::App* audit = app.add_subcommand(
       "audit", "Read and check every message file once; report per message what convert would do. Writes no output tree");
   add_input_options(*audit, in);
+  add_io_depth_option(*audit, in);
   audit->add_option("--report", audit_opts.report_file, "Write the JSON corruption audit report (schema in README) to FILE")
       ->type_name("FILE");
   audit->add_option("--on-corrupt", audit_opts.on_corrupt,
@@ -314,6 +325,7 @@ int run_cli(int argc, char** argv) {
                  "(annotations.db, sieve/, quota/). Run it again to resume after a crash or to add a newer snapshot: "
                  "nothing is written twice, nothing in OUT deleted (README \"Re-runs\")");
   add_input_options(*convert, in);
+  add_io_depth_option(*convert, in);
   convert->add_option("--format", conv.format,
                       "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz for Zimbra's REST import plus zimbra-flags.zmm "
                       "for zmmailbox (README \"Zimbra archive\")")

@@ -15,6 +15,7 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -32,6 +33,7 @@
 #include "converter/prior_output.h"
 #include "converter/progress.h"
 #include "converter/scan.h"
+#include "converter/prefetch.h"
 #include "converter/source_io.h"
 #include "converter/user_state.h"
 #include "parsers/message_check.h"
@@ -56,6 +58,7 @@ struct Worker {
   std::vector<char> buffer;
   std::string encoded;
   OutputFile message_file;
+  Prefetcher prefetch;  // --io-depth: the folder's next message files, read ahead
 };
 
 struct FolderJob {
@@ -94,6 +97,7 @@ struct RunControl {
     if (!stop.exchange(true)) reason = st.message;
   }
   bool stopped() const { return stop.load(std::memory_order_relaxed); }
+  IoThreads* io = nullptr;  // --io-depth > 1: the I/O threads of the prefetch stage
 };
 
 std::array<std::uint8_t, 20> sha1_from_hex(const std::string& hex) {
@@ -291,7 +295,7 @@ struct FolderOutput {
       r.mbox_mark = mbox.bytes_written();
     }
     bool first = true;
-    r.read = stream_source_file(source, w.buffer, [&](std::string_view chunk) {
+    r.read = w.prefetch.stream(source, w.buffer, [&](std::string_view chunk) {
       w.checker.feed(chunk);
       if (!r.write) return;
       if (first && is_mbox()) {
@@ -683,6 +687,23 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   std::set<std::uint32_t> missing;
   for (const auto& f : inv.findings)
     if (f.kind == "message_file_missing") missing.insert(f.uid);
+
+  // --io-depth: the files the loop below streams, in its order, read ahead.
+  PrefetchScope prefetch_scope{w.prefetch};
+  if (run.io && !out.failed) {
+    std::vector<fs::path> ahead;
+    std::uint32_t prev = 0;
+    for (const Item& item : items) {
+      const bool dup = item.record && item.source_uid == prev;
+      prev = item.source_uid;
+      const IndexRecord* r = item.record;
+      if (item.earlier >= 0 || dup || (r && missing.count(item.source_uid)) ||
+          (r && opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted)))
+        continue;
+      ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
+    }
+    w.prefetch.start(run.io, static_cast<std::size_t>(opt.io_depth), read_buffer_size, std::move(ahead));
+  }
 
   std::uint32_t previous_uid = 0;
   for (const Item& item : items) {
@@ -1155,6 +1176,11 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   Progress progress("convert", total_bytes, total_messages, opt.quiet);
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{opt.mime});
   RunControl run;
+  std::optional<IoThreads> io;
+  if (opt.io_depth > 1) {
+    io.emplace(static_cast<std::size_t>(opt.io_depth) * static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));
+    run.io = &*io;
+  }
   tbb::parallel_for(
       tbb::blocked_range<std::size_t>(0, order.size(), 1),
       [&](const tbb::blocked_range<std::size_t>& range) {

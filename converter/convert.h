@@ -30,6 +30,7 @@ struct ConvertOptions {
   RenameMap rename_map;                // --rename-map overrides
   SyncPolicy sync = SyncPolicy::folder;
   int threads = 0;
+  int io_depth = 1;                    // --io-depth: message files in flight per worker (prefetch.h)
   bool quiet = false;                  // no progress on stderr
   bool check_space = true;             // refuse when the output file system lacks the space
   // File name of the rename map in `out`: shards of a plan write their own (shard_plan.h).

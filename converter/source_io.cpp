@@ -79,26 +79,29 @@ SourceOpen SourceOpen::map(const std::filesystem::path& path) {
   return r;
 }
 
-SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
-                                const std::function<void(std::string_view)>& sink) {
-  SourceStream r;
+int open_source_stream(const std::filesystem::path& path, SourceStream& r) {
   const int fd = open_source(path);
   if (fd < 0) {
     const int err = errno;
     r.status = err == ENOENT ? SourceOpen::Status::missing
                              : (err == ELOOP ? SourceOpen::Status::not_regular : SourceOpen::Status::error);
     r.message = path.string() + ": " + (err == ELOOP ? "is a symbolic link (not followed)" : std::strerror(err));
-    return r;
+    return -1;
   }
   struct stat st {};
   if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
     r.status = SourceOpen::Status::not_regular;
     r.message = path.string() + ": not a regular file";
     ::close(fd);
-    return r;
+    return -1;
   }
   posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   r.status = SourceOpen::Status::ok;
+  return fd;
+}
+
+void read_source_rest(int fd, const std::filesystem::path& path, std::span<char> buffer,
+                      const std::function<void(std::string_view)>& sink, SourceStream& r) {
   for (;;) {
     const ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0) {
@@ -112,6 +115,13 @@ SourceStream stream_source_file(const std::filesystem::path& path, std::span<cha
     r.bytes += static_cast<std::uint64_t>(n);
   }
   ::close(fd);
+}
+
+SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
+                                const std::function<void(std::string_view)>& sink) {
+  SourceStream r;
+  const int fd = open_source_stream(path, r);
+  if (fd >= 0) read_source_rest(fd, path, buffer, sink, r);
   return r;
 }
 

@@ -54,6 +54,14 @@ struct SourceStream {
 SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
                                 const std::function<void(std::string_view)>& sink);
 
+// The two halves of stream_source_file, for the prefetch stage (converter/prefetch.h), which
+// opens and reads the start of a file on an I/O thread and hands the rest to the consumer.
+// open_source_stream: the read-only open and regular-file check; -1 with `r` saying why.
+int open_source_stream(const std::filesystem::path& path, SourceStream& r);
+// Reads `fd` from its current offset to the end into `sink`, adding to r.bytes; closes `fd`.
+void read_source_rest(int fd, const std::filesystem::path& path, std::span<char> buffer,
+                      const std::function<void(std::string_view)>& sink, SourceStream& r);
+
 struct DirEntry {
   enum class Type { file, directory, symlink, other };
   std::string name;

@@ -6,6 +6,7 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
+#include <atomic>
 #include <cerrno>
 #include <cstring>
 
@@ -15,7 +16,30 @@ namespace fs = std::filesystem;
 
 namespace {
 constexpr std::size_t buffer_size = 256 * 1024;
+std::atomic<bool> use_tmpfile{true};
+
+// Whether the file behind `fa` (read from offset 0 with pread) holds the same bytes as `fb`.
+bool same_content(int fa, int fb) {
+  struct stat sa {}, sb {};
+  if (::fstat(fa, &sa) != 0 || ::fstat(fb, &sb) != 0 || !S_ISREG(sb.st_mode) || sa.st_size != sb.st_size) return false;
+  std::vector<char> x(64 * 1024), y(64 * 1024);
+  off_t off = 0;
+  for (;;) {
+    const ssize_t n = ::pread(fa, x.data(), x.size(), off);
+    if (n <= 0) return n == 0;
+    std::size_t got = 0;
+    while (got < static_cast<std::size_t>(n)) {
+      const ssize_t m = ::pread(fb, y.data() + got, static_cast<std::size_t>(n) - got, off + static_cast<off_t>(got));
+      if (m <= 0) return false;
+      got += static_cast<std::size_t>(m);
+    }
+    if (std::memcmp(x.data(), y.data(), got) != 0) return false;
+    off += n;
+  }
 }
+}  // namespace
+
+void set_output_file_tmpfile_for_test(bool enabled) { use_tmpfile.store(enabled, std::memory_order_relaxed); }
 
 WriteStatus write_error(const fs::path& path, std::string_view what) {
   const int e = errno;
@@ -26,15 +50,34 @@ OutputFile::~OutputFile() { abort(); }
 
 WriteStatus OutputFile::open(const fs::path& dir, std::string_view hint) {
   abort();
-  tmp_path_ = dir / ("." + std::string(hint) + ".cyrconv-tmp");
-  const int flags = O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
-  fd_ = ::open(tmp_path_.c_str(), flags, 0600);
-  if (fd_ < 0 && errno == EEXIST) {
-    // A leftover from a killed run is ours to replace: temporary names are never final names.
-    ::unlink(tmp_path_.c_str());
-    fd_ = ::open(tmp_path_.c_str(), flags, 0600);
+  const fs::path named = dir / ("." + std::string(hint) + ".cyrconv-tmp");
+  if (use_tmpfile.load(std::memory_order_relaxed)) {
+    // O_RDWR, not O_WRONLY: keep_identical compares through this descriptor.
+    fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
+    if (fd_ >= 0) {
+      unnamed_ = true;
+      where_ = dir / std::string(hint);
+    } else if (errno != EOPNOTSUPP && errno != EISDIR && errno != EINVAL) {
+      return write_error(dir, "cannot create a file in");
+    }
+    // Otherwise the file system (or an old kernel) has no O_TMPFILE: a named temporary file.
   }
-  if (fd_ < 0) return write_error(tmp_path_, "cannot create");
+  if (fd_ < 0) {
+    tmp_path_ = named;
+    where_ = named;
+    const int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
+    fd_ = ::open(tmp_path_.c_str(), flags, 0600);
+    if (fd_ < 0 && errno == EEXIST) {
+      // A leftover from a killed run is ours to replace: temporary names are never final names.
+      ::unlink(tmp_path_.c_str());
+      fd_ = ::open(tmp_path_.c_str(), flags, 0600);
+    }
+    if (fd_ < 0) {
+      const WriteStatus st = write_error(tmp_path_, "cannot create");
+      tmp_path_.clear();
+      return st;
+    }
+  }
   if (buffer_.size() != buffer_size) buffer_.resize(buffer_size);
   used_ = 0;
   written_ = 0;
@@ -47,7 +90,7 @@ WriteStatus OutputFile::flush() {
     const ssize_t n = ::write(fd_, buffer_.data() + off, used_ - off);
     if (n < 0) {
       if (errno == EINTR) continue;
-      return write_error(tmp_path_, "write");
+      return write_error(where_, "write");
     }
     off += static_cast<std::size_t>(n);
   }
@@ -77,20 +120,65 @@ WriteStatus OutputFile::rewind_to(std::uint64_t mark) {
   } else {
     used_ = 0;
     if (::ftruncate(fd_, static_cast<off_t>(mark)) != 0 || ::lseek(fd_, static_cast<off_t>(mark), SEEK_SET) < 0)
-      return write_error(tmp_path_, "truncate");
+      return write_error(where_, "truncate");
   }
   written_ = mark;
   return {};
+}
+
+// Gives the unnamed file the name `to`; fails with EEXIST when `to` exists (never replaces).
+WriteStatus OutputFile::link_unnamed(const fs::path& to) {
+  const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
+  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) == 0) return {};
+  // Without /proc, AT_EMPTY_PATH does the same (it needs CAP_DAC_READ_SEARCH).
+  if (errno == ENOENT && ::access("/proc/self/fd", X_OK) != 0 &&
+      ::linkat(fd_, "", AT_FDCWD, to.c_str(), AT_EMPTY_PATH) == 0)
+    return {};
+  return write_error(to, "link");
 }
 
 WriteStatus OutputFile::commit(const fs::path& final_path, std::int64_t mtime_seconds, bool sync,
                                OnExisting existing) {
   kept_existing_ = false;
   if (auto st = flush(); !st) return st;
-  if (sync && ::fsync(fd_) != 0) return write_error(tmp_path_, "fsync");
+  if (sync && ::fsync(fd_) != 0) return write_error(where_, "fsync");
   if (mtime_seconds >= 0) {
     const timespec times[2] = {{mtime_seconds, 0}, {mtime_seconds, 0}};
-    if (::futimens(fd_, times) != 0) return write_error(tmp_path_, "set mtime");
+    if (::futimens(fd_, times) != 0) return write_error(where_, "set mtime");
+  }
+  if (unnamed_ && existing == OnExisting::replace) {
+    // linkat cannot replace: name the file first, then rename over the old one (atomic).
+    tmp_path_ = final_path.parent_path() / ("." + final_path.filename().string() + ".cyrconv-tmp");
+    WriteStatus st = link_unnamed(tmp_path_);
+    if (!st && st.error == EEXIST) {
+      ::unlink(tmp_path_.c_str());  // a leftover temporary name: ours
+      st = link_unnamed(tmp_path_);
+    }
+    if (!st) {
+      tmp_path_.clear();
+      return st;
+    }
+    unnamed_ = false;
+  }
+  if (unnamed_) {
+    // linkat() fails with EEXIST instead of replacing: a file already there is never clobbered.
+    if (auto st = link_unnamed(final_path); !st) {
+      if (st.error != EEXIST || existing != OnExisting::keep_identical) return st;
+      const int there = ::open(final_path.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
+      const bool same = there >= 0 && same_content(fd_, there);
+      if (there >= 0) ::close(there);
+      if (!same) {
+        errno = EEXIST;
+        return write_error(final_path, "already there with other content (not ours to replace)");
+      }
+      kept_existing_ = true;
+    }
+    const bool closed = ::close(fd_) == 0;
+    fd_ = -1;
+    unnamed_ = false;
+    if (!closed) return write_error(final_path, "close");
+    crash_test_point();
+    return {};
   }
   if (::close(fd_) != 0) {
     fd_ = -1;
@@ -119,32 +207,17 @@ WriteStatus OutputFile::commit(const fs::path& final_path, std::int64_t mtime_se
 bool same_file_content(const fs::path& a, const fs::path& b) {
   const int fa = ::open(a.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
   const int fb = ::open(b.c_str(), O_RDONLY | O_CLOEXEC | O_NOFOLLOW);
-  bool same = fa >= 0 && fb >= 0;
-  struct stat sa {}, sb {};
-  if (same) same = ::fstat(fa, &sa) == 0 && ::fstat(fb, &sb) == 0 && S_ISREG(sb.st_mode) && sa.st_size == sb.st_size;
-  std::vector<char> x(64 * 1024), y(64 * 1024);
-  while (same) {
-    const ssize_t n = ::read(fa, x.data(), x.size());
-    if (n <= 0) {
-      same = n == 0;
-      break;
-    }
-    std::size_t got = 0;
-    while (got < static_cast<std::size_t>(n)) {
-      const ssize_t m = ::read(fb, y.data() + got, static_cast<std::size_t>(n) - got);
-      if (m <= 0) break;
-      got += static_cast<std::size_t>(m);
-    }
-    same = got == static_cast<std::size_t>(n) && std::memcmp(x.data(), y.data(), got) == 0;
-  }
+  struct stat sa {};
+  const bool same = fa >= 0 && fb >= 0 && ::fstat(fa, &sa) == 0 && S_ISREG(sa.st_mode) && same_content(fa, fb);
   if (fa >= 0) ::close(fa);
   if (fb >= 0) ::close(fb);
   return same;
 }
 
 void OutputFile::abort() {
-  if (fd_ >= 0) ::close(fd_);
+  if (fd_ >= 0) ::close(fd_);  // an unnamed file is gone with its last descriptor
   fd_ = -1;
+  unnamed_ = false;
   if (!tmp_path_.empty()) ::unlink(tmp_path_.c_str());
   tmp_path_.clear();
 }

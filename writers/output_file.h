@@ -1,7 +1,8 @@
 #pragma once
-// One output file written crash-safely: bytes go to a temporary name in the destination
-// directory through a fixed buffer, and appear under the final name only on commit (fsync per
-// policy, mtime set, rename). Nothing ever truncates or replaces a file the caller did not
+// One output file written crash-safely: bytes go to an unnamed file in the destination directory
+// (O_TMPFILE; where the file system refuses it, a temporary name) through a fixed buffer, and
+// appear under the final name only on commit (fsync per policy, mtime set, link or rename). An
+// unnamed file that is never committed vanishes with the process, even on SIGKILL. Nothing ever truncates or replaces a file the caller did not
 // create in this run unless it asks to (OnExisting::replace).
 #include <cerrno>
 #include <cstdint>
@@ -30,8 +31,11 @@ class OutputFile {
   OutputFile& operator=(const OutputFile&) = delete;
   ~OutputFile();  // an uncommitted file is removed
 
-  // Opens "<dir>/.<hint>.cyrconv-tmp" exclusively (mode 0600).
+  // Opens an unnamed file in `dir` (O_TMPFILE, mode 0600), or "<dir>/.<hint>.cyrconv-tmp"
+  // exclusively where the file system does not support O_TMPFILE.
   WriteStatus open(const std::filesystem::path& dir, std::string_view hint);
+  // Whether the open file is unnamed (O_TMPFILE) rather than a named temporary file.
+  bool unnamed() const { return unnamed_; }
   WriteStatus write(std::string_view bytes);
   std::uint64_t bytes_written() const { return written_; }
   // Drops everything written after `mark` (a value bytes_written() returned): a message
@@ -45,7 +49,9 @@ class OutputFile {
                      // output) and drop ours; fail when they differ
   };
   // Flushes, fsyncs when `sync`, sets mtime (when mtime_seconds >= 0), then puts the file under
-  // `final_path` as `existing` says.
+  // `final_path` as `existing` says: linkat() of the unnamed file (or link() of the temporary
+  // name) for refuse and keep_identical; for replace, a temporary name and rename(), since a link
+  // cannot replace.
   WriteStatus commit(const std::filesystem::path& final_path, std::int64_t mtime_seconds, bool sync,
                      OnExisting existing);
   // Whether the last keep_identical commit found the file already there.
@@ -54,8 +60,12 @@ class OutputFile {
 
  private:
   WriteStatus flush();
+  WriteStatus link_unnamed(const std::filesystem::path& to);
   int fd_ = -1;
-  std::filesystem::path tmp_path_;
+  bool unnamed_ = false;
+  std::filesystem::path tmp_path_;  // the named temporary file, when there is one
+  std::filesystem::path where_;     // for error messages: the temporary name, or "<dir>/<hint>"
+
   std::vector<char> buffer_;
   std::size_t used_ = 0;
   std::uint64_t written_ = 0;
@@ -65,6 +75,10 @@ class OutputFile {
 // Writes a small file whole (uidlist, keywords, journal) via OutputFile, replacing any older
 // version atomically; a file that already holds exactly `content` is left untouched.
 WriteStatus write_small_file(const std::filesystem::path& path, std::string_view content, bool sync);
+
+// Test only: false makes OutputFile::open take the named-temporary-file path, as on a file
+// system without O_TMPFILE (NFS). Process-wide; tests set it back.
+void set_output_file_tmpfile_for_test(bool enabled);
 
 // Whether two files hold the same bytes (false when either cannot be read).
 bool same_file_content(const std::filesystem::path& a, const std::filesystem::path& b);
