@@ -15,7 +15,10 @@
 #include <set>
 #include <tuple>
 
+#include <openssl/evp.h>
+
 #include "converter/inventory.h"
+#include "converter/journal.h"
 #include "converter/output_layout.h"
 #include "converter/plan_names.h"
 #include "converter/progress.h"
@@ -64,6 +67,7 @@ struct User {
   std::vector<std::size_t> jobs;  // in archive order
   std::vector<Finding> findings;
   bool refused = false;
+  std::string fingerprint;  // of the snapshot as this user's archive holds it (journal/zimbra.done)
 };
 
 // What one user's conversion shares between its folders: the archive, the flag commands, the
@@ -626,7 +630,14 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
     if (auto c = run.archive.commit(user.root / archive_name, run.sync()); !c) run.stream_failed(c);
   }
   if (run.stream_status) {
-    if (auto c = run.zmm.commit(user.root / flags_name, -1, run.sync(), OutputFile::OnExisting::refuse); !c) run.stream_failed(c);
+    if (auto c = run.zmm.commit(user.root / flags_name, -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
+      run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    // Last: the archive is complete, and from this snapshot.
+    WriteStatus j = make_directories(journal_dir(user.root));
+    if (j) j = write_small_file(journal_dir(user.root) / "zimbra.done", user.fingerprint + "\n", run.sync());
+    if (!j) user.findings.push_back(finding(Finding::Severity::error, "output_failed", j.message, 0, j.message));
   }
   if (!run.stream_status) {
     run.archive.abort();
@@ -646,6 +657,48 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
   } else if (run.sync()) {
     if (auto s = sync_directory(user.root); !s) fail_all(s);
   }
+}
+
+// What one user's archive is made of: every folder's identity and every live record's UID,
+// flags, date and size, plus the options that change the archive's bytes. Equal fingerprints
+// give equal archives, so a re-run on the same snapshot has nothing to do.
+std::string snapshot_fingerprint(const User& u, const std::vector<Job>& jobs, const std::vector<MailboxInventory>& inv,
+                                 const ConvertOptions& opt) {
+  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
+  EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr);
+  auto add = [&](std::string_view s) {
+    EVP_DigestUpdate(ctx, s.data(), s.size());
+    EVP_DigestUpdate(ctx, "\0", 1);
+  };
+  add(to_string(opt.profile));
+  add(to_string(opt.on_corrupt));
+  add(opt.skip_deleted ? "skip-deleted" : "");
+  for (std::size_t j : u.jobs) {
+    const Job& job = jobs[j];
+    const MailboxInventory& mi = inv[job.inventory];
+    add(job.out.name_raw);
+    add(job.out.target);
+    add(job.orphans_of ? "orphans" : "folder");
+    add(std::to_string(mi.header.uidvalidity) + " " + std::to_string(mi.header.last_uid) + " " +
+        std::to_string(mi.live.size()) + " " + std::to_string(mi.bytes));
+    for (const auto& r : mi.live) {
+      std::string rec = std::to_string(r.uid) + " " + std::to_string(r.system_flags) + " " +
+                        std::to_string(r.internaldate) + " " + std::to_string(r.size) + " ";
+      for (unsigned n = 0; n < 128; ++n) rec += r.user_flag(n) ? '1' : '0';
+      add(rec);
+    }
+  }
+  unsigned char md[EVP_MAX_MD_SIZE];
+  unsigned int len = 0;
+  EVP_DigestFinal_ex(ctx, md, &len);
+  EVP_MD_CTX_free(ctx);
+  static const char* hex = "0123456789abcdef";
+  std::string out;
+  for (unsigned int k = 0; k < len; ++k) {
+    out += hex[md[k] >> 4];
+    out += hex[md[k] & 15];
+  }
+  return out;
 }
 
 }  // namespace
@@ -766,15 +819,35 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
       return std::tie(jobs[a].out.target, jobs[a].out.name_raw, ra) < std::tie(jobs[b].out.target, jobs[b].out.name_raw, rb);
     });
 
-  // A user whose archive, command file or manifests are already there is left alone.
+  // Re-runs (README "Re-runs"): a user whose archive was completed from this very snapshot is
+  // left as it is; an interrupted one is made again (an archive committed before the kill is
+  // kept when the new bytes equal it); an archive of another snapshot is never replaced, and
+  // adding to one is not built.
   std::uint64_t total_bytes = 0, total_messages = 0;
   for (auto& u : users) {
     std::error_code ec;
-    if (fs::exists(u.root / archive_name, ec) || fs::exists(u.root / flags_name, ec) || fs::exists(u.root / "manifests", ec)) {
+    u.fingerprint = snapshot_fingerprint(u, jobs, inv, opt);
+    std::string jerr;
+    const auto done = read_output_text(journal_dir(u.root) / "zimbra.done", jerr);
+    const bool archive_there = fs::exists(u.root / archive_name, ec) || fs::exists(u.root / flags_name, ec);
+    const bool same = done && *done == u.fingerprint + "\n";
+    if (archive_there && (same || !done)) {
+      if (same) {
+        u.refused = true;  // nothing to do
+        for (std::size_t j : u.jobs) {
+          Job& job = jobs[j];
+          job.out.run = "unchanged";
+          job.out.count.messages = job.orphans_of ? 0 : inv[job.inventory].live.size();
+          job.out.count.earlier = job.out.count.messages;
+          job.name = nullptr;
+        }
+        continue;
+      }
+    } else if (archive_there) {
       u.refused = true;
       u.findings.push_back(finding(Finding::Severity::error, "output_exists", u.root.string(), 0,
-                                   "this user's zimbra.tgz, zimbra-flags.zmm or manifests are already there: left "
-                                   "untouched; re-runs that resume or add to it are not built yet, so convert into a new --out"));
+                                   "this user's zimbra.tgz was made from another snapshot: left untouched; adding to a "
+                                   "Zimbra archive is not built, so convert the newer snapshot into a new --out"));
       for (std::size_t j : u.jobs) {
         Job& job = jobs[j];
         job.out.count.messages = job.orphans_of ? 0 : inv[job.inventory].live.size();

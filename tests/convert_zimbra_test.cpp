@@ -58,7 +58,7 @@ TEST_CASE("convert zimbra-tgz: every message accounted for, one archive and one 
     CHECK(e.path().filename().string().find("cyrconv-tmp") == std::string::npos);
 }
 
-TEST_CASE("convert zimbra-tgz: a user whose archive is already there is refused and left untouched") {
+TEST_CASE("convert zimbra-tgz re-run: the same snapshot leaves the archive as it is; another snapshot's is never replaced") {
   test::TempDir tmp;
   const fs::path spool = test::fixtures_dir() / "cyrus36-legacy" / "spool";
   const ConvertOptions opt = zimbra_options(tmp.path / "out");
@@ -68,8 +68,14 @@ TEST_CASE("convert zimbra-tgz: a user whose archive is already there is refused 
   REQUIRE(fs::exists(archive));
   const std::string before = test::read_file(archive);
   const ConvertReport second = run_convert(spool_only(spool), opt);
-  CHECK(has_finding(second, "output_exists"));
+  CHECK_FALSE(has_finding(second, "output_exists"));
   CHECK(second.totals.written == 0);
-  CHECK(second.totals.not_converted == first.totals.messages);
+  CHECK(second.totals.not_converted == 0);
+  CHECK(second.totals.earlier == first.totals.messages);
+  CHECK(test::read_file(archive) == before);
+  // An archive made from another snapshot (its journal says so): refused, untouched.
+  { std::ofstream(tmp.path / "out" / "carl" / "journal" / "zimbra.done", std::ios::trunc) << "another snapshot\n"; }
+  const ConvertReport third = run_convert(spool_only(spool), opt);
+  CHECK(has_finding(third, "output_exists"));
   CHECK(test::read_file(archive) == before);
 }

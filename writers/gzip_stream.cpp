@@ -71,7 +71,8 @@ WriteStatus GzipOutputFile::commit(const std::filesystem::path& final_path, bool
     file_.abort();
     return status_;
   }
-  return file_.commit(final_path, -1, sync, OutputFile::OnExisting::refuse);
+  // A resumed run meets the archive an interrupted one committed: kept when byte-identical.
+  return file_.commit(final_path, -1, sync, OutputFile::OnExisting::keep_identical);
 }
 
 void GzipOutputFile::abort() {

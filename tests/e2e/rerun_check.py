@@ -421,6 +421,7 @@ def main():
             check_resume(args, work, "cyrus36-legacy", "maildir")
             check_resume(args, work, "cyrus36-default", "mbox")
             check_resume(args, work, "cyrus36-legacy", "mbox", ["--gzip"])
+            check_resume(args, work, "cyrus36-default", "zimbra-tgz")
         check_disk_full(args, work)
         check_incremental(args, work)
         check_incremental_mbox(args, work)
