@@ -1259,6 +1259,12 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, st.message));
   }
 
+  // --owner: each user's finished tree gets its owner in one walk (converter/output_owner.h).
+  if (opt.owner.enabled())
+    tbb::parallel_for(std::size_t{0}, users.size(), [&](std::size_t u) {
+      if (!user_refused[u]) apply_output_owner(opt.owner, users[u].owner, users[u].root, users[u].findings);
+    });
+
   // Every rename, for the administrator and for --rename-map on the next run.
   {
     std::string map = format_rename_map_header();
