@@ -1,6 +1,7 @@
 #include "converter/cli.h"
 
 #include <CLI/CLI.hpp>
+#include <unistd.h>
 
 #include <filesystem>
 #include <fstream>
@@ -155,6 +156,7 @@ struct ConvertCommandOptions {
   std::string sync = "folder";
   std::string report_file;
   std::string rename_map;
+  std::string owner;  // --owner passwd|FILE
   bool skip_deleted = false;
   bool deep = false;
   bool gzip = false;
@@ -206,6 +208,23 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
     auto parsed = parse_rename_map(text.str(), c.rename_map);
     if (!parsed) return fail_input(parsed.error().to_string());
     options.rename_map = std::move(parsed).value();
+  }
+  if (!c.owner.empty()) {  // README "Output owner"
+    if (auto why = owner_refusal(::geteuid()); !why.empty()) {
+      std::cerr << "cyrconv: " << why << "\n";
+      return exit_usage;
+    }
+    if (c.owner == "passwd") {
+      options.owner.kind = OwnerMap::Kind::passwd;
+    } else {
+      std::ifstream in_map(c.owner, std::ios::binary);
+      if (!in_map) return fail_input("--owner: cannot read " + c.owner + " (give a map file, or 'passwd')");
+      std::ostringstream text;
+      text << in_map.rdbuf();
+      auto parsed = parse_owner_map(text.str(), c.owner);
+      if (!parsed) return fail_input("--owner: " + parsed.error().to_string());
+      options.owner = std::move(parsed).value();
+    }
   }
   options.threads = in.threads;
   options.io_depth = in.io_depth;
@@ -362,6 +381,11 @@ int run_cli(int argc, char** argv) {
   convert->add_option("--rename-map", conv.rename_map,
                       "Override folder names (format of OUT/rename-map.tsv, README \"Folder names\")")
       ->type_name("FILE");
+  convert->add_option("--owner", conv.owner,
+                      "As root: give each user's output to its owner once written: 'passwd' (the user's entry in this "
+                      "machine's passwd) or a map file of '<cyrus user> <uid>:<gid>' lines ('*' = default; README "
+                      "\"Output owner\")")
+      ->type_name("passwd|FILE");
   convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
       ->type_name("FILE");
   convert->add_option("--plan", conv.shard.plan_file,

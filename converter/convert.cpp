@@ -1299,12 +1299,17 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
 
   // Besides messages: special-use, Sieve scripts, ACLs, quota (README "What is carried").
   for (std::size_t u = 0; u < users.size(); ++u) {
-    if (user_refused[u]) continue;
+    if (user_refused[u] || run.stopped()) continue;
     ExtrasUser eu{users[u].owner, users[u].root, users[u].root_rel, {}, &users[u].findings, &users[u].extras};
     for (auto& job : jobs)
       if (job.user == u && job.mailbox) eu.folders.push_back({job.mailbox, job.name, &inv[job.inventory], &job.out});
     carry_extras({opt.format == OutputFormat::maildir, opt.sync != SyncPolicy::none, inputs.config_dir}, eu);
   }
+  // --owner: each user's finished tree gets its owner in one walk (converter/output_owner.h).
+  if (opt.owner.enabled())
+    tbb::parallel_for(std::size_t{0}, users.size(), [&](std::size_t u) {
+      if (!user_refused[u]) apply_output_owner(opt.owner, users[u].owner, users[u].root, users[u].findings);
+    });
 
   // Every rename, for the administrator and for --rename-map on the next run.
   if (!run.stopped()) {

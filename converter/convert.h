@@ -9,6 +9,7 @@
 #include "converter/discover.h"
 #include "converter/folder_naming.h"
 #include "converter/message_policy.h"
+#include "converter/output_owner.h"
 #include "converter/rename_map.h"
 #include "writers/convert_report.h"
 #include "writers/output_file.h"
@@ -35,6 +36,7 @@ struct ConvertOptions {
   bool check_space = true;             // refuse when the output file system lacks the space
   // File name of the rename map in `out`: shards of a plan write their own (shard_plan.h).
   std::string rename_map_file = "rename-map.tsv";
+  OwnerMap owner;                      // --owner: each user's tree gets its owner once done (output_owner.h)
 };
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);

@@ -657,6 +657,7 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
   } else if (run.sync()) {
     if (auto s = sync_directory(user.root); !s) fail_all(s);
   }
+  apply_output_owner(opt.owner, user.owner, user.root, user.findings);  // --owner (converter/output_owner.h)
 }
 
 // What one user's archive is made of: every folder's identity and every live record's UID,

@@ -1,5 +1,7 @@
 #include "converter/output_layout.h"
 
+#include <openssl/evp.h>
+
 #include "writers/maildir.h"
 
 namespace cyrconv {
@@ -35,7 +37,21 @@ std::string side_file_name(const FolderNameResult& n) {
     else
       s += c;
   }
-  return s.empty() || s == "." || s == ".." ? "_" + s : s;
+  if (s.empty() || s == "." || s == "..") return "_" + s;
+  // A deep or long folder path would exceed NAME_MAX (255) once ".jsonl" or ".pending" is added:
+  // keep a readable prefix (cut at a UTF-8 boundary) and make it unique with the SHA-1 of the
+  // whole name. Deterministic, so verify and re-runs find the same files.
+  constexpr std::size_t max_side = 200, keep = 150;
+  if (s.size() <= max_side) return s;
+  unsigned char md[20];
+  unsigned int len = 0;
+  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha1(), nullptr);
+  std::size_t cut = keep;
+  while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
+  std::string out = s.substr(0, cut) + "~";
+  static const char* hex = "0123456789abcdef";
+  for (unsigned i = 0; i < len; ++i) out += {hex[md[i] >> 4], hex[md[i] & 15]};
+  return out;
 }
 
 FolderNameResult uidvalidity_sibling(const FolderNameResult& n, std::uint32_t uidvalidity) {

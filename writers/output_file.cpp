@@ -99,7 +99,11 @@ WriteStatus OutputFile::flush() {
 }
 
 WriteStatus OutputFile::write(std::string_view bytes) {
-  if (fd_ < 0) return WriteStatus{false, "write to an output file that is not open", EBADF};
+  // Never opened, or its open failed: an error, not a loop over a buffer of size 0.
+  if (fd_ < 0) {
+    errno = EBADF;
+    return write_error(tmp_path_.empty() ? fs::path("(output file)") : tmp_path_, "write to a file that is not open");
+  }
   written_ += bytes.size();
   while (!bytes.empty()) {
     const std::size_t n = std::min(bytes.size(), buffer_.size() - used_);
