@@ -1199,9 +1199,12 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
             continue;
           }
           if (!job.name) {
-            job.out.findings.push_back(make_finding(Finding::Severity::error, "naming_missing", "", 0,
-                                                    "no target name was planned for this folder"));
-            job.out.count.not_converted = mi.live.size();
+            std::string why = "no target name was planned for this folder";
+            for (const auto& [internal, reason] : user.naming.unnamed)
+              if (internal == job.out.name_raw) why = reason;
+            job.out.findings.push_back(make_finding(Finding::Severity::error, "naming_missing", job.mailbox ? job.mailbox->dir.string() : "", 0, why));
+            job.out.count.messages = job.orphans_of ? 0 : mi.live.size();
+            job.out.count.not_converted = job.out.count.messages;
             continue;
           }
           switch (job.name->action) {

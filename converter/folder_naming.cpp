@@ -673,7 +673,8 @@ NamingOutcome name_folders(const std::vector<FolderNameInput>& input, NamingProf
     bool ok = false;
     natural(t, src, in->internal_name, reasons, why, ok);
     if (!ok) {
-      out.errors.push_back(in->internal_name + ": no name fits the " + std::string(to_string(profile)) + " limits");
+      out.unnamed.emplace_back(in->internal_name, "no name fits the " + std::string(to_string(profile)) +
+                                                      " limits (too long or too deep for the target)");
       continue;
     }
     finish(*in, a, t, nodes[{tree_index(t), src}].levels, reasons, why, role);

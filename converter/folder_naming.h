@@ -91,8 +91,11 @@ struct FolderNameResult {
 };
 
 struct NamingOutcome {
-  std::vector<FolderNameResult> folders;  // one per input, sorted by internal name
-  std::vector<std::string> errors;        // refused overrides, unmappable names: write nothing
+  std::vector<FolderNameResult> folders;  // one per input that got a name, sorted by internal name
+  std::vector<std::string> errors;        // refused overrides: write nothing
+  // Folders no name of the profile can hold (too long or too deep): each is left out and
+  // reported by itself; the rest of the user's folders are converted.
+  std::vector<std::pair<std::string, std::string>> unnamed;  // internal name, why
 };
 
 // Overrides: Cyrus internal name -> target path (UTF-8, '/' between levels), applied before the

@@ -141,6 +141,10 @@ std::vector<std::string> check_rename_map(const RenameMap& map, NamingProfile pr
       }
       errors.push_back(msg);
     }
+    // A target of the map that no name of the profile can hold is the map's fault: refused.
+    for (const auto& [internal, why] : out.unnamed)
+      for (const auto* e : entries)
+        if (e->internal_name == internal) errors.push_back("rename map: " + describe(*e) + ": " + why);
   }
   return errors;
 }
