@@ -741,7 +741,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
   for (const auto& u : opt.users) {
     bool found = false;
     for (const auto* mb : selected) found = found || mb->name.owner() == u;
-    if (!found)
+    if (!found && !u.empty())  // "": the shared unit of a shard plan, possibly only DELETED folders
       report.findings.push_back(finding(Finding::Severity::error, "user_not_found", "", 0,
                                         "--users names " + u + " but the store has no folder of that user"));
   }
@@ -888,7 +888,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
   {
     std::string map = format_rename_map_header();
     for (const auto& u : users) map += format_rename_map_lines(u.owner, opt.profile, u.naming);
-    if (auto st = write_small_file(opt.out / "rename-map.tsv", map, opt.sync != SyncPolicy::none); !st)
+    if (auto st = write_small_file(opt.out / opt.rename_map_file, map, opt.sync != SyncPolicy::none); !st)
       report.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
   }
 
