@@ -1341,29 +1341,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     ConvertUser& cu = by_user[""];
     for (auto& f : not_converted) cu.folders.push_back(std::move(f));
   }
-  for (auto& [owner, cu] : by_user) {
-    std::sort(cu.folders.begin(), cu.folders.end(),
-              [](const ConvertFolder& a, const ConvertFolder& b) { return a.name_raw < b.name_raw; });
-    report.users.push_back(std::move(cu));
-  }
-  auto count = [&](const std::vector<Finding>& fs) {
-    for (const auto& f : fs) {
-      if (f.severity == Finding::Severity::error) ++report.errors;
-      if (f.severity == Finding::Severity::warning) ++report.warnings;
-    }
-  };
-  count(report.findings);
-  for (const auto& u : report.users) {
-    count(u.findings);
-    for (const auto& f : u.folders) {
-      ++report.folders;
-      count(f.findings);
-      for (const auto& m : f.messages) count(m.findings);
-      report.totals += f.count;
-      report.skipped_deleted += f.skipped_deleted;
-      report.bytes_written += f.bytes_written;
-    }
-  }
+  add_users_and_totals(report, std::move(by_user));
   return report;
 }
 

@@ -4,6 +4,7 @@
 
 #include <nlohmann/json.hpp>
 
+#include <algorithm>
 #include <iomanip>
 #include <map>
 
@@ -81,6 +82,32 @@ ordered_json extras_json(const CarriedExtras& x) {
 }
 
 }  // namespace
+
+void add_users_and_totals(ConvertReport& report, std::map<std::string, ConvertUser> by_user) {
+  for (auto& [owner, cu] : by_user) {
+    std::sort(cu.folders.begin(), cu.folders.end(),
+              [](const ConvertFolder& a, const ConvertFolder& b) { return a.name_raw < b.name_raw; });
+    report.users.push_back(std::move(cu));
+  }
+  auto count = [&](const std::vector<Finding>& fs) {
+    for (const auto& f : fs) {
+      if (f.severity == Finding::Severity::error) ++report.errors;
+      if (f.severity == Finding::Severity::warning) ++report.warnings;
+    }
+  };
+  count(report.findings);
+  for (const auto& u : report.users) {
+    count(u.findings);
+    for (const auto& f : u.folders) {
+      ++report.folders;
+      count(f.findings);
+      for (const auto& m : f.messages) count(m.findings);
+      report.totals += f.count;
+      report.skipped_deleted += f.skipped_deleted;
+      report.bytes_written += f.bytes_written;
+    }
+  }
+}
 
 void write_convert_text(const ConvertReport& r, std::ostream& out) {
   out << "cyrconv convert: " << r.format << " into " << r.out << " (profile " << r.profile << ", on corrupt "

@@ -3,6 +3,7 @@
 // README "convert report").
 #include <cstdint>
 #include <optional>
+#include <map>
 #include <ostream>
 #include <string>
 #include <vector>
@@ -94,6 +95,10 @@ struct ConvertReport {
   bool stopped = false; // the run stopped early (disk full): re-run to resume
   std::string stop_reason;
 };
+
+// Puts the users (folders sorted by Cyrus name) into the report and adds up its totals, errors
+// and warnings: the one way every convert format finishes its report.
+void add_users_and_totals(ConvertReport& r, std::map<std::string, ConvertUser> by_user);
 
 void write_convert_text(const ConvertReport& r, std::ostream& out);
 std::string convert_report_json(const ConvertReport& r);
