@@ -162,6 +162,8 @@ struct ConvertCommandOptions {
   bool gzip = false;
   bool quiet = false;
   bool no_space_check = false;
+  std::uint64_t split_bytes = 256ull << 20;
+  std::uint64_t split_messages = 20000;
   ShardRequest shard;  // --plan FILE [--shard K]
 };
 
@@ -228,6 +230,8 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   }
   options.threads = in.threads;
   options.io_depth = in.io_depth;
+  options.split_bytes = c.split_bytes;
+  options.split_messages = c.split_messages;
   if (options.format != OutputFormat::maildir && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
   std::optional<ShardStamp> stamp;
   if (auto stop = prepare_shard_run(inputs, c.shard, options, stamp)) return *stop;
@@ -374,6 +378,15 @@ int run_cli(int argc, char** argv) {
       ->type_name("none|folder|message");
   convert->add_flag("--skip-deleted", conv.skip_deleted, "Leave messages flagged \\Deleted out (they are listed)");
   convert->add_flag("--quiet", conv.quiet, "No progress line on stderr");
+  convert->add_option("--split-bytes", conv.split_bytes,
+                      "Convert a folder whose new messages exceed this many bytes as UID ranges of at most this size, "
+                      "in parallel (default 256M; 0: no limit). Output is the same either way; not with --on-corrupt "
+                      "fail or zimbra-tgz")
+      ->transform(CLI::AsSizeValue(false))
+      ->type_name("SIZE");
+  convert->add_option("--split-messages", conv.split_messages,
+                      "... or more new messages than this (default 20000; 0: no limit)")
+      ->type_name("N");
   convert->add_flag("--no-space-check", conv.no_space_check,
                     "Write even when the output file system seems to lack the space the new messages need");
   convert->add_flag("--gzip", conv.gzip, "mbox: compress each folder file to <name>.gz (Boost.Iostreams, zlib)");

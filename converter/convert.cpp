@@ -135,6 +135,26 @@ std::vector<std::string> sorted(std::vector<std::string> v) {
   return v;
 }
 
+// Where one UID range of a folder writes, and what it counted. A folder too big for one task is
+// converted as several ranges in parallel (--split-bytes, --split-messages): the first range
+// writes into the folder's own mbox, uidlist and manifest, each later one into unnamed files of
+// its own that are appended to the folder's in UID order once every range is done. So the
+// output's bytes do not depend on the split.
+struct RangeOutput {
+  OutputFile* mbox = nullptr;
+  OutputFile* manifest = nullptr;
+  OutputFile* uidlist = nullptr;
+  OutputFile own_mbox, own_manifest, own_uidlist;  // a later range's
+  bool mbox_first = false;            // the next message committed to the mbox carries X-IMAPbase
+  std::uint64_t mbox_committed = 0;   // messages committed to the mbox by this range
+  AuditAccounting count;
+  std::uint64_t skipped_deleted = 0, bytes_written = 0;
+  bool failed = false;
+  std::string fail_reason;
+  std::vector<Finding> findings;
+  std::vector<AuditMessage> messages;
+};
+
 // One folder's output: a Maildir directory or an mbox file, plus manifest and quarantine.
 struct FolderOutput {
   const ConvertOptions& opt;
@@ -279,20 +299,21 @@ struct FolderOutput {
     WriteStatus write;
   };
 
-  Written stream_message(const fs::path& source, OutputEncoding enc, std::uint32_t uid, std::uint32_t flags,
-                         const std::vector<std::string>& keywords, const std::string& maildir_base, Worker& w) {
+  Written stream_message(RangeOutput& ro, const fs::path& source, OutputEncoding enc, std::uint32_t uid,
+                         std::uint32_t flags, const std::vector<std::string>& keywords, const std::string& maildir_base,
+                         std::int64_t internaldate, Worker& w) {
     Written r;
     // mbox metadata goes at the end of the message's own header: a header that starts with a
     // continuation line cannot swallow it, and the message's fields stay first.
     const std::string trailer =
-        is_mbox() ? mbox_metadata_headers(uid, flags, keywords, mbox_first ? &mbox_state : nullptr) : std::string();
+        is_mbox() ? mbox_metadata_headers(uid, flags, keywords, ro.mbox_first ? &mbox_state : nullptr) : std::string();
     enc.header_trailer = trailer;
     MessageEncoder encoder(enc);
     w.checker.reset();
     if (!is_mbox()) {
       r.write = w.message_file.open(maildir / "tmp", maildir_base);
     } else {
-      r.mbox_mark = mbox.bytes_written();
+      r.mbox_mark = ro.mbox->bytes_written();
     }
     bool first = true;
     r.read = w.prefetch.stream(source, w.buffer, [&](std::string_view chunk) {
@@ -300,21 +321,21 @@ struct FolderOutput {
       if (!r.write) return;
       if (first && is_mbox()) {
         // The From_ line needs the envelope sender, which Cyrus put in the first Return-Path.
-        r.write = mbox.write(mbox_from_line(envelope_sender_from_header(chunk), job_internaldate));
+        r.write = ro.mbox->write(mbox_from_line(envelope_sender_from_header(chunk), internaldate));
       }
       first = false;
       w.encoded.clear();
       encoder.encode(chunk, w.encoded);
-      if (r.write) r.write = is_mbox() ? mbox.write(w.encoded) : w.message_file.write(w.encoded);
+      if (r.write) r.write = is_mbox() ? ro.mbox->write(w.encoded) : w.message_file.write(w.encoded);
     });
-    if (first && is_mbox() && r.write) r.write = mbox.write(mbox_from_line("", job_internaldate));  // empty file
+    if (first && is_mbox() && r.write) r.write = ro.mbox->write(mbox_from_line("", internaldate));  // empty file
     w.encoded.clear();
     encoder.finish(w.encoded);
-    if (r.write && !w.encoded.empty()) r.write = is_mbox() ? mbox.write(w.encoded) : w.message_file.write(w.encoded);
+    if (r.write && !w.encoded.empty()) r.write = is_mbox() ? ro.mbox->write(w.encoded) : w.message_file.write(w.encoded);
     if (r.write && is_mbox()) {
       // The empty line that separates messages; a last line without its newline gets one first.
       r.added_final_newline = encoder.added_line_end() || encoder.last_output() != '\n';
-      r.write = mbox.write(r.added_final_newline ? "\n\n" : "\n");
+      r.write = ro.mbox->write(r.added_final_newline ? "\n\n" : "\n");
     }
     r.check = w.checker.finish();
     r.size = encoder.output_size();
@@ -323,8 +344,6 @@ struct FolderOutput {
     r.quoted_lines = encoder.quoted_lines();
     return r;
   }
-
-  std::int64_t job_internaldate = 0;  // INTERNALDATE of the message being streamed (mbox From_)
 };
 
 OutputEncoding encoding_for(const ConvertOptions& opt, bool repair, const AuditMessage* m,
@@ -688,30 +707,60 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   for (const auto& f : inv.findings)
     if (f.kind == "message_file_missing") missing.insert(f.uid);
 
-  // --io-depth: the files the loop below streams, in its order, read ahead.
-  PrefetchScope prefetch_scope{w.prefetch};
-  if (run.io && !out.failed) {
-    std::vector<fs::path> ahead;
-    std::uint32_t prev = 0;
-    for (const Item& item : items) {
-      const bool dup = item.record && item.source_uid == prev;
-      prev = item.source_uid;
-      const IndexRecord* r = item.record;
-      if (item.earlier >= 0 || dup || (r && missing.count(item.source_uid)) ||
-          (r && opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted)))
-        continue;
-      ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
+  // UID ranges: a folder with more new messages than --split-bytes / --split-messages is cut into
+  // ranges converted in parallel, never inside a run of records of one UID (a duplicate record
+  // is recognised by its predecessor). Not with --on-corrupt fail: stopping a folder at its first
+  // bad message needs them in UID order.
+  std::vector<std::pair<std::size_t, std::size_t>> cuts;
+  {
+    const bool may_split = opt.on_corrupt != OnCorrupt::fail && !out.failed;
+    std::size_t begin = 0;
+    std::uint64_t bytes = 0, count = 0;
+    for (std::size_t i = 0; i < items.size(); ++i) {
+      if (items[i].earlier >= 0) continue;
+      const bool full = (opt.split_bytes && bytes >= opt.split_bytes) || (opt.split_messages && count >= opt.split_messages);
+      if (may_split && full && i > begin && items[i].source_uid != items[i - 1].source_uid) {
+        cuts.emplace_back(begin, i);
+        begin = i;
+        bytes = count = 0;
+      }
+      bytes += items[i].record ? items[i].record->size : 0;
+      ++count;
     }
-    w.prefetch.start(run.io, static_cast<std::size_t>(opt.io_depth), read_buffer_size, std::move(ahead));
+    cuts.emplace_back(begin, items.size());
   }
+  out.ranges = cuts.size();
 
-  std::uint32_t previous_uid = 0;
-  for (const Item& item : items) {
+  auto convert_range = [&](std::size_t begin, std::size_t end, RangeOutput& ro, bool count_progress) {
+    Worker& worker = workers.local();
+    // --io-depth: the files the loop below streams, in its order, read ahead.
+    PrefetchScope prefetch_scope{worker.prefetch};
+    if (run.io && !ro.failed) {
+      std::vector<fs::path> ahead;
+      std::uint32_t prev = 0;
+      for (std::size_t i = begin; i < end; ++i) {
+        const Item& item = items[i];
+        const bool dup = item.record && item.source_uid == prev;
+        prev = item.source_uid;
+        const IndexRecord* r = item.record;
+        if (item.earlier >= 0 || dup || (r && missing.count(item.source_uid)) ||
+            (r && opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted)))
+          continue;
+        ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
+      }
+      worker.prefetch.start(run.io, static_cast<std::size_t>(opt.io_depth), read_buffer_size, std::move(ahead));
+    }
+    std::uint32_t previous_uid = 0;
+    for (std::size_t i = begin; i < end; ++i) {
+    const Item& item = items[i];
     const bool duplicate = item.record && item.source_uid == previous_uid;
     previous_uid = item.source_uid;
     if (item.earlier >= 0) continue;
-    if (run.stopped() && !out.failed)
-      fail("stopped", "", "the run stopped (" + run.reason + "): the rest of this folder is not converted; re-run to resume");
+    if (run.stopped() && !ro.failed) {
+      ro.failed = true;
+      ro.fail_reason = "the run stopped (" + run.reason + "): the rest of this folder is not converted; re-run to resume";
+      ro.findings.push_back(make_finding(Finding::Severity::error, "stopped", "", 0, ro.fail_reason));
+    }
     const IndexRecord* r = item.record;
     const fs::path path = r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + ".");
     ManifestEntry me;
@@ -735,21 +784,21 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
 
     AuditMessage m;
     if (recovery)
-      ++out.count.orphans;
+      ++ro.count.orphans;
     else
-      ++out.count.messages;
-    if (out.failed) {
-      ++out.count.not_converted;
+      ++ro.count.messages;
+    if (ro.failed) {
+      ++ro.count.not_converted;
       me.disposition = "not_converted";
-      (void)fo.manifest.write(manifest_line(me, fo.is_mbox()));
-      progress.add(r ? r->size : 0, 1);
+      (void)ro.manifest->write(manifest_line(me, fo.is_mbox()));
+      if (count_progress) progress.add(r ? r->size : 0, 1);
       continue;
     }
     if (r && opt.skip_deleted && (flags & imapflag::deleted)) {
-      ++out.skipped_deleted;
+      ++ro.skipped_deleted;
       me.disposition = "skipped_deleted";
-      (void)fo.manifest.write(manifest_line(me, fo.is_mbox()));
-      progress.add(r->size, 1);
+      (void)ro.manifest->write(manifest_line(me, fo.is_mbox()));
+      if (count_progress) progress.add(r->size, 1);
       continue;
     }
     if (r && !duplicate && missing.count(item.source_uid)) {
@@ -763,20 +812,19 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
 
     // Stream: read once, check and encode in the same pass.
     const std::string base = maildir_base_name(uidvalidity, item.target_uid, internaldate);
-    fo.job_internaldate = internaldate;
     const std::vector<std::string>& kws = me.keywords;
     const std::string letters = r ? record_keyword_letters(*r, kw) : std::string();
 
     FolderOutput::Written wr;
     bool streamed = false;
     if (m.action.empty() && !duplicate) {
-      wr = fo.stream_message(path, encoding_for(opt, false, nullptr, MessageCheckResult{}), item.target_uid, flags,
-                             kws, base, w);
+      wr = fo.stream_message(ro, path, encoding_for(opt, false, nullptr, MessageCheckResult{}), item.target_uid, flags,
+                             kws, base, internaldate, worker);
       streamed = true;
       me.sha1 = wr.check.sha1;
       me.sha1_known = wr.read.status == SourceOpen::Status::ok;
       if (!r) me.size = wr.check.size;
-      out.bytes_written += wr.size;
+      ro.bytes_written += wr.size;
       MessageSubject subject;
       subject.record = r;
       subject.uid = item.source_uid;
@@ -799,16 +847,16 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     auto undo_stream = [&]() {
       if (!streamed) return;
       if (fo.is_mbox())
-        (void)fo.mbox.rewind_to(wr.mbox_mark);
+        (void)ro.mbox->rewind_to(wr.mbox_mark);
       else
-        w.message_file.abort();
-      out.bytes_written -= wr.size;
+        worker.message_file.abort();
+      ro.bytes_written -= wr.size;
     };
     auto fail_write = [&](const WriteStatus& st) {
       run.note(st);
-      out.failed = true;
-      out.fail_reason = st.message;
-      out.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, item.source_uid, st.message));
+      ro.failed = true;
+      ro.fail_reason = st.message;
+      ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, item.source_uid, st.message));
     };
     auto commit_message = [&](const FolderOutput::Written& done) -> bool {
       if (!done.write) {
@@ -816,7 +864,8 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         return false;
       }
       if (fo.is_mbox()) {
-        fo.mbox_first = false;
+        ro.mbox_first = false;
+        ++ro.mbox_committed;
         me.mbox_offset = done.mbox_mark;
         if (done.quoted_lines)
           me.changes.push_back("mboxrd: " + std::to_string(done.quoted_lines) + " line(s) matching ^>*From  got one more '>'");
@@ -828,7 +877,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       }
       const std::string name = maildir_file_name(base, done.size, done.vsize, maildir_info_flags(flags, letters));
       // A resumed run meets the files it committed before it was stopped: same name, same bytes.
-      if (auto st = w.message_file.commit(fo.maildir / "cur" / name, internaldate, sync_each,
+      if (auto st = worker.message_file.commit(fo.maildir / "cur" / name, internaldate, sync_each,
                                           OutputFile::OnExisting::keep_identical);
           !st) {
         fail_write(st);
@@ -836,67 +885,194 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       }
       me.output_file = out.output.substr(user.root_rel.size() + 1) + "/cur/" + name;
       // Dovecot matches uidlist entries on the whole name before ":2,", S= and W= included.
-      (void)fo.uidlist.write(std::to_string(item.target_uid) + " :" + name.substr(0, name.find(':')) + "\n");
+      (void)ro.uidlist->write(std::to_string(item.target_uid) + " :" + name.substr(0, name.find(':')) + "\n");
       return true;
     };
 
     if (m.action == "write") {
       if (commit_message(wr)) {
-        ++out.count.written;
+        ++ro.count.written;
         me.disposition = "written";
       } else {
         undo_stream();
-        ++out.count.not_converted;
+        ++ro.count.not_converted;
         me.disposition = "not_converted";
       }
     } else if (m.action == "repair") {
       undo_stream();
-      const auto kept = fo.keep_original(path, item.source_uid, "original", m, w);
-      FolderOutput::Written fixed =
-          fo.stream_message(path, encoding_for(opt, true, &m, wr.check), item.target_uid, flags, kws, base, w);
-      out.bytes_written += fixed.size;
+      const auto kept = fo.keep_original(path, item.source_uid, "original", m, worker);
+      FolderOutput::Written fixed = fo.stream_message(ro, path, encoding_for(opt, true, &m, wr.check), item.target_uid,
+                                                      flags, kws, base, internaldate, worker);
+      ro.bytes_written += fixed.size;
       if (kept && commit_message(fixed)) {
-        ++out.count.repaired;
+        ++ro.count.repaired;
         me.disposition = "repaired";
         me.changes.insert(me.changes.begin(), m.changes.begin(), m.changes.end());
       } else {
         if (!kept) fail_write(kept);
-        ++out.count.not_converted;
+        ++ro.count.not_converted;
         me.disposition = "not_converted";
       }
     } else if (m.action == "quarantine" || m.action == "fail") {
       undo_stream();
       if (m.action == "fail") {
-        out.failed = true;
-        out.fail_reason = "UID " + std::to_string(item.source_uid) + ": " + m.reason;
-        ++out.count.not_converted;
+        ro.failed = true;
+        ro.fail_reason = "UID " + std::to_string(item.source_uid) + ": " + m.reason;
+        ++ro.count.not_converted;
         me.disposition = "not_converted";
       } else {
-        const auto kept = fo.keep_original(path, item.source_uid, "quarantined", m, w);
+        const auto kept = fo.keep_original(path, item.source_uid, "quarantined", m, worker);
         if (!kept) {
           fail_write(kept);
-          ++out.count.not_converted;
+          ++ro.count.not_converted;
           me.disposition = "not_converted";
         } else {
-          ++out.count.quarantined;
+          ++ro.count.quarantined;
           me.disposition = "quarantined";
           me.reason = m.reason;
         }
       }
     } else if (m.action == "missing") {
-      ++out.count.missing;
+      ++ro.count.missing;
       me.disposition = "missing";
       me.reason = m.reason;
     }
     if (recovery) {
       if (me.disposition == "written" || me.disposition == "repaired")
-        ++out.count.orphans_recovered;
+        ++ro.count.orphans_recovered;
       else
-        ++out.count.orphans_quarantined;
+        ++ro.count.orphans_quarantined;
     }
-    (void)fo.manifest.write(manifest_line(me, fo.is_mbox()));
-    progress.add(r ? r->size : 0, 1);
-    if (!m.findings.empty() || m.action != "write") out.messages.push_back(std::move(m));
+    (void)ro.manifest->write(manifest_line(me, fo.is_mbox()));
+    if (count_progress) progress.add(r ? r->size : 0, 1);
+    if (!m.findings.empty() || m.action != "write") ro.messages.push_back(std::move(m));
+    }
+  };
+  auto first_range = [&]() {
+    auto ro = std::make_unique<RangeOutput>();
+    ro->mbox = &fo.mbox;
+    ro->manifest = &fo.manifest;
+    ro->uidlist = &fo.uidlist;
+    ro->mbox_first = fo.mbox_first;
+    ro->failed = out.failed;
+    ro->fail_reason = out.fail_reason;
+    return ro;
+  };
+  std::vector<std::unique_ptr<RangeOutput>> ranges;
+  ranges.push_back(first_range());
+  const std::uint64_t mbox_start = fo.mbox.bytes_written(), manifest_start = fo.manifest.bytes_written();
+  if (cuts.size() == 1) {
+    convert_range(cuts[0].first, cuts[0].second, *ranges[0], true);
+  } else {
+    for (std::size_t k = 1; k < cuts.size(); ++k) {
+      auto ro = std::make_unique<RangeOutput>();
+      ro->mbox = &ro->own_mbox;
+      ro->manifest = &ro->own_manifest;
+      ro->uidlist = &ro->own_uidlist;
+      ro->failed = out.failed;
+      ro->fail_reason = out.fail_reason;
+      ranges.push_back(std::move(ro));
+    }
+    const fs::path scratch_dir = mbox_format ? fo.mbox_file.parent_path() : fo.maildir / "tmp";
+    auto run_later_range = [&](std::size_t k) {
+      RangeOutput& ro = *ranges[k];
+      const std::string hint = fo.side_name + ".range-" + std::to_string(k);
+      for (auto [file, what] : {std::pair{&ro.own_manifest, ".manifest"}, std::pair{&ro.own_uidlist, ".uidlist"},
+                                std::pair{&ro.own_mbox, ".mbox"}}) {
+        if (ro.failed || (file == &ro.own_mbox && !mbox_format) || (file == &ro.own_uidlist && mbox_format)) continue;
+        if (auto st = file->open(scratch_dir, hint + what); !st) {
+          run.note(st);
+          ro.failed = true;
+          ro.fail_reason = st.message;
+          ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+        }
+      }
+      convert_range(cuts[k].first, cuts[k].second, ro, true);
+      // Done before the ranges ahead of it, maybe: its buffers go until it is appended.
+      for (OutputFile* f : {&ro.own_manifest, &ro.own_uidlist, &ro.own_mbox}) (void)f->park();
+    };
+    // Isolated: while this thread waits for the ranges, it takes only ranges of this folder,
+    // never another folder (whose worker state it would share).
+    tbb::this_task_arena::isolate([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<std::size_t>(0, cuts.size(), 1),
+          [&](const tbb::blocked_range<std::size_t>& r) {
+            for (std::size_t k = r.begin(); k != r.end(); ++k) {
+              if (k == 0)
+                convert_range(cuts[0].first, cuts[0].second, *ranges[0], true);
+              else
+                run_later_range(k);
+            }
+          },
+          tbb::simple_partitioner());
+    });
+    // The folder's first message must carry X-IMAPbase: when the first range committed none and a
+    // later one did, that message lacks it; the folder is converted again as one range (rare:
+    // every message of the first range missing or quarantined).
+    bool redo = false;
+    if (mbox_format && ranges[0]->mbox_first)
+      for (std::size_t k = 1; k < ranges.size(); ++k) redo = redo || ranges[k]->mbox_committed > 0;
+    if (redo) {
+      ranges.clear();
+      ranges.push_back(first_range());
+      if (auto st = fo.mbox.rewind_to(mbox_start); !st) ranges[0]->failed = true;
+      if (auto st = fo.manifest.rewind_to(manifest_start); !st) ranges[0]->failed = true;
+      convert_range(0, items.size(), *ranges[0], false);
+    }
+    // Append the later ranges to the folder's files, in UID order; mbox offsets in their manifest
+    // lines move by where their segment lands.
+    for (std::size_t k = 1; k < ranges.size(); ++k) {
+      RangeOutput& ro = *ranges[k];
+      auto append = [&](OutputFile& to) { return [&to](std::string_view chunk) { return to.write(chunk); }; };
+      WriteStatus st;
+      if (!mbox_format) {
+        st = ro.own_uidlist.read_back(w.buffer, append(fo.uidlist));
+        if (st) st = ro.own_manifest.read_back(w.buffer, append(fo.manifest));
+      } else {
+        const std::uint64_t delta = fo.mbox.bytes_written();
+        st = ro.own_mbox.read_back(w.buffer, append(fo.mbox));
+        std::string line;
+        if (st)
+          st = ro.own_manifest.read_back(w.buffer, [&](std::string_view chunk) -> WriteStatus {
+            while (!chunk.empty()) {
+              const std::size_t eol = chunk.find('\n');
+              line.append(chunk.substr(0, eol));
+              if (eol == std::string_view::npos) break;
+              chunk.remove_prefix(eol + 1);
+              if (auto w2 = fo.manifest.write(manifest_line_shifted(line, delta) + "\n"); !w2) return w2;
+              line.clear();
+            }
+            return {};
+          });
+      }
+      if (!st && !ro.failed) {
+        run.note(st);
+        ro.failed = true;
+        ro.fail_reason = st.message;
+        ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+      }
+      ro.own_mbox.abort();
+      ro.own_manifest.abort();
+      ro.own_uidlist.abort();
+    }
+  }
+  // What the ranges counted, in UID order; a stop is reported once.
+  for (auto& rp : ranges) {
+    RangeOutput& ro = *rp;
+    out.count += ro.count;
+    out.skipped_deleted += ro.skipped_deleted;
+    out.bytes_written += ro.bytes_written;
+    if (ro.failed && !out.failed) {
+      out.failed = true;
+      out.fail_reason = ro.fail_reason;
+    }
+    for (auto& f : ro.findings) {
+      if (f.kind == "stopped" && std::any_of(out.findings.begin(), out.findings.end(),
+                                             [](const Finding& g) { return g.kind == "stopped"; }))
+        continue;
+      out.findings.push_back(std::move(f));
+    }
+    for (auto& m : ro.messages) out.messages.push_back(std::move(m));
   }
   if (recovery) {
     // Orphans are counted against their source folder's accounting, not as index messages.
@@ -1181,10 +1357,15 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     io.emplace(static_cast<std::size_t>(opt.io_depth) * static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));
     run.io = &*io;
   }
+  // Largest first, really: each worker takes the next folder of `order` (a parallel_for over
+  // `order` itself would start the second worker in the middle of the list). A worker that finds
+  // the list empty helps with the UID ranges of split folders still running.
+  std::atomic<std::size_t> next_job{0};
+  const auto workers_count = static_cast<std::size_t>(tbb::this_task_arena::max_concurrency());
   tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, order.size(), 1),
-      [&](const tbb::blocked_range<std::size_t>& range) {
-        for (std::size_t k = range.begin(); k != range.end(); ++k) {
+      tbb::blocked_range<std::size_t>(0, workers_count, 1),
+      [&](const tbb::blocked_range<std::size_t>&) {
+        for (std::size_t k; (k = next_job.fetch_add(1, std::memory_order_relaxed)) < order.size();) {
           FolderJob& job = jobs[order[k]];
           const UserPlan& user = users[job.user];
           const MailboxInventory& mi = inv[job.inventory];

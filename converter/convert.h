@@ -2,6 +2,7 @@
 // `cyrconv convert`: discover -> inventory -> plan (names, order) -> convert (parallel over
 // folders, largest first; each message file read once, checked and re-encoded in the same
 // pass) -> finish (uidlists, keywords, subscriptions, manifests, report).
+#include <cstdint>
 #include <filesystem>
 #include <string>
 #include <vector>
@@ -33,6 +34,10 @@ struct ConvertOptions {
   int threads = 0;
   int io_depth = 1;                    // --io-depth: message files in flight per worker (prefetch.h)
   bool quiet = false;                  // no progress on stderr
+  // A folder with more new messages than this (bytes, count; 0: no limit) is converted as UID
+  // ranges in parallel, each at most this big (README "Performance"). Output bytes do not change.
+  std::uint64_t split_bytes = 256ull << 20;
+  std::uint64_t split_messages = 20000;
   bool check_space = true;             // refuse when the output file system lacks the space
   // File name of the rename map in `out`: shards of a plan write their own (shard_plan.h).
   std::string rename_map_file = "rename-map.tsv";

@@ -212,6 +212,7 @@ std::string convert_report_json(const ConvertReport& r) {
       jf["flags_not_applied"] = f.flags_not_applied;
       jf["kept_not_in_source"] = f.kept_not_in_source;
       jf["bytes_written"] = f.bytes_written;
+      if (f.ranges > 1) jf["ranges"] = f.ranges;
       jf["failed"] = f.failed;
       if (f.failed) jf["fail_reason"] = f.fail_reason;
       jf["special_use"] = f.special_use;

@@ -38,6 +38,7 @@ struct ConvertFolder {
   std::uint64_t flags_not_applied = 0;   // ... that could not (mbox, or the file is gone)
   std::uint64_t kept_not_in_source = 0;  // in the output from an earlier run, gone from the source
   std::uint64_t bytes_written = 0;
+  std::size_t ranges = 1;              // UID ranges converted in parallel (--split-bytes/--split-messages)
   bool failed = false;
   std::string fail_reason;
   std::vector<Finding> findings;

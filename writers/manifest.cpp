@@ -37,4 +37,20 @@ std::string manifest_line(const ManifestEntry& e, bool mbox) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+std::string manifest_line_shifted(std::string_view line, std::uint64_t delta) {
+  // manifest_line writes the key right after "source_file"'s value. Inside a JSON string every
+  // '"' is escaped, so `,"mbox_offset":` can only be the key itself.
+  static constexpr std::string_view key = ",\"mbox_offset\":";
+  const std::size_t at = line.find(key);
+  if (at == std::string_view::npos || delta == 0) return std::string(line);
+  const std::size_t begin = at + key.size();
+  std::size_t end = begin;
+  std::uint64_t value = 0;
+  while (end < line.size() && line[end] >= '0' && line[end] <= '9') value = value * 10 + static_cast<std::uint64_t>(line[end++] - '0');
+  std::string out(line.substr(0, begin));
+  out += std::to_string(value + delta);
+  out += line.substr(end);
+  return out;
+}
+
 }  // namespace cyrconv

@@ -4,6 +4,7 @@
 #include <array>
 #include <cstdint>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cyrconv {
@@ -26,6 +27,10 @@ struct ManifestEntry {
 };
 
 std::string manifest_line(const ManifestEntry& e, bool mbox);  // one JSON object + '\n'
+// The same line with its "mbox_offset" raised by `delta` (unchanged when it has none): lines of a
+// folder's later UID range are written against the range's own mbox segment, then moved to where
+// the segment lands in the folder's file.
+std::string manifest_line_shifted(std::string_view line, std::uint64_t delta);
 std::string sha1_hex(const std::array<std::uint8_t, 20>& d);
 
 }  // namespace cyrconv

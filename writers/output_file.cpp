@@ -104,6 +104,7 @@ WriteStatus OutputFile::write(std::string_view bytes) {
     errno = EBADF;
     return write_error(tmp_path_.empty() ? fs::path("(output file)") : tmp_path_, "write to a file that is not open");
   }
+  if (buffer_.size() != buffer_size) buffer_.resize(buffer_size);  // parked
   written_ += bytes.size();
   while (!bytes.empty()) {
     const std::size_t n = std::min(bytes.size(), buffer_.size() - used_);
@@ -112,6 +113,31 @@ WriteStatus OutputFile::write(std::string_view bytes) {
     bytes.remove_prefix(n);
     if (used_ == buffer_.size())
       if (auto st = flush(); !st) return st;
+  }
+  return {};
+}
+
+WriteStatus OutputFile::park() {
+  if (fd_ < 0) return {};
+  if (auto st = flush(); !st) return st;
+  std::vector<char>().swap(buffer_);
+  return {};
+}
+
+WriteStatus OutputFile::read_back(std::span<char> buffer, const std::function<WriteStatus(std::string_view)>& sink) {
+  if (fd_ < 0) return written_ ? WriteStatus{false, where_.string() + ": read back a file that is not open"} : WriteStatus{};
+  if (auto st = flush(); !st) return st;
+  std::uint64_t offset = 0;
+  while (offset < written_) {
+    const ssize_t n = ::pread(fd_, buffer.data(), std::min<std::uint64_t>(buffer.size(), written_ - offset),
+                              static_cast<off_t>(offset));
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      return write_error(where_, "read back");
+    }
+    if (n == 0) return WriteStatus{false, where_.string() + ": shorter than written"};
+    if (auto st = sink(std::string_view(buffer.data(), static_cast<std::size_t>(n))); !st) return st;
+    offset += static_cast<std::uint64_t>(n);
   }
   return {};
 }

@@ -7,6 +7,8 @@
 #include <cerrno>
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <span>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -54,6 +56,12 @@ class OutputFile {
   // cannot replace.
   WriteStatus commit(const std::filesystem::path& final_path, std::int64_t mtime_seconds, bool sync,
                      OnExisting existing);
+  // Flushes and frees the write buffer of a file that waits, unwritten to, for its turn to be
+  // read back (a UID range done before the ranges ahead of it); a later write allocates it again.
+  WriteStatus park();
+  // Hands the bytes written so far, in order, to `sink` in chunks of at most buffer.size():
+  // how the files of a folder's later UID ranges are appended to the folder's own.
+  WriteStatus read_back(std::span<char> buffer, const std::function<WriteStatus(std::string_view)>& sink);
   // Whether the last keep_identical commit found the file already there.
   bool kept_existing() const { return kept_existing_; }
   void abort();
