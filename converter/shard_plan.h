@@ -4,8 +4,8 @@
 // Jobs, GNU parallel) can spread a conversion over machines. cyrconv runs no cluster of its own.
 //
 // A user is never split: all of one user's folders are named at once (README "Folder names"),
-// and converting one mailbox in UID ranges on several machines is not built in the engine, so
-// one huge user bounds the balance (the plan prints the imbalance). The plan file names its
+// and the engine cuts a big mailbox into UID ranges across one machine's cores only (convert's
+// --split-bytes), so one huge user bounds the balance (the plan prints the imbalance). The plan file names its
 // inputs and a fingerprint of the store's mailbox list; a shard run on anything else is refused.
 #include <cstdint>
 #include <optional>
