@@ -100,6 +100,27 @@ struct RunControl {
   IoThreads* io = nullptr;  // --io-depth > 1: the I/O threads of the prefetch stage
 };
 
+// The file system the output goes to, for the disk-space check: the nearest existing ancestor
+// of --out, its statvfs, and the block size every file is rounded up to.
+struct OutputSpace {
+  fs::path probe;
+  struct statvfs vfs {};
+  bool known = false;
+  std::uint64_t block = 4096;
+  std::uint64_t blocks(std::uint64_t bytes) const { return (bytes + block - 1) / block * block; }
+};
+
+OutputSpace probe_output_space(const fs::path& out) {
+  OutputSpace s;
+  s.probe = out;
+  std::error_code ec;
+  while (!s.probe.empty() && !fs::exists(s.probe, ec) && s.probe.has_parent_path() && s.probe.parent_path() != s.probe)
+    s.probe = s.probe.parent_path();
+  s.known = ::statvfs(s.probe.c_str(), &s.vfs) == 0;
+  if (s.known && s.vfs.f_frsize) s.block = s.vfs.f_frsize;
+  return s;
+}
+
 std::array<std::uint8_t, 20> sha1_from_hex(const std::string& hex) {
   std::array<std::uint8_t, 20> d{};
   auto nibble = [](char c) -> std::uint8_t {
@@ -407,12 +428,30 @@ std::optional<fs::path> find_earlier_file(const fs::path& user_root, const std::
   return found;
 }
 
-void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& job, const MailboxInventory& inv,
-                    const std::vector<std::uint32_t>& orphan_uids, tbb::enumerable_thread_specific<Worker>& workers,
-                    Progress& progress, RunControl& run) {
+void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& job, const MailboxInventory& planned,
+                    const SeenState& seen_state, const std::vector<std::uint32_t>& orphan_uids,
+                    tbb::enumerable_thread_specific<Worker>& workers, Progress& progress, RunControl& run) {
   Worker& w = workers.local();
   ConvertFolder& out = job.out;
   const bool recovery = job.orphans_of != nullptr;
+  // The folder's records are read again now (planning kept only its summary): memory holds the
+  // records of the folders in progress, not the store's.
+  MailboxInventory inv = planned;
+  if (!recovery && inv.live.size() != inv.live_count) {
+    LiveRecords again = reload_live_records(*job.mailbox, seen_state, planned);
+    if (!again.error.empty()) {
+      out.uidvalidity = planned.header.uidvalidity;
+      out.failed = true;
+      out.fail_reason = again.error;
+      out.count.messages = planned.live_count;
+      out.count.not_converted = planned.live_count;
+      out.findings.push_back(make_finding(Finding::Severity::error, "source_changed", job.mailbox->dir.string(), 0,
+                                          again.error));
+      progress.add(job.bytes, planned.live_count);
+      return;
+    }
+    inv.live = std::move(again.live);
+  }
   const bool mbox_format = opt.format == OutputFormat::mbox;
   const MailboxRef& source = recovery ? *job.orphans_of : *job.mailbox;
   const std::uint32_t uidvalidity = inv.header.uidvalidity;  // a recovery folder takes its source's
@@ -1177,9 +1216,17 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   const SourceStates states = load_source_states(inputs, selected);
 
   // Pass 2: inventory, in parallel.
+  // Mail folders keep only their summary until they are converted (then their records are read
+  // again): memory does not grow with the store. Kept: what each takes on disk as Maildir files
+  // (whole blocks), for the space check.
+  const OutputSpace space = probe_output_space(opt.out);
   std::vector<MailboxInventory> inv(selected.size());
-  tbb::parallel_for(std::size_t{0}, selected.size(),
-                    [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
+  std::vector<std::uint64_t> maildir_bytes(selected.size(), 0);
+  tbb::parallel_for(std::size_t{0}, selected.size(), [&](std::size_t i) {
+    inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i]));
+    for (const auto& r : inv[i].live) maildir_bytes[i] += space.blocks(r.size);
+    if (selected[i]->kind == MailboxKind::email) std::vector<IndexRecord>().swap(inv[i].live);
+  });
 
   // Pass 3: plan. Names per user (all of a user's folders at once; the same plan verify makes),
   // then largest folders first. A rename map that itself collides is refused before anything
@@ -1273,25 +1320,22 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   for (auto& job : jobs) {
     if (!user_refused[job.user]) continue;
     const MailboxInventory& mi = inv[job.inventory];
-    job.out.count.messages = job.orphans_of ? 0 : mi.live.size();
+    job.out.count.messages = job.orphans_of ? 0 : mi.live_count;
     job.out.count.not_converted = job.out.count.messages;
     job.name = nullptr;
   }
 
   // Disk space: refuse before writing anything when the output file system lacks what the new
   // messages need (each file rounded up to a block, plus manifests), unless told not to check.
-  if (opt.check_space) {
-    fs::path probe = opt.out;
-    std::error_code ec;
-    while (!probe.empty() && !fs::exists(probe, ec) && probe.has_parent_path() && probe.parent_path() != probe)
-      probe = probe.parent_path();
-    struct statvfs vfs {};
-    if (::statvfs(probe.c_str(), &vfs) == 0) {
+  if (opt.check_space && space.known) {
+    {
+      const struct statvfs& vfs = space.vfs;
+      const fs::path& probe = space.probe;
+      std::error_code ec;
       // Errs on the high side: every file takes whole blocks, and every folder a few of its own
       // (Maildir: the folder, cur/ new/ tmp/, uidlist, marker, manifest, journal; mbox: the
       // file's last block, manifest, journal).
-      const std::uint64_t block = vfs.f_frsize ? vfs.f_frsize : 4096;
-      auto blocks = [&](std::uint64_t bytes) { return (bytes + block - 1) / block * block; };
+      const std::uint64_t block = space.block;
       const std::uint64_t folder_overhead = (opt.format == OutputFormat::maildir ? 8 : 3) * block;
       std::uint64_t needed = 0, files = 0;
       for (const auto& job : jobs) {
@@ -1301,11 +1345,18 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
         const auto done = read_folder_done(users[job.user].root, side_file_name(*job.name), error);
         const MailboxInventory& mi = inv[job.inventory];
         std::uint64_t folder_bytes = 0, folder_files = 0;
-        for (const auto& r : mi.live) {
-          if (done && done->uidvalidity == mi.header.uidvalidity && r.uid < done->source_uidnext) continue;
-          folder_bytes += opt.format == OutputFormat::maildir ? blocks(r.size) : r.size;
-          folder_bytes += 400;  // its manifest line
-          ++folder_files;
+        if (!done || done->uidvalidity != mi.header.uidvalidity) {
+          folder_bytes = (opt.format == OutputFormat::maildir ? maildir_bytes[job.inventory] : mi.bytes) +
+                         400 * mi.live_count;  // each message's manifest line
+          folder_files = mi.live_count;
+        } else {
+          // Added to an earlier conversion: only the messages after it count (records read again).
+          const LiveRecords again = reload_live_records(*job.mailbox, states.seen_for(*job.mailbox), mi);
+          for (const auto& r : again.live) {
+            if (r.uid < done->source_uidnext) continue;
+            folder_bytes += (opt.format == OutputFormat::maildir ? space.blocks(r.size) : r.size) + 400;
+            ++folder_files;
+          }
         }
         if (done && !folder_files) continue;  // nothing new: nothing written
         needed += folder_bytes + folder_overhead;
@@ -1347,7 +1398,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   for (const auto& job : jobs)
     if (!user_refused[job.user] && !job.orphans_of) {
       total_bytes += job.bytes;
-      total_messages += inv[job.inventory].live.size();
+      total_messages += inv[job.inventory].live_count;
     }
   Progress progress("convert", total_bytes, total_messages, opt.quiet);
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{opt.mime});
@@ -1373,7 +1424,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
           if (run.stopped() && job.name && job.name->action == FolderAction::mail_folder) {
             // Not started: counted, and left for the re-run that resumes.
             job.out.run = "not_started";
-            job.out.count.messages = job.orphans_of ? 0 : mi.live.size();
+            job.out.count.messages = job.orphans_of ? 0 : mi.live_count;
             job.out.count.not_converted = job.out.count.messages;
             job.out.failed = true;
             job.out.fail_reason = "the run stopped (" + run.reason + ") before this folder: re-run to resume";
@@ -1384,27 +1435,28 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
             for (const auto& [internal, reason] : user.naming.unnamed)
               if (internal == job.out.name_raw) why = reason;
             job.out.findings.push_back(make_finding(Finding::Severity::error, "naming_missing", job.mailbox ? job.mailbox->dir.string() : "", 0, why));
-            job.out.count.messages = job.orphans_of ? 0 : mi.live.size();
+            job.out.count.messages = job.orphans_of ? 0 : mi.live_count;
             job.out.count.not_converted = job.out.count.messages;
             continue;
           }
           switch (job.name->action) {
             case FolderAction::mail_folder:
-              convert_folder(opt, user, job, mi, orphans[job.inventory], workers, progress, run);
+              convert_folder(opt, user, job, mi, states.seen_for(*selected[job.inventory]), orphans[job.inventory],
+                             workers, progress, run);
               break;
             case FolderAction::export_calendar:
             case FolderAction::export_addressbook:
               export_dav_collection(*job.mailbox, mi, user.root / job.name->export_file, job.out,
                                     opt.sync != SyncPolicy::none);
               job.out.output = user.root_rel + "/" + job.name->export_file;
-              progress.add(job.bytes, mi.live.size());
+              progress.add(job.bytes, mi.live_count);
               break;
             case FolderAction::skip:
-              progress.add(job.bytes, mi.live.size());
+              progress.add(job.bytes, mi.live_count);
               if (job.mailbox && job.mailbox->kind == MailboxKind::sieve) break;  // Sieve scripts: carry_extras
-              job.out.count.messages = mi.live.size();
-              job.out.count.not_converted = mi.live.size();
-              if (!mi.live.empty())
+              job.out.count.messages = mi.live_count;
+              job.out.count.not_converted = mi.live_count;
+              if (mi.live_count)
                 job.out.findings.push_back(make_finding(Finding::Severity::warning, "collection_not_converted",
                                                         job.mailbox->dir.string(), 0,
                                                         "DAV collection of a kind that is not exported"));

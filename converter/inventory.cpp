@@ -205,7 +205,40 @@ MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) 
   }
 
   apply_seen(mb, inv, seen, dir);
+  inv.live_count = inv.live.size();
   return inv;
+}
+
+LiveRecords reload_live_records(const MailboxRef& mb, const SeenState& seen, const MailboxInventory& planned) {
+  LiveRecords out;
+  const fs::path index_path = mb.dir / "cyrus.index";
+  SourceOpen index_file = SourceOpen::map(index_path);
+  if (index_file.status != SourceOpen::Status::ok) {
+    out.error = index_file.message;
+    return out;
+  }
+  auto parsed = parse_cyrus_index(index_file.file.bytes(), index_path.string());
+  if (!parsed) {
+    out.error = index_path.string() + ": " + parsed.error().message;
+    return out;
+  }
+  MailboxInventory again;  // apply_seen works on an inventory
+  again.header = parsed.value().header;
+  for (const auto& r : parsed.value().records)
+    if (r.live()) again.live.push_back(r);
+  const IndexHeader& was = planned.header;
+  if (again.header.uidvalidity != was.uidvalidity || again.header.last_uid != was.last_uid ||
+      again.header.num_records != was.num_records || again.live.size() != planned.live_count) {
+    out.error = index_path.string() + ": changed since it was first read (UIDVALIDITY " +
+                std::to_string(was.uidvalidity) + ", last UID " + std::to_string(was.last_uid) + ", " +
+                std::to_string(planned.live_count) + " live records then; " + std::to_string(again.header.uidvalidity) +
+                ", " + std::to_string(again.header.last_uid) + ", " + std::to_string(again.live.size()) +
+                " now): the source must be a snapshot no one writes to";
+    return out;
+  }
+  apply_seen(mb, again, seen, mb.dir);
+  out.live = std::move(again.live);
+  return out;
 }
 
 }  // namespace cyrconv

@@ -27,6 +27,7 @@ struct MailboxInventory {
   IndexHeader header;
   std::vector<std::optional<std::string>> flag_names;  // slot n = user flag bit n
   std::vector<IndexRecord> live;   // live records, index order, \Seen of the owner applied
+  std::size_t live_count = 0;      // live.size() as read (convert drops `live` until it converts the folder)
   std::uint64_t bytes = 0;
   std::uint64_t expunged_present = 0;
   std::uint64_t missing_files = 0;
@@ -36,6 +37,17 @@ struct MailboxInventory {
 };
 
 MailboxInventory inventory_mailbox(const MailboxRef& mailbox, const SeenState& seen);
+
+// The live records of a mailbox read again, \Seen applied as inventory_mailbox does. Convert
+// keeps only each mailbox's summary between planning and converting it, so memory holds the
+// records of the folders in progress, not those of the whole store. `error` is set when the
+// index cannot be read or no longer matches what inventory_mailbox saw (`planned`): the
+// snapshot changed during the run.
+struct LiveRecords {
+  std::vector<IndexRecord> live;
+  std::string error;
+};
+LiveRecords reload_live_records(const MailboxRef& mailbox, const SeenState& seen, const MailboxInventory& planned);
 
 // Where a live record's message file is: the archive partition for ARCHIVED records when one
 // was given, else the mailbox directory.
