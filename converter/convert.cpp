@@ -1368,6 +1368,11 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
                                           ec);
           if (!ec) needed += size;
         }
+        // An mbox folder converted in UID ranges holds the later ranges' segments until they are
+        // appended: up to its size once more, for a while.
+        if (opt.format == OutputFormat::mbox && opt.on_corrupt != OnCorrupt::fail &&
+            ((opt.split_bytes && folder_bytes > opt.split_bytes) || (opt.split_messages && folder_files > opt.split_messages)))
+          needed += folder_bytes;
       }
       const std::uint64_t free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
       const std::uint64_t free_files = static_cast<std::uint64_t>(vfs.f_favail);
