@@ -433,17 +433,26 @@ int run_cli(int argc, char** argv) {
 
   PlanRequest plan_opts;
   CLI::App* plan = app.add_subcommand(
-      "plan", "Cut the store into shards of whole users balanced by bytes, for several machines (Slurm array, "
-              "Kubernetes indexed Job, GNU parallel); each runs convert --plan FILE --shard K");
+      "plan", "Cut the store into shards of users and UID ranges of big folders, balanced by bytes, for several "
+              "machines (Slurm array, Kubernetes indexed Job, GNU parallel); each runs convert --plan FILE --shard K, "
+              "then report merge joins reports and split folders");
   add_input_options(*plan, in);
   plan->add_option("--shards", plan_opts.shards, "Number of shards")->required()->check(CLI::Range(1, 1000000));
   plan->add_option("--out", plan_opts.out, "Write the plan (JSON, schema in README) to FILE")->required()->type_name("FILE");
+  plan->add_option("--split-bytes", plan_opts.split_bytes,
+                   "Cut a mail folder above this many bytes into UID ranges, each a unit of its own that any shard may "
+                   "convert (as convert's --split-bytes; default 256M, 0: no limit); report merge joins them")
+      ->transform(CLI::AsSizeValue(false))
+      ->type_name("SIZE");
+  plan->add_option("--split-messages", plan_opts.split_messages, "... or above this many messages (default 20000; 0: no limit)")
+      ->type_name("N");
 
   MergeRequest merge_opts;
   CLI::App* report_cmd = app.add_subcommand("report", "Work with reports");
   report_cmd->require_subcommand(1, 1);
   CLI::App* merge = report_cmd->add_subcommand(
-      "merge", "Join the convert reports of a plan's shards into the report of the whole run");
+      "merge", "Join the convert reports of a plan's shards into the report of the whole run, and the UID-range parts "
+              "of folders the plan split across shards into those folders (run it before the output is used)");
   merge->add_option("--plan", merge_opts.plan_file, "The plan the shards ran")->required()->type_name("FILE");
   merge->add_option("--out", merge_opts.out, "Write the merged JSON report to FILE")->required()->type_name("FILE");
   merge->add_option("--rename-map", merge_opts.rename_map,

@@ -32,6 +32,7 @@
 #include "converter/plan_names.h"
 #include "converter/prior_output.h"
 #include "converter/progress.h"
+#include "converter/range_parts.h"
 #include "converter/scan.h"
 #include "converter/prefetch.h"
 #include "converter/source_io.h"
@@ -434,6 +435,25 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   Worker& w = workers.local();
   ConvertFolder& out = job.out;
   const bool recovery = job.orphans_of != nullptr;
+  // A folder a shard plan splits across shards (README "Many machines"): this shard converts the
+  // ranges it holds into part files. The holder of range 0 ("lead") also does the preparation's
+  // side effects; the others make the same decisions read-only (nobody changes the folder's
+  // uidlist or journal before the join). The owner's entry without ranges keeps only extras.
+  const std::vector<PlanFolderRange>* plan = nullptr;
+  if (!recovery)
+    if (auto it = opt.plan_ranges.find({user.owner, job.mailbox->name.internal()}); it != opt.plan_ranges.end())
+      plan = &it->second;
+  const bool lead = !plan || plan->front().mine;
+  if (plan) {
+    out.plan_split = true;
+    out.ranges = plan->size();
+    for (std::size_t r = 0; r < plan->size(); ++r)
+      if ((*plan)[r].mine) out.plan_ranges.push_back(r);
+    if (out.plan_ranges.empty()) {
+      out.findings.clear();
+      return;
+    }
+  }
   // The folder's records are read again now (planning kept only its summary): memory holds the
   // records of the folders in progress, not the store's.
   MailboxInventory inv = planned;
@@ -515,6 +535,17 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   fo.locate(target);
   const bool incremental = prior.state == PriorFolder::State::done;
   out.run = incremental ? "incremental" : prior.state == PriorFolder::State::partial ? "resumed" : "new";
+  const fs::path parts_dir = range_parts_dir(user.root, fo.side_name);
+  if (plan && prior.state == PriorFolder::State::partial) {
+    // Other shards' messages in cur/ make the folder look partial: resumed only if this shard
+    // left parts of its own before.
+    bool mine_before = false;
+    std::error_code ec;
+    for (std::size_t r : out.plan_ranges)
+      for (const char* what : {"json", "manifest"})
+        mine_before = mine_before || fs::exists(parts_dir / range_part_file(r, what), ec);
+    out.run = mine_before ? "resumed" : "new";
+  }
 
   auto fail = [&](const std::string& kind, const std::string& file, const std::string& why) {
     out.failed = true;
@@ -609,7 +640,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   if (incremental && new_items && !out.failed && mbox_format && opt.gzip)
     fail("mbox_gzip_not_extended", fo.mbox_file.string() + ".gz",
          "a compressed mbox is not extended by an incremental run: convert the new messages into a new --out");
-  if (incremental && new_items && !out.failed &&
+  if (lead && incremental && new_items && !out.failed &&
       !(prior.pending && prior.pending->first_free_uid == first_free && prior.pending->source_uidnext == source_uidnext)) {
     if (auto st = write_folder_pending(user.root, fo.side_name, FolderPending{uidvalidity, source_uidnext, first_free},
                                        sync_folder);
@@ -666,6 +697,10 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       continue;
     }
     anything_changed = true;
+    if (!lead) {  // range 0's shard renames and records it
+      earlier_lines.push_back(earlier.lines[k]);
+      continue;
+    }
     rec.flags = system_flag_names(now.system);
     rec.keywords = now_keywords;
     if (mbox_format || rec.disposition == "quarantined" || out.failed) {
@@ -718,8 +753,34 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     out.findings.push_back(make_finding(Finding::Severity::info, "kept_not_in_source", fo.manifest_path.string(), 0,
                                         std::to_string(out.kept_not_in_source) +
                                             " message(s) converted earlier are no longer in the source: kept"));
+  // Only range 0's shard reports what the preparation found and counted (earlier messages).
+  auto drop_preparation = [&] {
+    if (lead) return;
+    out.count = AuditAccounting{};
+    out.flags_updated = out.flags_not_applied = out.kept_not_in_source = 0;
+    out.findings.clear();
+    out.messages.clear();
+  };
+  auto write_part = [&](const RangePart& part) {
+    WriteStatus st = make_directories(parts_dir);
+    if (st) st = write_small_file(parts_dir / range_part_file(part.range, "json"), range_part_json(part), sync_folder);
+    if (!st) {
+      run.note(st);
+      fail("output_failed", st.message, st.message);
+    }
+  };
   if (incremental && !anything_changed) {  // the same snapshot again: nothing to touch
-    if (prior.pending) remove_folder_pending(user.root, fo.side_name);  // done, killed before this went
+    if (lead && prior.pending) remove_folder_pending(user.root, fo.side_name);  // done, killed before this went
+    if (plan) {
+      drop_preparation();
+      for (std::size_t r : out.plan_ranges) {
+        RangePart part;
+        part.range = r;
+        part.ranges = plan->size();
+        part.unchanged = true;
+        write_part(part);
+      }
+    }
     return;
   }
 
@@ -730,9 +791,9 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     std::set<std::uint32_t> new_uids;  // listed already if an interrupted run of this addition got that far
     for (const auto& item : items)
       if (item.earlier < 0) new_uids.insert(item.target_uid);
-    if (auto st = fo.open(uidvalidity, uidnext, kw, keywords_changed,
+    if (auto st = fo.open(uidvalidity, uidnext, kw, keywords_changed && lead,
                           incremental && !uidlist_text.empty() ? &uidlist_text : nullptr, new_uids,
-                          have_mbox ? &mbox_base : nullptr, w);
+                          have_mbox && lead ? &mbox_base : nullptr, w);
         !st) {
       run.note(st);
       fail("output_failed", st.message, st.message);
@@ -751,7 +812,15 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   // is recognised by its predecessor). Not with --on-corrupt fail: stopping a folder at its first
   // bad message needs them in UID order.
   std::vector<std::pair<std::size_t, std::size_t>> cuts;
-  {
+  if (plan) {
+    // The plan's UID bounds (a range may hold no item of this snapshot).
+    auto at = [&](std::uint64_t uid) {
+      return static_cast<std::size_t>(
+          std::partition_point(items.begin(), items.end(), [&](const Item& it) { return it.source_uid < uid; }) -
+          items.begin());
+    };
+    for (const auto& r : *plan) cuts.emplace_back(at(r.first_uid), at(std::uint64_t{r.last_uid} + 1));
+  } else {
     const bool may_split = opt.on_corrupt != OnCorrupt::fail && !out.failed;
     std::size_t begin = 0;
     std::uint64_t bytes = 0, count = 0;
@@ -998,6 +1067,97 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     return ro;
   };
   std::vector<std::unique_ptr<RangeOutput>> ranges;
+  if (plan) {
+    drop_preparation();
+    out.parts = user.root_rel + "/journal/ranges/" + fo.side_name;
+    if (auto st = make_directories(parts_dir); !st) {
+      run.note(st);
+      fail("output_failed", st.message, st.message);
+    }
+    for (std::size_t r : out.plan_ranges) {
+      if (r == 0) {
+        ranges.push_back(first_range());
+        continue;
+      }
+      auto ro = std::make_unique<RangeOutput>();
+      ro->mbox = &ro->own_mbox;
+      ro->manifest = &ro->own_manifest;
+      ro->uidlist = &ro->own_uidlist;
+      ro->failed = out.failed;
+      ro->fail_reason = out.fail_reason;
+      for (OutputFile* f : {&ro->own_manifest, &ro->own_uidlist, &ro->own_mbox}) {
+        if (ro->failed || (f == &ro->own_mbox && !mbox_format) || (f == &ro->own_uidlist && mbox_format)) continue;
+        if (auto st = f->open(parts_dir, range_part_file(r, "part")); !st) {
+          run.note(st);
+          ro->failed = true;
+          ro->fail_reason = st.message;
+          ro->findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+        }
+      }
+      ranges.push_back(std::move(ro));
+    }
+    tbb::this_task_arena::isolate([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<std::size_t>(0, ranges.size(), 1),
+          [&](const tbb::blocked_range<std::size_t>& b) {
+            for (std::size_t k = b.begin(); k != b.end(); ++k) {
+              const std::size_t r = out.plan_ranges[k];
+              convert_range(cuts[r].first, cuts[r].second, *ranges[k], true);
+              if (r != 0)
+                for (OutputFile* f : {&ranges[k]->own_manifest, &ranges[k]->own_uidlist, &ranges[k]->own_mbox})
+                  (void)f->park();
+            }
+          },
+          tbb::simple_partitioner());
+    });
+    // Each range's files become its parts (a re-run replaces them), its <r>.json last.
+    for (std::size_t k = 0; k < ranges.size(); ++k) {
+      const std::size_t r = out.plan_ranges[k];
+      RangeOutput& ro = *ranges[k];
+      using OnExisting = OutputFile::OnExisting;
+      for (auto [file, what] : {std::pair{ro.manifest, "manifest"}, std::pair{ro.uidlist, "uidlist"},
+                                std::pair{ro.mbox, "mbox"}}) {
+        if (ro.failed || (what == std::string_view("mbox") && !mbox_format) ||
+            (what == std::string_view("uidlist") && mbox_format))
+          continue;
+        if (auto st = file->commit(parts_dir / range_part_file(r, what), -1, sync_folder, OnExisting::replace); !st) {
+          run.note(st);
+          ro.failed = true;
+          ro.fail_reason = st.message;
+          ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+        }
+      }
+      RangePart part;
+      part.range = r;
+      part.ranges = plan->size();
+      part.failed = ro.failed;
+      part.messages = ro.count.messages;
+      part.written = ro.count.written + ro.count.repaired;
+      part.bytes_written = ro.bytes_written;
+      if (r == 0) {
+        part.format = mbox_format ? "mbox" : "maildir";
+        part.folder = (mbox_format ? fo.mbox_file : fo.maildir).lexically_relative(user.root).string();
+        part.uidlist = fo.uidlist_path.lexically_relative(user.root).string();
+        part.manifest = fo.manifest_path.lexically_relative(user.root).string();
+        part.gzip = opt.gzip;
+        part.sync = sync_folder;
+        part.mbox_replace = incremental;
+        part.imapbase_pending = mbox_format && ro.mbox_first;
+        const std::string meta = mbox_metadata_headers(0, 0, {}, &fo.mbox_state);
+        part.imapbase = meta.substr(0, meta.find('\n') + 1);
+        part.done.folder = source.name.internal();
+        part.done.target = target.path;
+        part.done.uidvalidity = uidvalidity;
+        part.done.source_uidnext = source_uidnext;
+        part.done.target_uidnext = uidnext;
+        part.done.manifest_lines = earlier_lines.size() + new_items;
+      }
+      write_part(part);
+      ro.own_mbox.abort();
+      ro.own_manifest.abort();
+      ro.own_uidlist.abort();
+    }
+  } else {
   ranges.push_back(first_range());
   const std::uint64_t mbox_start = fo.mbox.bytes_written(), manifest_start = fo.manifest.bytes_written();
   if (cuts.size() == 1) {
@@ -1095,6 +1255,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       ro.own_uidlist.abort();
     }
   }
+  }
   // What the ranges counted, in UID order; a stop is reported once.
   for (auto& rp : ranges) {
     RangeOutput& ro = *rp;
@@ -1117,6 +1278,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     // Orphans are counted against their source folder's accounting, not as index messages.
     out.count.written = out.count.repaired = out.count.quarantined = 0;
   }
+  if (plan) return;  // `report merge` joins the parts and finishes the folder
 
   // Finish: uidlist, the mbox file, the manifest, then the journal entry that says the folder is
   // done. A folder stopped by a full disk, or an incremental run that failed, commits none of
@@ -1192,6 +1354,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     const std::string owner = mb.deleted ? std::string() : mb.name.owner();
     if (!wanted.empty() && !wanted.count(owner)) continue;
     if (mb.deleted) {
+      if (opt.guests.count(owner)) continue;  // a guest's DELETED folders are its owner shard's
       ConvertFolder f;
       bool valid = true;
       f.name = display_folder_name(mb.name, valid);
@@ -1259,9 +1422,12 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     return nullptr;
   };
 
+  // A guest of a shard (ConvertOptions::guests) gets only its folders with ranges in the plan.
+  auto guest = [&](std::size_t u) { return opt.guests.count(users[u].owner) > 0; };
   std::vector<FolderJob> jobs;
   for (std::size_t i = 0; i < selected.size(); ++i) {
     const std::size_t u = plan.user_of[i];
+    if (guest(u) && !opt.plan_ranges.count({users[u].owner, selected[i]->name.internal()})) continue;
     FolderJob job;
     job.mailbox = selected[i];
     job.inventory = i;
@@ -1282,7 +1448,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       job.out.action = to_string(job.name->action);
     }
     jobs.push_back(std::move(job));
-    if (!orphans[i].empty()) {
+    if (!orphans[i].empty() && !guest(u)) {
       FolderJob rec;
       rec.orphans_of = selected[i];
       rec.inventory = i;
@@ -1390,7 +1556,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     }
   }
   for (std::size_t u = 0; u < users.size(); ++u) {
-    if (user_refused[u]) continue;
+    if (user_refused[u] || guest(u)) continue;
     std::string error;
     WriteStatus st = make_directories(users[u].root);
     if (st && !read_journal_options(users[u].root, error))
@@ -1402,8 +1568,18 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   std::uint64_t total_bytes = 0, total_messages = 0;
   for (const auto& job : jobs)
     if (!user_refused[job.user] && !job.orphans_of) {
-      total_bytes += job.bytes;
-      total_messages += inv[job.inventory].live_count;
+      const auto split = job.mailbox ? opt.plan_ranges.find({users[job.user].owner, job.mailbox->name.internal()})
+                                     : opt.plan_ranges.end();
+      if (split == opt.plan_ranges.end()) {
+        total_bytes += job.bytes;
+        total_messages += inv[job.inventory].live_count;
+      } else {
+        for (const auto& r : split->second)
+          if (r.mine) {
+            total_bytes += r.bytes;
+            total_messages += r.messages;
+          }
+      }
     }
   Progress progress("convert", total_bytes, total_messages, opt.quiet);
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{opt.mime});
@@ -1489,7 +1665,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
         has_inbox = has_inbox || job.name->maildirpp.empty();
         if (job.out.uidvalidity && (!uidvalidity || job.out.uidvalidity < uidvalidity)) uidvalidity = job.out.uidvalidity;
       }
-      if (has_inbox || user_refused[u]) continue;
+      if (has_inbox || user_refused[u] || guest(u)) continue;
       const fs::path root = users[u].root / "Maildir";
       std::error_code ec;
       if (fs::exists(root / "dovecot-uidlist", ec)) continue;  // an earlier run's, or Dovecot's own
@@ -1501,7 +1677,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   }
   for (std::size_t ui = 0; ui < users.size(); ++ui) {
     UserPlan& u = users[ui];
-    if (u.owner.empty() || user_refused[ui] || run.stopped()) continue;
+    if (u.owner.empty() || user_refused[ui] || run.stopped() || guest(ui)) continue;
     const bool maildir = opt.format == OutputFormat::maildir;
     std::vector<std::string> names;
     for (const auto& sub : u.state->subscriptions) {
@@ -1540,7 +1716,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
 
   // Besides messages: special-use, Sieve scripts, ACLs, quota (README "What is carried").
   for (std::size_t u = 0; u < users.size(); ++u) {
-    if (user_refused[u] || run.stopped()) continue;
+    if (user_refused[u] || run.stopped() || guest(u)) continue;
     ExtrasUser eu{users[u].owner, users[u].root, users[u].root_rel, {}, &users[u].findings, &users[u].extras};
     for (auto& job : jobs)
       if (job.user == u && job.mailbox) eu.folders.push_back({job.mailbox, job.name, &inv[job.inventory], &job.out});
@@ -1549,13 +1725,14 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   // --owner: each user's finished tree gets its owner in one walk (converter/output_owner.h).
   if (opt.owner.enabled())
     tbb::parallel_for(std::size_t{0}, users.size(), [&](std::size_t u) {
-      if (!user_refused[u]) apply_output_owner(opt.owner, users[u].owner, users[u].root, users[u].findings);
+      if (!user_refused[u] && !guest(u)) apply_output_owner(opt.owner, users[u].owner, users[u].root, users[u].findings);
     });
 
   // Every rename, for the administrator and for --rename-map on the next run.
   if (!run.stopped()) {
     std::string map = format_rename_map_header();
-    for (const auto& u : users) map += format_rename_map_lines(u.owner, opt.profile, u.naming);
+    for (std::size_t u = 0; u < users.size(); ++u)
+      if (!guest(u)) map += format_rename_map_lines(users[u].owner, opt.profile, users[u].naming);
     if (auto st = write_small_file(opt.out / opt.rename_map_file, map, opt.sync != SyncPolicy::none); !st)
       report.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
   }
@@ -1567,10 +1744,12 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     cu.output = users[job.user].root_rel;
     cu.folders.push_back(std::move(job.out));
   }
-  for (auto& u : users) {
+  for (std::size_t ui = 0; ui < users.size(); ++ui) {
+    auto& u = users[ui];
     ConvertUser& cu = by_user[u.owner];
     cu.user = u.owner;
     cu.output = u.root_rel;
+    if (guest(ui)) continue;  // its owner shard reports the user; this one only the ranges
     cu.findings = std::move(u.findings);
     cu.extras = std::move(u.extras);
     for (const auto& f : u.state->findings) cu.findings.push_back(f);

@@ -4,6 +4,8 @@
 // pass) -> finish (uidlists, keywords, subscriptions, manifests, report).
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -16,6 +18,14 @@
 #include "writers/output_file.h"
 
 namespace cyrconv {
+
+// One UID range of a folder a shard plan splits across shards (shard_plan.h); `mine`: this
+// shard converts it.
+struct PlanFolderRange {
+  std::uint32_t first_uid = 1, last_uid = 0xFFFFFFFFu;
+  std::uint64_t bytes = 0, messages = 0;
+  bool mine = false;
+};
 
 enum class OutputFormat { maildir, mbox, zimbra_tgz };  // zimbra_tgz: converter/convert_zimbra.h
 
@@ -42,6 +52,12 @@ struct ConvertOptions {
   // File name of the rename map in `out`: shards of a plan write their own (shard_plan.h).
   std::string rename_map_file = "rename-map.tsv";
   OwnerMap owner;                      // --owner: each user's tree gets its owner once done (output_owner.h)
+  // A shard of a plan with split folders (README "Many machines"): each such folder's ranges by
+  // (owner, internal name); its held ranges are written as part files for `report merge` to
+  // join. Guests are users in `users` only for ranges this shard holds: their folders are named,
+  // only those ranges are converted, nothing else is written for them.
+  std::map<std::pair<std::string, std::string>, std::vector<PlanFolderRange>> plan_ranges;
+  std::set<std::string> guests;
 };
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iomanip>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "converter/cli.h"
@@ -74,21 +75,41 @@ std::optional<int> prepare_shard_run(const SourceInputs& inputs, const ShardRequ
   if (auto why = plan_store_mismatch(plan, discover(inputs)); !why.empty()) return fail_input(why);
   const PlanShard& shard = plan.shards[k.index];
   std::cout << "cyrconv convert: shard " << k.index << " of " << plan.shards.size() << " (from " << k.source
-            << "; plan " << plan.id.substr(0, 12) << "): " << shard.users.size() << " user(s), " << shard.bytes
-            << " bytes, " << shard.messages << " messages expected\n";
-  if (shard.users.empty()) {
-    // More shards than users: nothing to do, nothing written; report merge expects no report.
-    std::cout << "cyrconv convert: the plan gives this shard no user: nothing to do\n";
+            << "; plan " << plan.id.substr(0, 12) << "): " << shard.users.size() << " user(s), " << shard.ranges.size()
+            << " UID range(s) of split folders, " << shard.bytes << " bytes, " << shard.messages << " messages expected\n";
+  if (shard.users.empty() && shard.ranges.empty()) {
+    // More shards than units: nothing to do, nothing written; report merge expects no report.
+    std::cout << "cyrconv convert: the plan gives this shard nothing: nothing to do\n";
     return exit_ok;
   }
+  bool split = false;
+  for (const auto& u : plan.units) split = split || u.is_range();
+  if (split && options.format == OutputFormat::zimbra_tgz)
+    return fail_usage("this plan splits folders into UID ranges, which --format zimbra-tgz does not join: make the plan "
+                      "with --split-bytes 0 --split-messages 0");
+  if (split && options.on_corrupt == OnCorrupt::fail)
+    return fail_usage("this plan splits folders into UID ranges, and --on-corrupt fail stops a folder at its first bad "
+                      "message, in UID order: make the plan with --split-bytes 0 --split-messages 0");
+  // Every split folder's ranges, with the ones this shard holds; their owners not held here
+  // are guests (named, only these ranges converted).
+  std::set<std::string> held(shard.users.begin(), shard.users.end());
+  for (std::size_t i = 0; i < plan.units.size(); ++i) {
+    const PlanUnit& u = plan.units[i];
+    if (!u.is_range()) continue;
+    auto& ranges = options.plan_ranges[{u.user, u.folder}];
+    if (ranges.size() < u.ranges) ranges.resize(u.ranges);
+    ranges[u.range] = PlanFolderRange{u.first_uid, u.last_uid, u.bytes, u.messages, plan.shard_of[i] == k.index};
+    if (plan.shard_of[i] == k.index && !held.count(u.user)) options.guests.insert(u.user);
+  }
   options.users = shard.users;
+  for (const auto& g : options.guests) options.users.push_back(g);
   options.rename_map_file = shard_rename_map_name(k.index);
   stamp = ShardStamp{plan.id, k.index, plan.shards.size(), shard.users, (options.out / options.rename_map_file).string()};
   return std::nullopt;
 }
 
 int run_plan_command(const SourceInputs& inputs, const PlanRequest& p, int threads) {
-  StoreUnits store = read_store_units(inputs, threads);
+  StoreUnits store = read_store_units(inputs, threads, p.split_bytes, p.split_messages);
   if (store.units.empty()) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
     return exit_input_unusable;
@@ -99,25 +120,29 @@ int run_plan_command(const SourceInputs& inputs, const PlanRequest& p, int threa
   const ShardPlan plan =
       assemble_shard_plan(inputs, CYRCONV_VERSION, store.fingerprint, store.mailboxes, store.units, p.shards);
   if (auto st = write_small_file(fs::absolute(p.out), shard_plan_json(plan), true); !st) return fail_input(st.message);
-  std::uint64_t messages = 0, folders = 0;
+  std::uint64_t messages = 0, folders = 0, range_units = 0, split_folders = 0;
   for (const auto& u : plan.units) {
     messages += u.messages;
     folders += u.folders;
+    range_units += u.is_range();
+    split_folders += u.is_range() && u.range == 0;
   }
   const double total = static_cast<double>(plan.total_bytes());
-  std::cout << "cyrconv plan: " << plan.units.size() << " unit(s) (users; shared folders are one unit), " << folders
-            << " folders, " << messages << " messages, " << plan.total_bytes() << " bytes, in " << plan.shards.size()
-            << " shard(s); balanced by bytes, largest user first\n";
+  std::cout << "cyrconv plan: " << plan.units.size() << " unit(s) (users, shared folders as one, " << range_units
+            << " UID range(s) of " << split_folders << " split folder(s)), " << folders << " folders, " << messages
+            << " messages, " << plan.total_bytes() << " bytes, in " << plan.shards.size()
+            << " shard(s); balanced by bytes, largest unit first\n";
   for (std::size_t k = 0; k < plan.shards.size(); ++k) {
     const PlanShard& s = plan.shards[k];
     std::cout << "  shard " << k << ": " << s.bytes << " bytes";
     if (total > 0) std::cout << " (" << std::fixed << std::setprecision(1) << 100.0 * static_cast<double>(s.bytes) / total << "%)";
     std::cout << ", " << s.messages << " messages, " << s.users.size() << " user(s)";
     if (!s.users.empty()) std::cout << ": " << user_list(s.users, 5);
+    if (!s.ranges.empty()) std::cout << "; " << s.ranges.size() << " UID range(s)";
     std::cout << '\n';
   }
   std::cout << "imbalance (largest shard / mean): " << std::fixed << std::setprecision(2) << plan.imbalance()
-            << "  (a user is never split across shards)\n";
+            << (range_units ? "\n" : "  (no folder above --split-bytes/--split-messages: whole users only)\n");
   std::size_t errors = 0;
   for (const auto& f : store.findings) errors += f.severity == Finding::Severity::error;
   if (errors) std::cout << "note: discovery found " << errors << " error(s); cyrconv scan lists them\n";

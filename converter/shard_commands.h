@@ -4,6 +4,7 @@
 // calls these; the logic is in shard_plan.h and report_merge.h. Each returns an exit status
 // (cli.h) and prints its own one-line errors.
 #include <cstddef>
+#include <cstdint>
 #include <optional>
 #include <string>
 #include <vector>
@@ -17,6 +18,10 @@ namespace cyrconv {
 struct PlanRequest {
   std::size_t shards = 0;
   std::string out;  // the plan file
+  // convert's --split-bytes / --split-messages: a bigger mail folder is cut into UID ranges,
+  // each a unit of its own (0 and 0: folders are never split).
+  std::uint64_t split_bytes = 256ull << 20;
+  std::uint64_t split_messages = 20000;
 };
 int run_plan_command(const SourceInputs& inputs, const PlanRequest& request, int threads);
 
@@ -25,9 +30,10 @@ struct ShardRequest {
   std::string shard;      // --shard K
   bool shard_given = false;
 };
-// Restricts `options` to shard K's users and its own rename map after checking that the plan
-// fits these inputs, this store and this cyrconv; sets `stamp` for the report. Returns an exit
-// status when the run must stop here (a refusal, or a shard the plan gives no user).
+// Restricts `options` to shard K's users (and, as guests, the owners of the UID ranges it holds)
+// and its own rename map after checking that the plan fits these inputs, this store and this
+// cyrconv; sets `stamp` for the report. Returns an exit status when the run must stop here (a
+// refusal, or a shard the plan gives nothing).
 std::optional<int> prepare_shard_run(const SourceInputs& inputs, const ShardRequest& request, ConvertOptions& options,
                                      std::optional<ShardStamp>& stamp);
 

@@ -47,9 +47,15 @@ ordered_json inputs_json(const ShardPlan& p) {
 }
 
 ordered_json unit_json(const PlanUnit& u, std::size_t shard) {
+  if (u.is_range())
+    return ordered_json{{"user", u.user},         {"folder", u.folder},       {"range", u.range},
+                        {"ranges", u.ranges},     {"first_uid", u.first_uid}, {"last_uid", u.last_uid},
+                        {"bytes", u.bytes},       {"messages", u.messages},   {"shard", shard}};
   return ordered_json{{"user", u.user}, {"shard", shard}, {"bytes", u.bytes}, {"messages", u.messages},
                       {"folders", u.folders}};
 }
+
+constexpr int plan_schema_version = 2;
 
 // What the id covers: everything the shards depend on. The per-shard summary is derived from it.
 std::string id_content(const ShardPlan& p) {
@@ -105,7 +111,9 @@ std::vector<std::size_t> balance_units(const std::vector<PlanUnit>& units, std::
   std::iota(order.begin(), order.end(), std::size_t{0});
   std::sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) {
     if (units[a].bytes != units[b].bytes) return units[a].bytes > units[b].bytes;
-    return units[a].user < units[b].user;
+    if (units[a].user != units[b].user) return units[a].user < units[b].user;
+    if (units[a].folder != units[b].folder) return units[a].folder < units[b].folder;
+    return units[a].range < units[b].range;
   });
   std::vector<std::uint64_t> load(std::max<std::size_t>(shards, 1), 0);
   std::vector<std::size_t> shard_of(units.size(), 0);
@@ -147,7 +155,10 @@ ShardPlan assemble_shard_plan(const SourceInputs& inputs, std::string tool_versi
   p.shards.resize(std::max<std::size_t>(shards, 1));
   for (std::size_t i = 0; i < p.units.size(); ++i) {
     PlanShard& s = p.shards.at(p.shard_of[i]);
-    s.users.push_back(p.units[i].user);
+    if (p.units[i].is_range())
+      s.ranges.push_back(i);
+    else
+      s.users.push_back(p.units[i].user);
     s.bytes += p.units[i].bytes;
     s.messages += p.units[i].messages;
     s.folders += p.units[i].folders;
@@ -169,7 +180,28 @@ std::string store_fingerprint(const Discovery& d) {
   return sha1_hex(all);
 }
 
-StoreUnits read_store_units(const SourceInputs& inputs, int threads) {
+std::vector<UidRangeCut> cut_uid_ranges(const std::vector<std::pair<std::uint32_t, std::uint64_t>>& uid_size,
+                                        std::uint64_t split_bytes, std::uint64_t split_messages) {
+  // converter/convert.cpp convert_folder's `cuts`, over UIDs instead of item indices.
+  std::vector<UidRangeCut> out(1);
+  std::uint64_t bytes = 0, count = 0;
+  for (std::size_t i = 0; i < uid_size.size(); ++i) {
+    const bool full = (split_bytes && bytes >= split_bytes) || (split_messages && count >= split_messages);
+    if (full && count > 0 && uid_size[i].first != uid_size[i - 1].first) {
+      out.back().last_uid = uid_size[i].first - 1;
+      out.push_back(UidRangeCut{uid_size[i].first, 0xFFFFFFFFu, 0, 0});
+      bytes = count = 0;
+    }
+    bytes += uid_size[i].second;
+    ++count;
+    out.back().bytes += uid_size[i].second;
+    ++out.back().messages;
+  }
+  return out;
+}
+
+StoreUnits read_store_units(const SourceInputs& inputs, int threads, std::uint64_t split_bytes,
+                            std::uint64_t split_messages) {
   std::optional<tbb::global_control> limit;
   if (threads > 0) limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
   StoreUnits s;
@@ -187,21 +219,55 @@ StoreUnits read_store_units(const SourceInputs& inputs, int threads) {
   }
   // Counts only: the records themselves are dropped at once, so memory stays flat.
   std::vector<std::uint64_t> bytes(selected.size()), messages(selected.size());
+  std::vector<std::vector<UidRangeCut>> cuts(selected.size());
+  const bool may_split = split_bytes || split_messages;
   tbb::parallel_for(std::size_t{0}, selected.size(), [&](std::size_t i) {
     const MailboxInventory inv = inventory_mailbox(*selected[i], SeenState{});
     bytes[i] = inv.bytes;
     messages[i] = inv.live.size();
+    // Mail folders with a name a JSON plan carries unchanged may be split (DAV collections are
+    // exported whole, and the engine splits mail folders only).
+    if (!may_split || selected[i]->kind != MailboxKind::email || !valid_utf8(selected[i]->name.internal())) return;
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> uid_size;
+    uid_size.reserve(inv.live.size());
+    for (const auto& r : inv.live) uid_size.emplace_back(r.uid, r.size);
+    std::stable_sort(uid_size.begin(), uid_size.end(),
+                     [](const auto& a, const auto& b) { return a.first < b.first; });
+    if (auto c = cut_uid_ranges(uid_size, split_bytes, split_messages); c.size() > 1) cuts[i] = std::move(c);
   });
+  std::vector<std::vector<PlanUnit>> ranges_of;  // per user unit
   std::map<std::string, std::size_t> unit_of;
   for (std::size_t i = 0; i < selected.size(); ++i) {
     const std::string owner = selected[i]->name.owner();
     auto [it, fresh] = unit_of.emplace(owner, s.units.size());
-    if (fresh) s.units.push_back(PlanUnit{owner, 0, 0, 0});
+    if (fresh) {
+      s.units.push_back(PlanUnit{owner, 0, 0, 0});
+      ranges_of.emplace_back();
+    }
     PlanUnit& u = s.units[it->second];
-    u.bytes += bytes[i];
-    u.messages += messages[i];
-    ++u.folders;
+    ++u.folders;  // a split folder's entry (extras, special-use) stays with its owner
+    if (cuts[i].empty()) {
+      u.bytes += bytes[i];
+      u.messages += messages[i];
+      continue;
+    }
+    for (std::size_t r = 0; r < cuts[i].size(); ++r) {
+      PlanUnit ru{owner, cuts[i][r].bytes, cuts[i][r].messages, 0};
+      ru.folder = selected[i]->name.internal();
+      ru.range = r;
+      ru.ranges = cuts[i].size();
+      ru.first_uid = cuts[i][r].first_uid;
+      ru.last_uid = cuts[i][r].last_uid;
+      ranges_of[it->second].push_back(std::move(ru));
+    }
   }
+  // Each user's range units right after its own unit.
+  std::vector<PlanUnit> all;
+  for (std::size_t k = 0; k < s.units.size(); ++k) {
+    all.push_back(std::move(s.units[k]));
+    for (auto& ru : ranges_of[k]) all.push_back(std::move(ru));
+  }
+  s.units = std::move(all);
   // DELETED folders are listed (not converted) under "" by a single convert: one unit holds them.
   if (any_deleted && !unit_of.count("")) s.units.push_back(PlanUnit{"", 0, 0, 0});
   for (const auto& u : s.units)
@@ -212,7 +278,7 @@ StoreUnits read_store_units(const SourceInputs& inputs, int threads) {
 std::string shard_plan_json(const ShardPlan& p) {
   ordered_json j;
   j["schema"] = "cyrconv-shard-plan";
-  j["schema_version"] = 1;
+  j["schema_version"] = plan_schema_version;
   j["plan_id"] = p.id;
   j["tool_version"] = p.tool_version;
   j["inputs"] = inputs_json(p);
@@ -228,8 +294,11 @@ std::string shard_plan_json(const ShardPlan& p) {
   ordered_json shards = ordered_json::array();
   for (std::size_t k = 0; k < p.shards.size(); ++k) {
     const PlanShard& s = p.shards[k];
+    ordered_json ranges = ordered_json::array();
+    for (std::size_t i : s.ranges)
+      ranges.push_back(ordered_json{{"user", p.units[i].user}, {"folder", p.units[i].folder}, {"range", p.units[i].range}});
     shards.push_back(ordered_json{{"shard", k}, {"bytes", s.bytes}, {"messages", s.messages}, {"folders", s.folders},
-                                  {"users", s.users}});
+                                  {"users", s.users}, {"ranges", std::move(ranges)}});
   }
   j["shards"] = std::move(shards);
   ordered_json units = ordered_json::array();
@@ -244,9 +313,10 @@ Result<ShardPlan> parse_shard_plan(std::string_view text, std::string_view file)
   try {
     if (j.value("schema", "") != "cyrconv-shard-plan")
       return parse_error(file, 0, "not a cyrconv shard plan (no \"schema\": \"cyrconv-shard-plan\")");
-    if (j.at("schema_version").get<int>() != 1)
-      return parse_error(file, 0, "shard plan schema version " + j.at("schema_version").dump() +
-                                      "; this cyrconv reads version 1: make the plan with this cyrconv");
+    if (j.at("schema_version") != plan_schema_version)
+      return parse_error(file, 0, "shard plan schema version " + j.at("schema_version").dump() + "; this cyrconv reads version " +
+                                      std::to_string(plan_schema_version) +
+                                      " (UID ranges of split folders): make the plan again with this cyrconv");
     SourceInputs inputs;
     for (const auto& d : j.at("inputs").at("partitions"))
       inputs.partitions.emplace_back(d.at("name").get<std::string>(), d.at("dir").get<std::string>());
@@ -258,16 +328,46 @@ Result<ShardPlan> parse_shard_plan(std::string_view text, std::string_view file)
     std::vector<PlanUnit> units;
     std::vector<std::size_t> shard_of;
     std::map<std::string, int> seen;
+    // Per split folder: its ranges in order, which must cover every UID exactly once.
+    std::map<std::pair<std::string, std::string>, std::vector<const PlanUnit*>> folders;
     for (const auto& u : j.at("units")) {
       PlanUnit pu{u.at("user").get<std::string>(), u.at("bytes").get<std::uint64_t>(),
-                  u.at("messages").get<std::uint64_t>(), u.at("folders").get<std::uint64_t>()};
+                  u.at("messages").get<std::uint64_t>(), 0};
+      std::string key = pu.user;
+      if (u.contains("range")) {
+        pu.folder = u.at("folder").get<std::string>();
+        pu.range = u.at("range").get<std::size_t>();
+        pu.ranges = u.at("ranges").get<std::size_t>();
+        pu.first_uid = u.at("first_uid").get<std::uint32_t>();
+        pu.last_uid = u.at("last_uid").get<std::uint32_t>();
+        if (pu.ranges < 2 || pu.range >= pu.ranges)
+          return parse_error(file, 0, "folder \"" + pu.folder + "\": range " + std::to_string(pu.range) + " of " +
+                                          std::to_string(pu.ranges));
+        key += '\0' + pu.folder + '\0' + std::to_string(pu.range);
+      } else {
+        pu.folders = u.at("folders").get<std::uint64_t>();
+      }
       const auto k = u.at("shard").get<std::size_t>();
       if (k >= shards)
         return parse_error(file, 0, "unit \"" + pu.user + "\" names shard " + std::to_string(k) + " of " +
                                         std::to_string(shards));
-      if (seen[pu.user]++) return parse_error(file, 0, "user \"" + pu.user + "\" is listed twice");
+      if (seen[key]++)
+        return parse_error(file, 0, "user \"" + pu.user + "\"" + (pu.is_range() ? " folder \"" + pu.folder + "\" range " + std::to_string(pu.range) : std::string()) +
+                                        " is listed twice");
       units.push_back(std::move(pu));
       shard_of.push_back(k);
+    }
+    for (const auto& u : units)
+      if (u.is_range()) folders[{u.user, u.folder}].push_back(&u);
+    for (auto& [key, list] : folders) {
+      std::sort(list.begin(), list.end(), [](const PlanUnit* a, const PlanUnit* b) { return a->range < b->range; });
+      bool whole = !seen.count(key.first) ? false : list.size() == list.front()->ranges;
+      for (std::size_t r = 0; whole && r < list.size(); ++r)
+        whole = list[r]->range == r && list[r]->ranges == list.size() &&
+                list[r]->first_uid == (r == 0 ? 1u : list[r - 1]->last_uid + 1) && list[r]->first_uid <= list[r]->last_uid;
+      if (!whole || list.back()->last_uid != 0xFFFFFFFFu)
+        return parse_error(file, 0, "folder \"" + key.second + "\" of user \"" + key.first +
+                                        "\": its UID ranges do not cover every UID once, or its user has no unit");
     }
     ShardPlan p = assemble_shard_plan(inputs, j.at("tool_version").get<std::string>(),
                                       j.at("store").at("fingerprint").get<std::string>(),

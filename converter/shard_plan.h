@@ -3,10 +3,12 @@
 // balanced by bytes, so that the schedulers sites already run (Slurm arrays, Kubernetes indexed
 // Jobs, GNU parallel) can spread a conversion over machines. cyrconv runs no cluster of its own.
 //
-// A user is never split: all of one user's folders are named at once (README "Folder names"),
-// and the engine cuts a big mailbox into UID ranges across one machine's cores only (convert's
-// --split-bytes), so one huge user bounds the balance (the plan prints the imbalance). The plan file names its
-// inputs and a fingerprint of the store's mailbox list; a shard run on anything else is refused.
+// A user's folders are named together (README "Folder names") by the shard that holds the user.
+// A mail folder above --split-bytes / --split-messages is cut into UID ranges by the rule the
+// engine uses on one machine, and each range is a unit of its own: the shard holding it names
+// the owner's folders again (read-only, deterministic) and writes the range as part files that
+// `report merge` joins (README "Many machines"). The plan file names its inputs and a
+// fingerprint of the store's mailbox list; a shard run on anything else is refused.
 #include <cstdint>
 #include <optional>
 #include <string>
@@ -21,19 +23,41 @@ namespace cyrconv {
 
 // One unit of work: one user's folders, or (user "") the shared folders together with the
 // DELETED hierarchy, which a single convert also reports under "".
+// A range unit (ranges > 0) is UID range `range` of `ranges` of one folder (internal name);
+// its bounds cover every UID (the first starts at 1, the last ends at 4294967295), so a
+// message of a newer snapshot falls in one of them too.
 struct PlanUnit {
+  PlanUnit(std::string u = {}, std::uint64_t b = 0, std::uint64_t m = 0, std::uint64_t f = 0)
+      : user(std::move(u)), bytes(b), messages(m), folders(f) {}
   std::string user;
   std::uint64_t bytes = 0, messages = 0, folders = 0;
+  std::string folder;
+  std::size_t range = 0, ranges = 0;
+  std::uint32_t first_uid = 0, last_uid = 0;
+  bool is_range() const { return ranges > 0; }
 };
 
+// One folder's records (UID, size) in UID order cut into ranges exactly as convert cuts a big
+// folder: records accumulate, and a new range starts at a record when the current one already
+// holds `split_bytes` bytes or `split_messages` records (0: no limit) and the record's UID
+// differs from the previous one (a duplicate record stays with its predecessor). One range
+// when nothing is cut.
+struct UidRangeCut {
+  std::uint32_t first_uid = 1, last_uid = 0xFFFFFFFFu;
+  std::uint64_t bytes = 0, messages = 0;
+};
+std::vector<UidRangeCut> cut_uid_ranges(const std::vector<std::pair<std::uint32_t, std::uint64_t>>& uid_size,
+                                        std::uint64_t split_bytes, std::uint64_t split_messages);
+
 // Greedy longest-processing-time first: units by bytes, largest first (equal bytes: by user
-// name), each to the least-loaded shard so far (equal loads: the lowest shard number). The
+// name, folder, range), each to the least-loaded shard so far (equal loads: the lowest shard number). The
 // result depends on nothing but its arguments. Returns the shard of every unit, parallel to
 // `units`; `shards` must be at least 1.
 std::vector<std::size_t> balance_units(const std::vector<PlanUnit>& units, std::size_t shards);
 
 struct PlanShard {
-  std::vector<std::string> users;  // byte-wise sorted
+  std::vector<std::string> users;  // byte-wise sorted: the users whose user unit this shard holds
+  std::vector<std::size_t> ranges; // indices of the range units it holds, in unit order
   std::uint64_t bytes = 0, messages = 0, folders = 0;
 };
 
@@ -59,7 +83,9 @@ ShardPlan assemble_shard_plan(const SourceInputs& inputs, std::string tool_versi
                               std::vector<std::size_t> shard_of = {});
 
 // The store side: discover, then inventory every mailbox convert would write (index headers
-// and directory listings only; no message file is read). Units in single-convert order.
+// and directory listings only; no message file is read). Units in single-convert order, each
+// split folder's range units right after its owner's unit. `split_bytes`/`split_messages`:
+// convert's --split-bytes/--split-messages (0 and 0: no folder is split).
 struct StoreUnits {
   std::vector<PlanUnit> units;
   std::string fingerprint;
@@ -68,7 +94,8 @@ struct StoreUnits {
   // Owners whose names are not UTF-8: a JSON plan cannot carry them unchanged, so no plan is made.
   std::vector<std::string> unplannable_users;
 };
-StoreUnits read_store_units(const SourceInputs& inputs, int threads);
+StoreUnits read_store_units(const SourceInputs& inputs, int threads, std::uint64_t split_bytes = 0,
+                            std::uint64_t split_messages = 0);
 
 // SHA-1 over the discovered mailbox list (name, kind, partition, directory, unique id, DELETED,
 // on disk; sorted, so the walk's order does not matter): equal for the same snapshot, different

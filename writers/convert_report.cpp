@@ -213,6 +213,10 @@ std::string convert_report_json(const ConvertReport& r) {
       jf["kept_not_in_source"] = f.kept_not_in_source;
       jf["bytes_written"] = f.bytes_written;
       if (f.ranges > 1) jf["ranges"] = f.ranges;
+      if (f.plan_split) {
+        jf["plan_ranges"] = f.plan_ranges;
+        jf["parts"] = f.parts;
+      }
       jf["failed"] = f.failed;
       if (f.failed) jf["fail_reason"] = f.fail_reason;
       jf["special_use"] = f.special_use;

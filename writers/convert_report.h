@@ -39,6 +39,11 @@ struct ConvertFolder {
   std::uint64_t kept_not_in_source = 0;  // in the output from an earlier run, gone from the source
   std::uint64_t bytes_written = 0;
   std::size_t ranges = 1;              // UID ranges converted in parallel (--split-bytes/--split-messages)
+  // A folder a shard plan splits across shards: the ranges this shard converted, and where their
+  // part files are (relative to the output root) until `report merge` joins them.
+  bool plan_split = false;
+  std::vector<std::size_t> plan_ranges;
+  std::string parts;
   bool failed = false;
   std::string fail_reason;
   std::vector<Finding> findings;

@@ -37,6 +37,16 @@ std::string manifest_line(const ManifestEntry& e, bool mbox) {
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
+std::optional<std::uint64_t> manifest_line_mbox_offset(std::string_view line) {
+  static constexpr std::string_view key = ",\"mbox_offset\":";  // see manifest_line_shifted
+  const std::size_t at = line.find(key);
+  if (at == std::string_view::npos) return std::nullopt;
+  std::uint64_t value = 0;
+  for (std::size_t i = at + key.size(); i < line.size() && line[i] >= '0' && line[i] <= '9'; ++i)
+    value = value * 10 + static_cast<std::uint64_t>(line[i] - '0');
+  return value;
+}
+
 std::string manifest_line_shifted(std::string_view line, std::uint64_t delta) {
   // manifest_line writes the key right after "source_file"'s value. Inside a JSON string every
   // '"' is escaped, so `,"mbox_offset":` can only be the key itself.

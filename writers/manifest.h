@@ -3,6 +3,7 @@
 // any target (IMAP STORE, zmmailbox). Schema in README "Flag manifests".
 #include <array>
 #include <cstdint>
+#include <optional>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -31,6 +32,8 @@ std::string manifest_line(const ManifestEntry& e, bool mbox);  // one JSON objec
 // folder's later UID range are written against the range's own mbox segment, then moved to where
 // the segment lands in the folder's file.
 std::string manifest_line_shifted(std::string_view line, std::uint64_t delta);
+// The mbox offset a manifest line carries, if any (a message written to an mbox).
+std::optional<std::uint64_t> manifest_line_mbox_offset(std::string_view line);
 std::string sha1_hex(const std::array<std::uint8_t, 20>& d);
 
 }  // namespace cyrconv
