@@ -410,8 +410,36 @@ std::optional<QuotaValue> read_quota_root(const fs::path& config, const std::str
   return std::nullopt;
 }
 
-// Usage of a Maildir++ tree as Dovecot counts it: every message file in cur/ and new/ of the
-// root and of each ".folder", its size from ",S=" (the file size otherwise).
+}  // namespace
+
+WriteStatus replace_owned_extras_file(const fs::path& user_root, const std::string& rel, const std::string& content,
+                                      bool sync) {
+  std::string error;
+  const fs::path table = journal_dir(user_root) / "extras.tsv";
+  auto text = read_output_text(table, error);
+  auto existing = read_output_text(user_root / rel, error);
+  if (!text || !existing) return WriteStatus{false, (user_root / rel).string() + ": not found, or no " + table.string()};
+  std::string out;
+  bool ours = false;
+  std::size_t pos = 0;
+  while (pos < text->size()) {
+    std::size_t eol = text->find('\n', pos);
+    if (eol == std::string::npos) eol = text->size();
+    std::string line = text->substr(pos, eol - pos);
+    pos = eol + 1;
+    const std::size_t tab = line.rfind('\t');
+    if (tab != std::string::npos && line.substr(0, tab) == rel) {
+      ours = line.substr(tab + 1) == content_hash(*existing);
+      line = rel + "\t" + content_hash(content);
+    }
+    out += line + "\n";
+  }
+  if (!ours) return WriteStatus{false, (user_root / rel).string() + ": changed since cyrconv wrote it: left as it is"};
+  if (auto st = write_small_file(user_root / rel, content, sync); !st) return st;
+  return write_small_file(table, out, sync);
+}
+
+// Every message file in cur/ and new/, its size from ",S=" (the file size otherwise).
 void maildir_usage(const fs::path& maildir, std::uint64_t& bytes, std::uint64_t& count) {
   std::vector<fs::path> folders{maildir};
   for (const auto& e : list_directory(maildir).entries)
@@ -432,6 +460,8 @@ void maildir_usage(const fs::path& maildir, std::uint64_t& bytes, std::uint64_t&
         ++count;
       }
 }
+
+namespace {
 
 void carry_quota(const ExtrasOptions& opt, OwnedFiles& owned, ExtrasUser& u) {
   if (!opt.config_dir) return;

@@ -20,6 +20,7 @@
 #include "converter/folder_naming.h"
 #include "converter/inventory.h"
 #include "writers/convert_report.h"
+#include "writers/output_file.h"
 
 namespace cyrconv {
 
@@ -46,6 +47,16 @@ struct ExtrasOptions {
 };
 
 void carry_extras(const ExtrasOptions& options, ExtrasUser& user);
+
+// Usage of a Maildir++ tree as Dovecot counts it (message files in cur/ and new/ of the root and
+// of each ".folder", sizes from ",S="): for maildirsize, and again by `report merge` once the
+// UID ranges other shards wrote are joined.
+void maildir_usage(const std::filesystem::path& maildir, std::uint64_t& bytes, std::uint64_t& count);
+// Replaces a file this pass wrote (recorded in journal/extras.tsv with the hash of what is
+// there now) with `content`, and its record; a file that is not ours any more is left alone
+// (an error says so).
+WriteStatus replace_owned_extras_file(const std::filesystem::path& user_root, const std::string& rel,
+                                      const std::string& content, bool sync);
 
 // The folder a Sieve script names, as the user's target calls it, or nullopt when it names none
 // of `folders`. Cyrus reads fileinto names as modified UTF-7 (sieve_utf8fileinto: no, the

@@ -1427,7 +1427,12 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   std::vector<FolderJob> jobs;
   for (std::size_t i = 0; i < selected.size(); ++i) {
     const std::size_t u = plan.user_of[i];
-    if (guest(u) && !opt.plan_ranges.count({users[u].owner, selected[i]->name.internal()})) continue;
+    if (guest(u)) {
+      const auto split = opt.plan_ranges.find({users[u].owner, selected[i]->name.internal()});
+      if (split == opt.plan_ranges.end() ||
+          std::none_of(split->second.begin(), split->second.end(), [](const PlanFolderRange& r) { return r.mine; }))
+        continue;
+    }
     FolderJob job;
     job.mailbox = selected[i];
     job.inventory = i;

@@ -3,6 +3,9 @@
 
 #include <nlohmann/json.hpp>
 
+#include "converter/report_merge.h"
+#include "writers/range_join.h"
+
 namespace cyrconv {
 
 namespace fs = std::filesystem;
@@ -79,6 +82,113 @@ Result<RangePart> parse_range_part(std::string_view text, std::string_view file)
   } catch (const nlohmann::json::exception& e) {
     return parse_error(file, 0, std::string("not a complete range part file: ") + e.what());
   }
+}
+
+}  // namespace cyrconv
+
+// ---- the join (report merge) ----
+
+namespace cyrconv {
+
+namespace {
+
+struct PartsPlace {
+  fs::path dir, user_root;
+  std::string side;
+};
+
+PartsPlace place_of(const fs::path& out_root, const SplitFolderParts& f) {
+  PartsPlace p;
+  p.dir = out_root / f.parts;  // <user root>/journal/ranges/<side>
+  p.side = p.dir.filename().string();
+  p.user_root = p.dir.parent_path().parent_path().parent_path();
+  return p;
+}
+
+bool joined_before(const PartsPlace& p) {
+  std::error_code ec;
+  std::string error;
+  return !fs::exists(p.dir, ec) && read_folder_done(p.user_root, p.side, error).has_value();
+}
+
+}  // namespace
+
+SplitJoinOutcome check_split_parts(const fs::path& out_root, const SplitFolderParts& f) {
+  SplitJoinOutcome o;
+  if (f.parts.empty()) {
+    o.error = "no shard reports where its parts are";
+    return o;
+  }
+  const PartsPlace p = place_of(out_root, f);
+  if (joined_before(p)) return o;
+  std::error_code ec;
+  for (std::size_t r = 0; r < f.shard_of_range.size(); ++r)
+    if (!fs::exists(p.dir / range_part_file(r, "json"), ec)) o.missing.push_back(r);
+  return o;
+}
+
+SplitJoinOutcome join_split_folder(const fs::path& out_root, const SplitFolderParts& f) {
+  SplitJoinOutcome o = check_split_parts(out_root, f);
+  if (!o.error.empty() || !o.missing.empty()) return o;
+  const PartsPlace p = place_of(out_root, f);
+  if (joined_before(p)) return o;
+  std::vector<RangePart> parts;
+  for (std::size_t r = 0; r < f.shard_of_range.size(); ++r) {
+    const fs::path file = p.dir / range_part_file(r, "json");
+    std::string error;
+    auto text = read_output_text(file, error);
+    if (!text) {
+      o.error = error.empty() ? file.string() + ": gone" : error;
+      return o;
+    }
+    auto parsed = parse_range_part(*text, file.string());
+    if (!parsed) {
+      o.error = parsed.error().to_string();
+      return o;
+    }
+    if (parsed.value().range != r || parsed.value().ranges != f.shard_of_range.size()) {
+      o.error = file.string() + ": not the part of range " + std::to_string(r) + " of " +
+                std::to_string(f.shard_of_range.size()) + " (a part of another plan?)";
+      return o;
+    }
+    parts.push_back(std::move(parsed).value());
+  }
+  for (const auto& part : parts)
+    if (part.failed) {
+      o.note = "range " + std::to_string(part.range) + " did not finish in shard " +
+               std::to_string(f.shard_of_range[part.range]) + ": not joined; re-run that shard, then report merge again";
+      return o;
+    }
+  const RangePart& lead = parts.front();
+  if (!lead.unchanged) {
+    RangeJoin j;
+    j.parts_dir = p.dir;
+    j.ranges = parts.size();
+    j.mbox = lead.format == "mbox";
+    j.gzip = lead.gzip;
+    j.sync = lead.sync;
+    j.mbox_replace = lead.mbox_replace;
+    if (lead.imapbase_pending) j.imapbase = lead.imapbase;
+    j.maildir = p.user_root / lead.folder;
+    j.mbox_file = p.user_root / lead.folder;
+    j.uidlist_path = p.user_root / lead.uidlist;
+    j.manifest_path = p.user_root / lead.manifest;
+    if (auto st = join_range_parts(j); !st) {
+      o.error = st.message;
+      return o;
+    }
+    if (auto st = write_folder_done(p.user_root, p.side, lead.done, lead.sync); !st) {
+      o.error = st.message;
+      return o;
+    }
+    remove_folder_pending(p.user_root, p.side);
+  }
+  // Our own intermediate files, now in the folder's files.
+  std::error_code ec;
+  fs::remove_all(p.dir, ec);
+  fs::remove(p.dir.parent_path(), ec);  // journal/ranges, when it is empty now
+  o.joined = true;
+  return o;
 }
 
 }  // namespace cyrconv

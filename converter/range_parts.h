@@ -8,6 +8,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "converter/journal.h"
 #include "parsers/parse_result.h"
@@ -34,5 +35,25 @@ std::filesystem::path range_parts_dir(const std::filesystem::path& user_root, co
 std::string range_part_file(std::size_t range, std::string_view what);  // "3.json", "0.mbox"
 std::string range_part_json(const RangePart& p);
 Result<RangePart> parse_range_part(std::string_view text, std::string_view file);
+
+}  // namespace cyrconv
+
+namespace cyrconv {
+
+struct SplitFolderParts;  // report_merge.h
+
+// The join of one split folder, as `report merge` does it: every range's <r>.json must be there
+// (else `missing` lists the ranges); a failed range leaves the folder unjoined (`note` says so,
+// the parts stay for the re-run); otherwise the parts become the folder's files
+// (writers/range_join.h), its journal .done is written, .pending removed, the parts removed.
+// A folder whose parts are gone and whose .done is there was joined before: nothing to do.
+struct SplitJoinOutcome {
+  std::vector<std::size_t> missing;
+  std::string error;  // I/O or a damaged part: the parts stay, the merge can be run again
+  std::string note;   // not joined, and why
+  bool joined = false;
+};
+SplitJoinOutcome check_split_parts(const std::filesystem::path& out_root, const SplitFolderParts& folder);
+SplitJoinOutcome join_split_folder(const std::filesystem::path& out_root, const SplitFolderParts& folder);
 
 }  // namespace cyrconv

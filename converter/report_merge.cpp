@@ -35,7 +35,8 @@ void count_severities(const ordered_json& findings, std::uint64_t& errors, std::
 
 std::map<std::string, std::size_t> unit_index(const ShardPlan& plan) {
   std::map<std::string, std::size_t> out;
-  for (std::size_t i = 0; i < plan.units.size(); ++i) out.emplace(plan.units[i].user, i);
+  for (std::size_t i = 0; i < plan.units.size(); ++i)
+    if (!plan.units[i].is_range()) out.emplace(plan.units[i].user, i);
   return out;
 }
 
@@ -45,6 +46,69 @@ MergedReport refused(std::string why) {
   MergedReport r;
   r.error = std::move(why);
   return r;
+}
+
+std::uint64_t number(const ordered_json& j, const char* key) {
+  return j.contains(key) && j[key].is_number_unsigned() ? j[key].get<std::uint64_t>() : 0;
+}
+
+// The entries several shards wrote for one plan-split folder (each with "plan_ranges"; the
+// owner's may hold none: then only its extras count) as the one entry a single run writes:
+// the preparation's values from range 0's entry, counts summed, findings and messages in range
+// (UID) order, a stop reported once, extras from the owner's entry.
+ordered_json combine_split_entries(const ordered_json& owner, std::vector<const ordered_json*> parts) {
+  std::sort(parts.begin(), parts.end(), [](const ordered_json* a, const ordered_json* b) {
+    return (*a)["plan_ranges"].front().get<std::size_t>() < (*b)["plan_ranges"].front().get<std::size_t>();
+  });
+  const ordered_json& lead = *parts.front();
+  ordered_json count = lead.at("count");
+  for (std::size_t i = 1; i < parts.size(); ++i)
+    for (const auto& [key, v] : parts[i]->at("count").items())
+      if (v.is_number_unsigned()) count[key] = number(count, key.c_str()) + v.get<std::uint64_t>();
+  std::string run = lead.at("run").get<std::string>();
+  bool failed = false;
+  std::string fail_reason;
+  ordered_json findings = ordered_json::array(), messages = ordered_json::array();
+  bool stopped = false;
+  std::uint64_t sums[4] = {0, 0, 0, 0};
+  static const char* summed[4] = {"flags_updated", "flags_not_applied", "kept_not_in_source", "bytes_written"};
+  for (const ordered_json* e : parts) {
+    if (run == "new" && e->at("run") == "resumed") run = "resumed";
+    if (e->at("failed").get<bool>() && !failed) {
+      failed = true;
+      fail_reason = e->value("fail_reason", "");
+    }
+    for (const auto& f : e->at("findings")) {
+      if (f.value("kind", "") == "stopped") {
+        if (stopped) continue;
+        stopped = true;
+      }
+      findings.push_back(f);
+    }
+    for (const auto& m : e->at("messages")) messages.push_back(m);
+    for (int k = 0; k < 4; ++k) sums[k] += number(*e, summed[k]);
+  }
+  // One shard may hold ranges 0 and 3, another 1 and 2: messages back in UID order (a stable
+  // sort keeps a duplicate record after its predecessor).
+  std::stable_sort(messages.begin(), messages.end(), [](const ordered_json& a, const ordered_json& b) {
+    return a.value("uid", std::uint64_t{0}) < b.value("uid", std::uint64_t{0});
+  });
+  // convert_report.cpp's key order.
+  ordered_json out;
+  for (const char* key : {"name", "name_raw", "target", "output", "action", "renamed", "rename_reason", "uidvalidity",
+                          "uidnext"})
+    if (lead.contains(key)) out[key] = lead[key];
+  out["count"] = count;
+  out["run"] = run;
+  for (int k = 0; k < 4; ++k) out[summed[k]] = sums[k];
+  if (lead.contains("ranges")) out["ranges"] = lead["ranges"];
+  out["failed"] = failed;
+  if (failed) out["fail_reason"] = fail_reason;
+  for (const char* key : {"special_use", "special_use_source", "acl", "acl_file"})
+    if (owner.contains(key)) out[key] = owner[key];
+  out["findings"] = findings;
+  out["messages"] = messages;
+  return out;
 }
 
 }  // namespace
@@ -109,7 +173,7 @@ MergedReport merge_shard_reports(const ShardPlan& plan, const std::vector<ShardR
     for (std::size_t k = 0; k < n; ++k) {
       if (file_of[k])
         present.push_back(k);
-      else if (!plan.shards[k].users.empty())
+      else if (!plan.shards[k].users.empty() || !plan.shards[k].ranges.empty())
         missing += (missing.empty() ? "" : ", ") + std::to_string(k);
     }
     if (!missing.empty())
@@ -120,9 +184,23 @@ MergedReport merge_shard_reports(const ShardPlan& plan, const std::vector<ShardR
     const auto index = unit_index(plan);
     std::map<std::string, std::size_t> claimed;  // user -> shard
     std::vector<ordered_json> users;
+    // Entries of plan-split folders in the reports of shards that hold only their ranges.
+    std::map<std::pair<std::string, std::string>, std::vector<const ordered_json*>> range_entries;
+    std::uint64_t raw_folders = 0;
     for (std::size_t k : present) {
       for (const auto& u : docs[k].at("users")) {
         const std::string name = u.at("user").get<std::string>();
+        raw_folders += u.at("folders").size();
+        const auto owner_unit = index.find(name);
+        if (owner_unit != index.end() && plan.shard_of[owner_unit->second] != k) {
+          bool only_ranges = !u.at("folders").empty();
+          for (const auto& f : u.at("folders")) only_ranges = only_ranges && f.contains("plan_ranges");
+          if (only_ranges) {
+            for (const auto& f : u.at("folders"))
+              if (!f.at("plan_ranges").empty()) range_entries[{name, f.at("name_raw").get<std::string>()}].push_back(&f);
+            continue;
+          }
+        }
         if (auto c = claimed.find(name); c != claimed.end())
           return refused("user " + user_label(name) + " is in two shard reports: " + file_of[c->second]->file +
                          " and " + file_of[k]->file);
@@ -138,12 +216,59 @@ MergedReport merge_shard_reports(const ShardPlan& plan, const std::vector<ShardR
                        ", whom the plan gives to shard " + std::to_string(plan.shard_of[it->second]));
     }
     for (std::size_t i = 0; i < plan.units.size(); ++i)
-      if (!claimed.count(plan.units[i].user))
+      if (!plan.units[i].is_range() && !claimed.count(plan.units[i].user))
         return refused("user " + user_label(plan.units[i].user) + " of shard " + std::to_string(plan.shard_of[i]) +
                        " is not in " + file_of[plan.shard_of[i]]->file + ": that shard did not convert it");
     std::sort(users.begin(), users.end(), [](const ordered_json& a, const ordered_json& b) {
       return a.at("user").get<std::string>() < b.at("user").get<std::string>();
     });
+
+    // Split folders: every range reported once, by the shard the plan gives it to.
+    std::map<std::pair<std::string, std::string>, std::vector<std::size_t>> shard_of_range;
+    for (std::size_t i = 0; i < plan.units.size(); ++i) {
+      const PlanUnit& pu = plan.units[i];
+      if (!pu.is_range()) continue;
+      auto& v = shard_of_range[{pu.user, pu.folder}];
+      v.resize(pu.ranges);
+      v[pu.range] = plan.shard_of[i];
+    }
+    MergedReport m;
+    m.out = first_doc->value("out", "");
+    for (auto& u : users) {
+      const std::string name = u.at("user").get<std::string>();
+      for (auto& f : u.at("folders")) {
+        if (!f.contains("plan_ranges")) continue;
+        const std::string folder = f.at("name_raw").get<std::string>();
+        const auto ranges = shard_of_range.find({name, folder});
+        if (ranges == shard_of_range.end())
+          return refused("folder \"" + folder + "\" of user " + user_label(name) + " is reported as split, but the plan does not split it");
+        std::vector<const ordered_json*> parts = range_entries[{name, folder}];
+        if (!f.at("plan_ranges").empty()) parts.push_back(&f);
+        std::vector<int> seen(ranges->second.size(), 0);
+        std::string parts_dir;
+        for (const ordered_json* e : parts) {
+          if (!e->value("parts", "").empty()) parts_dir = e->value("parts", "");
+          for (const auto& r : e->at("plan_ranges")) {
+            const auto ri = r.get<std::size_t>();
+            if (ri >= seen.size() || seen[ri]++)
+              return refused("folder \"" + folder + "\" of user " + user_label(name) + ": range " + std::to_string(ri) +
+                             " is reported twice or is not in the plan");
+          }
+        }
+        for (std::size_t ri = 0; ri < seen.size(); ++ri)
+          if (!seen[ri])
+            return refused("folder \"" + folder + "\" of user " + user_label(name) + ": range " + std::to_string(ri) +
+                           " is in no report: shard " + std::to_string(ranges->second[ri]) +
+                           " did not convert it (run it, or name its report)");
+        m.split_folders.push_back(SplitFolderParts{name, folder, parts_dir, ranges->second});
+        ordered_json combined = combine_split_entries(f, parts);
+        range_entries.erase({name, folder});
+        f = std::move(combined);
+      }
+    }
+    if (!range_entries.empty())
+      return refused("folder \"" + range_entries.begin()->first.second + "\" of user " +
+                     user_label(range_entries.begin()->first.first) + " has UID ranges in the reports, but no entry of its owner's shard");
 
     // Store-level findings (discovery) are the same in every shard: kept once, in shard order.
     ordered_json findings = ordered_json::array();
@@ -154,7 +279,6 @@ MergedReport merge_shard_reports(const ShardPlan& plan, const std::vector<ShardR
 
     // Totals: recounted from the folders exactly as convert counts them, and checked against the
     // sum of the shards' totals (a report edited or cut short does not add up).
-    MergedReport m;
     std::map<std::string, std::uint64_t> count_sums;
     std::uint64_t folders = 0, bytes_written = 0;
     count_severities(findings, m.errors, m.warnings);
@@ -190,7 +314,7 @@ MergedReport merge_shard_reports(const ShardPlan& plan, const std::vector<ShardR
         value = bytes_written;
       else if (count_sums.count(key))
         value = count_sums[key];
-      if (key != "errors" && key != "warnings" && value != shard_sum)
+      if (key != "errors" && key != "warnings" && (key == "folders" ? raw_folders : value) != shard_sum)
         return refused("the shard reports' totals of \"" + key + "\" (" + std::to_string(shard_sum) +
                        ") do not add up to their folders (" + std::to_string(value) +
                        "): a report was edited or cut short");

@@ -3,7 +3,9 @@
 // single convert of the whole store writes (users in sorted order, totals added up, findings
 // kept, store-level findings once), and their rename maps into one rename-map.tsv. Refuses
 // reports of another plan, other inputs or options, a shard given twice, a missing shard, and a
-// user two shards claim. Works on the JSON documents: it reads what writers/convert_report.cpp
+// user two shards claim (except the owner of a split folder, whose other shards report only the
+// folder's UID ranges they converted: those entries become the one entry a single run writes).
+// Works on the JSON documents: it reads what writers/convert_report.cpp
 // wrote and never the store.
 #include <cstdint>
 #include <string>
@@ -29,8 +31,18 @@ struct ShardReportText {
   std::string text;
 };
 
+// A folder the plan split into UID ranges across shards: its parts wait under `parts`
+// (relative to the output root `out`) for the join (range_parts.h).
+struct SplitFolderParts {
+  std::string user, folder;  // owner, internal name
+  std::string parts;
+  std::vector<std::size_t> shard_of_range;
+};
+
 struct MergedReport {
   std::string error;  // non-empty: refused, nothing else is set
+  std::string out;    // the shards' output root
+  std::vector<SplitFolderParts> split_folders;
   std::string json;   // the merged report
   std::vector<std::string> rename_maps;  // per shard, from its stamp
   std::uint64_t users = 0, folders = 0, messages = 0, errors = 0, warnings = 0;

@@ -9,8 +9,14 @@
 #include <set>
 #include <sstream>
 
+#include <nlohmann/json.hpp>
+#include <set>
+
+#include "converter/carry_extras.h"
 #include "converter/cli.h"
+#include "converter/range_parts.h"
 #include "converter/shard_plan.h"
+#include "writers/maildirsize.h"
 #include "writers/output_file.h"
 
 #ifndef CYRCONV_VERSION
@@ -48,6 +54,37 @@ std::string user_list(const std::vector<std::string>& users, std::size_t at_most
     s += (i ? ", " : "") + (users[i].empty() ? std::string("(shared folders)") : users[i]);
   if (users.size() > at_most) s += ", ... " + std::to_string(users.size() - at_most) + " more";
   return s;
+}
+
+// A Maildir user with a split folder got its maildirsize (and the report its quota usage) from
+// its owner shard, before the other shards' ranges were there: counted again once joined.
+std::string recount_quota_usage(const std::string& report_json, const fs::path& out_root,
+                                const std::set<std::string>& users, std::vector<std::string>& errors) {
+  auto j = nlohmann::ordered_json::parse(report_json);
+  if (j.value("format", "") != "maildir") return report_json;
+  for (auto& u : j.at("users")) {
+    if (!users.count(u.at("user").get<std::string>())) continue;
+    for (auto& q : u.at("extras").at("quota")) {
+      if (q.value("note", "") == "no quota record found for this root") continue;  // usage not counted
+      std::uint64_t bytes = 0, count = 0;
+      maildir_usage(out_root / u.at("output").get<std::string>() / "Maildir", bytes, count);
+      q["used_bytes"] = bytes;
+      q["used_messages"] = count;
+      const std::string file = q.value("file", "");
+      if (file.empty()) continue;
+      const auto limit = [&](const char* key, std::uint64_t scale) {
+        return q.at(key).is_null() ? std::nullopt : std::optional<std::uint64_t>(q.at(key).get<std::uint64_t>() * scale);
+      };
+      const std::string output = u.at("output").get<std::string>();
+      const std::string rel = file.substr(std::min(file.size(), output.size() + 1));  // below the user root
+      if (auto st = replace_owned_extras_file(
+              out_root / output, rel,
+              maildirsize(limit("storage_limit_kib", 1024), limit("message_limit", 1), bytes, count), true);
+          !st)
+        errors.push_back(st.message);
+    }
+  }
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace
@@ -162,8 +199,38 @@ int run_report_merge_command(const MergeRequest& o) {
     if (!text) return fail_input("cannot read shard report " + file);
     reports.push_back(ShardReportText{file, std::move(*text)});
   }
-  const MergedReport merged = merge_shard_reports(plan, reports);
+  MergedReport merged = merge_shard_reports(plan, reports);
   if (!merged.error.empty()) return fail_input(merged.error);
+  // Split folders: every range's part must be there before anything is joined.
+  const fs::path out_root = merged.out;
+  for (const auto& f : merged.split_folders) {
+    const SplitJoinOutcome c = check_split_parts(out_root, f);
+    if (!c.error.empty()) return fail_input("folder \"" + f.folder + "\" of user \"" + f.user + "\": " + c.error);
+    if (!c.missing.empty()) {
+      std::string which;
+      for (std::size_t r : c.missing)
+        which += (which.empty() ? "" : ", ") + std::to_string(r) + " (shard " + std::to_string(f.shard_of_range[r]) + ")";
+      return fail_input("folder \"" + f.folder + "\" of user \"" + f.user + "\": no part of UID range(s) " + which +
+                        " under " + (out_root / f.parts).string() + ": run those shards into this --out first");
+    }
+  }
+  std::size_t joined = 0;
+  std::vector<std::string> notes;
+  for (const auto& f : merged.split_folders) {
+    const SplitJoinOutcome j = join_split_folder(out_root, f);
+    if (!j.error.empty())
+      return fail_input("joining folder \"" + f.folder + "\" of user \"" + f.user + "\": " + j.error +
+                        " (the parts are kept: run report merge again)");
+    if (!j.note.empty()) notes.push_back("folder \"" + f.folder + "\" of user \"" + f.user + "\": " + j.note);
+    joined += j.joined;
+  }
+  if (!merged.split_folders.empty()) {
+    std::set<std::string> users;
+    for (const auto& f : merged.split_folders) users.insert(f.user);
+    std::vector<std::string> errors;
+    merged.json = recount_quota_usage(merged.json, out_root, users, errors);
+    if (!errors.empty()) return fail_input("maildirsize: " + errors.front());
+  }
   if (!o.rename_map.empty()) {
     std::vector<ShardReportText> maps;
     for (const auto& path : merged.rename_maps) {
@@ -184,7 +251,11 @@ int run_report_merge_command(const MergeRequest& o) {
             << ": " << merged.users << " user(s), " << merged.folders << " folders, " << merged.messages
             << " messages; errors: " << merged.errors << ", warnings: " << merged.warnings << "\n"
             << "  written to " << o.out << (o.rename_map.empty() ? "" : " and " + o.rename_map) << "\n";
-  return merged.problems ? exit_problems_found : exit_ok;
+  if (!merged.split_folders.empty())
+    std::cout << "  " << joined << " of " << merged.split_folders.size()
+              << " folder(s) split across shards joined from their UID-range parts\n";
+  for (const auto& n : notes) std::cout << "  note: " << n << "\n";
+  return merged.problems || !notes.empty() ? exit_problems_found : exit_ok;
 }
 
 }  // namespace cyrconv
