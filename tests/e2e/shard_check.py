@@ -13,17 +13,32 @@ Maildir (dovecot names) and mbox (zimbra names, which rename many folders):
     the single run's report in every count, folder entry and finding (timing, the output root's
     absolute path and the shard bookkeeping aside).
 Then the refusals: a shard number out of range, a plan made for other inputs or another store,
-a report given twice, a missing shard, reports of another plan. Exit 0 when all holds.
+a report given twice, a missing shard, reports of another plan.
+
+Split folders (plan --split-messages 2: the fixtures' biggest folders cut into UID ranges that
+land on other shards than their owner), in Maildir, mbox and mbox --gzip: after all shards and
+report merge, the tree equals a single run with the same --split-messages byte for byte (paths,
+bytes, modes, message mtimes), no range part is left, the merged report equals the single run's
+and verify passes. Also: a range's first messages all missing (files deleted in a copy of the
+fixture) still gives X-IMAPbase on the folder's first message; a shard killed
+(CYRCONV_TEST_KILL_AFTER_COMMITS) and run again gives the same tree; report merge refuses while
+a range part is missing; an incremental run (cyrus36-snapshots a, then b in shards) equals a
+single incremental run. Exit 0 when all holds.
 """
 import argparse
 import json
+import mailbox
 import os
 import shutil
 import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rerun_check as rc  # noqa: E402  (tree with modes and message mtimes, verify)
+
 problems = []
+rc.problems = problems  # rerun_check's helpers report into the same list
 SHARDS = 4
 
 
@@ -241,6 +256,202 @@ def check_refusals(args, legacy, default):
         fail("a refused merge wrote its output")
 
 
+SPLIT = ["--split-messages", "2"]
+
+
+def owners_and_ranges(plan):
+    """(range units whose shard differs from their owner's, number of split folders)."""
+    owner = {u["user"]: u["shard"] for u in plan["units"] if "range" not in u}
+    ranges = [u for u in plan["units"] if "range" in u]
+    return sum(1 for u in ranges if u["shard"] != owner[u["user"]]), sum(1 for u in ranges if u["range"] == 0)
+
+
+def sharded_run(args, inputs, options, d, out, kill=None):
+    """plan + 4 shards (+ a killed shard run again) + report merge; returns (plan, merge process, reports)."""
+    plan_file = os.path.join(d, "plan.json")
+    if not os.path.exists(plan_file):
+        run([args.cyrconv, "plan"] + inputs + ["--shards", str(SHARDS), "--out", plan_file] + SPLIT)
+    plan = json.load(open(plan_file, encoding="utf-8"))
+    reports = []
+    base = [args.cyrconv, "convert"] + inputs + options + ["--out", out, "--quiet", "--plan", plan_file]
+    for k in range(SHARDS):
+        rf = os.path.join(d, f"shard-{k}.json")
+        cmd = base + ["--shard", str(k), "--report", rf]
+        if kill is not None and kill[0] == k:
+            p = subprocess.run(cmd, capture_output=True, text=True,
+                               env=dict(os.environ, CYRCONV_TEST_KILL_AFTER_COMMITS=str(kill[1])))
+            if p.returncode != -9:
+                fail(f"shard {k} with CYRCONV_TEST_KILL_AFTER_COMMITS={kill[1]} exited {p.returncode}, not killed")
+        env = {key: v for key, v in os.environ.items() if key != "CYRCONV_TEST_KILL_AFTER_COMMITS"}
+        p = subprocess.run(cmd, capture_output=True, text=True, env=env)
+        if p.returncode not in (0, 1):
+            fail(f"shard {k} exited {p.returncode}: {p.stderr[-800:]}")
+        if os.path.exists(rf):
+            reports.append(rf)
+    merged = os.path.join(d, "merged.json")
+    m = subprocess.run([args.cyrconv, "report", "merge", "--plan", plan_file, "--out", merged,
+                        "--rename-map", os.path.join(out, "rename-map.tsv")] + reports, capture_output=True, text=True)
+    return plan, m, reports
+
+
+def no_parts_left(out, label):
+    for dp, dns, _ in os.walk(out):
+        if os.path.basename(dp) == "journal" and "ranges" in dns:
+            fail(f"{label}: {os.path.relpath(os.path.join(dp, 'ranges'), out)} is left after report merge")
+
+
+def without_shard_files(t):
+    return {rel: v for rel, v in t.items() if not rel.startswith("rename-map.shard-")}
+
+
+def check_split_fixture(args, work, fixture, fmt, extra, fixture_dir=None, label=None):
+    label = label or f"split {fixture} {fmt} {' '.join(extra)}".strip()
+    src = fixture_dir or os.path.join(args.source, "fixtures", fixture)
+    inputs = ["--spool", os.path.join(src, "spool"), "--config", os.path.join(src, "config")]
+    d = os.path.join(work, label.replace(" ", "_").replace("/", "_"))
+    os.makedirs(d)
+    options = ["--format", fmt] + list(extra)
+    single_out = os.path.join(d, "single")
+    single = run([args.cyrconv, "convert"] + inputs + options + SPLIT +
+                 ["--out", single_out, "--quiet", "--report", os.path.join(d, "single.json")], ok=(0, 1))
+    out = os.path.join(d, "sharded")
+    plan, m, _ = sharded_run(args, inputs, options, d, out)
+    away, split_folders = owners_and_ranges(plan)
+    if not split_folders or not away:
+        fail(f"{label}: the plan splits {split_folders} folder(s), {away} range(s) away from their owner: proves nothing")
+    if m.returncode != single.returncode:
+        fail(f"{label}: report merge exits {m.returncode} ({m.stderr.strip()}), the single convert {single.returncode}")
+    if "joined from their UID-range parts" not in m.stdout:
+        fail(f"{label}: report merge does not say it joined split folders: {m.stdout}")
+    rc.compare_trees(rc.tree(single_out), without_shard_files(rc.tree(out)), label)
+    no_parts_left(out, label)
+    compare_reports(json.load(open(os.path.join(d, "single.json"), encoding="utf-8")),
+                    json.load(open(os.path.join(d, "merged.json"), encoding="utf-8")), label)
+    p = subprocess.run([args.cyrconv, "verify", "--format", fmt] + inputs + ["--out", out], capture_output=True, text=True)
+    v = subprocess.run([args.cyrconv, "verify", "--format", fmt] + inputs + ["--out", single_out], capture_output=True,
+                       text=True)
+    if p.returncode != v.returncode or p.returncode not in (0, 1):
+        fail(f"{label}: verify exits {p.returncode} on the shards' output, {v.returncode} on the single run's: "
+             f"{p.stdout[-1500:]}")
+    print(f"  {label}: {split_folders} split folder(s), {away} range(s) on another shard than the owner: "
+          "tree, report and verify equal a single run")
+    return inputs, options, d, plan, single_out
+
+
+def check_split_refusal_and_kill(args, work, first):
+    inputs, options, d, plan, single_out = first
+    want = without_shard_files(rc.tree(single_out))
+    # A range part missing: merge refuses, naming the shard; that shard run again, merge joins.
+    d2 = os.path.join(work, "split-missing-part")
+    os.makedirs(d2)
+    shutil.copy(os.path.join(d, "plan.json"), d2)
+    out = os.path.join(d2, "sharded")
+    plan_file = os.path.join(d2, "plan.json")
+    reports = []
+    for k in range(SHARDS):
+        rf = os.path.join(d2, f"shard-{k}.json")
+        run([args.cyrconv, "convert"] + inputs + options + ["--out", out, "--quiet", "--plan", plan_file, "--shard", str(k),
+                                                           "--report", rf], ok=(0, 1))
+        reports.append(rf)
+    away = next(u for u in plan["units"] if "range" in u and u["range"] > 0)
+    parts = [os.path.join(dp, f"{away['range']}.json") for dp, _, fns in os.walk(out)
+             if os.path.basename(os.path.dirname(dp)) == "ranges" and f"{away['range']}.json" in fns]
+    if not parts:
+        fail("missing part: no range part files found after the shards ran")
+        return
+    os.unlink(parts[0])
+    merged = os.path.join(d2, "merged.json")
+    merge = [args.cyrconv, "report", "merge", "--plan", plan_file, "--out", merged, "--rename-map",
+             os.path.join(out, "rename-map.tsv")] + reports
+    expect_refusal(merge, 3, ["no part of UID range", "(shard "], "a range part missing")
+    if os.path.exists(merged):
+        fail("a merge refused for a missing part wrote its report")
+    # Every shard run again (a resume: parts rewritten, message files kept), then merge joins.
+    for k in range(SHARDS):
+        run([args.cyrconv, "convert"] + inputs + options + ["--out", out, "--quiet", "--plan", plan_file, "--shard", str(k),
+                                                           "--report", reports[k]], ok=(0, 1))
+    run(merge, ok=(0, 1))
+    rc.compare_trees(want, without_shard_files(rc.tree(out)), "missing part, shards run again")
+    # A shard killed after some commits and run again.
+    for k, after in ((1, 2), (3, 5), (0, 7)):
+        d3 = os.path.join(work, f"split-kill-{k}-{after}")
+        os.makedirs(d3)
+        shutil.copy(os.path.join(d, "plan.json"), d3)
+        out = os.path.join(d3, "sharded")
+        _, m, _ = sharded_run(args, inputs, options, d3, out, kill=(k, after))
+        if m.returncode not in (0, 1):
+            fail(f"kill shard {k} after {after}: report merge exits {m.returncode}: {m.stderr.strip()}")
+        rc.compare_trees(want, without_shard_files(rc.tree(out)), f"shard {k} killed after {after} commits, run again")
+        no_parts_left(out, f"kill shard {k}")
+    print("  split: merge refuses a missing range part; a shard run again, or killed and run again, gives the same tree")
+
+
+def check_split_first_missing(args, work):
+    """The first range of a split folder has no message to write: X-IMAPbase still on the first message."""
+    src = os.path.join(args.source, "fixtures", "cyrus36-default")
+    copy = os.path.join(work, "first-missing")
+    shutil.copytree(src, copy, symlinks=True)
+    oracle = rc.read_jsonl(os.path.join(src, "oracle.jsonl"))
+    by_folder = {}
+    for m in oracle:
+        by_folder.setdefault((m["user"], m["folder"]), []).append(m)
+    (user, folder), msgs = max(by_folder.items(), key=lambda kv: len(kv[1]))
+    msgs.sort(key=lambda m: m["uid"])
+    target_dir = None
+    for dp, _, fns in os.walk(os.path.join(copy, "spool")):
+        if "cyrus.header" in fns and f"{msgs[0]['uid']}." in fns:
+            uids = sorted(int(f[:-1]) for f in fns if f.endswith(".") and f[:-1].isdigit())
+            if uids[:3] == [m["uid"] for m in msgs[:3]]:
+                target_dir = dp
+                break
+    if not target_dir:
+        fail(f"first range missing: cannot find the directory of {user}/{folder}")
+        return
+    for m in msgs[:2]:  # range 0 of --split-messages 2
+        os.unlink(os.path.join(target_dir, f"{m['uid']}."))
+    _, _, _, _, _ = check_split_fixture(args, work, "cyrus36-default", "mbox", (), fixture_dir=copy,
+                                        label="split first range missing mbox")
+    out = os.path.join(work, "split_first_range_missing_mbox", "sharded")
+    got = 0
+    for dp, _, fns in os.walk(out):
+        for fn in fns:
+            if "/mail" not in dp or fn.startswith("."):
+                continue
+            box = list(mailbox.mbox(os.path.join(dp, fn)))
+            if box and box[0]["X-IMAPbase"] is None:
+                fail(f"first range missing: {os.path.relpath(os.path.join(dp, fn), out)}: first message has no X-IMAPbase")
+            got += bool(box)
+    print(f"  split, first range missing ({user}/{folder}): {got} mbox files start with X-IMAPbase")
+
+
+def check_split_incremental(args, work):
+    """Snapshot a converted by one machine, then b added by 4 shards == a then b on one machine."""
+    snaps = os.path.join(args.source, "fixtures", "cyrus36-snapshots")
+    for fmt in ("maildir", "mbox"):
+        d = os.path.join(work, f"split-incremental-{fmt}")
+        os.makedirs(d)
+        single_out, out = os.path.join(d, "single"), os.path.join(d, "sharded")
+        ins = {s: ["--spool", os.path.join(snaps, s, "spool"), "--config", os.path.join(snaps, s, "config")] for s in "ab"}
+        for o in (single_out, out):
+            run([args.cyrconv, "convert"] + ins["a"] + ["--format", fmt, "--quiet", "--out", o] + SPLIT, ok=(0, 1))
+        single = run([args.cyrconv, "convert"] + ins["b"] + ["--format", fmt, "--quiet", "--out", single_out,
+                                                            "--report", os.path.join(d, "single.json")] + SPLIT, ok=(0, 1))
+        plan, m, _ = sharded_run(args, ins["b"], ["--format", fmt], d, out)
+        if m.returncode != single.returncode:
+            fail(f"incremental {fmt}: report merge exits {m.returncode} ({m.stderr.strip()}), single {single.returncode}")
+        rc.compare_trees(rc.tree(single_out), without_shard_files(rc.tree(out)), f"split incremental {fmt}")
+        no_parts_left(out, f"split incremental {fmt}")
+        # An incremental single run cuts only its new messages into ranges, the plan cuts the whole
+        # folder: "ranges" is the plan's (README "Many machines"); everything else must be equal.
+        reports = [json.load(open(os.path.join(d, f), encoding="utf-8")) for f in ("single.json", "merged.json")]
+        for r in reports:
+            for u in r["users"]:
+                for f in u["folders"]:
+                    f.pop("ranges", None)
+        compare_reports(reports[0], reports[1], f"split incremental {fmt}")
+    print("  split incremental (snapshot a, then b in shards): tree and report equal a single incremental run")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cyrconv", required=True)
@@ -256,6 +467,14 @@ def main():
             for fmt, profile in (("maildir", "dovecot"), ("mbox", "zimbra"), ("zimbra-tgz", "zimbra")):
                 results[(fixture, fmt)] = check_fixture(args, work, fixture, fmt, profile)
         check_refusals(args, results[("cyrus36-legacy", "maildir")], results[("cyrus36-default", "maildir")])
+        first = None
+        for fixture in ("cyrus36-legacy", "cyrus36-default"):
+            for fmt, extra in (("maildir", ()), ("mbox", ()), ("mbox", ("--gzip",))):
+                r = check_split_fixture(args, work, fixture, fmt, extra)
+                first = first or r
+        check_split_refusal_and_kill(args, work, first)
+        check_split_first_missing(args, work)
+        check_split_incremental(args, work)
     finally:
         if not args.keep:
             shutil.rmtree(work, ignore_errors=True)
