@@ -8,12 +8,15 @@
 #include <nlohmann/json.hpp>
 #include <random>
 #include <set>
+#include <sstream>
 
 #include "converter/rename_map.h"
 #include "converter/report_merge.h"
 #include "converter/shard_plan.h"
 #include "tests/test_support.h"
 #include "writers/convert_report.h"
+#include "writers/manifest.h"
+#include "writers/range_join.h"
 
 using namespace cyrconv;
 
@@ -121,11 +124,13 @@ TEST_CASE("shard plan file: round trip, and edits or other versions are refused"
   REQUIRE_FALSE(edited.ok());
   CHECK(edited.error().message.find("does not match its plan_id") != std::string::npos);
 
-  auto v2 = nlohmann::json::parse(text);
-  v2["schema_version"] = 2;
-  auto other = parse_shard_plan(v2.dump(), "plan.json");
-  REQUIRE_FALSE(other.ok());
-  CHECK(other.error().message.find("version") != std::string::npos);
+  for (int version : {1, 3}) {  // 1: whole users only, made by an older cyrconv
+    auto v = nlohmann::json::parse(text);
+    v["schema_version"] = version;
+    auto other = parse_shard_plan(v.dump(), "plan.json");
+    REQUIRE_FALSE(other.ok());
+    CHECK(other.error().message.find("version " + std::to_string(version)) != std::string::npos);
+  }
   CHECK_FALSE(parse_shard_plan("{\"schema\": \"cyrconv-convert\"}", "x").ok());
   CHECK_FALSE(parse_shard_plan("not json", "x").ok());
 }
@@ -330,4 +335,163 @@ TEST_CASE("report merge: rename maps joined in the single run's user order") {
   wrong[0].text += "a\tdovecot\tuser.a.Z\tZ\tcollision\n";
   wrong[1].text += "b\tdovecot\tuser.b.Z\tZ\tcollision\n";
   CHECK(merge_rename_maps(plan, wrong).error.find("belongs to shard") != std::string::npos);
+}
+
+namespace {
+
+// (uid, size) in UID order, as read_store_units hands them to cut_uid_ranges.
+std::vector<std::pair<std::uint32_t, std::uint64_t>> records(const std::vector<std::uint32_t>& uids,
+                                                             std::uint64_t size) {
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> v;
+  for (auto u : uids) v.emplace_back(u, size);
+  return v;
+}
+
+// Every UID in exactly one range, ranges in order, counts adding up.
+void check_cover(const std::vector<UidRangeCut>& cuts, const std::vector<std::pair<std::uint32_t, std::uint64_t>>& recs) {
+  REQUIRE_FALSE(cuts.empty());
+  CHECK(cuts.front().first_uid == 1);
+  CHECK(cuts.back().last_uid == 0xFFFFFFFFu);
+  std::uint64_t messages = 0, bytes = 0;
+  for (std::size_t r = 0; r < cuts.size(); ++r) {
+    CHECK(cuts[r].first_uid <= cuts[r].last_uid);
+    if (r) CHECK(cuts[r].first_uid == cuts[r - 1].last_uid + 1);
+    std::uint64_t m = 0, b = 0;
+    for (const auto& [uid, size] : recs)
+      if (uid >= cuts[r].first_uid && uid <= cuts[r].last_uid) {
+        ++m;
+        b += size;
+      }
+    CHECK(m == cuts[r].messages);
+    CHECK(b == cuts[r].bytes);
+    messages += m;
+    bytes += b;
+  }
+  CHECK(messages == recs.size());
+}
+
+}  // namespace
+
+TEST_CASE("plan ranges: a folder is cut by the engine's rule, never inside one UID") {
+  // Two records of UID 5 (a duplicate record stays with its predecessor).
+  const auto recs = records({1, 2, 3, 5, 5, 6, 9}, 100);
+  const auto two = cut_uid_ranges(recs, 0, 2);
+  check_cover(two, recs);
+  REQUIRE(two.size() == 3);
+  CHECK(two[0].last_uid == 2);   // 1, 2
+  CHECK(two[1].first_uid == 3);  // 3, 5, 5: full at the second 5, but the same UID
+  CHECK(two[1].messages == 3);
+  CHECK(two[2].first_uid == 6);  // 6, 9
+  // By bytes: 250 bytes fill after three records of 100.
+  const auto bytes = cut_uid_ranges(recs, 250, 0);
+  check_cover(bytes, recs);
+  CHECK(bytes.size() == 3);
+  CHECK(bytes[1].first_uid == 5);
+  // No limits, or a folder below them: one range, which is no split.
+  CHECK(cut_uid_ranges(recs, 0, 0).size() == 1);
+  CHECK(cut_uid_ranges(recs, 0, 7).size() == 1);
+  CHECK(cut_uid_ranges({}, 0, 1).size() == 1);
+  // Many records, random sizes: always a cover.
+  std::mt19937 rng(3);
+  std::vector<std::pair<std::uint32_t, std::uint64_t>> many;
+  std::uint32_t uid = 0;
+  for (int i = 0; i < 500; ++i) many.emplace_back(uid += 1 + rng() % 3, rng() % 5000);
+  check_cover(cut_uid_ranges(many, 20000, 30), many);
+}
+
+TEST_CASE("shard plan file: range units round trip (schema 2), and a broken cover is refused") {
+  std::vector<PlanUnit> units = units_of({{"a", 9}, {"b", 4}});
+  for (std::size_t r = 0; r < 3; ++r) {
+    PlanUnit u{"a", 100 + r, 10, 0};
+    u.folder = "user.a.Big";
+    u.range = r;
+    u.ranges = 3;
+    u.first_uid = r == 0 ? 1 : static_cast<std::uint32_t>(r * 10 + 1);
+    u.last_uid = r == 2 ? 0xFFFFFFFFu : static_cast<std::uint32_t>(r * 10 + 10);
+    units.push_back(u);
+  }
+  const ShardPlan p = assemble_shard_plan(some_inputs(), "0.1.0", "abc", 12, units, 3);
+  // The three big ranges go to three shards; a shard lists the users whose unit it holds.
+  std::set<std::size_t> range_shards;
+  std::size_t listed_users = 0, listed_ranges = 0;
+  for (std::size_t i = 0; i < p.units.size(); ++i)
+    if (p.units[i].is_range()) range_shards.insert(p.shard_of[i]);
+  for (const auto& s : p.shards) {
+    listed_users += s.users.size();
+    listed_ranges += s.ranges.size();
+  }
+  CHECK(range_shards.size() == 3);
+  CHECK(listed_users == 2);
+  CHECK(listed_ranges == 3);
+  const std::string text = shard_plan_json(p);
+  auto back = parse_shard_plan(text, "plan.json");
+  REQUIRE(back.ok());
+  CHECK(back.value().id == p.id);
+  CHECK(shard_plan_json(back.value()) == text);
+  const auto j = nlohmann::json::parse(text);
+  CHECK(j["schema_version"] == 2);
+  CHECK(j["units"][2]["folder"] == "user.a.Big");
+  CHECK(j["units"][2]["first_uid"] == 1);
+  CHECK(j["units"][4]["last_uid"] == 4294967295u);
+
+  // A range left out or a gap in the UIDs: refused before the id is even checked.
+  auto gap = nlohmann::json::parse(text);
+  gap["units"][3]["first_uid"] = 12;
+  auto refused_gap = parse_shard_plan(gap.dump(), "plan.json");
+  REQUIRE_FALSE(refused_gap.ok());
+  CHECK(refused_gap.error().message.find("cover every UID") != std::string::npos);
+  auto dropped = nlohmann::json::parse(text);
+  dropped["units"].erase(3);
+  CHECK_FALSE(parse_shard_plan(dropped.dump(), "plan.json").ok());
+  auto twice = nlohmann::json::parse(text);
+  twice["units"].push_back(twice["units"][2]);
+  auto refused_twice = parse_shard_plan(twice.dump(), "plan.json");
+  REQUIRE_FALSE(refused_twice.ok());
+  CHECK(refused_twice.error().message.find("listed twice") != std::string::npos);
+}
+
+TEST_CASE("range join: parts in order, X-IMAPbase before the first written message's own X-UID") {
+  test::TempDir dir;
+  const auto parts = dir.path / "parts";
+  std::filesystem::create_directories(parts);
+  std::filesystem::create_directories(dir.path / "mail");
+  std::filesystem::create_directories(dir.path / "manifests");
+  auto put = [&](const std::string& name, const std::string& text) {
+    std::ofstream(parts / name, std::ios::binary) << text;
+  };
+  // Part 0 wrote no message (its files were missing); part 1 two, part 2 one.
+  const std::string m3 = "From a Thu Jan  1 00:00:00 1970\nSubject: x\nX-UID: 3\nStatus: O\n\nX-UID: 9 in a body\n\n";
+  const std::string m4 = "From b Thu Jan  1 00:00:00 1970\nX-UID: 4\nStatus: O\n\nb\n\n";
+  const std::string m7 = "From c Thu Jan  1 00:00:00 1970\nX-UID: 7\nStatus: O\n\nc\n\n";
+  put("0.mbox", "");
+  put("0.manifest", "{\"uid\":1,\"source_file\":\"1.\",\"flags\":[],\"disposition\":\"missing\"}\n");
+  put("1.mbox", m3 + m4);
+  put("1.manifest", "{\"uid\":3,\"source_file\":\"3.\",\"mbox_offset\":0,\"disposition\":\"written\"}\n"
+                    "{\"uid\":4,\"source_file\":\"4.\",\"mbox_offset\":" + std::to_string(m3.size()) +
+                        ",\"disposition\":\"written\"}\n");
+  put("2.mbox", m7);
+  put("2.manifest", "{\"uid\":7,\"source_file\":\"7.\",\"mbox_offset\":0,\"disposition\":\"written\"}\n");
+  RangeJoin j;
+  j.parts_dir = parts;
+  j.ranges = 3;
+  j.mbox = true;
+  j.imapbase = "X-IMAPbase: 123 0000000008\n";
+  j.mbox_file = dir.path / "mail" / "Big";
+  j.manifest_path = dir.path / "manifests" / "Big.jsonl";
+  REQUIRE(join_range_parts(j).ok);
+  const std::string mbox = test::read_file(j.mbox_file);
+  const std::string want3 = "From a Thu Jan  1 00:00:00 1970\nSubject: x\n" + j.imapbase + "X-UID: 3\nStatus: O\n\nX-UID: 9 in a body\n\n";
+  CHECK(mbox == want3 + m4 + m7);
+  // Offsets: the first message where it was, the rest moved by the line and the parts before.
+  std::vector<std::uint64_t> offsets;
+  std::istringstream lines(test::read_file(j.manifest_path));
+  for (std::string line; std::getline(lines, line);)
+    if (auto o = manifest_line_mbox_offset(line)) offsets.push_back(*o);
+  REQUIRE(offsets.size() == 3);
+  for (auto o : offsets) CHECK(mbox.compare(o, 5, "From ") == 0);
+  CHECK(offsets[1] == want3.size());
+  CHECK(offsets[2] == want3.size() + m4.size());
+  // A second join finds the same bytes (a merge run again): kept, not refused.
+  REQUIRE(join_range_parts(j).ok);
+  CHECK(test::read_file(j.mbox_file) == mbox);
 }
