@@ -21,7 +21,8 @@ CYRCONV=${CYRCONV:-cyrconv}
 FORMAT=${FORMAT:-maildir}
 mkdir -p "$WORK/reports"
 
-# 1. The plan: users balanced by bytes, largest first; prints each shard's bytes and the imbalance.
+# 1. The plan: users, and UID ranges of folders above --split-bytes/--split-messages (default
+#    256M / 20000), balanced by bytes, largest first; prints each shard's bytes and the imbalance.
 "$CYRCONV" plan --spool "$SPOOL" --config "$CONFIG" --shards "$SHARDS" --out "$WORK/plan.json"
 
 # 2. The shards. Status 1 ("done, problems in the report") is not a failure; 2 and 3 are.
@@ -31,8 +32,9 @@ parallel --jobs 1 --halt never "$@" --joblog "$WORK/joblog" \
      --plan '$WORK/plan.json' --shard {} --report '$WORK/reports/shard-{}.json' || [ \$? -eq 1 ]" \
   ::: $(seq 0 $((SHARDS - 1)))
 
-# 3. One report and one rename map for the whole run, as a single convert writes them. A shard
-#    the plan gives no user (more shards than users) writes no report and is not needed here.
+# 3. One report and one rename map for the whole run, as a single convert writes them, and the
+#    split folders joined from their ranges' parts: the output is complete only after this. A
+#    shard the plan gives nothing (more shards than units) writes no report and is not needed.
 status=0
 "$CYRCONV" report merge --plan "$WORK/plan.json" --out "$WORK/report.json" \
   --rename-map "$OUT/rename-map.tsv" "$WORK"/reports/shard-*.json || status=$?
