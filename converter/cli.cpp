@@ -402,7 +402,8 @@ int run_cli(int argc, char** argv) {
   convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
       ->type_name("FILE");
   convert->add_option("--plan", conv.shard.plan_file,
-                      "Convert one shard of this plan (cyrconv plan); its rename map is OUT/rename-map.shard-K.tsv")
+                      "Convert one shard of this plan (cyrconv plan): its users and the UID ranges of split folders it "
+                      "holds (as parts that report merge joins); its rename map is OUT/rename-map.shard-K.tsv")
       ->type_name("FILE");
   CLI::Option* shard_opt =
       convert->add_option("--shard", conv.shard.shard,
