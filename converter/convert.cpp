@@ -1611,6 +1611,19 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
             // Not started: counted, and left for the re-run that resumes.
             job.out.run = "not_started";
             job.out.count.messages = job.orphans_of ? 0 : mi.live_count;
+            if (auto split = job.mailbox && !job.orphans_of
+                                 ? opt.plan_ranges.find({user.owner, job.mailbox->name.internal()})
+                                 : opt.plan_ranges.end();
+                split != opt.plan_ranges.end()) {
+              // A plan-split folder: only this shard's ranges (report merge then names the shards to run).
+              job.out.plan_split = true;
+              job.out.count.messages = 0;
+              for (std::size_t r = 0; r < split->second.size(); ++r)
+                if (split->second[r].mine) {
+                  job.out.plan_ranges.push_back(r);
+                  job.out.count.messages += split->second[r].messages;
+                }
+            }
             job.out.count.not_converted = job.out.count.messages;
             job.out.failed = true;
             job.out.fail_reason = "the run stopped (" + run.reason + ") before this folder: re-run to resume";

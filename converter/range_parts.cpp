@@ -131,7 +131,10 @@ SplitJoinOutcome join_split_folder(const fs::path& out_root, const SplitFolderPa
   SplitJoinOutcome o = check_split_parts(out_root, f);
   if (!o.error.empty() || !o.missing.empty()) return o;
   const PartsPlace p = place_of(out_root, f);
-  if (joined_before(p)) return o;
+  if (joined_before(p)) {
+    o.joined_before = true;
+    return o;
+  }
   std::vector<RangePart> parts;
   for (std::size_t r = 0; r < f.shard_of_range.size(); ++r) {
     const fs::path file = p.dir / range_part_file(r, "json");

@@ -52,6 +52,7 @@ struct SplitJoinOutcome {
   std::string error;  // I/O or a damaged part: the parts stay, the merge can be run again
   std::string note;   // not joined, and why
   bool joined = false;
+  bool joined_before = false;  // by an earlier report merge
 };
 SplitJoinOutcome check_split_parts(const std::filesystem::path& out_root, const SplitFolderParts& folder);
 SplitJoinOutcome join_split_folder(const std::filesystem::path& out_root, const SplitFolderParts& folder);

@@ -214,7 +214,7 @@ int run_report_merge_command(const MergeRequest& o) {
                         " under " + (out_root / f.parts).string() + ": run those shards into this --out first");
     }
   }
-  std::size_t joined = 0;
+  std::size_t joined = 0, joined_before = 0;
   std::vector<std::string> notes;
   for (const auto& f : merged.split_folders) {
     const SplitJoinOutcome j = join_split_folder(out_root, f);
@@ -223,6 +223,7 @@ int run_report_merge_command(const MergeRequest& o) {
                         " (the parts are kept: run report merge again)");
     if (!j.note.empty()) notes.push_back("folder \"" + f.folder + "\" of user \"" + f.user + "\": " + j.note);
     joined += j.joined;
+    joined_before += j.joined_before;
   }
   if (!merged.split_folders.empty()) {
     std::set<std::string> users;
@@ -253,7 +254,9 @@ int run_report_merge_command(const MergeRequest& o) {
             << "  written to " << o.out << (o.rename_map.empty() ? "" : " and " + o.rename_map) << "\n";
   if (!merged.split_folders.empty())
     std::cout << "  " << joined << " of " << merged.split_folders.size()
-              << " folder(s) split across shards joined from their UID-range parts\n";
+              << " folder(s) split across shards joined from their UID-range parts"
+              << (joined_before ? " (" + std::to_string(joined_before) + " joined by an earlier merge)" : std::string())
+              << "\n";
   for (const auto& n : notes) std::cout << "  note: " << n << "\n";
   return merged.problems || !notes.empty() ? exit_problems_found : exit_ok;
 }
