@@ -1516,7 +1516,16 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
         const auto done = read_folder_done(users[job.user].root, side_file_name(*job.name), error);
         const MailboxInventory& mi = inv[job.inventory];
         std::uint64_t folder_bytes = 0, folder_files = 0;
-        if (!done || done->uidvalidity != mi.header.uidvalidity) {
+        const auto split = opt.plan_ranges.find({users[job.user].owner, job.mailbox->name.internal()});
+        if (split != opt.plan_ranges.end() && (!done || done->uidvalidity != mi.header.uidvalidity)) {
+          // A plan-split folder: this shard writes its own ranges only (each file's last block counted whole).
+          for (const auto& r : split->second)
+            if (r.mine) {
+              folder_bytes += r.bytes + (opt.format == OutputFormat::maildir ? r.messages * space.block : 0) + 400 * r.messages;
+              folder_files += r.messages;
+            }
+          if (!folder_files) continue;
+        } else if (!done || done->uidvalidity != mi.header.uidvalidity) {
           folder_bytes = (opt.format == OutputFormat::maildir ? maildir_bytes[job.inventory] : mi.bytes) +
                          400 * mi.live_count;  // each message's manifest line
           folder_files = mi.live_count;
