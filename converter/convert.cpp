@@ -762,8 +762,10 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     out.messages.clear();
   };
   auto write_part = [&](const RangePart& part) {
-    WriteStatus st = make_directories(parts_dir);
-    if (st) st = write_small_file(parts_dir / range_part_file(part.range, "json"), range_part_json(part), sync_folder);
+    const std::string text = range_part_json(part);
+    WriteStatus st = text.empty() ? WriteStatus{false, parts_dir.string() + ": a path of the folder is not UTF-8"}
+                                  : make_directories(parts_dir);
+    if (st) st = write_small_file(parts_dir / range_part_file(part.range, "json"), text, sync_folder);
     if (!st) {
       run.note(st);
       fail("output_failed", st.message, st.message);

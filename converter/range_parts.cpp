@@ -44,8 +44,13 @@ std::string range_part_json(const RangePart& p) {
                                        {"target_uidnext", p.done.target_uidnext},
                                        {"manifest_lines", p.done.manifest_lines}};
   }
-  // Names may hold bytes that are not UTF-8: kept as they are (our reader takes them back).
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::ignore) + "\n";
+  // Paths must come back exactly: a name that is not UTF-8 gives "" (the caller fails the range)
+  // rather than a path the join would get wrong. Plans split only folders with UTF-8 names.
+  try {
+    return j.dump(2) + "\n";
+  } catch (const nlohmann::json::type_error&) {
+    return {};
+  }
 }
 
 Result<RangePart> parse_range_part(std::string_view text, std::string_view file) {

@@ -33,6 +33,7 @@ struct RangePart {
 
 std::filesystem::path range_parts_dir(const std::filesystem::path& user_root, const std::string& side);
 std::string range_part_file(std::size_t range, std::string_view what);  // "3.json", "0.mbox"
+// "" when a path in it is not UTF-8 (JSON cannot carry it unchanged).
 std::string range_part_json(const RangePart& p);
 Result<RangePart> parse_range_part(std::string_view text, std::string_view file);
 
