@@ -384,50 +384,58 @@ void process_line(S& s, std::string_view line, std::uint64_t full_len, std::uint
 void MessageChecker::feed(Bytes chunk) {
   State& s = *s_;
   if (chunk.empty()) return;
+  // The digest takes the whole chunk in one call (SHA-NI through EVP), not line by line.
   EVP_DigestUpdate(s.sha, chunk.data(), chunk.size());
-  const char* p = chunk.data();
-  const char* const end = p + chunk.size();
+  const char* const base = chunk.data();
+  const char* const end = base + chunk.size();
+  const auto at = [&](const char* q) { return s.offset + static_cast<std::uint64_t>(q - base); };
+  // NULs do not depend on lines: one scan of the chunk, which finds none in almost every message.
+  for (const char* q = base; (q = static_cast<const char*>(std::memchr(q, '\0', static_cast<std::size_t>(end - q)))); ++q)
+    if (s.r.nul_bytes++ == 0) s.first_nul = at(q);
+  const char* p = base;
   while (p < end) {
     const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
     const char* seg_end = lf ? lf : end;
     const std::size_t n = static_cast<std::size_t>(seg_end - p);
+    // A line wholly inside this chunk is looked at where it lies; only one that began in an
+    // earlier chunk has its start (first line_cap bytes) copied.
+    const bool spans = s.line_len > 0 || !lf;
     if (n) {
-      // NULs, CRs and (in the top header) 8-bit bytes of this segment.
-      for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\0', static_cast<std::size_t>(seg_end - q))));
-           ++q) {
-        if (s.r.nul_bytes++ == 0) s.first_nul = s.offset + static_cast<std::uint64_t>(q - chunk.data());
-      }
-      for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\r', static_cast<std::size_t>(seg_end - q))));
-           ++q) {
-        if (s.cr_in_line++ == 0) s.first_cr_in_line = s.offset + static_cast<std::uint64_t>(q - chunk.data());
-      }
+      // A CR that ended the previous chunk is bare now that more of its line follows.
+      if (s.line_ends_cr && s.cr_in_line++ == 0) s.first_cr_in_line = at(p) - 1;
+      // CRs before the segment's last byte are bare; a last CR waits for what follows it.
+      const bool ends_cr = seg_end[-1] == '\r';
+      const char* const inner_end = seg_end - (ends_cr ? 1 : 0);
+      for (const char* q = p; q < inner_end &&
+                              (q = static_cast<const char*>(std::memchr(q, '\r', static_cast<std::size_t>(inner_end - q))));
+           ++q)
+        if (s.cr_in_line++ == 0) s.first_cr_in_line = at(q);
       if (s.in_top_header)
         for (const char* q = p; q < seg_end; ++q)
           if (static_cast<unsigned char>(*q) >= 0x80) ++s.header_8bit_in_line;
-      if (s.line.size() < line_cap) s.line.append(p, std::min(n, line_cap - s.line.size()));
+      if (spans && s.line.size() < line_cap) s.line.append(p, std::min(n, line_cap - s.line.size()));
       s.line_len += n;
-      s.line_ends_cr = seg_end[-1] == '\r';
+      s.line_ends_cr = ends_cr;
     }
     if (!lf) break;
     // A line ends here.
     const bool crlf = s.line_ends_cr;
     if (crlf) {
       ++s.r.crlf_lines;
-      --s.cr_in_line;
     } else {
-      if (s.r.lf_lines++ == 0) s.first_lf = s.offset + static_cast<std::uint64_t>(lf - chunk.data());
+      if (s.r.lf_lines++ == 0) s.first_lf = at(lf);
     }
-    // Every CR of the line but a final one before the LF is bare; the first CR seen is one.
+    // Every CR of the line but a final one before the LF is bare.
     if (s.cr_in_line) {
       if (!s.seen_bare_cr) s.first_bare_cr = s.first_cr_in_line;
       s.r.bare_cr += s.cr_in_line;
       s.seen_bare_cr = true;
     }
     const std::uint64_t content_len = s.line_len - (crlf ? 1 : 0);
-    std::string_view view(s.line);
+    std::string_view view = spans ? std::string_view(s.line) : std::string_view(p, std::min(n, line_cap));
     if (view.size() > content_len) view = view.substr(0, static_cast<std::size_t>(content_len));
     process_line(s, view, content_len, s.line_len + 1, options_.mime);
-    s.line_start = s.offset + static_cast<std::uint64_t>(lf - chunk.data()) + 1;
+    s.line_start = at(lf) + 1;
     s.line.clear();
     s.line_len = 0;
     s.line_ends_cr = false;
@@ -440,8 +448,9 @@ void MessageChecker::feed(Bytes chunk) {
 
 MessageCheckResult MessageChecker::finish() {
   State& s = *s_;
-  // A last line without a line end.
+  // A last line without a line end; a CR that ends it is bare.
   if (s.line_len) {
+    if (s.line_ends_cr && s.cr_in_line++ == 0) s.first_cr_in_line = s.offset - 1;
     if (s.cr_in_line) {
       if (!s.seen_bare_cr) s.first_bare_cr = s.first_cr_in_line;
       s.r.bare_cr += s.cr_in_line;
