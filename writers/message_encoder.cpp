@@ -290,11 +290,20 @@ void MessageEncoder::encode(std::string_view in, std::string& out) {
       put(p, n, out);
       break;
     }
+    // One append per line, LF included; a CRLF's CR is then dropped in place.
     std::size_t n = static_cast<std::size_t>(lf - p);
     in_pos_ += n + 1;
-    if (enc_.crlf_to_lf && n > 0 && lf[-1] == '\r') --n;
-    put(p, n, out);
-    emit('\n', out);
+    out.append(p, n + 1);
+    if (enc_.crlf_to_lf && n > 0 && lf[-1] == '\r') {
+      out[out.size() - 2] = '\n';
+      out.pop_back();
+      --n;
+    }
+    // n content bytes, then the LF, which counts twice (as CRLF) unless a CR is before it.
+    const char before = n > 0 ? p[n - 1] : last_out_;
+    out_size_ += n + 1;
+    crlf_size_ += n + (before == '\r' ? 1 : 2);
+    last_out_ = '\n';
     if (enc_.mboxrd_quote) matching_ = true;
     if (header_work && in_header_) header_line_start_ = true;
     p = lf + 1;
