@@ -27,6 +27,7 @@
 #include "converter/convert_zimbra.h"
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
+#include "converter/io_fanout.h"
 #include "converter/journal.h"
 #include "converter/output_layout.h"
 #include "converter/plan_names.h"
@@ -968,7 +969,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
 
   // Pass 1: discover.
-  Discovery disc = discover(inputs);
+  Discovery disc = discover(inputs, opt.io_depth);
   report.findings = std::move(disc.findings);
   const std::set<std::string> wanted(opt.users.begin(), opt.users.end());
   std::vector<const MailboxRef*> selected;
@@ -998,12 +999,12 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   }
 
   // Per-user databases (seen state, subscriptions), loaded once per owner.
-  const SourceStates states = load_source_states(inputs, selected);
+  const SourceStates states = load_source_states(inputs, selected, opt.io_depth);
 
-  // Pass 2: inventory, in parallel.
+  // Pass 2: inventory, in parallel (io_depth per worker at a time: converter/io_fanout.h).
   std::vector<MailboxInventory> inv(selected.size());
-  tbb::parallel_for(std::size_t{0}, selected.size(),
-                    [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
+  for_each_io(opt.io_depth, selected.size(),
+              [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
 
   // Pass 3: plan. Names per user (all of a user's folders at once; the same plan verify makes),
   // then largest folders first. A rename map that itself collides is refused before anything
