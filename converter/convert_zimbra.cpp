@@ -299,11 +299,10 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
     std::uint32_t previous = 0;
     for (const Item& item : items) {
       const IndexRecord* r = item.record;
+      if (r && opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted)) continue;
       const bool duplicate = r && item.source_uid == previous;
       previous = item.source_uid;
-      if (r && (duplicate || missing.count(item.source_uid) ||
-                (opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted))))
-        continue;
+      if (r && (duplicate || missing.count(item.source_uid))) continue;
       ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
     }
     run.prefetch.start(run.io, static_cast<std::size_t>(opt.io_depth), read_buffer_size, std::move(ahead));
