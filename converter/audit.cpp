@@ -13,6 +13,7 @@
 #include <set>
 
 #include "converter/inventory.h"
+#include "converter/io_fanout.h"
 #include "converter/prefetch.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
@@ -76,13 +77,14 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
   if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
 
   // Pass 1: discover.
-  Discovery disc = discover(inputs);
+  Discovery disc = discover(inputs, options.io_depth);
   report.findings = std::move(disc.findings);
 
-  // Pass 2: inventory (index, directory listing) in parallel; seen state is not needed here.
+  // Pass 2: inventory (index, directory listing) in parallel, io_depth per worker at a time;
+  // seen state is not needed here.
   const std::size_t nf = disc.mailboxes.size();
   std::vector<MailboxInventory> inv(nf);
-  tbb::parallel_for(std::size_t{0}, nf, [&](std::size_t i) { inv[i] = inventory_mailbox(disc.mailboxes[i], SeenState{}); });
+  for_each_io(options.io_depth, nf, [&](std::size_t i) { inv[i] = inventory_mailbox(disc.mailboxes[i], SeenState{}); });
 
   // The message files to read, in folder and UID order; duplicates and missing files are not read.
   std::vector<Job> jobs;

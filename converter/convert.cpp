@@ -27,6 +27,7 @@
 #include "converter/convert_zimbra.h"
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
+#include "converter/io_fanout.h"
 #include "converter/journal.h"
 #include "converter/output_layout.h"
 #include "converter/plan_names.h"
@@ -1183,7 +1184,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
 
   // Pass 1: discover.
-  Discovery disc = discover(inputs);
+  Discovery disc = discover(inputs, opt.io_depth);
   report.findings = std::move(disc.findings);
   const std::set<std::string> wanted(opt.users.begin(), opt.users.end());
   std::vector<const MailboxRef*> selected;
@@ -1213,16 +1214,16 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   }
 
   // Per-user databases (seen state, subscriptions), loaded once per owner.
-  const SourceStates states = load_source_states(inputs, selected);
+  const SourceStates states = load_source_states(inputs, selected, opt.io_depth);
 
-  // Pass 2: inventory, in parallel.
+  // Pass 2: inventory, in parallel (io_depth per worker at a time: converter/io_fanout.h).
   // Mail folders keep only their summary until they are converted (then their records are read
   // again): memory does not grow with the store. Kept: what each takes on disk as Maildir files
   // (whole blocks), for the space check.
   const OutputSpace space = probe_output_space(opt.out);
   std::vector<MailboxInventory> inv(selected.size());
   std::vector<std::uint64_t> maildir_bytes(selected.size(), 0);
-  tbb::parallel_for(std::size_t{0}, selected.size(), [&](std::size_t i) {
+  for_each_io(opt.io_depth, selected.size(), [&](std::size_t i) {
     inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i]));
     for (const auto& r : inv[i].live) maildir_bytes[i] += space.blocks(r.size);
     if (selected[i]->kind == MailboxKind::email) std::vector<IndexRecord>().swap(inv[i].live);
