@@ -172,6 +172,7 @@ struct RangeOutput {
   AuditAccounting count;
   std::uint64_t skipped_deleted = 0, bytes_written = 0;
   bool failed = false;
+  bool lost_lines = false;            // a later range's own files failed: its lines never reach the folder's
   std::string fail_reason;
   std::vector<Finding> findings;
   std::vector<AuditMessage> messages;
@@ -1023,6 +1024,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         if (auto st = file->open(scratch_dir, hint + what); !st) {
           run.note(st);
           ro.failed = true;
+          ro.lost_lines = true;
           ro.fail_reason = st.message;
           ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
         }
@@ -1085,20 +1087,27 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
             return {};
           });
       }
-      if (!st && !ro.failed) {
+      if (!st) {
         run.note(st);
-        ro.failed = true;
-        ro.fail_reason = st.message;
-        ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+        ro.lost_lines = true;
+        if (!ro.failed) {
+          ro.failed = true;
+          ro.fail_reason = st.message;
+          ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+        }
       }
       ro.own_mbox.abort();
       ro.own_manifest.abort();
       ro.own_uidlist.abort();
     }
   }
-  // What the ranges counted, in UID order; a stop is reported once.
+  // What the ranges counted, in UID order; a stop is reported once. A range whose lines could
+  // not be appended leaves the folder uncommitted (no uidlist, manifest or journal entry), so
+  // the next run converts it again instead of committing files that do not list its messages.
+  bool lines_lost = false;
   for (auto& rp : ranges) {
     RangeOutput& ro = *rp;
+    lines_lost = lines_lost || ro.lost_lines;
     out.count += ro.count;
     out.skipped_deleted += ro.skipped_deleted;
     out.bytes_written += ro.bytes_written;
@@ -1128,7 +1137,8 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     out.fail_reason = st.message;
     out.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
   };
-  if (out.failed && (incremental || run.stopped() || prior.state == PriorFolder::State::unreadable)) return;
+  if (out.failed && (incremental || run.stopped() || lines_lost || prior.state == PriorFolder::State::unreadable))
+    return;
   using OnExisting = OutputFile::OnExisting;
   if (!fo.is_mbox()) {
     if (auto st = fo.uidlist.commit(fo.uidlist_path, -1, sync_folder, OnExisting::replace); !st) fail_write(st);
