@@ -13,6 +13,7 @@
 #include <set>
 
 #include "converter/inventory.h"
+#include "converter/io_fanout.h"
 #include "converter/prefetch.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
@@ -33,6 +34,7 @@ struct Job {
   bool duplicate = false;  // same UID as an earlier record: not read again
 };
 constexpr std::size_t no_record = static_cast<std::size_t>(-1);
+
 
 struct JobResult {
   bool read = false;
@@ -76,165 +78,179 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
   if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
 
   // Pass 1: discover.
-  Discovery disc = discover(inputs);
+  Discovery disc = discover(inputs, options.io_depth);
   report.findings = std::move(disc.findings);
 
-  // Pass 2: inventory (index, directory listing) in parallel; seen state is not needed here.
+  // Pass 2: inventory (index, directory listing) in parallel, io_depth per worker at a time;
+  // seen state is not needed here.
+  // Passes 2 to 4 run on batches of folders (in discovery order), each batch's records and check
+  // results dropped once its folders are assembled: memory holds one batch, not the store.
   const std::size_t nf = disc.mailboxes.size();
   std::vector<MailboxInventory> inv(nf);
-  tbb::parallel_for(std::size_t{0}, nf, [&](std::size_t i) { inv[i] = inventory_mailbox(disc.mailboxes[i], SeenState{}); });
-
-  // The message files to read, in folder and UID order; duplicates and missing files are not read.
-  std::vector<Job> jobs;
   std::vector<std::vector<std::uint32_t>> missing(nf), orphans(nf);
   std::vector<std::map<std::uint32_t, Finding>> missing_findings(nf);
-  for (std::size_t f = 0; f < nf; ++f) {
-    for (const auto& fd : inv[f].findings) {
-      if (fd.kind == "message_file_missing") {
-        missing[f].push_back(fd.uid);
-        missing_findings[f].emplace(fd.uid, fd);
-      }
-      if (fd.kind == "orphan_message_file") orphans[f].push_back(fd.uid);
-    }
-    std::sort(missing[f].begin(), missing[f].end());
-    std::set<std::uint32_t> seen_uids;
-    for (std::size_t r = 0; r < inv[f].live.size(); ++r) {
-      const std::uint32_t uid = inv[f].live[r].uid;
-      const bool dup = !seen_uids.insert(uid).second;
-      jobs.push_back(Job{f, uid, r, dup});
-    }
-    for (std::uint32_t uid : orphans[f]) jobs.push_back(Job{f, uid, no_record, false});
-  }
-
-  // Pass 3: read each message file once and check it, in parallel.
-  const auto t0 = std::chrono::steady_clock::now();
-  std::vector<JobResult> results(jobs.size());
+  std::vector<AuditFolder> folders(nf);
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{options.mime});
-  auto to_read = [&](const Job& job) {
-    return !job.duplicate && !(job.record != no_record && std::binary_search(missing[job.folder].begin(),
-                                                                             missing[job.folder].end(), job.uid));
-  };
-  // ARCHIVED records live on the archive partition when one was given.
-  auto file_of = [&](const Job& job) {
-    const MailboxRef& mb = disc.mailboxes[job.folder];
-    return job.record != no_record ? message_file_path(mb, inv[job.folder].live[job.record])
-                                   : mb.dir / (std::to_string(job.uid) + ".");
-  };
   std::optional<IoThreads> io;
   if (options.io_depth > 1)
     io.emplace(static_cast<std::size_t>(options.io_depth) * static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));
-  // Ranges of jobs: with --io-depth each worker reads its range's next files ahead.
-  const std::size_t grain = io ? 256 : 1;
-  tbb::parallel_for(
-      tbb::blocked_range<std::size_t>(0, jobs.size(), grain), [&](const tbb::blocked_range<std::size_t>& range) {
-        Worker& w = workers.local();
-        PrefetchScope prefetch_scope{w.prefetch};
-        if (io) {
-          std::vector<fs::path> ahead;
-          for (std::size_t j = range.begin(); j != range.end(); ++j)
-            if (to_read(jobs[j])) ahead.push_back(file_of(jobs[j]));
-          w.prefetch.start(&*io, static_cast<std::size_t>(options.io_depth), read_buffer_size, std::move(ahead));
-        }
-        for (std::size_t j = range.begin(); j != range.end(); ++j) {
-          const Job& job = jobs[j];
-          JobResult& res = results[j];
-          if (!to_read(job)) continue;
-          w.checker.reset();
-          const fs::path file = file_of(job);
-          SourceStream s = w.prefetch.stream(file, w.buffer, [&](std::string_view chunk) { w.checker.feed(chunk); });
-          res.check = w.checker.finish();
-          res.read = true;
-          if (s.status == SourceOpen::Status::missing) {
-            res.missing = true;
-          } else if (s.status != SourceOpen::Status::ok) {
-            res.read_failed = true;
-            res.read_error = s.message;
-          }
-        }
-      });
-  report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  double seconds = 0;
+  const std::size_t batch = std::max<std::size_t>(options.batch_folders, 1);
+  for (std::size_t first = 0; first < nf; first += batch) {
+    const std::size_t last = std::min(nf, first + batch);
+    for_each_io(options.io_depth, last - first,
+                [&](std::size_t k) { inv[first + k] = inventory_mailbox(disc.mailboxes[first + k], SeenState{}); });
 
-  // Assemble per folder, in the fixed order of the discovery.
-  std::vector<AuditFolder> folders(nf);
-  std::size_t j = 0;
-  for (std::size_t f = 0; f < nf; ++f) {
-    const MailboxRef& mb = disc.mailboxes[f];
-    AuditFolder& out = folders[f];
-    bool valid = true;
-    out.name = display_folder_name(mb.name, valid);
-    out.name_raw = mb.name.internal();
-    out.directory = mb.dir.string();
-    out.deleted = mb.deleted;
-    out.index_version = inv[f].index_read ? inv[f].header.minor_version : 0;
-    for (auto& fd : inv[f].findings)
-      if (!is_message_file_kind(fd.kind)) out.findings.push_back(std::move(fd));
-
-    out.count.messages = inv[f].live.size();
-    for (; j < jobs.size() && jobs[j].folder == f; ++j) {
-      const Job& job = jobs[j];
-      const JobResult& res = results[j];
-      MessageSubject subject;
-      subject.record = job.record == no_record ? nullptr : &inv[f].live[job.record];
-      subject.uid = job.uid;
-      subject.file = (subject.record ? message_file_path(mb, *subject.record)
-                                     : mb.dir / (std::to_string(job.uid) + ".")).string();
-      subject.index_version = out.index_version;
-      subject.duplicate_record = job.duplicate;
-      subject.read_failed = res.read_failed;
-      subject.read_error = res.read_error;
-      const bool is_missing = subject.record && !job.duplicate && (!res.read || res.missing);
-      AuditMessage m;
-      if (is_missing) {
-        m.uid = job.uid;
-        m.file = subject.file;
-        m.action = options.on_corrupt == OnCorrupt::fail ? "fail" : "missing";
-        m.reason = "message file missing";
-        auto it = missing_findings[f].find(job.uid);
-        m.findings.push_back(it != missing_findings[f].end()
-                                 ? it->second
-                                 : Finding{Finding::Severity::error, "message_file_missing", subject.file, 0, job.uid,
-                                           "the index lists a live message but its file is missing"});
-      } else {
-        m = decide_message(subject, res.read ? &res.check : nullptr, options.on_corrupt, out.name);
-        if (mb.kind == MailboxKind::sieve && m.action == "repair") {  // convert exports the script, not the message
-          m.action = "write";
-          m.changes.clear();
+    // The message files to read, in folder and UID order; duplicates and missing files are not read.
+    std::vector<Job> jobs;
+    for (std::size_t f = first; f < last; ++f) {
+      for (const auto& fd : inv[f].findings) {
+        if (fd.kind == "message_file_missing") {
+          missing[f].push_back(fd.uid);
+          missing_findings[f].emplace(fd.uid, fd);
         }
-        if (m.orphan)
-          m.findings.insert(m.findings.begin(),
-                            Finding{Finding::Severity::warning, "orphan_message_file", subject.file, 0, job.uid,
-                                    "message file with no record in cyrus.index or cyrus.expunge; recovered into " +
-                                        orphan_folder_name(out.name)});
+        if (fd.kind == "orphan_message_file") orphans[f].push_back(fd.uid);
       }
-      out.bytes_read += res.read ? res.check.size : 0;
-
-      // Accounting; with --on-corrupt=fail the folder stops at its first failing message.
-      AuditAccounting& c = out.count;
-      if (m.orphan) {
-        ++c.orphans;
-        if (m.action == "quarantine" || m.action == "fail") ++c.orphans_quarantined;
-        else ++c.orphans_recovered;
-      } else if (out.failed) {
-        ++c.not_converted;
-      } else if (m.action == "fail") {
-        out.failed = true;
-        out.fail_reason = "UID " + std::to_string(m.uid) + ": " + m.reason;
-        ++c.not_converted;
-      } else if (m.action == "write") {
-        ++c.written;
-      } else if (m.action == "repair") {
-        ++c.repaired;
-      } else if (m.action == "quarantine") {
-        ++c.quarantined;
-      } else if (m.action == "missing") {
-        ++c.missing;
+      std::sort(missing[f].begin(), missing[f].end());
+      std::set<std::uint32_t> seen_uids;
+      for (std::size_t r = 0; r < inv[f].live.size(); ++r) {
+        const std::uint32_t uid = inv[f].live[r].uid;
+        const bool dup = !seen_uids.insert(uid).second;
+        jobs.push_back(Job{f, uid, r, dup});
       }
-      if (!m.findings.empty()) out.messages.push_back(std::move(m));
+      for (std::uint32_t uid : orphans[f]) jobs.push_back(Job{f, uid, no_record, false});
     }
-    std::stable_sort(out.messages.begin(), out.messages.end(), [](const AuditMessage& a, const AuditMessage& b) {
-      return a.orphan != b.orphan ? !a.orphan : a.uid < b.uid;
-    });
-  }
+
+    // Pass 3: read each message file once and check it, in parallel.
+    const auto t0 = std::chrono::steady_clock::now();
+    std::vector<JobResult> results(jobs.size());
+    auto to_read = [&](const Job& job) {
+      return !job.duplicate && !(job.record != no_record && std::binary_search(missing[job.folder].begin(),
+                                                                               missing[job.folder].end(), job.uid));
+    };
+    // ARCHIVED records live on the archive partition when one was given.
+    auto file_of = [&](const Job& job) {
+      const MailboxRef& mb = disc.mailboxes[job.folder];
+      return job.record != no_record ? message_file_path(mb, inv[job.folder].live[job.record])
+                                     : mb.dir / (std::to_string(job.uid) + ".");
+    };
+    // Ranges of jobs: with --io-depth each worker reads its range's next files ahead.
+    const std::size_t grain = io ? 256 : 1;
+    tbb::parallel_for(
+        tbb::blocked_range<std::size_t>(0, jobs.size(), grain), [&](const tbb::blocked_range<std::size_t>& range) {
+          Worker& w = workers.local();
+          PrefetchScope prefetch_scope{w.prefetch};
+          if (io) {
+            std::vector<fs::path> ahead;
+            for (std::size_t j = range.begin(); j != range.end(); ++j)
+              if (to_read(jobs[j])) ahead.push_back(file_of(jobs[j]));
+            w.prefetch.start(&*io, static_cast<std::size_t>(options.io_depth), read_buffer_size, std::move(ahead));
+          }
+          for (std::size_t j = range.begin(); j != range.end(); ++j) {
+            const Job& job = jobs[j];
+            JobResult& res = results[j];
+            if (!to_read(job)) continue;
+            w.checker.reset();
+            const fs::path file = file_of(job);
+            SourceStream s = w.prefetch.stream(file, w.buffer, [&](std::string_view chunk) { w.checker.feed(chunk); });
+            res.check = w.checker.finish();
+            res.read = true;
+            if (s.status == SourceOpen::Status::missing) {
+              res.missing = true;
+            } else if (s.status != SourceOpen::Status::ok) {
+              res.read_failed = true;
+              res.read_error = s.message;
+            }
+          }
+        });
+    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+
+    // Assemble per folder, in the fixed order of the discovery.
+    std::size_t j = 0;
+    for (std::size_t f = first; f < last; ++f) {
+      const MailboxRef& mb = disc.mailboxes[f];
+      AuditFolder& out = folders[f];
+      bool valid = true;
+      out.name = display_folder_name(mb.name, valid);
+      out.name_raw = mb.name.internal();
+      out.directory = mb.dir.string();
+      out.deleted = mb.deleted;
+      out.index_version = inv[f].index_read ? inv[f].header.minor_version : 0;
+      for (auto& fd : inv[f].findings)
+        if (!is_message_file_kind(fd.kind)) out.findings.push_back(std::move(fd));
+
+      out.count.messages = inv[f].live.size();
+      for (; j < jobs.size() && jobs[j].folder == f; ++j) {
+        const Job& job = jobs[j];
+        const JobResult& res = results[j];
+        MessageSubject subject;
+        subject.record = job.record == no_record ? nullptr : &inv[f].live[job.record];
+        subject.uid = job.uid;
+        subject.file = (subject.record ? message_file_path(mb, *subject.record)
+                                       : mb.dir / (std::to_string(job.uid) + ".")).string();
+        subject.index_version = out.index_version;
+        subject.duplicate_record = job.duplicate;
+        subject.read_failed = res.read_failed;
+        subject.read_error = res.read_error;
+        const bool is_missing = subject.record && !job.duplicate && (!res.read || res.missing);
+        AuditMessage m;
+        if (is_missing) {
+          m.uid = job.uid;
+          m.file = subject.file;
+          m.action = options.on_corrupt == OnCorrupt::fail ? "fail" : "missing";
+          m.reason = "message file missing";
+          auto it = missing_findings[f].find(job.uid);
+          m.findings.push_back(it != missing_findings[f].end()
+                                   ? it->second
+                                   : Finding{Finding::Severity::error, "message_file_missing", subject.file, 0, job.uid,
+                                             "the index lists a live message but its file is missing"});
+        } else {
+          m = decide_message(subject, res.read ? &res.check : nullptr, options.on_corrupt, out.name);
+          if (mb.kind == MailboxKind::sieve && m.action == "repair") {  // convert exports the script, not the message
+            m.action = "write";
+            m.changes.clear();
+          }
+          if (m.orphan)
+            m.findings.insert(m.findings.begin(),
+                              Finding{Finding::Severity::warning, "orphan_message_file", subject.file, 0, job.uid,
+                                      "message file with no record in cyrus.index or cyrus.expunge; recovered into " +
+                                          orphan_folder_name(out.name)});
+        }
+        out.bytes_read += res.read ? res.check.size : 0;
+
+        // Accounting; with --on-corrupt=fail the folder stops at its first failing message.
+        AuditAccounting& c = out.count;
+        if (m.orphan) {
+          ++c.orphans;
+          if (m.action == "quarantine" || m.action == "fail") ++c.orphans_quarantined;
+          else ++c.orphans_recovered;
+        } else if (out.failed) {
+          ++c.not_converted;
+        } else if (m.action == "fail") {
+          out.failed = true;
+          out.fail_reason = "UID " + std::to_string(m.uid) + ": " + m.reason;
+          ++c.not_converted;
+        } else if (m.action == "write") {
+          ++c.written;
+        } else if (m.action == "repair") {
+          ++c.repaired;
+        } else if (m.action == "quarantine") {
+          ++c.quarantined;
+        } else if (m.action == "missing") {
+          ++c.missing;
+        }
+        if (!m.findings.empty()) out.messages.push_back(std::move(m));
+      }
+      std::stable_sort(out.messages.begin(), out.messages.end(), [](const AuditMessage& a, const AuditMessage& b) {
+        return a.orphan != b.orphan ? !a.orphan : a.uid < b.uid;
+      });
+      inv[f] = MailboxInventory{};  // what the report needs is in `out` now
+      std::vector<std::uint32_t>().swap(missing[f]);
+      std::vector<std::uint32_t>().swap(orphans[f]);
+      missing_findings[f].clear();
+    }
+  }  // batches
+  report.seconds = seconds;
 
   // Group by owner like the scan report.
   std::map<std::string, AuditUser> by_user;

@@ -35,13 +35,14 @@ struct InputOptions {
   std::vector<std::string> archive_partitions;  // NAME=DIR
   std::string config;
   int threads = 0;
-  int io_depth = 1;  // audit, convert: message files each worker keeps in flight
+  int io_depth = 1;  // scan, audit, convert, verify: files each worker keeps in flight
 };
 
 void add_io_depth_option(CLI::App& cmd, InputOptions& in) {
   cmd.add_option("--io-depth", in.io_depth,
-                 "Message files each worker keeps open and reading ahead, for storage where every open and "
-                 "read waits on the network (NFS): try 16-32 there; 1 (the default) reads one at a time")
+                 "Files each worker keeps in flight (message files read ahead; cyrus.header, cyrus.index and "
+                 "directory listings of that many mailboxes at once), for storage where every open and read "
+                 "waits on the network (NFS): try 16-32 there; 1 (the default) reads one at a time")
       ->check(CLI::Range(1, 256));
 }
 
@@ -99,7 +100,7 @@ int fail_input(const std::string& message) {
 int run_scan_command(const InputOptions& in, bool json, const std::string& json_file) {
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
-  ScanReport report = run_scan(inputs, ScanOptions{in.threads});
+  ScanReport report = run_scan(inputs, ScanOptions{in.threads, in.io_depth});
   report.tool_version = CYRCONV_VERSION;
   if (!json_file.empty()) {
     std::ofstream out(json_file, std::ios::binary | std::ios::trunc);
@@ -280,6 +281,7 @@ int run_verify_command(const InputOptions& in, const VerifyCommandOptions& v) {
   options.profile = *parse_naming_profile(v.profile);  // CLI11 checked the values
   options.crlf = v.eol == "crlf";
   options.threads = in.threads;
+  options.io_depth = in.io_depth;
   if (!fs::is_directory(options.out)) return fail_input("--out: " + v.out + " is not a directory");
   if (!v.rename_map.empty()) {
     std::ifstream in_map(v.rename_map, std::ios::binary);
@@ -322,6 +324,7 @@ int run_cli(int argc, char** argv) {
   CLI::App* scan = app.add_subcommand("scan", "Inventory a copied store: users, folders, messages, bytes, index "
                                               "versions, seen state, and the problems visible without reading messages");
   add_input_options(*scan, in);
+  add_io_depth_option(*scan, in);
   scan->add_flag("--json", json, "Print the report as one JSON document (schema in README) instead of text");
   scan->add_option("--json-file", json_file, "Also write the JSON report to FILE")->type_name("FILE");
 
@@ -415,6 +418,7 @@ int run_cli(int argc, char** argv) {
       "verify", "Re-read a converted output tree and check it against the source: every message accounted for, "
                 "bodies by SHA-1, flags, keywords, internal dates, UIDs. Writes nothing");
   add_input_options(*verify, in);
+  add_io_depth_option(*verify, in);
   verify->add_option("--out", ver.out, "The output root convert wrote")->required()->type_name("DIR");
   verify->add_option("--format", ver.format,
                      "Output format (default: whichever of OUT/<user>/Maildir, mail exists; zimbra-tgz is refused: not "

@@ -27,6 +27,7 @@
 #include "converter/convert_zimbra.h"
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
+#include "converter/io_fanout.h"
 #include "converter/journal.h"
 #include "converter/output_layout.h"
 #include "converter/plan_names.h"
@@ -172,6 +173,7 @@ struct RangeOutput {
   AuditAccounting count;
   std::uint64_t skipped_deleted = 0, bytes_written = 0;
   bool failed = false;
+  bool lost_lines = false;            // a later range's own files failed: its lines never reach the folder's
   std::string fail_reason;
   std::vector<Finding> findings;
   std::vector<AuditMessage> messages;
@@ -1184,6 +1186,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         if (auto st = file->open(scratch_dir, hint + what); !st) {
           run.note(st);
           ro.failed = true;
+          ro.lost_lines = true;
           ro.fail_reason = st.message;
           ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
         }
@@ -1246,11 +1249,14 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
             return {};
           });
       }
-      if (!st && !ro.failed) {
+      if (!st) {
         run.note(st);
-        ro.failed = true;
-        ro.fail_reason = st.message;
-        ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+        ro.lost_lines = true;
+        if (!ro.failed) {
+          ro.failed = true;
+          ro.fail_reason = st.message;
+          ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+        }
       }
       ro.own_mbox.abort();
       ro.own_manifest.abort();
@@ -1258,9 +1264,13 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     }
   }
   }
-  // What the ranges counted, in UID order; a stop is reported once.
+  // What the ranges counted, in UID order; a stop is reported once. A range whose lines could
+  // not be appended leaves the folder uncommitted (no uidlist, manifest or journal entry), so
+  // the next run converts it again instead of committing files that do not list its messages.
+  bool lines_lost = false;
   for (auto& rp : ranges) {
     RangeOutput& ro = *rp;
+    lines_lost = lines_lost || ro.lost_lines;
     out.count += ro.count;
     out.skipped_deleted += ro.skipped_deleted;
     out.bytes_written += ro.bytes_written;
@@ -1291,7 +1301,8 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     out.fail_reason = st.message;
     out.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
   };
-  if (out.failed && (incremental || run.stopped() || prior.state == PriorFolder::State::unreadable)) return;
+  if (out.failed && (incremental || run.stopped() || lines_lost || prior.state == PriorFolder::State::unreadable))
+    return;
   using OnExisting = OutputFile::OnExisting;
   if (!fo.is_mbox()) {
     if (auto st = fo.uidlist.commit(fo.uidlist_path, -1, sync_folder, OnExisting::replace); !st) fail_write(st);
@@ -1347,7 +1358,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
 
   // Pass 1: discover.
-  Discovery disc = discover(inputs);
+  Discovery disc = discover(inputs, opt.io_depth);
   report.findings = std::move(disc.findings);
   const std::set<std::string> wanted(opt.users.begin(), opt.users.end());
   std::vector<const MailboxRef*> selected;
@@ -1378,16 +1389,16 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   }
 
   // Per-user databases (seen state, subscriptions), loaded once per owner.
-  const SourceStates states = load_source_states(inputs, selected);
+  const SourceStates states = load_source_states(inputs, selected, opt.io_depth);
 
-  // Pass 2: inventory, in parallel.
+  // Pass 2: inventory, in parallel (io_depth per worker at a time: converter/io_fanout.h).
   // Mail folders keep only their summary until they are converted (then their records are read
   // again): memory does not grow with the store. Kept: what each takes on disk as Maildir files
   // (whole blocks), for the space check.
   const OutputSpace space = probe_output_space(opt.out);
   std::vector<MailboxInventory> inv(selected.size());
   std::vector<std::uint64_t> maildir_bytes(selected.size(), 0);
-  tbb::parallel_for(std::size_t{0}, selected.size(), [&](std::size_t i) {
+  for_each_io(opt.io_depth, selected.size(), [&](std::size_t i) {
     inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i]));
     for (const auto& r : inv[i].live) maildir_bytes[i] += space.blocks(r.size);
     if (selected[i]->kind == MailboxKind::email) std::vector<IndexRecord>().swap(inv[i].live);

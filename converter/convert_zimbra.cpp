@@ -18,10 +18,12 @@
 #include <openssl/evp.h>
 
 #include "converter/inventory.h"
+#include "converter/io_fanout.h"
 #include "converter/journal.h"
 #include "converter/output_layout.h"
 #include "converter/plan_names.h"
 #include "converter/progress.h"
+#include "converter/prefetch.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
 #include "parsers/dav_resource.h"
@@ -84,6 +86,8 @@ struct UserRun {
   MessageIdScanner message_id;
   ScratchFile raw, repaired;
   std::vector<char> buffer = std::vector<char>(read_buffer_size);
+  IoThreads* io = nullptr;  // --io-depth > 1: the prefetch stage's I/O threads
+  Prefetcher prefetch;      // a folder's next message files, read ahead on `io`
   std::string encoded;
   // Folders without entries (path, view) and the folders that have some: the import creates
   // folders only for entries, so the empty ones that are no parent of a filled one get a
@@ -287,6 +291,23 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
   for (const auto& f : inv.findings)
     if (f.kind == "message_file_missing") missing.insert(f.uid);
 
+  // --io-depth: the message files the loop below reads, in its order (not the missing, the
+  // duplicate or, with --skip-deleted, the \Deleted ones), read ahead.
+  PrefetchScope prefetch_scope{run.prefetch};
+  if (run.io) {
+    std::vector<fs::path> ahead;
+    std::uint32_t previous = 0;
+    for (const Item& item : items) {
+      const IndexRecord* r = item.record;
+      if (r && opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted)) continue;
+      const bool duplicate = r && item.source_uid == previous;
+      previous = item.source_uid;
+      if (r && (duplicate || missing.count(item.source_uid))) continue;
+      ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
+    }
+    run.prefetch.start(run.io, static_cast<std::size_t>(opt.io_depth), read_buffer_size, std::move(ahead));
+  }
+
   FolderFlags folder_flags;
   std::uint64_t entries = 0;
   std::uint32_t previous_uid = 0;
@@ -357,7 +378,7 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
       run.checker.reset();
       run.message_id.reset();
       WriteStatus scratch = run.raw.clear();
-      SourceStream s = stream_source_file(path, run.buffer, [&](std::string_view chunk) {
+      SourceStream s = run.prefetch.stream(path, run.buffer, [&](std::string_view chunk) {
         run.checker.feed(chunk);
         run.message_id.feed(chunk);
         if (scratch) scratch = run.raw.write(chunk);
@@ -557,8 +578,9 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
 }
 
 void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs, const std::vector<MailboxInventory>& inv,
-                  const NamePlan& plan, Progress& progress) {
+                  const NamePlan& plan, Progress& progress, IoThreads* io) {
   UserRun run(opt, user, progress);
+  run.io = io;
   auto fail_all = [&](const WriteStatus& st) {
     user.findings.push_back(finding(Finding::Severity::error, "output_failed", user.root.string(), 0, st.message));
   };
@@ -717,7 +739,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
   if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
 
   // Discover and select, as convert does.
-  Discovery disc = discover(inputs);
+  Discovery disc = discover(inputs, opt.io_depth);
   report.findings = std::move(disc.findings);
   const std::set<std::string> wanted(opt.users.begin(), opt.users.end());
   std::vector<const MailboxRef*> selected;
@@ -745,10 +767,10 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
       report.findings.push_back(finding(Finding::Severity::error, "user_not_found", "", 0,
                                         "--users names " + u + " but the store has no folder of that user"));
   }
-  const SourceStates states = load_source_states(inputs, selected);
+  const SourceStates states = load_source_states(inputs, selected, opt.io_depth);
   std::vector<MailboxInventory> inv(selected.size());
-  tbb::parallel_for(std::size_t{0}, selected.size(),
-                    [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
+  for_each_io(opt.io_depth, selected.size(),
+              [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
 
   // Plan: the same names convert and verify compute.
   NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map);
@@ -875,11 +897,13 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
   const auto t0 = std::chrono::steady_clock::now();
   {
     Progress progress("convert", total_bytes, total_messages, opt.quiet);
+    std::optional<IoThreads> io;
+    if (opt.io_depth > 1) io.emplace(io_width(opt.io_depth));
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, order.size(), 1),
         [&](const tbb::blocked_range<std::size_t>& range) {
           for (std::size_t k = range.begin(); k != range.end(); ++k)
-            convert_user(opt, users[order[k]], jobs, inv, plan, progress);
+            convert_user(opt, users[order[k]], jobs, inv, plan, progress, io ? &*io : nullptr);
         },
         tbb::simple_partitioner());
   }

@@ -4,6 +4,7 @@
 #include <algorithm>
 #include <map>
 
+#include "converter/io_fanout.h"
 #include "converter/source_io.h"
 #include "converter/spool_layout.h"
 #include "parsers/cyrus_header.h"
@@ -36,64 +37,102 @@ Finding finding(Finding::Severity sev, std::string kind, std::string file, std::
   return f;
 }
 
-void walk_partition(const std::string& partition, const fs::path& root, std::vector<WalkedMailbox>& out,
+// One directory of the walk as read from the storage; the walk's order is rebuilt from these.
+struct WalkedDir {
+  fs::path dir;
+  std::vector<std::string> rel;
+  std::string listing_error;
+  std::vector<Finding> findings;             // symlinks and special files, in name order
+  std::optional<WalkedMailbox> mailbox;      // the directory has cyrus.header
+  std::vector<std::string> subdirs;          // to walk, in name order
+  std::vector<std::size_t> children;         // their WalkedDir indices, same order
+};
+
+// The storage part of one directory: its listing and, for a mailbox, its cyrus.header. Keeps
+// only what the walk needs (not the message file names: memory grows with folders, not
+// messages).
+void read_walked_dir(const std::string& partition, WalkedDir& w) {
+  DirListing listing = list_directory(w.dir);
+  if (!listing.error.empty()) {
+    w.listing_error = std::move(listing.error);
+    return;
+  }
+  bool has_header = false;
+  for (const auto& e : listing.entries) {
+    if (e.type == DirEntry::Type::symlink) {
+      w.findings.push_back(finding(Finding::Severity::warning, "symlink_in_spool", (w.dir / e.name).string(),
+                                   "symbolic link inside the spool: not followed"));
+    } else if (e.type == DirEntry::Type::other) {
+      w.findings.push_back(finding(Finding::Severity::warning, "special_file_in_spool", (w.dir / e.name).string(),
+                                   "device, FIFO or socket inside the spool: not read"));
+    } else if (e.type == DirEntry::Type::file && e.name == "cyrus.header") {
+      has_header = true;
+    } else if (e.type == DirEntry::Type::directory) {
+      // Partition-root directories ending in '.' are Cyrus staging areas (stage., sync.).
+      if (w.rel.empty() && !e.name.empty() && e.name.back() == '.') continue;
+      if (w.rel.empty() && e.name == "lost+found") continue;
+      w.subdirs.push_back(e.name);
+    }
+  }
+  if (!has_header) return;
+  WalkedMailbox m{partition, w.dir, w.rel, std::nullopt, {}, 0};
+  const fs::path header_path = w.dir / "cyrus.header";
+  SourceOpen h = SourceOpen::map(header_path);
+  if (h.status != SourceOpen::Status::ok) {
+    m.header_error = h.message;
+  } else {
+    m.header_crc = crc32_of(h.file.bytes());
+    auto parsed = parse_cyrus_header(h.file.bytes(), header_path.string());
+    if (parsed)
+      m.header = std::move(parsed).value();
+    else
+      m.header_error = parsed.error().to_string();
+  }
+  w.mailbox = std::move(m);
+}
+
+// Reads the tree one level at a time, all directories of a level at once (--io-depth: on NFS
+// each listing is a round trip), then emits mailboxes and findings in depth-first name order,
+// exactly as a one-directory-at-a-time walk would.
+void walk_partition(const std::string& partition, const fs::path& root, int io_depth, std::vector<WalkedMailbox>& out,
                     std::vector<Finding>& findings) {
-  struct Pending {
-    fs::path dir;
-    std::vector<std::string> rel;
-  };
-  std::vector<Pending> stack{{root, {}}};
+  std::vector<WalkedDir> dirs;
+  dirs.push_back(WalkedDir{root, {}, {}, {}, std::nullopt, {}, {}});
+  std::vector<std::size_t> level{0};
+  while (!level.empty()) {
+    for_each_io(io_depth, level.size(), [&](std::size_t k) { read_walked_dir(partition, dirs[level[k]]); });
+    std::vector<std::size_t> next;
+    for (std::size_t idx : level) {
+      if (dirs[idx].rel.size() >= max_walk_depth) continue;
+      for (const auto& name : dirs[idx].subdirs) {
+        WalkedDir child{dirs[idx].dir / name, dirs[idx].rel, {}, {}, std::nullopt, {}, {}};
+        child.rel.push_back(name);
+        dirs[idx].children.push_back(dirs.size());
+        next.push_back(dirs.size());
+        dirs.push_back(std::move(child));
+      }
+      dirs[idx].subdirs = {};
+    }
+    level = std::move(next);
+  }
+
+  std::vector<std::size_t> stack{0};
   while (!stack.empty()) {
-    Pending cur = std::move(stack.back());
+    WalkedDir& cur = dirs[stack.back()];
     stack.pop_back();
-    DirListing listing = list_directory(cur.dir);
-    if (!listing.error.empty()) {
-      findings.push_back(finding(Finding::Severity::error, "directory_unreadable", cur.dir.string(), listing.error));
+    if (!cur.listing_error.empty()) {
+      findings.push_back(finding(Finding::Severity::error, "directory_unreadable", cur.dir.string(), cur.listing_error));
       continue;
     }
-    bool has_header = false;
-    for (const auto& e : listing.entries) {
-      if (e.type == DirEntry::Type::symlink) {
-        findings.push_back(finding(Finding::Severity::warning, "symlink_in_spool", (cur.dir / e.name).string(),
-                                   "symbolic link inside the spool: not followed"));
-      } else if (e.type == DirEntry::Type::other) {
-        findings.push_back(finding(Finding::Severity::warning, "special_file_in_spool", (cur.dir / e.name).string(),
-                                   "device, FIFO or socket inside the spool: not read"));
-      } else if (e.type == DirEntry::Type::file && e.name == "cyrus.header") {
-        has_header = true;
-      }
-    }
-    if (has_header) {
-      WalkedMailbox m{partition, cur.dir, cur.rel, std::nullopt, {}, 0};
-      const fs::path header_path = cur.dir / "cyrus.header";
-      SourceOpen h = SourceOpen::map(header_path);
-      if (h.status != SourceOpen::Status::ok) {
-        m.header_error = h.message;
-      } else {
-        m.header_crc = crc32_of(h.file.bytes());
-        auto parsed = parse_cyrus_header(h.file.bytes(), header_path.string());
-        if (parsed)
-          m.header = std::move(parsed).value();
-        else
-          m.header_error = parsed.error().to_string();
-      }
-      out.push_back(std::move(m));
-    }
+    for (auto& f : cur.findings) findings.push_back(std::move(f));
+    if (cur.mailbox) out.push_back(std::move(*cur.mailbox));
     if (cur.rel.size() >= max_walk_depth) {
       findings.push_back(finding(Finding::Severity::error, "tree_too_deep", cur.dir.string(),
                                  "directory tree deeper than " + std::to_string(max_walk_depth) + " levels: not walked further"));
       continue;
     }
     // Reverse so the stack pops in name order: a deterministic walk.
-    for (auto it = listing.entries.rbegin(); it != listing.entries.rend(); ++it) {
-      if (it->type != DirEntry::Type::directory) continue;
-      // Partition-root directories ending in '.' are Cyrus staging areas (stage., sync.).
-      if (cur.rel.empty() && !it->name.empty() && it->name.back() == '.') continue;
-      if (cur.rel.empty() && it->name == "lost+found") continue;
-      Pending next{cur.dir / it->name, cur.rel};
-      next.rel.push_back(it->name);
-      stack.push_back(std::move(next));
-    }
+    for (auto it = cur.children.rbegin(); it != cur.children.rend(); ++it) stack.push_back(*it);
   }
 }
 
@@ -116,7 +155,7 @@ MailboxKind kind_from_header_type(const std::string& letters) {
 
 }  // namespace
 
-Discovery discover(const SourceInputs& inputs) {
+Discovery discover(const SourceInputs& inputs, int io_depth) {
   Discovery d;
   std::map<std::string, fs::path> roots(inputs.partitions.begin(), inputs.partitions.end());
 
@@ -163,7 +202,7 @@ Discovery discover(const SourceInputs& inputs) {
                                    "partition '" + pname + "' is not a directory"));
       continue;
     }
-    walk_partition(pname, root, walked, d.findings);
+    walk_partition(pname, root, io_depth, walked, d.findings);
   }
   std::map<fs::path, std::size_t> walked_by_dir;
   for (std::size_t i = 0; i < walked.size(); ++i) walked_by_dir[walked[i].dir] = i;

@@ -52,6 +52,8 @@ struct Discovery {
   bool fatal = false;                   // nothing could be read at all
 };
 
-Discovery discover(const SourceInputs& inputs);
+// io_depth > 1: up to that many directories per worker are listed at once (converter/io_fanout.h);
+// the result is the same at every depth.
+Discovery discover(const SourceInputs& inputs, int io_depth = 1);
 
 }  // namespace cyrconv

@@ -1,5 +1,6 @@
 #include "converter/plan_names.h"
 
+#include "converter/io_fanout.h"
 #include "converter/output_layout.h"
 
 namespace cyrconv {
@@ -14,23 +15,42 @@ SeenState SourceStates::seen_for(const MailboxRef& mb) const {
   return SeenState{&us.seen, anyone ? &anyone->seen : nullptr, us.seen_file};
 }
 
-SourceStates load_source_states(const SourceInputs& inputs, const std::vector<const MailboxRef*>& selected) {
+SourceStates load_source_states(const SourceInputs& inputs, const std::vector<const MailboxRef*>& selected,
+                                int io_depth) {
   SourceStates s;
+  // Owners in first-seen order with their INBOX; the databases are then read in parallel
+  // (each is a few opens: round trips on NFS) into their own slots.
+  struct Load {
+    std::string owner;
+    MailboxName inbox;
+    std::string inbox_id;
+    std::unique_ptr<UserState> state = std::make_unique<UserState>();
+  };
+  std::vector<Load> loads;
+  std::set<std::string> owners;
   for (const auto* mb : selected) {
-    const std::string owner = mb->name.owner();
-    if (s.by_owner.count(owner)) continue;
-    auto st = std::make_unique<UserState>();
-    if (!owner.empty() && inputs.config_dir) {
+    std::string owner = mb->name.owner();
+    if (!owners.insert(owner).second) continue;
+    Load l;
+    l.owner = std::move(owner);
+    if (!l.owner.empty()) {
       // The seen database is keyed by the INBOX's unique id on 3.x.
-      MailboxName inbox{mb->name.domain, {mb->name.parts[0], mb->name.parts[1]}};
-      std::string inbox_id;
+      l.inbox = MailboxName{mb->name.domain, {mb->name.parts[0], mb->name.parts[1]}};
       for (const auto* other : selected)
-        if (other->name == inbox) inbox_id = other->unique_id;
-      *st = load_user_state(*inputs.config_dir, inbox, inbox_id);
+        if (other->name == l.inbox) l.inbox_id = other->unique_id;
     }
-    s.by_owner.emplace(owner, std::move(st));
+    loads.push_back(std::move(l));
   }
-  if (inputs.config_dir) s.anyone = load_user_state(*inputs.config_dir, MailboxName{"", {"user", "anyone"}}, "");
+  if (inputs.config_dir) {
+    for_each_io(io_depth, loads.size() + 1, [&](std::size_t i) {
+      if (i == loads.size()) {
+        s.anyone = load_user_state(*inputs.config_dir, MailboxName{"", {"user", "anyone"}}, "");
+      } else if (!loads[i].owner.empty()) {
+        *loads[i].state = load_user_state(*inputs.config_dir, loads[i].inbox, loads[i].inbox_id);
+      }
+    });
+  }
+  for (auto& l : loads) s.by_owner.emplace(std::move(l.owner), std::move(l.state));
   return s;
 }
 

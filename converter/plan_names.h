@@ -24,13 +24,15 @@ namespace cyrconv {
 bool selected_for_conversion(const MailboxRef& mailbox, const std::set<std::string>& wanted);
 
 // Seen state and subscriptions of every owner among `selected` (loaded once per user), plus
-// the pre-2.4 "anyone" seen database.
+// the pre-2.4 "anyone" seen database. io_depth > 1: that many users' databases per worker are
+// read at once (converter/io_fanout.h).
 struct SourceStates {
   std::map<std::string, std::unique_ptr<UserState>> by_owner;
   std::optional<UserState> anyone;
   SeenState seen_for(const MailboxRef& mailbox) const;
 };
-SourceStates load_source_states(const SourceInputs& inputs, const std::vector<const MailboxRef*>& selected);
+SourceStates load_source_states(const SourceInputs& inputs, const std::vector<const MailboxRef*>& selected,
+                                int io_depth = 1);
 
 struct PlannedUser {
   std::string owner;     // "" for shared folders

@@ -9,6 +9,7 @@
 #include <optional>
 
 #include "converter/inventory.h"
+#include "converter/io_fanout.h"
 #include "converter/user_state.h"
 #include "parsers/mutf7.h"
 
@@ -90,33 +91,41 @@ ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options) {
   if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
 
   // Pass 1: discover.
-  Discovery disc = discover(inputs);
+  Discovery disc = discover(inputs, options.io_depth);
   report.mailboxes_db = disc.mailboxes_db.string();
   report.mailboxes_db_format = disc.mailboxes_db_format;
   report.findings = std::move(disc.findings);
 
-  // Per-user databases, loaded once per owner before the parallel pass.
+  // Per-user databases, loaded once per owner before the parallel pass (several owners at a
+  // time, each into its own slot). Pre-2.4 shared seen lives in the pseudo-user "anyone"'s seen db.
   std::map<std::string, std::unique_ptr<UserState>> users;
+  std::vector<std::pair<const MailboxRef*, UserState*>> to_load;  // first folder of the owner, its slot
   for (const auto& mb : disc.mailboxes) {
     const std::string owner = owner_key(mb);
     if (users.count(owner)) continue;
     auto st = std::make_unique<UserState>();
-    if (!owner.empty() && inputs.config_dir) {
+    if (!owner.empty() && inputs.config_dir) to_load.emplace_back(&mb, st.get());
+    users.emplace(owner, std::move(st));
+  }
+  std::optional<UserState> anyone;
+  if (inputs.config_dir) {
+    for_each_io(options.io_depth, to_load.size() + 1, [&](std::size_t k) {
+      if (k == to_load.size()) {
+        anyone = load_user_state(*inputs.config_dir, MailboxName{"", {"user", "anyone"}}, "");
+        return;
+      }
+      const MailboxRef& mb = *to_load[k].first;
       MailboxName inbox{mb.name.domain, {mb.name.parts[0], mb.name.parts[1]}};
       std::string inbox_id;
       for (const auto& other : disc.mailboxes)
         if (other.name == inbox) inbox_id = other.unique_id;
-      *st = load_user_state(*inputs.config_dir, inbox, inbox_id);
-    }
-    users.emplace(owner, std::move(st));
+      *to_load[k].second = load_user_state(*inputs.config_dir, inbox, inbox_id);
+    });
   }
-  // Pre-2.4 shared seen lives in the pseudo-user "anyone"'s seen db.
-  std::optional<UserState> anyone;
-  if (inputs.config_dir) anyone = load_user_state(*inputs.config_dir, MailboxName{"", {"user", "anyone"}}, "");
 
   // Pass 2: inventory, in parallel; results land by index so the order stays fixed.
   std::vector<FolderSummary> folders(disc.mailboxes.size());
-  tbb::parallel_for(std::size_t{0}, disc.mailboxes.size(), [&](std::size_t i) {
+  for_each_io(options.io_depth, disc.mailboxes.size(), [&](std::size_t i) {
     const MailboxRef& mb = disc.mailboxes[i];
     const UserState& us = *users.at(owner_key(mb));
     SeenState seen{&us.seen, anyone ? &anyone->seen : nullptr, us.seen_file};

@@ -7,6 +7,7 @@ namespace cyrconv {
 
 struct ScanOptions {
   int threads = 0;  // 0: one per core
+  int io_depth = 1;  // metadata reads in flight per worker (converter/io_fanout.h)
 };
 
 ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options);

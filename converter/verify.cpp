@@ -12,11 +12,13 @@
 #include <set>
 
 #include "converter/inventory.h"
+#include "converter/io_fanout.h"
 #include "converter/mbox_reader.h"
 #include "converter/output_layout.h"
 #include "converter/output_reader.h"
 #include "converter/journal.h"
 #include "converter/plan_names.h"
+#include "converter/prefetch.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
 #include "writers/maildir.h"
@@ -36,6 +38,7 @@ struct Worker {
   Worker() : buffer(read_buffer_size) {}
   std::vector<char> buffer;
   Sha1Stream sha;
+  Prefetcher prefetch;  // --io-depth: the folder's next files, read ahead
 };
 
 // One source message as convert saw it: a live record, or an orphan file of a recovery folder.
@@ -82,7 +85,7 @@ std::string uid_text(std::uint32_t uid) { return "UID " + std::to_string(uid); }
 // Streams a whole file; the sink sees each chunk. Returns "" or what went wrong.
 std::string read_file_chunks(const fs::path& p, Worker& w, std::uint64_t& bytes_read,
                              const std::function<void(std::string_view)>& sink) {
-  SourceStream s = stream_source_file(p, w.buffer, sink);
+  SourceStream s = w.prefetch.stream(p, w.buffer, sink);  // read directly when not read ahead
   bytes_read += s.bytes;
   if (s.status == SourceOpen::Status::ok) return {};
   return s.message.empty() ? p.string() + ": cannot read" : s.message;
@@ -116,6 +119,8 @@ struct FolderContext {
   std::vector<SourceMessage> messages;
   std::map<std::uint32_t, std::vector<ManifestRecord>> manifest;  // by UID, file order
   bool manifest_read = false;
+  IoThreads* io = nullptr;  // --io-depth > 1: the prefetch stage's I/O threads
+  int io_depth = 1;
 
   VerifyFolder& out() { return job.out; }
   void add(Finding f) { job.out.findings.push_back(std::move(f)); }
@@ -358,6 +363,40 @@ void for_each_source(FolderContext& c, const fs::path& mpath, Fn&& fn) {
   }
 }
 
+// Starts reading ahead the files the folder's checks will read, in their order: per source
+// message (paired with its manifest entry as for_each_source pairs them) its output file, the
+// kept original for a repaired or quarantined one and the source file when it is hashed. A
+// guess that cannot change a result: a file read ahead and then not asked for is dropped, a
+// file asked for and not read ahead is read directly (converter/prefetch.h).
+template <typename OutputOf>
+void start_prefetch(FolderContext& c, const fs::path& qdir, OutputOf&& output_of) {
+  if (!c.io || c.io_depth < 2) return;
+  std::vector<fs::path> ahead;
+  std::map<std::uint32_t, std::size_t> used;
+  for (const SourceMessage& m : c.messages) {
+    const ManifestRecord* e = nullptr;
+    auto it = c.manifest.find(m.source_uid);
+    std::size_t& n = used[m.source_uid];
+    if (it != c.manifest.end() && n < it->second.size()) e = &it->second[n];
+    ++n;
+    const std::string disposition = e ? e->disposition : "written";
+    auto kept = [&](const char* label) { return qdir / (std::string(label) + "-" + std::to_string(m.source_uid) + ".eml"); };
+    if (disposition == "quarantined") {
+      ahead.push_back(kept("quarantined"));
+      ahead.push_back(m.file);
+    } else if (disposition == "written" || disposition == "repaired") {
+      if (auto out = output_of(m, e)) ahead.push_back(std::move(*out));
+      if (disposition == "repaired") {
+        ahead.push_back(kept("original"));
+        ahead.push_back(m.file);
+      } else if (!m.guid) {
+        ahead.push_back(m.file);
+      }
+    }
+  }
+  c.w.prefetch.start(c.io, static_cast<std::size_t>(c.io_depth), read_buffer_size, std::move(ahead));
+}
+
 void verify_maildir_folder(FolderContext& c) {
   VerifyFolder& out = c.out();
   const std::string side = side_file_name(*c.job.name);
@@ -437,6 +476,14 @@ void verify_maildir_folder(FolderContext& c) {
       c.add(info("extra_message", dir / "new" / e.name, 0, "in new/: not from the source (delivered later?)"));
     }
 
+  PrefetchScope prefetch_scope{c.w.prefetch};
+  start_prefetch(c, qdir, [&](const SourceMessage& m, const ManifestRecord* e) -> std::optional<fs::path> {
+    if (m.duplicate) return std::nullopt;
+    auto u = uidlist.base_of_uid.find(e ? e->uid : m.uid);
+    auto f = u == uidlist.base_of_uid.end() ? cur.end() : cur.find(u->second);
+    if (f == cur.end()) return std::nullopt;
+    return dir / "cur" / f->second;
+  });
   std::set<std::string> matched_bases;
   for_each_source(c, mpath, [&](const SourceMessage& m, const ManifestRecord* e) {
     ++out.count.messages;
@@ -605,6 +652,8 @@ void verify_mbox_folder(FolderContext& c) {
       c.add(error("mbox_malformed", file, *f.uid, uid_text(*f.uid) + ": X-UID appears twice in the folder"));
   }
 
+  PrefetchScope prefetch_scope{c.w.prefetch};
+  start_prefetch(c, qdir, [](const SourceMessage&, const ManifestRecord*) { return std::optional<fs::path>(); });
   std::set<std::size_t> matched;
   for_each_source(c, mpath, [&](const SourceMessage& m, const ManifestRecord* e) {
     ++out.count.messages;
@@ -743,16 +792,16 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
   };
 
   // Source side, as convert planned it: discover, inventory, names.
-  Discovery disc = discover(inputs);
+  Discovery disc = discover(inputs, opt.io_depth);
   const std::set<std::string> wanted(opt.users.begin(), opt.users.end());
   std::vector<const MailboxRef*> selected;
   for (const auto& mb : disc.mailboxes)
     if (selected_for_conversion(mb, wanted)) selected.push_back(&mb);
   if (selected.empty()) return fatal("no_source_folders", "no folder to verify was found in the source");
-  const SourceStates states = load_source_states(inputs, selected);
+  const SourceStates states = load_source_states(inputs, selected, opt.io_depth);
   std::vector<MailboxInventory> inv(selected.size());
-  tbb::parallel_for(std::size_t{0}, selected.size(),
-                    [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
+  for_each_io(opt.io_depth, selected.size(),
+              [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
   const NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map);
   for (const auto& e : plan.rename_map_errors) report.findings.push_back(error("rename_map_refused", "", 0, e));
   for (const auto& e : plan.naming_errors) report.findings.push_back(error("naming_refused", "", 0, e));
@@ -823,6 +872,8 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return jobs[a].bytes > jobs[b].bytes; });
   const auto t0 = std::chrono::steady_clock::now();
   tbb::enumerable_thread_specific<Worker> workers;
+  std::optional<IoThreads> io;
+  if (opt.io_depth > 1) io.emplace(io_width(opt.io_depth));
   tbb::parallel_for(
       tbb::blocked_range<std::size_t>(0, order.size(), 1),
       [&](const tbb::blocked_range<std::size_t>& range) {
@@ -835,7 +886,7 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
           const std::size_t i = job.folder;
           const PlannedUser& user = plan.users[plan.user_of[i]];
           FolderContext c{opt, *selected[i], inv[i], user, plan.orphans[i], opt.out / user.root_rel, job, workers.local(),
-                          {}, {}, false};
+                          {}, {}, false, io ? &*io : nullptr, opt.io_depth};
           // Where convert put the folder: its planned target, or the UIDVALIDITY sibling when the
           // journal there records another UIDVALIDITY (README "Re-runs").
           std::string jerr;

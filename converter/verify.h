@@ -25,6 +25,7 @@ struct VerifyOptions {
   RenameMap rename_map;
   bool crlf = false;                   // Maildir written with --eol crlf
   int threads = 0;
+  int io_depth = 1;                    // --io-depth: files in flight per worker (prefetch.h, io_fanout.h)
 };
 
 VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& options);

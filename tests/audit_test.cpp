@@ -13,6 +13,7 @@
 
 #include "converter/audit.h"
 #include "converter/inventory.h"
+#include "writers/audit_report.h"
 #include "parsers/message_check.h"
 #include "tests/test_support.h"
 
@@ -305,4 +306,23 @@ TEST_CASE("audit CLI: exit statuses and the JSON report") {
   CHECK(WEXITSTATUS(st) == 1);  // Raw holds bare-LF messages convert repairs
   st = std::system((base + " --on-corrupt=sometimes >/dev/null 2>&1").c_str());
   CHECK(WEXITSTATUS(st) == 2);
+}
+
+TEST_CASE("audit: batches of folders give the report one batch gives (memory holds one batch)") {
+  SourceInputs in;
+  in.partitions.push_back({"default", test::fixtures_dir() / "cyrus36-default" / "spool"});
+  in.config_dir = test::fixtures_dir() / "cyrus36-default" / "config";
+  auto without_timing = [](AuditReport r) {
+    r.seconds = 0;
+    return audit_report_json(r);
+  };
+  AuditOptions one;
+  one.batch_folders = 100000;
+  const std::string want = without_timing(run_audit(in, one));
+  for (std::size_t batch : {1, 2, 3, 7}) {
+    AuditOptions o;
+    o.batch_folders = batch;
+    CHECK(without_timing(run_audit(in, o)) == want);
+  }
+  CHECK(want.find("\"written\"") != std::string::npos);
 }

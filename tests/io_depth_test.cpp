@@ -1,19 +1,29 @@
-// --io-depth changes how many message files are in flight, never what is written: convert and
-// audit give the same bytes and the same findings with one file at a time and with 16 read
-// ahead, on the real fixtures and on damaged spools (repairs re-read a file, quarantines skip).
+// --io-depth changes how many files are in flight, never what is written: convert (Maildir,
+// mbox, zimbra-tgz), audit, verify and scan give the same bytes and the same findings with one
+// file at a time and with 16 in flight (message files read ahead; the walk, inventory and user
+// databases of 16 mailboxes at once), on the real fixtures and on damaged spools (repairs re-read
+// a file, quarantines skip, unreadable directories and symlinks are findings of the walk).
 #include <doctest/doctest.h>
 #include <sys/stat.h>
 
 #include <nlohmann/json.hpp>
 
+#include <atomic>
 #include <functional>
+#include <stdexcept>
+#include <vector>
 #include <map>
 #include <string>
 
 #include "converter/audit.h"
 #include "converter/convert.h"
+#include "converter/io_fanout.h"
+#include "converter/scan.h"
+#include "converter/verify.h"
 #include "tests/test_support.h"
 #include "writers/audit_report.h"
+#include "writers/scan_report.h"
+#include "writers/verify_report.h"
 
 namespace fs = std::filesystem;
 using namespace cyrconv;
@@ -46,11 +56,9 @@ SourceInputs inputs_of(const fs::path& fixture_or_spool) {
   return in;
 }
 
-std::string audit_json(const SourceInputs& in, int depth) {
-  AuditOptions o;
-  o.io_depth = depth;
-  auto j = nlohmann::json::parse(audit_report_json(run_audit(in, o)));
-  // Timings are the only thing allowed to differ.
+// A JSON report without its timings, the only thing allowed to differ.
+std::string without_seconds(const std::string& json) {
+  auto j = nlohmann::json::parse(json);
   std::function<void(nlohmann::json&)> drop_seconds = [&](nlohmann::json& v) {
     if (v.is_object()) v.erase("seconds");
     if (v.is_object() || v.is_array())
@@ -60,8 +68,26 @@ std::string audit_json(const SourceInputs& in, int depth) {
   return j.dump(1);
 }
 
+std::string audit_json(const SourceInputs& in, int depth) {
+  AuditOptions o;
+  o.io_depth = depth;
+  return without_seconds(audit_report_json(run_audit(in, o)));
+}
+
+std::string scan_json(const SourceInputs& in, int depth) {
+  return without_seconds(scan_report_json(run_scan(in, ScanOptions{0, depth})));
+}
+
+std::string verify_json(const SourceInputs& in, const fs::path& out, OutputFormat format, int depth) {
+  VerifyOptions o;
+  o.format = format;
+  o.out = out;
+  o.io_depth = depth;
+  return without_seconds(verify_report_json(run_verify(in, o)));
+}
+
 void check_same_output(const SourceInputs& in, const fs::path& work) {
-  for (const auto format : {OutputFormat::maildir, OutputFormat::mbox}) {
+  for (const auto format : {OutputFormat::maildir, OutputFormat::mbox, OutputFormat::zimbra_tgz}) {
     CAPTURE(static_cast<int>(format));
     std::map<std::string, std::string> trees[2];
     std::size_t messages[2] = {0, 0};
@@ -84,8 +110,16 @@ void check_same_output(const SourceInputs& in, const fs::path& work) {
       REQUIRE(trees[1].count(path));
       CHECK(trees[1].at(path) == bytes);
     }
+    // verify re-reads source and output files: the same report at both depths.
+    if (format != OutputFormat::zimbra_tgz) {
+      const fs::path out = work / (std::to_string(static_cast<int>(format)) + "-1");
+      const std::string v1 = verify_json(in, out, format, 1);
+      CHECK(v1.find("\"messages\"") != std::string::npos);
+      CHECK(v1 == verify_json(in, out, format, 16));
+    }
   }
   CHECK(audit_json(in, 1) == audit_json(in, 16));
+  CHECK(scan_json(in, 1) == scan_json(in, 16));
 }
 
 }  // namespace
@@ -115,4 +149,21 @@ TEST_CASE("--io-depth 16 on damaged spools: repairs, quarantines and missing fil
     const fs::path work = tmp.path / "out" / std::string(c["class"]);
     check_same_output(inputs_of(tmp.path / "damaged" / std::string(c["spool"])), work);
   }
+}
+
+TEST_CASE("for_each_io: every index once at depth 1 and at depth 8, and the first exception reaches the caller") {
+  for (const int depth : {1, 8}) {
+    CAPTURE(depth);
+    std::vector<std::atomic<int>> hits(1000);
+    for_each_io(depth, hits.size(), [&](std::size_t i) { ++hits[i]; });
+    for (const auto& h : hits) CHECK(h.load() == 1);
+    for_each_io(depth, 0, [](std::size_t) { FAIL("called for an empty range"); });
+    CHECK_THROWS_AS(for_each_io(depth, 100,
+                                [](std::size_t i) {
+                                  if (i == 37) throw std::runtime_error("boom");
+                                }),
+                    std::runtime_error);
+  }
+  CHECK(io_width(4) >= 4);
+  CHECK(io_width(4) == 4 * io_width(1));
 }

@@ -50,6 +50,11 @@ class MessageEncoder {
   void flush_prefix(std::string& out);
   void quote_stage(char c, std::string& out);
   void flush_header_name(std::string& out, bool rename);
+  void step(char c, std::string& out);  // one byte through every state: the reference path
+  void encode_repairing(std::string_view in, std::string& out);
+  void put(const char* p, std::size_t n, std::string& out);  // a run without LF, unchanged
+  bool header_line_start(const char* p, const char* end, std::string& out);
+  bool from_prefix(const char* p, const char* end, std::string& out);
 
   OutputEncoding enc_;
   bool matching_ = true;       // still inside a possible ^>*From  prefix
