@@ -615,7 +615,7 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
     const MailboxInventory& mi = inv[job.inventory];
     if (!job.name) {
       job.out.findings.push_back(finding(Finding::Severity::error, "naming_missing", "", 0, "no target name was planned for this folder"));
-      job.out.count.messages = job.orphans_of ? 0 : mi.live.size();
+      job.out.count.messages = job.orphans_of ? 0 : mi.live_count;
       job.out.count.not_converted = job.out.count.messages;
       continue;
     }
@@ -628,10 +628,10 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
         convert_dav_folder(run, job, mi);
         break;
       case FolderAction::skip:
-        progress.add(mi.bytes, mi.live.size());
-        job.out.count.messages = mi.live.size();
-        job.out.count.not_converted = mi.live.size();
-        if (!mi.live.empty())
+        progress.add(mi.bytes, mi.live_count);
+        job.out.count.messages = mi.live_count;
+        job.out.count.not_converted = mi.live_count;
+        if (mi.live_count)
           job.out.findings.push_back(finding(Finding::Severity::warning, "collection_not_converted", job.mailbox->dir.string(), 0,
                                              "DAV collection of a kind that is not exported"));
         break;
@@ -768,9 +768,13 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
                                         "--users names " + u + " but the store has no folder of that user"));
   }
   const SourceStates states = load_source_states(inputs, selected, opt.io_depth);
+  // Mail folders keep only their summary until their user's archive is made (then their records
+  // are read again): memory holds the users in progress, not the store.
   std::vector<MailboxInventory> inv(selected.size());
-  for_each_io(opt.io_depth, selected.size(),
-              [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
+  for_each_io(opt.io_depth, selected.size(), [&](std::size_t i) {
+    inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i]));
+    if (selected[i]->kind == MailboxKind::email) std::vector<IndexRecord>().swap(inv[i].live);
+  });
 
   // Plan: the same names convert and verify compute.
   NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map);
@@ -845,53 +849,68 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
   // Re-runs (README "Re-runs"): a user whose archive was completed from this very snapshot is
   // left as it is; an interrupted one is made again (an archive committed before the kill is
   // kept when the new bytes equal it); an archive of another snapshot is never replaced, and
-  // adding to one is not built.
-  std::uint64_t total_bytes = 0, total_messages = 0;
-  for (auto& u : users) {
+  // adding to one is not built. Decided per user right before its archive, once its folders'
+  // records are read again.
+  auto leave_user = [&](User& u, const std::string& kind, const std::string& why, bool earlier) {
+    u.refused = true;
+    if (!kind.empty()) u.findings.push_back(finding(Finding::Severity::error, kind, u.root.string(), 0, why));
+    for (std::size_t j : u.jobs) {
+      Job& job = jobs[j];
+      job.out.count.messages = job.orphans_of ? 0 : inv[job.inventory].live_count;
+      if (earlier) {
+        job.out.run = "unchanged";
+        job.out.count.earlier = job.out.count.messages;
+      } else {
+        job.out.count.not_converted = job.out.count.messages;
+      }
+      job.name = nullptr;
+    }
+  };
+  auto decide = [&](User& u) {
+    for (std::size_t j : u.jobs) {
+      MailboxInventory& mi = inv[jobs[j].inventory];
+      if (jobs[j].orphans_of || mi.live.size() == mi.live_count) continue;
+      LiveRecords again = reload_live_records(*jobs[j].mailbox, states.seen_for(*jobs[j].mailbox), mi);
+      if (!again.error.empty()) {
+        // The archive holds all of a user's folders: none is made from a store that moves.
+        leave_user(u, "source_changed", again.error + ": this user's archive is not made", false);
+        return;
+      }
+      mi.live = std::move(again.live);
+    }
     std::error_code ec;
     u.fingerprint = snapshot_fingerprint(u, jobs, inv, opt);
     std::string jerr;
     const auto done = read_output_text(journal_dir(u.root) / "zimbra.done", jerr);
     const bool archive_there = fs::exists(u.root / archive_name, ec) || fs::exists(u.root / flags_name, ec);
     const bool same = done && *done == u.fingerprint + "\n";
-    if (archive_there && (same || !done)) {
-      if (same) {
-        u.refused = true;  // nothing to do
-        for (std::size_t j : u.jobs) {
-          Job& job = jobs[j];
-          job.out.run = "unchanged";
-          job.out.count.messages = job.orphans_of ? 0 : inv[job.inventory].live.size();
-          job.out.count.earlier = job.out.count.messages;
-          job.name = nullptr;
-        }
-        continue;
-      }
-    } else if (archive_there) {
-      u.refused = true;
-      u.findings.push_back(finding(Finding::Severity::error, "output_exists", u.root.string(), 0,
-                                   "this user's zimbra.tgz was made from another snapshot: left untouched; adding to a "
-                                   "Zimbra archive is not built, so convert the newer snapshot into a new --out"));
-      for (std::size_t j : u.jobs) {
-        Job& job = jobs[j];
-        job.out.count.messages = job.orphans_of ? 0 : inv[job.inventory].live.size();
-        job.out.count.not_converted = job.out.count.messages;
-        job.name = nullptr;
-      }
-      continue;
-    }
+    if (archive_there && same)
+      leave_user(u, "", "", true);  // nothing to do
+    else if (archive_there && done)
+      leave_user(u, "output_exists",
+                    "this user's zimbra.tgz was made from another snapshot: left untouched; adding to a Zimbra archive "
+                    "is not built, so convert the newer snapshot into a new --out",
+                    false);
+  };
+  auto release = [&](const User& u) {
+    for (std::size_t j : u.jobs)
+      if (jobs[j].mailbox && jobs[j].mailbox->kind == MailboxKind::email)
+        std::vector<IndexRecord>().swap(inv[jobs[j].inventory].live);
+  };
+  std::uint64_t total_bytes = 0, total_messages = 0;
+  for (const auto& u : users)
     for (std::size_t j : u.jobs)
       if (!jobs[j].orphans_of) {
         total_bytes += inv[jobs[j].inventory].bytes;
-        total_messages += inv[jobs[j].inventory].live.size();
+        total_messages += inv[jobs[j].inventory].live_count;
       }
-  }
 
   // Convert: users in parallel, largest first; one archive stream per user.
   std::vector<std::size_t> order;
   std::vector<std::uint64_t> user_bytes(users.size(), 0);
   for (std::size_t u = 0; u < users.size(); ++u) {
     for (std::size_t j : users[u].jobs) user_bytes[u] += inv[jobs[j].inventory].bytes;
-    if (!users[u].refused) order.push_back(u);
+    order.push_back(u);
   }
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return user_bytes[a] > user_bytes[b]; });
   const auto t0 = std::chrono::steady_clock::now();
@@ -902,8 +921,16 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, order.size(), 1),
         [&](const tbb::blocked_range<std::size_t>& range) {
-          for (std::size_t k = range.begin(); k != range.end(); ++k)
-            convert_user(opt, users[order[k]], jobs, inv, plan, progress, io ? &*io : nullptr);
+          for (std::size_t k = range.begin(); k != range.end(); ++k) {
+            User& u = users[order[k]];
+            decide(u);
+            if (!u.refused)
+              convert_user(opt, u, jobs, inv, plan, progress, io ? &*io : nullptr);
+            else
+              for (std::size_t j : u.jobs)
+                if (!jobs[j].orphans_of) progress.add(inv[jobs[j].inventory].bytes, inv[jobs[j].inventory].live_count);
+            release(u);
+          }
         },
         tbb::simple_partitioner());
   }
