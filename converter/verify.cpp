@@ -799,9 +799,13 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
     if (selected_for_conversion(mb, wanted)) selected.push_back(&mb);
   if (selected.empty()) return fatal("no_source_folders", "no folder to verify was found in the source");
   const SourceStates states = load_source_states(inputs, selected, opt.io_depth);
+  // Mail folders keep only their summary until they are verified (then their records are read
+  // again): memory holds the folders in progress, not the store.
   std::vector<MailboxInventory> inv(selected.size());
-  for_each_io(opt.io_depth, selected.size(),
-              [&](std::size_t i) { inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i])); });
+  for_each_io(opt.io_depth, selected.size(), [&](std::size_t i) {
+    inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i]));
+    if (selected[i]->kind == MailboxKind::email) std::vector<IndexRecord>().swap(inv[i].live);
+  });
   const NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map);
   for (const auto& e : plan.rename_map_errors) report.findings.push_back(error("rename_map_refused", "", 0, e));
   for (const auto& e : plan.naming_errors) report.findings.push_back(error("naming_refused", "", 0, e));
@@ -851,7 +855,7 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
       continue;
     }
     if (name->action != FolderAction::mail_folder) {
-      if (!inv[i].live.empty())
+      if (inv[i].live_count)
         user_findings[u].push_back(info("not_verified", selected[i]->dir, 0,
                                         display + ": " + to_string(name->action) + " is not verified (not a mail folder)"));
       continue;
@@ -885,8 +889,17 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
           }
           const std::size_t i = job.folder;
           const PlannedUser& user = plan.users[plan.user_of[i]];
-          FolderContext c{opt, *selected[i], inv[i], user, plan.orphans[i], opt.out / user.root_rel, job, workers.local(),
-                          {}, {}, false, io ? &*io : nullptr, opt.io_depth};
+          MailboxInventory folder_inv = inv[i];
+          if (folder_inv.live.size() != folder_inv.live_count) {
+            LiveRecords again = reload_live_records(*selected[i], states.seen_for(*selected[i]), inv[i]);
+            if (!again.error.empty()) {
+              job.out.findings.push_back(error("source_changed", selected[i]->dir, 0, again.error + ": not verified"));
+              continue;
+            }
+            folder_inv.live = std::move(again.live);
+          }
+          FolderContext c{opt, *selected[i], folder_inv, user, plan.orphans[i], opt.out / user.root_rel, job,
+                          workers.local(), {}, {}, false, io ? &*io : nullptr, opt.io_depth};
           // Where convert put the folder: its planned target, or the UIDVALIDITY sibling when the
           // journal there records another UIDVALIDITY (README "Re-runs").
           std::string jerr;
