@@ -375,8 +375,9 @@ int run_cli(int argc, char** argv) {
       ->check(CLI::IsMember({"repair", "quarantine", "fail"}))
       ->type_name("POLICY");
   convert->add_option("--sync", conv.sync,
-                      "fsync policy: none; folder (default: a folder's uidlist, manifest, mbox file and cur/ when it is done, "
-                      "not each message file); message (also each message before it appears)")
+                      "fsync policy: none; folder (default: a folder's journal entry only after a syncfs of the output "
+                      "covers its files, one syncfs per group of finished folders); message (also each message file "
+                      "before it appears, and each folder's files as it finishes)")
       ->check(CLI::IsMember({"none", "folder", "message"}))
       ->type_name("none|folder|message");
   convert->add_flag("--skip-deleted", conv.skip_deleted, "Leave messages flagged \\Deleted out (they are listed)");

@@ -10,7 +10,9 @@
 #include <atomic>
 #include <cstdio>
 #include <cstring>
+#include <condition_variable>
 #include <mutex>
+#include <thread>
 #include <tbb/blocked_range.h>
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
@@ -100,6 +102,81 @@ struct RunControl {
   }
   bool stopped() const { return stop.load(std::memory_order_relaxed); }
   IoThreads* io = nullptr;  // --io-depth > 1: the I/O threads of the prefetch stage
+
+  // --sync folder: a folder's journal entry may be written only once its files are on disk.
+  // Instead of fsyncs of each folder's uidlist, manifest, mbox file and cur/ (each one a journal
+  // commit of the file system, waited for by the worker), finished folders wait here, and a
+  // thread of its own makes one syncfs of the output file system cover a group of them (every
+  // 256 folders or 2 seconds) and then writes their entries; the run ends with one more syncfs,
+  // for the entries. Workers never wait for the disk.
+  struct DoneEntry {
+    fs::path root;
+    std::string side;
+    FolderDone done;
+    ConvertFolder* out;
+  };
+  std::mutex done_lock;
+  std::condition_variable done_wake;
+  std::vector<DoneEntry> done_waiting;
+  bool done_quit = false;
+  std::thread syncer;
+  int out_fd = -1;  // the output root, for syncfs
+  ~RunControl() { finish_syncer(); }
+
+  void start_syncer(const fs::path& out) {
+    out_fd = ::open(out.c_str(), O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    syncer = std::thread([this] {
+      std::unique_lock<std::mutex> g(done_lock);
+      while (!done_quit) {
+        done_wake.wait_for(g, std::chrono::seconds(2), [this] { return done_quit || done_waiting.size() >= 256; });
+        if (done_quit || done_waiting.empty()) continue;
+        std::vector<DoneEntry> group;
+        group.swap(done_waiting);
+        g.unlock();
+        write_done_group(group);
+        g.lock();
+      }
+    });
+  }
+  void journal_done(DoneEntry e) {
+    std::lock_guard<std::mutex> g(done_lock);
+    done_waiting.push_back(std::move(e));
+    if (done_waiting.size() >= 256) done_wake.notify_one();
+  }
+  // After the last folder: the rest of the entries, then a syncfs for the entries themselves.
+  void finish_syncer() {
+    if (!syncer.joinable()) return;
+    {
+      std::lock_guard<std::mutex> g(done_lock);
+      done_quit = true;
+    }
+    done_wake.notify_one();
+    syncer.join();
+    write_done_group(done_waiting);
+    if (out_fd >= 0) {
+      (void)::syncfs(out_fd);
+      ::close(out_fd);
+      out_fd = -1;
+    }
+  }
+  void write_done_group(std::vector<DoneEntry>& group) {
+    if (group.empty()) return;
+    std::string why;
+    if (out_fd < 0 || ::syncfs(out_fd) != 0)
+      why = std::string("syncfs of the output failed: ") + std::strerror(out_fd < 0 ? EBADF : errno);
+    for (auto& e : group) {
+      WriteStatus st = why.empty() ? write_folder_done(e.root, e.side, e.done, false) : WriteStatus{false, why};
+      if (st) {
+        remove_folder_pending(e.root, e.side);
+        continue;
+      }
+      // Not journaled: the next run converts the folder again (its files are kept when equal).
+      e.out->failed = true;
+      e.out->fail_reason = st.message;
+      e.out->findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+    }
+    group.clear();
+  }
 };
 
 // The file system the output goes to, for the disk-space check: the nearest existing ancestor
@@ -235,7 +312,7 @@ struct FolderOutput {
       if (auto st = uidlist.write(head); !st) return st;
       if (write_keywords && !kw.letters_order.empty())
         if (auto st = write_small_file(maildir / "dovecot-keywords", dovecot_keywords(kw.letters_order),
-                                       opt.sync != SyncPolicy::none);
+                                       opt.sync == SyncPolicy::message);
             !st)
           return st;
     } else {
@@ -297,11 +374,11 @@ struct FolderOutput {
     if (!write_status) return write_status;
     if (s.status != SourceOpen::Status::ok) return WriteStatus{false, s.message};
     // Ours to replace: a resumed run rewrites the same bytes.
-    if (auto st = copy.commit(quarantine_dir / file, -1, opt.sync != SyncPolicy::none, OutputFile::OnExisting::replace);
+    if (auto st = copy.commit(quarantine_dir / file, -1, opt.sync == SyncPolicy::message, OutputFile::OnExisting::replace);
         !st)
       return st;
     return write_small_file(quarantine_dir / (std::string(label) + "-" + std::to_string(uid) + ".reason"),
-                            reason_text(uid, source, m), opt.sync != SyncPolicy::none);
+                            reason_text(uid, source, m), opt.sync == SyncPolicy::message);
   }
 
   static std::string reason_text(std::uint32_t uid, const fs::path& source, const AuditMessage& m) {
@@ -1195,49 +1272,21 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       // Done before the ranges ahead of it, maybe: its buffers go until it is appended.
       for (OutputFile* f : {&ro.own_manifest, &ro.own_uidlist, &ro.own_mbox}) (void)f->park();
     };
-    // Isolated: while this thread waits for the ranges, it takes only ranges of this folder,
-    // never another folder (whose worker state it would share).
-    tbb::this_task_arena::isolate([&] {
-      tbb::parallel_for(
-          tbb::blocked_range<std::size_t>(0, cuts.size(), 1),
-          [&](const tbb::blocked_range<std::size_t>& r) {
-            for (std::size_t k = r.begin(); k != r.end(); ++k) {
-              if (k == 0)
-                convert_range(cuts[0].first, cuts[0].second, *ranges[0], true);
-              else
-                run_later_range(k);
-            }
-          },
-          tbb::simple_partitioner());
-    });
-    // The folder's first message must carry X-IMAPbase: when the first range committed none and a
-    // later one did, that message lacks it; the folder is converted again as one range (rare:
-    // every message of the first range missing or quarantined).
-    bool redo = false;
-    if (mbox_format && ranges[0]->mbox_first)
-      for (std::size_t k = 1; k < ranges.size(); ++k) redo = redo || ranges[k]->mbox_committed > 0;
-    if (redo) {
-      ranges.clear();
-      ranges.push_back(first_range());
-      if (auto st = fo.mbox.rewind_to(mbox_start); !st) ranges[0]->failed = true;
-      if (auto st = fo.manifest.rewind_to(manifest_start); !st) ranges[0]->failed = true;
-      convert_range(0, items.size(), *ranges[0], false);
-    }
-    // Append the later ranges to the folder's files, in UID order; mbox offsets in their manifest
-    // lines move by where their segment lands.
-    for (std::size_t k = 1; k < ranges.size(); ++k) {
+    // Appends range k to the folder's files; mbox offsets in its manifest lines move by where
+    // its segment lands.
+    auto append_range = [&](std::size_t k, std::vector<char>& buffer) {
       RangeOutput& ro = *ranges[k];
       auto append = [&](OutputFile& to) { return [&to](std::string_view chunk) { return to.write(chunk); }; };
       WriteStatus st;
       if (!mbox_format) {
-        st = ro.own_uidlist.read_back(w.buffer, append(fo.uidlist));
-        if (st) st = ro.own_manifest.read_back(w.buffer, append(fo.manifest));
+        st = ro.own_uidlist.read_back(buffer, append(fo.uidlist));
+        if (st) st = ro.own_manifest.read_back(buffer, append(fo.manifest));
       } else {
         const std::uint64_t delta = fo.mbox.bytes_written();
-        st = ro.own_mbox.read_back(w.buffer, append(fo.mbox));
+        st = ro.own_mbox.read_back(buffer, append(fo.mbox));
         std::string line;
         if (st)
-          st = ro.own_manifest.read_back(w.buffer, [&](std::string_view chunk) -> WriteStatus {
+          st = ro.own_manifest.read_back(buffer, [&](std::string_view chunk) -> WriteStatus {
             while (!chunk.empty()) {
               const std::size_t eol = chunk.find('\n');
               line.append(chunk.substr(0, eol));
@@ -1261,6 +1310,52 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       ro.own_mbox.abort();
       ro.own_manifest.abort();
       ro.own_uidlist.abort();
+    };
+    // Ranges are appended as soon as every range before them is in, by the thread that finished
+    // the last of those, so the copying overlaps the conversion of the ranges still running
+    // instead of trailing the folder. In mbox the folder's first message must carry X-IMAPbase:
+    // when range 0 committed none and a later one did, that message lacks it, and joining stops;
+    // the folder is then converted again as one range (rare: every message of range 0 missing
+    // or quarantined).
+    std::mutex join_lock;
+    std::vector<char> range_done(cuts.size(), 0);
+    std::size_t joined = 1;     // ranges before this one are in the folder's files
+    bool join_blocked = false;
+    auto finished = [&](std::size_t k) {
+      std::lock_guard<std::mutex> g(join_lock);
+      range_done[k] = 1;
+      if (!range_done[0]) return;
+      while (!join_blocked && joined < cuts.size() && range_done[joined]) {
+        if (mbox_format && ranges[0]->mbox_first && ranges[joined]->mbox_committed > 0) {
+          join_blocked = true;
+          break;
+        }
+        append_range(joined, workers.local().buffer);
+        ++joined;
+      }
+    };
+    // Isolated: while this thread waits for the ranges, it takes only ranges of this folder,
+    // never another folder (whose worker state it would share).
+    tbb::this_task_arena::isolate([&] {
+      tbb::parallel_for(
+          tbb::blocked_range<std::size_t>(0, cuts.size(), 1),
+          [&](const tbb::blocked_range<std::size_t>& r) {
+            for (std::size_t k = r.begin(); k != r.end(); ++k) {
+              if (k == 0)
+                convert_range(cuts[0].first, cuts[0].second, *ranges[0], true);
+              else
+                run_later_range(k);
+              finished(k);
+            }
+          },
+          tbb::simple_partitioner());
+    });
+    if (join_blocked) {
+      ranges.clear();
+      ranges.push_back(first_range());
+      if (auto st = fo.mbox.rewind_to(mbox_start); !st) ranges[0]->failed = true;
+      if (auto st = fo.manifest.rewind_to(manifest_start); !st) ranges[0]->failed = true;
+      convert_range(0, items.size(), *ranges[0], false);
     }
   }
   }
@@ -1304,16 +1399,18 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   if (out.failed && (incremental || run.stopped() || lines_lost || prior.state == PriorFolder::State::unreadable))
     return;
   using OnExisting = OutputFile::OnExisting;
+  // --sync message: each file fsynced here; --sync folder: the group's syncfs (RunControl).
+  const bool fsync_files = opt.sync == SyncPolicy::message;
   if (!fo.is_mbox()) {
-    if (auto st = fo.uidlist.commit(fo.uidlist_path, -1, sync_folder, OnExisting::replace); !st) fail_write(st);
-    if (sync_folder)
+    if (auto st = fo.uidlist.commit(fo.uidlist_path, -1, fsync_files, OnExisting::replace); !st) fail_write(st);
+    if (fsync_files)
       if (auto st = sync_directory(fo.maildir / "cur"); !st) fail_write(st);
   } else {
     // A first run's mbox is new (or, resumed, the very bytes an interrupted run committed); an
     // incremental run's is a copy of the earlier one plus the new messages.
     const OnExisting existing = incremental ? OnExisting::replace : OnExisting::keep_identical;
     if (!opt.gzip) {
-      if (auto st = fo.mbox.commit(fo.mbox_file, -1, sync_folder, existing); !st) fail_write(st);
+      if (auto st = fo.mbox.commit(fo.mbox_file, -1, fsync_files, existing); !st) fail_write(st);
     } else {
       // Commit the plain file under a temporary name, then compress it into place.
       fs::path plain = fo.mbox_file;
@@ -1321,12 +1418,12 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       ::unlink(plain.c_str());
       if (auto st = fo.mbox.commit(plain, -1, false, OnExisting::refuse); !st) {
         fail_write(st);
-      } else if (auto gz = gzip_into_place(plain, fs::path(fo.mbox_file.string() + ".gz"), sync_folder); !gz) {
+      } else if (auto gz = gzip_into_place(plain, fs::path(fo.mbox_file.string() + ".gz"), fsync_files); !gz) {
         fail_write(gz);
       }
     }
   }
-  if (auto st = fo.manifest.commit(fo.manifest_path, -1, sync_folder, OnExisting::replace); !st) fail_write(st);
+  if (auto st = fo.manifest.commit(fo.manifest_path, -1, fsync_files, OnExisting::replace); !st) fail_write(st);
   if (out.failed) return;
   FolderDone done;
   done.folder = recovery ? source.name.internal() + std::string(orphan_suffix) : source.name.internal();
@@ -1335,7 +1432,11 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   done.source_uidnext = source_uidnext;
   done.target_uidnext = uidnext;
   done.manifest_lines = earlier_lines.size() + new_items;
-  if (auto st = write_folder_done(user.root, fo.side_name, done, sync_folder); !st) {
+  if (opt.sync == SyncPolicy::folder) {
+    run.journal_done({user.root, fo.side_name, done, &out});
+    return;
+  }
+  if (auto st = write_folder_done(user.root, fo.side_name, done, fsync_files); !st) {
     fail_write(st);
     return;
   }
@@ -1611,6 +1712,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   Progress progress("convert", total_bytes, total_messages, opt.quiet);
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{opt.mime});
   RunControl run;
+  if (opt.sync == SyncPolicy::folder) run.start_syncer(opt.out);
   std::optional<IoThreads> io;
   if (opt.io_depth > 1) {
     io.emplace(static_cast<std::size_t>(opt.io_depth) * static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));
@@ -1686,6 +1788,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
         }
       },
       tbb::simple_partitioner());
+  run.finish_syncer();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
   if (run.stopped()) {
     report.stopped = true;
