@@ -246,6 +246,7 @@ bool MessageEncoder::from_prefix(const char* p, const char* end, std::string& ou
 }
 
 void MessageEncoder::encode(std::string_view in, std::string& out) {
+  if (in.empty()) return;  // nothing to do, and an empty view's data() may be null (memchr)
   out.reserve(out.size() + in.size() + 16);
   if (enc_.drop_nul || enc_.fix_line_ends || enc_.blank_line_before >= 0) {
     encode_repairing(in, out);
