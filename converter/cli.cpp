@@ -443,6 +443,7 @@ int run_cli(int argc, char** argv) {
               "machines (Slurm array, Kubernetes indexed Job, GNU parallel); each runs convert --plan FILE --shard K, "
               "then report merge joins reports and split folders");
   add_input_options(*plan, in);
+  add_io_depth_option(*plan, in);
   plan->add_option("--shards", plan_opts.shards, "Number of shards")->required()->check(CLI::Range(1, 1000000));
   plan->add_option("--out", plan_opts.out, "Write the plan (JSON, schema in README) to FILE")->required()->type_name("FILE");
   plan->add_option("--split-bytes", plan_opts.split_bytes,
@@ -482,6 +483,7 @@ int run_cli(int argc, char** argv) {
   if (plan->parsed()) {
     SourceInputs inputs;
     if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+    plan_opts.io_depth = in.io_depth;
     return run_plan_command(inputs, plan_opts, in.threads);
   }
   if (merge->parsed()) return run_report_merge_command(merge_opts);

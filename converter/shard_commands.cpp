@@ -146,7 +146,7 @@ std::optional<int> prepare_shard_run(const SourceInputs& inputs, const ShardRequ
 }
 
 int run_plan_command(const SourceInputs& inputs, const PlanRequest& p, int threads) {
-  StoreUnits store = read_store_units(inputs, threads, p.split_bytes, p.split_messages);
+  StoreUnits store = read_store_units(inputs, threads, p.split_bytes, p.split_messages, p.io_depth);
   if (store.units.empty()) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
     return exit_input_unusable;

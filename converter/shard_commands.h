@@ -22,6 +22,7 @@ struct PlanRequest {
   // each a unit of its own (0 and 0: folders are never split).
   std::uint64_t split_bytes = 256ull << 20;
   std::uint64_t split_messages = 20000;
+  int io_depth = 1;  // --io-depth for the walk and the index reads (NFS)
 };
 int run_plan_command(const SourceInputs& inputs, const PlanRequest& request, int threads);
 

@@ -3,7 +3,6 @@
 
 #include <openssl/evp.h>
 #include <tbb/global_control.h>
-#include <tbb/parallel_for.h>
 
 #include <algorithm>
 #include <map>
@@ -12,6 +11,7 @@
 #include <stdexcept>
 
 #include "converter/inventory.h"
+#include "converter/io_fanout.h"
 #include "converter/plan_names.h"
 
 namespace cyrconv {
@@ -201,11 +201,11 @@ std::vector<UidRangeCut> cut_uid_ranges(const std::vector<std::pair<std::uint32_
 }
 
 StoreUnits read_store_units(const SourceInputs& inputs, int threads, std::uint64_t split_bytes,
-                            std::uint64_t split_messages) {
+                            std::uint64_t split_messages, int io_depth) {
   std::optional<tbb::global_control> limit;
   if (threads > 0) limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(threads));
   StoreUnits s;
-  const Discovery disc = discover(inputs);
+  const Discovery disc = discover(inputs, io_depth);
   s.fingerprint = store_fingerprint(disc);
   s.mailboxes = disc.mailboxes.size();
   s.findings = disc.findings;
@@ -221,7 +221,7 @@ StoreUnits read_store_units(const SourceInputs& inputs, int threads, std::uint64
   std::vector<std::uint64_t> bytes(selected.size()), messages(selected.size());
   std::vector<std::vector<UidRangeCut>> cuts(selected.size());
   const bool may_split = split_bytes || split_messages;
-  tbb::parallel_for(std::size_t{0}, selected.size(), [&](std::size_t i) {
+  for_each_io(io_depth, selected.size(), [&](std::size_t i) {
     const MailboxInventory inv = inventory_mailbox(*selected[i], SeenState{});
     bytes[i] = inv.bytes;
     messages[i] = inv.live.size();

@@ -94,8 +94,9 @@ struct StoreUnits {
   // Owners whose names are not UTF-8: a JSON plan cannot carry them unchanged, so no plan is made.
   std::vector<std::string> unplannable_users;
 };
+// `io_depth`: --io-depth, as for scan (converter/io_fanout.h); the result does not depend on it.
 StoreUnits read_store_units(const SourceInputs& inputs, int threads, std::uint64_t split_bytes = 0,
-                            std::uint64_t split_messages = 0);
+                            std::uint64_t split_messages = 0, int io_depth = 1);
 
 // SHA-1 over the discovered mailbox list (name, kind, partition, directory, unique id, DELETED,
 // on disk; sorted, so the walk's order does not matter): equal for the same snapshot, different

@@ -19,6 +19,7 @@
 #include "converter/convert.h"
 #include "converter/io_fanout.h"
 #include "converter/scan.h"
+#include "converter/shard_plan.h"
 #include "converter/verify.h"
 #include "tests/test_support.h"
 #include "writers/audit_report.h"
@@ -120,6 +121,14 @@ void check_same_output(const SourceInputs& in, const fs::path& work) {
   }
   CHECK(audit_json(in, 1) == audit_json(in, 16));
   CHECK(scan_json(in, 1) == scan_json(in, 16));
+  // plan: the same units (users and UID ranges of split folders) and store fingerprint.
+  auto plan_json = [&](int depth) {
+    const StoreUnits su = read_store_units(in, 2, 4096, 3, depth);
+    return shard_plan_json(assemble_shard_plan(in, "test", su.fingerprint, su.mailboxes, su.units, 3));
+  };
+  const std::string p1 = plan_json(1);
+  CHECK(p1.find("\"units\"") != std::string::npos);
+  CHECK(p1 == plan_json(16));
 }
 
 }  // namespace
