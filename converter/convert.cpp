@@ -1147,6 +1147,32 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     ro->fail_reason = out.fail_reason;
     return ro;
   };
+  // A later range writes into unnamed files of its own, opened when it starts (a range not
+  // yet started holds no descriptor). A file that cannot be opened fails the range, and its
+  // lines never reach the folder's files.
+  auto later_range = [&]() {
+    auto ro = std::make_unique<RangeOutput>();
+    ro->mbox = &ro->own_mbox;
+    ro->manifest = &ro->own_manifest;
+    ro->uidlist = &ro->own_uidlist;
+    ro->failed = out.failed;
+    ro->fail_reason = out.fail_reason;
+    return ro;
+  };
+  auto open_own_files = [&](RangeOutput& ro, const fs::path& dir, const std::string& hint) {
+    // Distinct hints: where O_TMPFILE is refused they name the temporary files.
+    for (auto [file, what] : {std::pair{&ro.own_manifest, ".manifest"}, std::pair{&ro.own_uidlist, ".uidlist"},
+                              std::pair{&ro.own_mbox, ".mbox"}}) {
+      if (ro.failed || (file == &ro.own_mbox && !mbox_format) || (file == &ro.own_uidlist && mbox_format)) continue;
+      if (auto st = file->open(dir, hint + what); !st) {
+        run.note(st);
+        ro.failed = true;
+        ro.lost_lines = true;
+        ro.fail_reason = st.message;
+        ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
+      }
+    }
+  };
   std::vector<std::unique_ptr<RangeOutput>> ranges;
   if (plan) {
     drop_preparation();
@@ -1160,21 +1186,8 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         ranges.push_back(first_range());
         continue;
       }
-      auto ro = std::make_unique<RangeOutput>();
-      ro->mbox = &ro->own_mbox;
-      ro->manifest = &ro->own_manifest;
-      ro->uidlist = &ro->own_uidlist;
-      ro->failed = out.failed;
-      ro->fail_reason = out.fail_reason;
-      for (OutputFile* f : {&ro->own_manifest, &ro->own_uidlist, &ro->own_mbox}) {
-        if (ro->failed || (f == &ro->own_mbox && !mbox_format) || (f == &ro->own_uidlist && mbox_format)) continue;
-        if (auto st = f->open(parts_dir, range_part_file(r, "part")); !st) {
-          run.note(st);
-          ro->failed = true;
-          ro->fail_reason = st.message;
-          ro->findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
-        }
-      }
+      auto ro = later_range();
+      open_own_files(*ro, parts_dir, range_part_file(r, "part"));
       ranges.push_back(std::move(ro));
     }
     tbb::this_task_arena::isolate([&] {
@@ -1244,30 +1257,11 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   if (cuts.size() == 1) {
     convert_range(cuts[0].first, cuts[0].second, *ranges[0], true);
   } else {
-    for (std::size_t k = 1; k < cuts.size(); ++k) {
-      auto ro = std::make_unique<RangeOutput>();
-      ro->mbox = &ro->own_mbox;
-      ro->manifest = &ro->own_manifest;
-      ro->uidlist = &ro->own_uidlist;
-      ro->failed = out.failed;
-      ro->fail_reason = out.fail_reason;
-      ranges.push_back(std::move(ro));
-    }
+    for (std::size_t k = 1; k < cuts.size(); ++k) ranges.push_back(later_range());
     const fs::path scratch_dir = mbox_format ? fo.mbox_file.parent_path() : fo.maildir / "tmp";
     auto run_later_range = [&](std::size_t k) {
       RangeOutput& ro = *ranges[k];
-      const std::string hint = fo.side_name + ".range-" + std::to_string(k);
-      for (auto [file, what] : {std::pair{&ro.own_manifest, ".manifest"}, std::pair{&ro.own_uidlist, ".uidlist"},
-                                std::pair{&ro.own_mbox, ".mbox"}}) {
-        if (ro.failed || (file == &ro.own_mbox && !mbox_format) || (file == &ro.own_uidlist && mbox_format)) continue;
-        if (auto st = file->open(scratch_dir, hint + what); !st) {
-          run.note(st);
-          ro.failed = true;
-          ro.lost_lines = true;
-          ro.fail_reason = st.message;
-          ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
-        }
-      }
+      open_own_files(ro, scratch_dir, fo.side_name + ".range-" + std::to_string(k));
       convert_range(cuts[k].first, cuts[k].second, ro, true);
       // Done before the ranges ahead of it, maybe: its buffers go until it is appended.
       for (OutputFile* f : {&ro.own_manifest, &ro.own_uidlist, &ro.own_mbox}) (void)f->park();
