@@ -330,10 +330,10 @@ std::optional<Outcome> check_listed(FolderContext& c, const SourceMessage& m, co
   return Outcome::mismatched;
 }
 
-// Pairs source messages with manifest entries of the same UID, in order; reports entries the
-// source does not have.
+// Hands each source message to `fn` with the manifest entry of the same UID, in order (null
+// when there is none); returns how many entries of each UID were paired.
 template <typename Fn>
-void for_each_source(FolderContext& c, const fs::path& mpath, Fn&& fn) {
+std::map<std::uint32_t, std::size_t> pair_with_manifest(const FolderContext& c, Fn&& fn) {
   std::map<std::uint32_t, std::size_t> used;
   for (const SourceMessage& m : c.messages) {
     const ManifestRecord* e = nullptr;
@@ -343,6 +343,14 @@ void for_each_source(FolderContext& c, const fs::path& mpath, Fn&& fn) {
     ++n;
     fn(m, e);
   }
+  return used;
+}
+
+// Pairs source messages with manifest entries of the same UID, in order; reports entries the
+// source does not have.
+template <typename Fn>
+void for_each_source(FolderContext& c, const fs::path& mpath, Fn&& fn) {
+  std::map<std::uint32_t, std::size_t> used = pair_with_manifest(c, fn);
   for (const auto& [uid, entries] : c.manifest) {
     const std::size_t n = used.count(uid) ? used[uid] : 0;
     for (std::size_t i = n; i < entries.size(); ++i) {
@@ -372,13 +380,7 @@ template <typename OutputOf>
 void start_prefetch(FolderContext& c, const fs::path& qdir, OutputOf&& output_of) {
   if (!c.io || c.io_depth < 2) return;
   std::vector<fs::path> ahead;
-  std::map<std::uint32_t, std::size_t> used;
-  for (const SourceMessage& m : c.messages) {
-    const ManifestRecord* e = nullptr;
-    auto it = c.manifest.find(m.source_uid);
-    std::size_t& n = used[m.source_uid];
-    if (it != c.manifest.end() && n < it->second.size()) e = &it->second[n];
-    ++n;
+  pair_with_manifest(c, [&](const SourceMessage& m, const ManifestRecord* e) {
     const std::string disposition = e ? e->disposition : "written";
     auto kept = [&](const char* label) { return qdir / (std::string(label) + "-" + std::to_string(m.source_uid) + ".eml"); };
     if (disposition == "quarantined") {
@@ -393,7 +395,7 @@ void start_prefetch(FolderContext& c, const fs::path& qdir, OutputOf&& output_of
         ahead.push_back(m.file);
       }
     }
-  }
+  });
   c.w.prefetch.start(c.io, static_cast<std::size_t>(c.io_depth), read_buffer_size, std::move(ahead));
 }
 
