@@ -181,7 +181,7 @@ SplitJoinOutcome join_split_folder(const fs::path& out_root, const SplitFolderPa
     j.mbox_file = p.user_root / lead.folder;
     j.uidlist_path = p.user_root / lead.uidlist;
     j.manifest_path = p.user_root / lead.manifest;
-    if (auto st = join_range_parts(j); !st) {
+    if (auto st = join_range_parts(j, o.bytes_added); !st) {
       o.error = st.message;
       return o;
     }

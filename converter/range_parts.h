@@ -54,6 +54,7 @@ struct SplitJoinOutcome {
   std::string note;   // not joined, and why
   bool joined = false;
   bool joined_before = false;  // by an earlier report merge
+  std::uint64_t bytes_added = 0;  // the X-IMAPbase line the join put in (counted as written, as one run does)
 };
 SplitJoinOutcome check_split_parts(const std::filesystem::path& out_root, const SplitFolderParts& folder);
 SplitJoinOutcome join_split_folder(const std::filesystem::path& out_root, const SplitFolderParts& folder);

@@ -56,6 +56,21 @@ std::string user_list(const std::vector<std::string>& users, std::size_t at_most
   return s;
 }
 
+// A single run counts the X-IMAPbase line of a folder's first message as written; a join that
+// put it in adds it to the folder and the totals.
+std::string add_bytes_written(const std::string& report_json, const std::string& user, const std::string& folder,
+                              std::uint64_t bytes) {
+  auto j = nlohmann::ordered_json::parse(report_json);
+  for (auto& u : j.at("users")) {
+    if (u.at("user").get<std::string>() != user) continue;
+    for (auto& f : u.at("folders"))
+      if (f.value("name_raw", "") == folder && f.value("action", "") == "mail_folder")
+        f["bytes_written"] = f.value("bytes_written", std::uint64_t{0}) + bytes;
+  }
+  j["totals"]["bytes_written"] = j["totals"].value("bytes_written", std::uint64_t{0}) + bytes;
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
 // A Maildir user with a split folder got its maildirsize (and the report its quota usage) from
 // its owner shard, before the other shards' ranges were there: counted again once joined.
 std::string recount_quota_usage(const std::string& report_json, const fs::path& out_root,
@@ -224,6 +239,7 @@ int run_report_merge_command(const MergeRequest& o) {
     if (!j.note.empty()) notes.push_back("folder \"" + f.folder + "\" of user \"" + f.user + "\": " + j.note);
     joined += j.joined;
     joined_before += j.joined_before;
+    if (j.bytes_added) merged.json = add_bytes_written(merged.json, f.user, f.folder, j.bytes_added);
   }
   if (!merged.split_folders.empty()) {
     std::set<std::string> users;

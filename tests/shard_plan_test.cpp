@@ -478,7 +478,9 @@ TEST_CASE("range join: parts in order, X-IMAPbase before the first written messa
   j.imapbase = "X-IMAPbase: 123 0000000008\n";
   j.mbox_file = dir.path / "mail" / "Big";
   j.manifest_path = dir.path / "manifests" / "Big.jsonl";
-  REQUIRE(join_range_parts(j).ok);
+  std::uint64_t inserted = 0;
+  REQUIRE(join_range_parts(j, inserted).ok);
+  CHECK(inserted == j.imapbase.size());
   const std::string mbox = test::read_file(j.mbox_file);
   const std::string want3 = "From a Thu Jan  1 00:00:00 1970\nSubject: x\n" + j.imapbase + "X-UID: 3\nStatus: O\n\nX-UID: 9 in a body\n\n";
   CHECK(mbox == want3 + m4 + m7);
@@ -492,6 +494,6 @@ TEST_CASE("range join: parts in order, X-IMAPbase before the first written messa
   CHECK(offsets[1] == want3.size());
   CHECK(offsets[2] == want3.size() + m4.size());
   // A second join finds the same bytes (a merge run again): kept, not refused.
-  REQUIRE(join_range_parts(j).ok);
+  REQUIRE(join_range_parts(j, inserted).ok);
   CHECK(test::read_file(j.mbox_file) == mbox);
 }

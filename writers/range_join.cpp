@@ -64,7 +64,8 @@ std::uint64_t size_of(const fs::path& p) {
 
 }  // namespace
 
-WriteStatus join_range_parts(const RangeJoin& j) {
+WriteStatus join_range_parts(const RangeJoin& j, std::uint64_t& inserted_bytes) {
+  inserted_bytes = 0;
   using OnExisting = OutputFile::OnExisting;
   std::vector<char> buffer(chunk_size);
   auto part = [&](std::size_t r, const char* what) { return j.parts_dir / (std::to_string(r) + "." + what); };
@@ -127,6 +128,7 @@ WriteStatus join_range_parts(const RangeJoin& j) {
       if (!inserted) return WriteStatus{false, part(r, "mbox").string() + ": no X-UID header: not a part cyrconv wrote"};
     }
     const std::uint64_t shift = inserted ? j.imapbase.size() : 0;
+    inserted_bytes += shift;
     WriteStatus st = stream_lines(part(r, "manifest"), buffer, [&](const std::string& line) -> WriteStatus {
       std::uint64_t delta = base;
       if (inserted) {

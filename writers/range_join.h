@@ -26,6 +26,7 @@ struct RangeJoin {
   std::filesystem::path uidlist_path, manifest_path;
 };
 
-WriteStatus join_range_parts(const RangeJoin& j);
+// `inserted`: the bytes the join added besides the parts' (the X-IMAPbase line, when it went in).
+WriteStatus join_range_parts(const RangeJoin& j, std::uint64_t& inserted);
 
 }  // namespace cyrconv

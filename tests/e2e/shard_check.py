@@ -36,6 +36,7 @@ import tempfile
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import rerun_check as rc  # noqa: E402  (tree with modes and message mtimes, verify)
+import split_check  # noqa: E402  (a fixture copy with a first range to miss)
 
 problems = []
 rc.problems = problems  # rerun_check's helpers report into the same list
@@ -388,39 +389,16 @@ def check_split_refusal_and_kill(args, work, first):
 
 def check_split_first_missing(args, work):
     """The first range of a split folder has no message to write: X-IMAPbase still on the first message."""
-    src = os.path.join(args.source, "fixtures", "cyrus36-default")
     copy = os.path.join(work, "first-missing")
-    shutil.copytree(src, copy, symlinks=True)
-    oracle = rc.read_jsonl(os.path.join(src, "oracle.jsonl"))
-    by_folder = {}
-    for m in oracle:
-        by_folder.setdefault((m["user"], m["folder"]), []).append(m)
-    (user, folder), msgs = max(by_folder.items(), key=lambda kv: len(kv[1]))
-    msgs.sort(key=lambda m: m["uid"])
-    target_dir = None
-    for dp, _, fns in os.walk(os.path.join(copy, "spool")):
-        if "cyrus.header" in fns and f"{msgs[0]['uid']}." in fns:
-            uids = sorted(int(f[:-1]) for f in fns if f.endswith(".") and f[:-1].isdigit())
-            if uids[:3] == [m["uid"] for m in msgs[:3]]:
-                target_dir = dp
-                break
-    if not target_dir:
-        fail(f"first range missing: cannot find the directory of {user}/{folder}")
+    found = split_check.copy_without_first_messages(args, copy, 2)  # range 0 of --split-messages 2
+    if not found:
         return
-    for m in msgs[:2]:  # range 0 of --split-messages 2
-        os.unlink(os.path.join(target_dir, f"{m['uid']}."))
+    user, folder, _ = found
     _, _, _, _, _ = check_split_fixture(args, work, "cyrus36-default", "mbox", (), fixture_dir=copy,
                                         label="split first range missing mbox")
-    out = os.path.join(work, "split_first_range_missing_mbox", "sharded")
-    got = 0
-    for dp, _, fns in os.walk(out):
-        for fn in fns:
-            if "/mail" not in dp or fn.startswith("."):
-                continue
-            box = list(mailbox.mbox(os.path.join(dp, fn)))
-            if box and box[0]["X-IMAPbase"] is None:
-                fail(f"first range missing: {os.path.relpath(os.path.join(dp, fn), out)}: first message has no X-IMAPbase")
-            got += bool(box)
+    bad, got = split_check.mbox_files_without_imapbase(os.path.join(work, "split_first_range_missing_mbox", "sharded"))
+    for rel in bad:
+        fail(f"first range missing: {rel}: first message has no X-IMAPbase")
     print(f"  split, first range missing ({user}/{folder}): {got} mbox files start with X-IMAPbase")
 
 

@@ -99,50 +99,63 @@ def check_damaged(args, work):
     print(f"damaged: {len(names)} classes, split trees equal the unsplit ones")
 
 
-def check_first_range_empty(args, work):
-    """mbox: the first range's messages are all missing, so a later range writes the folder's
-    first message, which must carry X-IMAPbase (and the tree must equal the unsplit one)."""
+def copy_without_first_messages(args, dest, count):
+    """A copy of fixtures/cyrus36-default at `dest` whose biggest folder lacks the message files
+    of its first `count` UIDs. Returns (user, folder, removed UIDs), or None (reported) when the
+    folder's directory cannot be found."""
     src = os.path.join(args.source, "fixtures", "cyrus36-default")
-    copy = os.path.join(work, "first-missing")
-    shutil.rmtree(copy, ignore_errors=True)
-    shutil.copytree(src, copy, symlinks=True)
-    oracle = rc.read_jsonl(os.path.join(src, "oracle.jsonl"))
+    shutil.rmtree(dest, ignore_errors=True)
+    shutil.copytree(src, dest, symlinks=True)
     by_folder = {}
-    for m in oracle:
+    for m in rc.read_jsonl(os.path.join(src, "oracle.jsonl")):
         by_folder.setdefault((m["user"], m["folder"]), []).append(m)
     (user, folder), msgs = max(by_folder.items(), key=lambda kv: len(kv[1]))
-    msgs.sort(key=lambda m: m["uid"])
-    # The folder's directory: where its lowest UID's message file is.
-    first_uid = msgs[0]["uid"]
-    target_dir = None
-    for dp, _, fns in os.walk(os.path.join(copy, "spool")):
-        if "cyrus.header" in fns and f"{first_uid}." in fns:
-            hdr = open(os.path.join(dp, "cyrus.header"), "rb").read()
-            if folder.split("/")[-1].encode() in hdr or folder == "INBOX":
-                uids = sorted(int(f[:-1]) for f in fns if f.endswith(".") and f[:-1].isdigit())
-                if uids[:3] == [m["uid"] for m in msgs[:3]]:
-                    target_dir = dp
-                    break
-    if not target_dir:
-        rc.fail(f"first range empty: cannot find the directory of {user}/{folder}")
-        return
-    for m in msgs[:3]:
-        os.unlink(os.path.join(target_dir, f"{m['uid']}."))
-    ranged = split_against_unsplit(args, work, copy, "mbox", (), f"first range missing ({user}/{folder})",
-                                   splits=[["--split-messages", "3"]])
-    out = os.path.join(work, "split")
-    got = 0
+    first = sorted(m["uid"] for m in msgs)[:max(count, 3)]
+    # The folder's directory: the one whose lowest message files are the folder's lowest UIDs.
+    for dp, _, fns in os.walk(os.path.join(dest, "spool")):
+        if "cyrus.header" in fns and f"{first[0]}." in fns:
+            header = open(os.path.join(dp, "cyrus.header"), "rb").read()
+            if folder != "INBOX" and folder.split("/")[-1].encode() not in header:
+                continue
+            uids = sorted(int(f[:-1]) for f in fns if f.endswith(".") and f[:-1].isdigit())
+            if uids[:len(first)] == first:
+                for uid in first[:count]:
+                    os.unlink(os.path.join(dp, f"{uid}."))
+                return user, folder, first[:count]
+    rc.fail(f"first range missing: cannot find the directory of {user}/{folder}")
+    return None
+
+
+def mbox_files_without_imapbase(out):
+    """(mbox files under `out` whose first message lacks X-IMAPbase, mbox files with messages)."""
+    bad, files = [], 0
     for dp, _, fns in os.walk(out):
         for fn in fns:
             if "/mail" not in dp or fn.startswith("."):
                 continue
             box = list(mailbox.mbox(os.path.join(dp, fn)))
             if box and box[0]["X-IMAPbase"] is None:
-                rc.fail(f"first range missing: {os.path.relpath(os.path.join(dp, fn), out)}: first message has no X-IMAPbase")
-            got += bool(box)
+                bad.append(os.path.relpath(os.path.join(dp, fn), out))
+            files += bool(box)
+    return bad, files
+
+
+def check_first_range_empty(args, work):
+    """mbox: the first range's messages are all missing, so a later range writes the folder's
+    first message, which must carry X-IMAPbase (and the tree must equal the unsplit one)."""
+    copy = os.path.join(work, "first-missing")
+    found = copy_without_first_messages(args, copy, 3)
+    if not found:
+        return
+    user, folder, removed = found
+    ranged = split_against_unsplit(args, work, copy, "mbox", (), f"first range missing ({user}/{folder})",
+                                   splits=[["--split-messages", "3"]])
+    bad, got = mbox_files_without_imapbase(os.path.join(work, "split"))
+    for rel in bad:
+        rc.fail(f"first range missing: {rel}: first message has no X-IMAPbase")
     if not ranged:
         rc.fail("first range missing: nothing was converted in ranges")
-    print(f"first range missing: {user}/{folder} without UIDs {[m['uid'] for m in msgs[:3]]}: tree equals unsplit, "
+    print(f"first range missing: {user}/{folder} without UIDs {removed}: tree equals unsplit, "
           f"{got} mbox files start with X-IMAPbase")
 
 
