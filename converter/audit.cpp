@@ -17,6 +17,7 @@
 #include "converter/prefetch.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
+#include "writers/message_log.h"
 
 namespace cyrconv {
 
@@ -80,6 +81,18 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
   // Pass 1: discover.
   Discovery disc = discover(inputs, options.io_depth);
   report.findings = std::move(disc.findings);
+
+  // Each assembled folder's message entries move to the log: a store's findings grow with it.
+  auto log = std::make_shared<MessageLog>();
+  {
+    std::error_code ec;
+    const fs::path dir = !options.scratch_dir.empty() ? options.scratch_dir : fs::temp_directory_path(ec);
+    const std::string why = ec ? "no temporary directory: " + ec.message() : log->open(dir);
+    if (!why.empty())
+      report.findings.push_back(Finding{Finding::Severity::warning, "report_in_memory", dir.string(), 0, 0,
+                                        why + "; the report keeps every message entry in memory instead"});
+  }
+  report.message_log = log;
 
   // Pass 2: inventory (index, directory listing) in parallel, io_depth per worker at a time;
   // seen state is not needed here.
@@ -244,6 +257,7 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       std::stable_sort(out.messages.begin(), out.messages.end(), [](const AuditMessage& a, const AuditMessage& b) {
         return a.orphan != b.orphan ? !a.orphan : a.uid < b.uid;
       });
+      log->spill(out.messages, out.spilled);  // on failure they stay in memory, nothing is lost
       inv[f] = MailboxInventory{};  // what the report needs is in `out` now
       std::vector<std::uint32_t>().swap(missing[f]);
       std::vector<std::uint32_t>().swap(orphans[f]);
@@ -268,7 +282,8 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       report.totals += f.count;
       report.bytes_read += f.bytes_read;
       count_findings(report, f.findings);
-      for (const auto& m : f.messages) count_findings(report, m.findings);
+      for_each_message(log.get(), f.spilled, f.messages,
+                       [&](const AuditMessage& m) { count_findings(report, m.findings); });
     }
     report.users.push_back(std::move(u));
   }

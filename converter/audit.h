@@ -1,7 +1,10 @@
 #pragma once
 // `cyrconv audit`: discover and inventory the store, then read every message file once and
 // check it (size, SHA-1 against the index GUID, line ends, header, MIME), and report what
-// convert would do with each message under the --on-corrupt policy. Writes nothing.
+// convert would do with each message under the --on-corrupt policy. Writes nothing but an
+// unnamed scratch file that holds the report's per-message entries (writers/message_log.h).
+#include <filesystem>
+
 #include "converter/discover.h"
 #include "converter/message_policy.h"
 #include "writers/report_model.h"
@@ -16,6 +19,8 @@ struct AuditOptions {
   // Folders inventoried, read and assembled together; memory holds one batch's records and
   // check results (tests make it small to cross batch edges).
   std::size_t batch_folders = 256;
+  // Where the report's per-message entries wait (an unnamed file); "": $TMPDIR or /tmp.
+  std::filesystem::path scratch_dir;
 };
 
 AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options);

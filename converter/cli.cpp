@@ -136,7 +136,7 @@ int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
   report.tool_version = CYRCONV_VERSION;
   if (!a.report_file.empty()) {
     std::ofstream out(a.report_file, std::ios::binary | std::ios::trunc);
-    out << audit_report_json(report);
+    write_audit_report_json(report, out);
     if (!out) return fail_input("cannot write " + a.report_file);
   }
   write_audit_text(report, std::cout);
@@ -241,7 +241,8 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   report.tool_version = CYRCONV_VERSION;
   if (!c.report_file.empty()) {
     std::ofstream out(c.report_file, std::ios::binary | std::ios::trunc);
-    out << (stamp ? stamp_shard_report(convert_report_json(report), *stamp) : convert_report_json(report));
+    const nlohmann::ordered_json trailer = stamp ? shard_stamp_member(*stamp) : nlohmann::ordered_json();
+    write_convert_report_json(report, out, stamp ? &trailer : nullptr);
     if (!out) return fail_input("cannot write " + c.report_file);
   }
   write_convert_text(report, std::cout);

@@ -46,6 +46,7 @@
 #include "writers/manifest.h"
 #include "writers/mbox.h"
 #include "writers/message_encoder.h"
+#include "writers/message_log.h"
 
 namespace cyrconv {
 
@@ -102,6 +103,7 @@ struct RunControl {
   }
   bool stopped() const { return stop.load(std::memory_order_relaxed); }
   IoThreads* io = nullptr;  // --io-depth > 1: the I/O threads of the prefetch stage
+  MessageLog* log = nullptr;  // where each range's report entries go when it ends
 
   // --sync folder: a folder's journal entry may be written only once its files are on disk.
   // Instead of fsyncs of each folder's uidlist, manifest, mbox file and cur/ (each one a journal
@@ -254,6 +256,7 @@ struct RangeOutput {
   std::string fail_reason;
   std::vector<Finding> findings;
   std::vector<AuditMessage> messages;
+  std::vector<MessageLogSpan> spilled;  // its report entries, once it ended (RunControl::log)
 };
 
 // One folder's output: a Maildir directory or an mbox file, plus manifest and quarantine.
@@ -1136,6 +1139,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     if (count_progress) progress.add(r ? r->size : 0, 1);
     if (!m.findings.empty() || m.action != "write") ro.messages.push_back(std::move(m));
     }
+    if (run.log) run.log->spill(ro.messages, ro.spilled);  // on failure they stay in memory
   };
   auto first_range = [&]() {
     auto ro = std::make_unique<RangeOutput>();
@@ -1357,6 +1361,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   // not be appended leaves the folder uncommitted (no uidlist, manifest or journal entry), so
   // the next run converts it again instead of committing files that do not list its messages.
   bool lines_lost = false;
+  if (run.log) run.log->spill(out.messages, out.spilled);  // the preparation's, ahead of the ranges'
   for (auto& rp : ranges) {
     RangeOutput& ro = *rp;
     lines_lost = lines_lost || ro.lost_lines;
@@ -1373,6 +1378,9 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         continue;
       out.findings.push_back(std::move(f));
     }
+    out.spilled.insert(out.spilled.end(), ro.spilled.begin(), ro.spilled.end());
+    // Left in memory only when the log could not take them (then they may list after entries
+    // of later ranges: nothing is lost, the order within each range holds).
     for (auto& m : ro.messages) out.messages.push_back(std::move(m));
   }
   if (recovery) {
@@ -1707,6 +1715,13 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   tbb::enumerable_thread_specific<Worker> workers(MessageCheckOptions{opt.mime});
   RunControl run;
   if (opt.sync == SyncPolicy::folder) run.start_syncer(opt.out);
+  auto log = std::make_shared<MessageLog>();  // report entries: a store's findings grow with it
+  if (auto why = log->open(opt.out); !why.empty())
+    report.findings.push_back(make_finding(Finding::Severity::warning, "report_in_memory", opt.out.string(), 0,
+                                           why + "; the report keeps every message entry in memory instead"));
+  else
+    run.log = log.get();
+  report.message_log = log;
   std::optional<IoThreads> io;
   if (opt.io_depth > 1) {
     io.emplace(static_cast<std::size_t>(opt.io_depth) * static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));

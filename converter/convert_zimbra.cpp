@@ -34,6 +34,7 @@
 #include "writers/manifest.h"
 #include "writers/message_encoder.h"
 #include "writers/scratch_file.h"
+#include "writers/message_log.h"
 #include "writers/tar_writer.h"
 #include "writers/zimbra_flags.h"
 
@@ -578,7 +579,7 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
 }
 
 void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs, const std::vector<MailboxInventory>& inv,
-                  const NamePlan& plan, Progress& progress, IoThreads* io) {
+                  const NamePlan& plan, Progress& progress, IoThreads* io, MessageLog* log) {
   UserRun run(opt, user, progress);
   run.io = io;
   auto fail_all = [&](const WriteStatus& st) {
@@ -636,6 +637,7 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
                                              "DAV collection of a kind that is not exported"));
         break;
     }
+    if (log) log->spill(job.out.messages, job.out.spilled);  // on failure they stay in memory
   }
 
   for (const auto& [path, view] : run.empty_folders) {
@@ -918,6 +920,11 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
     Progress progress("convert", total_bytes, total_messages, opt.quiet);
     std::optional<IoThreads> io;
     if (opt.io_depth > 1) io.emplace(io_width(opt.io_depth));
+    auto log = std::make_shared<MessageLog>();  // report entries: a store's findings grow with it
+    if (auto why = log->open(opt.out); !why.empty())
+      report.findings.push_back(finding(Finding::Severity::warning, "report_in_memory", opt.out.string(), 0,
+                                        why + "; the report keeps every message entry in memory instead"));
+    report.message_log = log;
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, order.size(), 1),
         [&](const tbb::blocked_range<std::size_t>& range) {
@@ -925,7 +932,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
             User& u = users[order[k]];
             decide(u);
             if (!u.refused)
-              convert_user(opt, u, jobs, inv, plan, progress, io ? &*io : nullptr);
+              convert_user(opt, u, jobs, inv, plan, progress, io ? &*io : nullptr, log->is_open() ? log.get() : nullptr);
             else
               for (std::size_t j : u.jobs)
                 if (!jobs[j].orphans_of) progress.add(inv[jobs[j].inventory].bytes, inv[jobs[j].inventory].live_count);

@@ -113,13 +113,19 @@ ordered_json combine_split_entries(const ordered_json& owner, std::vector<const 
 
 }  // namespace
 
-std::string stamp_shard_report(std::string_view report_json, const ShardStamp& s) {
-  ordered_json j = ordered_json::parse(report_json);  // our own writer's output: valid
+ordered_json shard_stamp_member(const ShardStamp& s) {
+  ordered_json j;
   j["shard"] = ordered_json{{"plan_id", s.plan_id},
                             {"shard", s.shard},
                             {"shards", s.shards},
                             {"users", s.users},
                             {"rename_map", s.rename_map}};
+  return j;
+}
+
+std::string stamp_shard_report(std::string_view report_json, const ShardStamp& s) {
+  ordered_json j = ordered_json::parse(report_json);  // our own writer's output: valid
+  j["shard"] = shard_stamp_member(s)["shard"];
   return dump(j);
 }
 

@@ -12,6 +12,8 @@
 #include <string_view>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "converter/shard_plan.h"
 
 namespace cyrconv {
@@ -23,6 +25,8 @@ struct ShardStamp {
   std::vector<std::string> users;
   std::string rename_map;  // absolute path of the shard's rename map
 };
+// {"shard": {...}}: the member a shard's report ends with (write_convert_report_json's trailer).
+nlohmann::ordered_json shard_stamp_member(const ShardStamp& stamp);
 // `report_json` (convert_report_json's output) with the stamp added as its last key.
 std::string stamp_shard_report(std::string_view report_json, const ShardStamp& stamp);
 

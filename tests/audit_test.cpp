@@ -37,7 +37,7 @@ std::set<Key> keys_of(const AuditReport& r, const fs::path& spool) {
     for (const auto& f : u.folders) {
       const std::string dir = fs::path(f.directory).lexically_relative(spool).string();
       for (const auto& fd : f.findings) out.emplace(dir, fd.uid, fd.kind);
-      for (const auto& m : f.messages)
+      for (const auto& m : test::entries(r, f))
         for (const auto& fd : m.findings) out.emplace(dir, m.uid, fd.kind);
     }
   return out;
@@ -237,7 +237,7 @@ TEST_CASE("audit: clean real fixtures have no index or file damage; findings onl
     for (const auto& u : r.users)
       for (const auto& f : u.folders) {
         CHECK_MESSAGE(f.findings.empty(), f.directory);
-        for (const auto& m : f.messages) {
+        for (const auto& m : test::entries(r, f)) {
           const std::string msg = test::read_file(m.file);
           const std::string header = msg.substr(0, msg.find("\r\n\r\n"));
           for (const auto& fd : m.findings) {
@@ -263,7 +263,7 @@ TEST_CASE("audit: every message lacking Date, From or Message-ID gets exactly th
   std::set<std::pair<std::string, std::string>> reported, expected;  // file, kind
   for (const auto& u : r.users)
     for (const auto& f : u.folders) {
-      for (const auto& m : f.messages)
+      for (const auto& m : test::entries(r, f))
         for (const auto& fd : m.findings)
           if (fd.kind.rfind("missing_", 0) == 0 && fd.kind != "message_file_missing") reported.emplace(m.file, fd.kind);
       // Independent check of every live message's header.

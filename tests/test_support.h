@@ -3,7 +3,11 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <stdexcept>
 #include <string>
+#include <vector>
+
+#include "writers/message_log.h"
 
 namespace cyrconv::test {
 
@@ -33,5 +37,15 @@ struct TempDir {
   TempDir(const TempDir&) = delete;
   TempDir& operator=(const TempDir&) = delete;
 };
+
+// A folder's report entries wherever they wait (the report's MessageLog, then memory).
+template <typename Report, typename Folder>
+std::vector<AuditMessage> entries(const Report& r, const Folder& f) {
+  std::vector<AuditMessage> out;
+  const std::string err =
+      for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) { out.push_back(m); });
+  if (!err.empty()) throw std::runtime_error(err);
+  return out;
+}
 
 }  // namespace cyrconv::test

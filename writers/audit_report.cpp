@@ -1,10 +1,12 @@
 #include "writers/audit_report.h"
 
+#include "writers/message_log.h"
 #include "writers/report_json.h"
 
 #include <nlohmann/json.hpp>
 
 #include <iomanip>
+#include <sstream>
 
 namespace cyrconv {
 
@@ -69,16 +71,16 @@ void write_audit_text(const AuditReport& r, std::ostream& out) {
   write_findings(r.findings, out, "  ");
   for (const auto& u : r.users) {
     bool any = false;
-    for (const auto& f : u.folders) any |= !f.findings.empty() || !f.messages.empty() || f.failed;
+    for (const auto& f : u.folders) any |= !f.findings.empty() || !f.messages.empty() || !f.spilled.empty() || f.failed;
     if (!any) continue;
     out << '\n' << (u.user.empty() ? std::string("shared and deleted folders") : "user " + u.user) << ":\n";
     for (const auto& f : u.folders) {
-      if (f.findings.empty() && f.messages.empty() && !f.failed) continue;
+      if (f.findings.empty() && f.messages.empty() && f.spilled.empty() && !f.failed) continue;
       out << "  " << f.name << (f.deleted ? " [deleted]" : "") << ": " << accounting_line(f.count) << '\n';
       out << "    directory: " << f.directory << '\n';
       if (f.failed) out << "    FAILED (--on-corrupt=fail): " << f.fail_reason << '\n';
       write_findings(f.findings, out, "    ");
-      for (const auto& m : f.messages) {
+      auto e = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
         out << "    " << (m.orphan ? "orphan " : "uid ") << m.uid << ": " << m.action;
         if (!m.changes.empty()) {
           out << " (";
@@ -89,7 +91,8 @@ void write_audit_text(const AuditReport& r, std::ostream& out) {
         if (!m.recover_folder.empty()) out << " into " << m.recover_folder;
         out << '\n';
         write_findings(m.findings, out, "      ");
-      }
+      });
+      if (!e.empty()) out << "    ERROR: report entries lost: " << e << '\n';
     }
   }
   out << "\ntotals: " << r.folders << " folders; " << accounting_line(r.totals) << '\n';
@@ -106,20 +109,27 @@ void write_audit_text(const AuditReport& r, std::ostream& out) {
   out << '\n' << (r.problems() ? "problems found\n" : "no problems found\n");
 }
 
-std::string audit_report_json(const AuditReport& r) {
-  ordered_json j;
-  j["schema"] = "cyrconv-audit";
-  j["schema_version"] = audit_report_schema_version;
-  j["tool_version"] = r.tool_version;
-  j["inputs"] = r.inputs;
-  j["on_corrupt"] = r.on_corrupt;
-  j["mime_checked"] = r.mime_checked;
-  j["findings"] = findings_json(r.findings);
-  ordered_json users = ordered_json::array();
+void write_audit_report_json(const AuditReport& r, std::ostream& out) {
+  PrettyJsonStream js(out);
+  js.begin_object();
+  ordered_json head;
+  head["schema"] = "cyrconv-audit";
+  head["schema_version"] = audit_report_schema_version;
+  head["tool_version"] = r.tool_version;
+  head["inputs"] = r.inputs;
+  head["on_corrupt"] = r.on_corrupt;
+  head["mime_checked"] = r.mime_checked;
+  head["findings"] = findings_json(r.findings);
+  js.members(head);
+  std::string unread;  // a read failure of the spilled entries, reported instead of hidden
+  js.key("users");
+  js.begin_array();
   for (const auto& u : r.users) {
-    ordered_json ju;
-    ju["user"] = u.user;
-    ordered_json folders = ordered_json::array();
+    js.begin_object();
+    js.key("user");
+    js.value(u.user);
+    js.key("folders");
+    js.begin_array();
     for (const auto& f : u.folders) {
       ordered_json jf;
       jf["name"] = f.name;
@@ -132,15 +142,20 @@ std::string audit_report_json(const AuditReport& r) {
       jf["accounting"] = accounting_json(f.count);
       jf["bytes_read"] = f.bytes_read;
       jf["findings"] = findings_json(f.findings);
-      ordered_json ms = ordered_json::array();
-      for (const auto& m : f.messages) ms.push_back(message_json(m));
-      jf["messages"] = std::move(ms);
-      folders.push_back(std::move(jf));
+      js.begin_object();
+      js.members(jf);
+      js.key("messages");
+      js.begin_array();
+      auto e = for_each_message(r.message_log.get(), f.spilled, f.messages,
+                                [&](const AuditMessage& m) { js.value(message_json(m)); });
+      if (!e.empty() && unread.empty()) unread = std::move(e);
+      js.end();
+      js.end();
     }
-    ju["folders"] = std::move(folders);
-    users.push_back(std::move(ju));
+    js.end();
+    js.end();
   }
-  j["users"] = std::move(users);
+  js.end();
   ordered_json t = accounting_json(r.totals);
   t["folders"] = r.folders;
   t["errors"] = r.errors;
@@ -148,9 +163,22 @@ std::string audit_report_json(const AuditReport& r) {
   t["bytes_read"] = r.bytes_read;
   t["seconds"] = r.seconds;
   t["fault_counts"] = r.fault_counts;
-  j["totals"] = std::move(t);
-  j["problems_found"] = r.problems();
-  return j.dump(2) + "\n";
+  js.key("totals");
+  js.value(t);
+  js.key("problems_found");
+  js.value(r.problems());
+  if (!unread.empty()) {
+    js.key("report_incomplete");
+    js.value(unread);
+  }
+  js.end();
+  js.finish();
+}
+
+std::string audit_report_json(const AuditReport& r) {
+  std::ostringstream out;
+  write_audit_report_json(r, out);
+  return std::move(out).str();
 }
 
 }  // namespace cyrconv

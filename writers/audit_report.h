@@ -11,6 +11,9 @@ namespace cyrconv {
 inline constexpr int audit_report_schema_version = 1;
 
 void write_audit_text(const AuditReport& report, std::ostream& out);
-std::string audit_report_json(const AuditReport& report);  // pretty-printed, ends with a newline
+// One JSON document, pretty-printed, ending with a newline; streamed, the folders' entries read
+// back from the report's MessageLog one at a time.
+void write_audit_report_json(const AuditReport& report, std::ostream& out);
+std::string audit_report_json(const AuditReport& report);  // the same, as a string (tests)
 
 }  // namespace cyrconv

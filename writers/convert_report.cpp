@@ -1,5 +1,6 @@
 #include "writers/convert_report.h"
 
+#include "writers/message_log.h"
 #include "writers/report_json.h"
 
 #include <nlohmann/json.hpp>
@@ -7,6 +8,7 @@
 #include <algorithm>
 #include <iomanip>
 #include <map>
+#include <sstream>
 
 namespace cyrconv {
 
@@ -101,7 +103,8 @@ void add_users_and_totals(ConvertReport& report, std::map<std::string, ConvertUs
     for (const auto& f : u.folders) {
       ++report.folders;
       count(f.findings);
-      for (const auto& m : f.messages) count(m.findings);
+      for_each_message(report.message_log.get(), f.spilled, f.messages,
+                       [&](const AuditMessage& m) { count(m.findings); });
       report.totals += f.count;
       report.skipped_deleted += f.skipped_deleted;
       report.bytes_written += f.bytes_written;
@@ -148,22 +151,26 @@ void write_convert_text(const ConvertReport& r, std::ostream& out) {
       }
       for (const auto& fd : f.findings)
         out << "      " << to_string(fd.severity) << ": " << fd.kind << ": " << fd.file << ": " << fd.detail << '\n';
-      std::map<std::string, std::uint64_t> warnings;  // written unchanged, with notes: summarised
-      for (const auto& m : f.messages)
+      // Messages written unchanged but with notes, summarised by kind; then the others, one line
+      // each. Two passes over the entries, which may be in the log.
+      std::map<std::string, std::uint64_t> warnings;
+      auto e = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
         if (m.action == "write")
           for (const auto& fd : m.findings) ++warnings[fd.kind];
+      });
       if (!warnings.empty()) {
         out << "      written with warnings:";
         for (const auto& [kind, n] : warnings) out << " " << kind << " x" << n;
         out << '\n';
       }
-      for (const auto& m : f.messages) {
-        if (m.action == "write") continue;
+      for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
+        if (m.action == "write") return;
         out << "      uid " << m.uid << ": " << m.action;
         if (!m.reason.empty()) out << " (" << m.reason << ")";
         for (const auto& c2 : m.changes) out << "; " << c2;
         out << '\n';
-      }
+      });
+      if (!e.empty()) out << "      ERROR: report entries lost: " << e << '\n';
     }
   }
   const auto& t = r.totals;
@@ -176,25 +183,33 @@ void write_convert_text(const ConvertReport& r, std::ostream& out) {
   if (r.stopped) out << "STOPPED: " << r.stop_reason << '\n';
 }
 
-std::string convert_report_json(const ConvertReport& r) {
-  ordered_json j;
-  j["schema"] = "cyrconv-convert";
-  j["schema_version"] = 1;
-  j["tool_version"] = r.tool_version;
-  j["inputs"] = r.inputs;
-  j["out"] = r.out;
-  j["format"] = r.format;
-  j["profile"] = r.profile;
-  j["on_corrupt"] = r.on_corrupt;
-  j["findings"] = findings_json(r.findings);
-  ordered_json users = ordered_json::array();
+void write_convert_report_json(const ConvertReport& r, std::ostream& out, const ordered_json* trailer) {
+  PrettyJsonStream js(out);
+  js.begin_object();
+  ordered_json head;
+  head["schema"] = "cyrconv-convert";
+  head["schema_version"] = 1;
+  head["tool_version"] = r.tool_version;
+  head["inputs"] = r.inputs;
+  head["out"] = r.out;
+  head["format"] = r.format;
+  head["profile"] = r.profile;
+  head["on_corrupt"] = r.on_corrupt;
+  head["findings"] = findings_json(r.findings);
+  js.members(head);
+  std::string unread;  // a read failure of the spilled entries, reported instead of hidden
+  js.key("users");
+  js.begin_array();
   for (const auto& u : r.users) {
+    js.begin_object();
     ordered_json ju;
     ju["user"] = u.user;
     ju["output"] = u.output;
     ju["findings"] = findings_json(u.findings);
     ju["extras"] = extras_json(u.extras);
-    ordered_json folders = ordered_json::array();
+    js.members(ju);
+    js.key("folders");
+    js.begin_array();
     for (const auto& f : u.folders) {
       ordered_json jf;
       jf["name"] = f.name;
@@ -233,8 +248,11 @@ std::string convert_report_json(const ConvertReport& r) {
       jf["acl"] = std::move(acl);
       jf["acl_file"] = f.acl_file;
       jf["findings"] = findings_json(f.findings);
-      ordered_json ms = ordered_json::array();
-      for (const auto& m : f.messages) {
+      js.begin_object();
+      js.members(jf);
+      js.key("messages");
+      js.begin_array();
+      auto e = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
         ordered_json jm;
         jm["uid"] = m.uid;
         jm["file"] = m.file;
@@ -242,24 +260,36 @@ std::string convert_report_json(const ConvertReport& r) {
         if (!m.changes.empty()) jm["changes"] = m.changes;
         if (!m.reason.empty()) jm["reason"] = m.reason;
         jm["findings"] = findings_json(m.findings);
-        ms.push_back(std::move(jm));
-      }
-      jf["messages"] = std::move(ms);
-      folders.push_back(std::move(jf));
+        js.value(jm);
+      });
+      if (!e.empty() && unread.empty()) unread = std::move(e);
+      js.end();
+      js.end();
     }
-    ju["folders"] = std::move(folders);
-    users.push_back(std::move(ju));
+    js.end();
+    js.end();
   }
-  j["users"] = std::move(users);
-  j["totals"] = accounting_json(r.totals, r.skipped_deleted);
-  j["totals"]["folders"] = r.folders;
-  j["totals"]["bytes_written"] = r.bytes_written;
-  j["totals"]["errors"] = r.errors;
-  j["totals"]["warnings"] = r.warnings;
-  j["stopped"] = r.stopped;
-  if (r.stopped) j["stop_reason"] = r.stop_reason;
-  j["seconds"] = r.seconds;
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  js.end();
+  ordered_json tail;
+  tail["totals"] = accounting_json(r.totals, r.skipped_deleted);
+  tail["totals"]["folders"] = r.folders;
+  tail["totals"]["bytes_written"] = r.bytes_written;
+  tail["totals"]["errors"] = r.errors;
+  tail["totals"]["warnings"] = r.warnings;
+  tail["stopped"] = r.stopped;
+  if (r.stopped) tail["stop_reason"] = r.stop_reason;
+  tail["seconds"] = r.seconds;
+  if (!unread.empty()) tail["report_incomplete"] = unread;
+  js.members(tail);
+  if (trailer) js.members(*trailer);
+  js.end();
+  js.finish();
+}
+
+std::string convert_report_json(const ConvertReport& r) {
+  std::ostringstream out;
+  write_convert_report_json(r, out);
+  return std::move(out).str();
 }
 
 }  // namespace cyrconv

@@ -8,6 +8,8 @@
 #include <string>
 #include <vector>
 
+#include <nlohmann/json.hpp>
+
 #include "writers/report_model.h"
 
 namespace cyrconv {
@@ -47,7 +49,8 @@ struct ConvertFolder {
   bool failed = false;
   std::string fail_reason;
   std::vector<Finding> findings;
-  std::vector<AuditMessage> messages;  // messages not written unchanged, by UID
+  std::vector<AuditMessage> messages;  // messages not written unchanged, by UID: not yet spilled
+  std::vector<MessageLogSpan> spilled; // ... and those before them, in the report's MessageLog
   // Carried besides messages (converter/carry_extras.h):
   std::string special_use;              // "\\Sent" ..., the role the target gives this folder
   std::string special_use_source;       // "annotation" | "name"
@@ -94,6 +97,7 @@ struct ConvertReport {
   std::string out, format, profile, on_corrupt;
   std::vector<Finding> findings;
   std::vector<ConvertUser> users;
+  std::shared_ptr<const MessageLog> message_log;  // where folders' spilled entries are
   AuditAccounting totals;
   std::uint64_t folders = 0, skipped_deleted = 0, bytes_read = 0, bytes_written = 0, errors = 0, warnings = 0;
   double seconds = 0;
@@ -107,6 +111,10 @@ struct ConvertReport {
 void add_users_and_totals(ConvertReport& r, std::map<std::string, ConvertUser> by_user);
 
 void write_convert_text(const ConvertReport& r, std::ostream& out);
-std::string convert_report_json(const ConvertReport& r);
+// One JSON document, pretty-printed, ending with a newline; streamed, the folders' entries read
+// back from the report's MessageLog one at a time. `trailer`'s members, if given, come last.
+void write_convert_report_json(const ConvertReport& r, std::ostream& out,
+                               const nlohmann::ordered_json* trailer = nullptr);
+std::string convert_report_json(const ConvertReport& r);  // the same, as a string
 
 }  // namespace cyrconv

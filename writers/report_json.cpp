@@ -20,3 +20,67 @@ nlohmann::ordered_json findings_json(const std::vector<Finding>& findings) {
 }
 
 }  // namespace cyrconv
+
+namespace cyrconv {
+
+namespace {
+std::string dump_value(const nlohmann::ordered_json& v) {
+  return v.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);
+}
+}  // namespace
+
+void PrettyJsonStream::before_item() {
+  if (after_key_) {  // the value of a member: its name is already written
+    after_key_ = false;
+    return;
+  }
+  if (open_.empty()) return;
+  Level& l = open_.back();
+  out_ << (l.empty ? "\n" : ",\n") << std::string(2 * open_.size(), ' ');
+  l.empty = false;
+}
+
+void PrettyJsonStream::begin_object() {
+  before_item();
+  out_ << '{';
+  open_.push_back(Level{true, true});
+}
+
+void PrettyJsonStream::begin_array() {
+  before_item();
+  out_ << '[';
+  open_.push_back(Level{false, true});
+}
+
+void PrettyJsonStream::end() {
+  const Level l = open_.back();
+  open_.pop_back();
+  if (!l.empty) out_ << '\n' << std::string(2 * open_.size(), ' ');
+  out_ << (l.object ? '}' : ']');
+}
+
+void PrettyJsonStream::key(std::string_view k) {
+  before_item();
+  out_ << dump_value(nlohmann::ordered_json(std::string(k))) << ": ";
+  after_key_ = true;
+}
+
+void PrettyJsonStream::value(const nlohmann::ordered_json& v) {
+  before_item();
+  const std::string text = dump_value(v);
+  // Nested lines move right by this value's depth (strings hold no raw newline: JSON escapes it).
+  const std::string indent(2 * open_.size(), ' ');
+  std::size_t from = 0;
+  for (std::size_t nl; (nl = text.find('\n', from)) != std::string::npos; from = nl + 1)
+    out_.write(text.data() + from, static_cast<std::streamsize>(nl + 1 - from)) << indent;
+  out_.write(text.data() + from, static_cast<std::streamsize>(text.size() - from));
+}
+
+void PrettyJsonStream::members(const nlohmann::ordered_json& obj) {
+  for (const auto& [k, v] : obj.items()) {
+    key(k);
+    value(v);
+  }
+}
+
+}  // namespace cyrconv

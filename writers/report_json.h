@@ -14,3 +14,38 @@ nlohmann::ordered_json finding_json(const Finding& f);
 nlohmann::ordered_json findings_json(const std::vector<Finding>& findings);
 
 }  // namespace cyrconv
+
+#include <ostream>
+#include <string_view>
+
+namespace cyrconv {
+
+// Writes a JSON document in pieces, byte for byte as nlohmann's dump(2) would write it whole,
+// so that a report streams out without its whole tree in memory. Objects and arrays opened here
+// take members (`key` then a value or an opened container) or elements; a value written here is
+// any nlohmann value, dumped and indented to its depth. Strings that are not UTF-8 are written
+// with U+FFFD, as everywhere in the reports.
+class PrettyJsonStream {
+ public:
+  explicit PrettyJsonStream(std::ostream& out) : out_(out) {}
+  void begin_object();
+  void begin_array();
+  void end();                                  // closes the innermost open object or array
+  void key(std::string_view k);                // in an object: the next member's name
+  void value(const nlohmann::ordered_json& v);
+  // Every member of `obj` (an object) as members of the open object.
+  void members(const nlohmann::ordered_json& obj);
+  void finish() { out_ << '\n'; }              // after the outermost end(): dump(2) + "\n"
+
+ private:
+  void before_item();
+  struct Level {
+    bool object = false;
+    bool empty = true;
+  };
+  std::ostream& out_;
+  std::vector<Level> open_;
+  bool after_key_ = false;
+};
+
+}  // namespace cyrconv

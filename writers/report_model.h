@@ -3,10 +3,20 @@
 // knows how Cyrus stores anything.
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <string>
 #include <vector>
 
 namespace cyrconv {
+
+class MessageLog;  // writers/message_log.h
+
+// A run of report entries spilled to the MessageLog at once, in their order.
+struct MessageLogSpan {
+  std::uint64_t offset = 0;
+  std::uint64_t bytes = 0;
+  std::uint64_t entries = 0;
+};
 
 // One thing found wrong or worth knowing, with where it was found.
 struct Finding {
@@ -130,7 +140,8 @@ struct AuditFolder {
   AuditAccounting count;
   std::uint64_t bytes_read = 0;
   std::vector<Finding> findings;        // folder-level: index, header, directory
-  std::vector<AuditMessage> messages;   // only messages with findings, by UID
+  std::vector<AuditMessage> messages;   // only messages with findings, by UID: not yet spilled
+  std::vector<MessageLogSpan> spilled;  // ... and those before them, in the report's MessageLog
 };
 
 struct AuditUser {
@@ -145,6 +156,7 @@ struct AuditReport {
   bool mime_checked = true;
   std::vector<Finding> findings;        // store-level (discovery)
   std::vector<AuditUser> users;
+  std::shared_ptr<const MessageLog> message_log;  // where folders' spilled entries are
   AuditAccounting totals;
   std::uint64_t folders = 0, errors = 0, warnings = 0, bytes_read = 0;
   double seconds = 0;                   // wall time of the message pass
