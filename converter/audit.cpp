@@ -134,9 +134,9 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       for (std::uint32_t uid : orphans[f]) jobs.push_back(Job{f, uid, no_record, false});
     }
 
-    // Pass 3: read each message file once and check it, in parallel.
-    const auto t0 = std::chrono::steady_clock::now();
-    std::vector<JobResult> results(jobs.size());
+    // Pass 3: read each message file once and check it, in parallel, a window of jobs at a time
+    // (memory holds one window's check results, not a batch's: one folder may hold most of it).
+    std::vector<JobResult> results;
     auto to_read = [&](const Job& job) {
       return !job.duplicate && !(job.record != no_record && std::binary_search(missing[job.folder].begin(),
                                                                                missing[job.folder].end(), job.uid));
@@ -147,40 +147,45 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       return job.record != no_record ? message_file_path(mb, inv[job.folder].live[job.record])
                                      : mb.dir / (std::to_string(job.uid) + ".");
     };
-    // Ranges of jobs: with --io-depth each worker reads its range's next files ahead.
-    const std::size_t grain = io ? 256 : 1;
-    tbb::parallel_for(
-        tbb::blocked_range<std::size_t>(0, jobs.size(), grain), [&](const tbb::blocked_range<std::size_t>& range) {
-          Worker& w = workers.local();
-          PrefetchScope prefetch_scope{w.prefetch};
-          if (io) {
-            std::vector<fs::path> ahead;
-            for (std::size_t j = range.begin(); j != range.end(); ++j)
-              if (to_read(jobs[j])) ahead.push_back(file_of(jobs[j]));
-            w.prefetch.start(&*io, static_cast<std::size_t>(options.io_depth), read_buffer_size, std::move(ahead));
-          }
-          for (std::size_t j = range.begin(); j != range.end(); ++j) {
-            const Job& job = jobs[j];
-            JobResult& res = results[j];
-            if (!to_read(job)) continue;
-            w.checker.reset();
-            const fs::path file = file_of(job);
-            SourceStream s = w.prefetch.stream(file, w.buffer, [&](std::string_view chunk) { w.checker.feed(chunk); });
-            res.check = w.checker.finish();
-            res.read = true;
-            if (s.status == SourceOpen::Status::missing) {
-              res.missing = true;
-            } else if (s.status != SourceOpen::Status::ok) {
-              res.read_failed = true;
-              res.read_error = s.message;
+    auto read_window = [&](std::size_t w0, std::size_t w1) {
+      const auto t0 = std::chrono::steady_clock::now();
+      results.assign(w1 - w0, JobResult{});
+      // Ranges of jobs: with --io-depth each worker reads its range's next files ahead.
+      const std::size_t grain = io ? 256 : 1;
+      tbb::parallel_for(
+          tbb::blocked_range<std::size_t>(w0, w1, grain), [&](const tbb::blocked_range<std::size_t>& range) {
+            Worker& w = workers.local();
+            PrefetchScope prefetch_scope{w.prefetch};
+            if (io) {
+              std::vector<fs::path> ahead;
+              for (std::size_t j = range.begin(); j != range.end(); ++j)
+                if (to_read(jobs[j])) ahead.push_back(file_of(jobs[j]));
+              w.prefetch.start(&*io, static_cast<std::size_t>(options.io_depth), read_buffer_size, std::move(ahead));
             }
-          }
-        });
-    seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+            for (std::size_t j = range.begin(); j != range.end(); ++j) {
+              const Job& job = jobs[j];
+              JobResult& res = results[j - w0];
+              if (!to_read(job)) continue;
+              w.checker.reset();
+              const fs::path file = file_of(job);
+              SourceStream s = w.prefetch.stream(file, w.buffer, [&](std::string_view chunk) { w.checker.feed(chunk); });
+              res.check = w.checker.finish();
+              res.read = true;
+              if (s.status == SourceOpen::Status::missing) {
+                res.missing = true;
+              } else if (s.status != SourceOpen::Status::ok) {
+                res.read_failed = true;
+                res.read_error = s.message;
+              }
+            }
+          });
+      seconds += std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+    };
 
-    // Assemble per folder, in the fixed order of the discovery.
-    std::size_t j = 0;
-    for (std::size_t f = first; f < last; ++f) {
+    // Assemble per folder, in the fixed order of the discovery: a folder begins at its first job
+    // (or at once when it has none) and finishes after its last, when its entries move to the
+    // report's log and its records are dropped.
+    auto begin_folder = [&](std::size_t f) {
       const MailboxRef& mb = disc.mailboxes[f];
       AuditFolder& out = folders[f];
       bool valid = true;
@@ -191,69 +196,71 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       out.index_version = inv[f].index_read ? inv[f].header.minor_version : 0;
       for (auto& fd : inv[f].findings)
         if (!is_message_file_kind(fd.kind)) out.findings.push_back(std::move(fd));
-
       out.count.messages = inv[f].live.size();
-      for (; j < jobs.size() && jobs[j].folder == f; ++j) {
-        const Job& job = jobs[j];
-        const JobResult& res = results[j];
-        MessageSubject subject;
-        subject.record = job.record == no_record ? nullptr : &inv[f].live[job.record];
-        subject.uid = job.uid;
-        subject.file = (subject.record ? message_file_path(mb, *subject.record)
-                                       : mb.dir / (std::to_string(job.uid) + ".")).string();
-        subject.index_version = out.index_version;
-        subject.duplicate_record = job.duplicate;
-        subject.read_failed = res.read_failed;
-        subject.read_error = res.read_error;
-        const bool is_missing = subject.record && !job.duplicate && (!res.read || res.missing);
-        AuditMessage m;
-        if (is_missing) {
-          m.uid = job.uid;
-          m.file = subject.file;
-          m.action = options.on_corrupt == OnCorrupt::fail ? "fail" : "missing";
-          m.reason = "message file missing";
-          auto it = missing_findings[f].find(job.uid);
-          m.findings.push_back(it != missing_findings[f].end()
-                                   ? it->second
-                                   : Finding{Finding::Severity::error, "message_file_missing", subject.file, 0, job.uid,
-                                             "the index lists a live message but its file is missing"});
-        } else {
-          m = decide_message(subject, res.read ? &res.check : nullptr, options.on_corrupt, out.name);
-          if (mb.kind == MailboxKind::sieve && m.action == "repair") {  // convert exports the script, not the message
-            m.action = "write";
-            m.changes.clear();
-          }
-          if (m.orphan)
-            m.findings.insert(m.findings.begin(),
-                              Finding{Finding::Severity::warning, "orphan_message_file", subject.file, 0, job.uid,
-                                      "message file with no record in cyrus.index or cyrus.expunge; recovered into " +
-                                          orphan_folder_name(out.name)});
+    };
+    auto assemble_job = [&](std::size_t f, const Job& job, const JobResult& res) {
+      const MailboxRef& mb = disc.mailboxes[f];
+      AuditFolder& out = folders[f];
+      MessageSubject subject;
+      subject.record = job.record == no_record ? nullptr : &inv[f].live[job.record];
+      subject.uid = job.uid;
+      subject.file = (subject.record ? message_file_path(mb, *subject.record)
+                                     : mb.dir / (std::to_string(job.uid) + ".")).string();
+      subject.index_version = out.index_version;
+      subject.duplicate_record = job.duplicate;
+      subject.read_failed = res.read_failed;
+      subject.read_error = res.read_error;
+      const bool is_missing = subject.record && !job.duplicate && (!res.read || res.missing);
+      AuditMessage m;
+      if (is_missing) {
+        m.uid = job.uid;
+        m.file = subject.file;
+        m.action = options.on_corrupt == OnCorrupt::fail ? "fail" : "missing";
+        m.reason = "message file missing";
+        auto it = missing_findings[f].find(job.uid);
+        m.findings.push_back(it != missing_findings[f].end()
+                                 ? it->second
+                                 : Finding{Finding::Severity::error, "message_file_missing", subject.file, 0, job.uid,
+                                           "the index lists a live message but its file is missing"});
+      } else {
+        m = decide_message(subject, res.read ? &res.check : nullptr, options.on_corrupt, out.name);
+        if (mb.kind == MailboxKind::sieve && m.action == "repair") {  // convert exports the script, not the message
+          m.action = "write";
+          m.changes.clear();
         }
-        out.bytes_read += res.read ? res.check.size : 0;
-
-        // Accounting; with --on-corrupt=fail the folder stops at its first failing message.
-        AuditAccounting& c = out.count;
-        if (m.orphan) {
-          ++c.orphans;
-          if (m.action == "quarantine" || m.action == "fail") ++c.orphans_quarantined;
-          else ++c.orphans_recovered;
-        } else if (out.failed) {
-          ++c.not_converted;
-        } else if (m.action == "fail") {
-          out.failed = true;
-          out.fail_reason = "UID " + std::to_string(m.uid) + ": " + m.reason;
-          ++c.not_converted;
-        } else if (m.action == "write") {
-          ++c.written;
-        } else if (m.action == "repair") {
-          ++c.repaired;
-        } else if (m.action == "quarantine") {
-          ++c.quarantined;
-        } else if (m.action == "missing") {
-          ++c.missing;
-        }
-        if (!m.findings.empty()) out.messages.push_back(std::move(m));
+        if (m.orphan)
+          m.findings.insert(m.findings.begin(),
+                            Finding{Finding::Severity::warning, "orphan_message_file", subject.file, 0, job.uid,
+                                    "message file with no record in cyrus.index or cyrus.expunge; recovered into " +
+                                        orphan_folder_name(out.name)});
       }
+      out.bytes_read += res.read ? res.check.size : 0;
+
+      // Accounting; with --on-corrupt=fail the folder stops at its first failing message.
+      AuditAccounting& c = out.count;
+      if (m.orphan) {
+        ++c.orphans;
+        if (m.action == "quarantine" || m.action == "fail") ++c.orphans_quarantined;
+        else ++c.orphans_recovered;
+      } else if (out.failed) {
+        ++c.not_converted;
+      } else if (m.action == "fail") {
+        out.failed = true;
+        out.fail_reason = "UID " + std::to_string(m.uid) + ": " + m.reason;
+        ++c.not_converted;
+      } else if (m.action == "write") {
+        ++c.written;
+      } else if (m.action == "repair") {
+        ++c.repaired;
+      } else if (m.action == "quarantine") {
+        ++c.quarantined;
+      } else if (m.action == "missing") {
+        ++c.missing;
+      }
+      if (!m.findings.empty()) out.messages.push_back(std::move(m));
+    };
+    auto finish_folder = [&](std::size_t f) {
+      AuditFolder& out = folders[f];
       std::stable_sort(out.messages.begin(), out.messages.end(), [](const AuditMessage& a, const AuditMessage& b) {
         return a.orphan != b.orphan ? !a.orphan : a.uid < b.uid;
       });
@@ -262,6 +269,25 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       std::vector<std::uint32_t>().swap(missing[f]);
       std::vector<std::uint32_t>().swap(orphans[f]);
       missing_findings[f].clear();
+    };
+    const std::size_t window = std::max<std::size_t>(options.window_messages, 1);
+    std::size_t next_folder = first;  // the first folder not finished
+    bool begun = false;
+    std::size_t j = 0;                // the next job to assemble
+    for (std::size_t w0 = 0;; w0 += window) {
+      const std::size_t w1 = std::min(jobs.size(), w0 + window);
+      if (w0 < w1) read_window(w0, w1);
+      while (next_folder < last) {
+        const std::size_t f = next_folder;
+        if (!begun) begin_folder(f);
+        begun = true;
+        for (; j < w1 && jobs[j].folder == f; ++j) assemble_job(f, jobs[j], results[j - w0]);
+        if (j < jobs.size() && jobs[j].folder == f) break;  // the window ended inside f
+        finish_folder(f);
+        ++next_folder;
+        begun = false;
+      }
+      if (w1 == jobs.size()) break;
     }
   }  // batches
   report.seconds = seconds;

@@ -19,6 +19,9 @@ struct AuditOptions {
   // Folders inventoried, read and assembled together; memory holds one batch's records and
   // check results (tests make it small to cross batch edges).
   std::size_t batch_folders = 256;
+  // Message files read and checked together before their folders are assembled: memory holds
+  // one window's check results (tests make it small to cross folder edges).
+  std::size_t window_messages = 16384;
   // Where the report's per-message entries wait (an unnamed file); "": $TMPDIR or /tmp.
   std::filesystem::path scratch_dir;
 };

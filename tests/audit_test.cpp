@@ -137,6 +137,13 @@ TEST_CASE("audit: every damaged spool from tools/damage shows exactly its inject
     const fs::path spool = tmp.path / std::string(c["spool"]);
     const AuditReport r = run_audit(inputs_of(spool, {}), deep());
     const std::set<Key> got = keys_of(r, spool);
+    {  // The same report read in windows of 3 messages (orphans and missing files at window edges).
+      AuditOptions small = deep();
+      small.window_messages = 3;
+      AuditReport a = run_audit(inputs_of(spool, {}), small), b = r;
+      a.seconds = b.seconds = 0;
+      CHECK(audit_report_json(a) == audit_report_json(b));
+    }
     std::set<Key> baseline;
     AuditAccounting clean_count;
     for (const auto& k : all_baseline)
@@ -308,7 +315,7 @@ TEST_CASE("audit CLI: exit statuses and the JSON report") {
   CHECK(WEXITSTATUS(st) == 2);
 }
 
-TEST_CASE("audit: batches of folders give the report one batch gives (memory holds one batch)") {
+TEST_CASE("audit: batches of folders and windows of messages give the report one batch gives (memory holds one window)") {
   SourceInputs in;
   in.partitions.push_back({"default", test::fixtures_dir() / "cyrus36-default" / "spool"});
   in.config_dir = test::fixtures_dir() / "cyrus36-default" / "config";
@@ -318,11 +325,21 @@ TEST_CASE("audit: batches of folders give the report one batch gives (memory hol
   };
   AuditOptions one;
   one.batch_folders = 100000;
+  one.window_messages = std::size_t{1} << 30;
   const std::string want = without_timing(run_audit(in, one));
   for (std::size_t batch : {1, 2, 3, 7}) {
     AuditOptions o;
     o.batch_folders = batch;
     CHECK(without_timing(run_audit(in, o)) == want);
+  }
+  // Windows that end inside folders, at their edges and past folders without messages.
+  for (std::size_t window : {1, 2, 5, 33}) {
+    for (std::size_t batch : {3, 100000}) {
+      AuditOptions o;
+      o.batch_folders = batch;
+      o.window_messages = window;
+      CHECK_MESSAGE(without_timing(run_audit(in, o)) == want, "window ", window, " batch ", batch);
+    }
   }
   CHECK(want.find("\"written\"") != std::string::npos);
 }
