@@ -126,12 +126,20 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       }
       std::sort(missing[f].begin(), missing[f].end());
       std::set<std::uint32_t> seen_uids;
+      const std::size_t folder_start = jobs.size();
       for (std::size_t r = 0; r < inv[f].live.size(); ++r) {
         const std::uint32_t uid = inv[f].live[r].uid;
         const bool dup = !seen_uids.insert(uid).second;
         jobs.push_back(Job{f, uid, r, dup});
       }
       for (std::uint32_t uid : orphans[f]) jobs.push_back(Job{f, uid, no_record, false});
+      // The report's order, which is also convert's (UID order, a damaged index's disorder
+      // aside; then the orphans): entries leave for the log as they come, never to be sorted.
+      std::stable_sort(jobs.begin() + static_cast<std::ptrdiff_t>(folder_start), jobs.end(),
+                       [](const Job& a, const Job& b) {
+                         const bool ao = a.record == no_record, bo = b.record == no_record;
+                         return ao != bo ? !ao : a.uid < b.uid;
+                       });
     }
 
     // Pass 3: read each message file once and check it, in parallel, a window of jobs at a time
@@ -261,9 +269,6 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
     };
     auto finish_folder = [&](std::size_t f) {
       AuditFolder& out = folders[f];
-      std::stable_sort(out.messages.begin(), out.messages.end(), [](const AuditMessage& a, const AuditMessage& b) {
-        return a.orphan != b.orphan ? !a.orphan : a.uid < b.uid;
-      });
       log->spill(out.messages, out.spilled);  // on failure they stay in memory, nothing is lost
       inv[f] = MailboxInventory{};  // what the report needs is in `out` now
       std::vector<std::uint32_t>().swap(missing[f]);
@@ -282,7 +287,10 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
         if (!begun) begin_folder(f);
         begun = true;
         for (; j < w1 && jobs[j].folder == f; ++j) assemble_job(f, jobs[j], results[j - w0]);
-        if (j < jobs.size() && jobs[j].folder == f) break;  // the window ended inside f
+        if (j < jobs.size() && jobs[j].folder == f) {  // the window ended inside f
+          log->spill(folders[f].messages, folders[f].spilled);
+          break;
+        }
         finish_folder(f);
         ++next_folder;
         begun = false;
