@@ -241,8 +241,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   report.tool_version = CYRCONV_VERSION;
   if (!c.report_file.empty()) {
     std::ofstream out(c.report_file, std::ios::binary | std::ios::trunc);
-    const nlohmann::ordered_json trailer = stamp ? shard_stamp_member(*stamp) : nlohmann::ordered_json();
-    write_convert_report_json(report, out, stamp ? &trailer : nullptr);
+    write_convert_report_file(report, stamp ? &*stamp : nullptr, out);
     if (!out) return fail_input("cannot write " + c.report_file);
   }
   write_convert_text(report, std::cout);

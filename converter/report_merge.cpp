@@ -113,19 +113,26 @@ ordered_json combine_split_entries(const ordered_json& owner, std::vector<const 
 
 }  // namespace
 
-ordered_json shard_stamp_member(const ShardStamp& s) {
-  ordered_json j;
-  j["shard"] = ordered_json{{"plan_id", s.plan_id},
-                            {"shard", s.shard},
-                            {"shards", s.shards},
-                            {"users", s.users},
-                            {"rename_map", s.rename_map}};
-  return j;
+namespace {
+ordered_json shard_stamp_json(const ShardStamp& s) {
+  return ordered_json{{"plan_id", s.plan_id},
+                      {"shard", s.shard},
+                      {"shards", s.shards},
+                      {"users", s.users},
+                      {"rename_map", s.rename_map}};
+}
+}  // namespace
+
+void write_convert_report_file(const ConvertReport& report, const ShardStamp* stamp, std::ostream& out) {
+  if (!stamp) return write_convert_report_json(report, out);
+  ordered_json trailer;
+  trailer["shard"] = shard_stamp_json(*stamp);
+  write_convert_report_json(report, out, &trailer);
 }
 
 std::string stamp_shard_report(std::string_view report_json, const ShardStamp& s) {
   ordered_json j = ordered_json::parse(report_json);  // our own writer's output: valid
-  j["shard"] = shard_stamp_member(s)["shard"];
+  j["shard"] = shard_stamp_json(s);
   return dump(j);
 }
 

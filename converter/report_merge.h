@@ -12,9 +12,10 @@
 #include <string_view>
 #include <vector>
 
-#include <nlohmann/json.hpp>
+#include <ostream>
 
 #include "converter/shard_plan.h"
+#include "writers/convert_report.h"
 
 namespace cyrconv {
 
@@ -25,8 +26,8 @@ struct ShardStamp {
   std::vector<std::string> users;
   std::string rename_map;  // absolute path of the shard's rename map
 };
-// {"shard": {...}}: the member a shard's report ends with (write_convert_report_json's trailer).
-nlohmann::ordered_json shard_stamp_member(const ShardStamp& stamp);
+// A convert report's JSON, streamed; a shard's (`stamp` given) ends with its "shard" member.
+void write_convert_report_file(const ConvertReport& report, const ShardStamp* stamp, std::ostream& out);
 // `report_json` (convert_report_json's output) with the stamp added as its last key.
 std::string stamp_shard_report(std::string_view report_json, const ShardStamp& stamp);
 
