@@ -42,6 +42,7 @@
 #include "converter/user_state.h"
 #include "parsers/message_check.h"
 #include "writers/gzip_file.h"
+#include "writers/imapbase_insert.h"
 #include "writers/maildir.h"
 #include "writers/manifest.h"
 #include "writers/mbox.h"
@@ -1257,7 +1258,6 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     }
   } else {
   ranges.push_back(first_range());
-  const std::uint64_t mbox_start = fo.mbox.bytes_written(), manifest_start = fo.manifest.bytes_written();
   if (cuts.size() == 1) {
     convert_range(cuts[0].first, cuts[0].second, *ranges[0], true);
   } else {
@@ -1271,8 +1271,9 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       for (OutputFile* f : {&ro.own_manifest, &ro.own_uidlist, &ro.own_mbox}) (void)f->park();
     };
     // Appends range k to the folder's files; mbox offsets in its manifest lines move by where
-    // its segment lands.
-    auto append_range = [&](std::size_t k, std::vector<char>& buffer) {
+    // its segment lands. `imapbase`: the X-IMAPbase line its first message lacks, to insert
+    // (range 0 committed no message, this range is the first that did).
+    auto append_range = [&](std::size_t k, std::vector<char>& buffer, const std::string* imapbase) {
       RangeOutput& ro = *ranges[k];
       auto append = [&](OutputFile& to) { return [&to](std::string_view chunk) { return to.write(chunk); }; };
       WriteStatus st;
@@ -1281,7 +1282,22 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         if (st) st = ro.own_manifest.read_back(buffer, append(fo.manifest));
       } else {
         const std::uint64_t delta = fo.mbox.bytes_written();
-        st = ro.own_mbox.read_back(buffer, append(fo.mbox));
+        std::uint64_t inserted_at = UINT64_MAX, shift = 0;  // lines at or past it move by shift more
+        if (!imapbase) {
+          st = ro.own_mbox.read_back(buffer, append(fo.mbox));
+        } else {
+          ImapbaseInserter insert(*imapbase, append(fo.mbox));
+          st = ro.own_mbox.read_back(buffer, [&](std::string_view chunk) { return insert.feed(chunk); });
+          if (st) st = insert.finish();
+          if (st && !insert.inserted())
+            st = WriteStatus{false, fo.mbox_file.string() + ": range " + std::to_string(k) +
+                                        ": no X-UID field to put X-IMAPbase before"};
+          if (st) {
+            inserted_at = insert.inserted_at();
+            shift = insert.size();
+            ro.bytes_written += shift;
+          }
+        }
         std::string line;
         if (st)
           st = ro.own_manifest.read_back(buffer, [&](std::string_view chunk) -> WriteStatus {
@@ -1290,7 +1306,9 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
               line.append(chunk.substr(0, eol));
               if (eol == std::string_view::npos) break;
               chunk.remove_prefix(eol + 1);
-              if (auto w2 = fo.manifest.write(manifest_line_shifted(line, delta) + "\n"); !w2) return w2;
+              const auto off = shift ? manifest_line_mbox_offset(line) : std::nullopt;
+              const std::uint64_t moved = delta + (off && *off >= inserted_at ? shift : 0);
+              if (auto w2 = fo.manifest.write(manifest_line_shifted(line, moved) + "\n"); !w2) return w2;
               line.clear();
             }
             return {};
@@ -1312,23 +1330,26 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     // Ranges are appended as soon as every range before them is in, by the thread that finished
     // the last of those, so the copying overlaps the conversion of the ranges still running
     // instead of trailing the folder. In mbox the folder's first message must carry X-IMAPbase:
-    // when range 0 committed none and a later one did, that message lacks it, and joining stops;
-    // the folder is then converted again as one range (rare: every message of range 0 missing
-    // or quarantined).
+    // when range 0 committed none, the first later range that did gets the line inserted (rare:
+    // every message of range 0 missing or quarantined).
     std::mutex join_lock;
     std::vector<char> range_done(cuts.size(), 0);
     std::size_t joined = 1;     // ranges before this one are in the folder's files
-    bool join_blocked = false;
+    bool imapbase_owed = mbox_format && fo.mbox_first;  // until a committed message carries it
+    std::string imapbase;
+    if (imapbase_owed) {
+      const std::string meta = mbox_metadata_headers(0, 0, {}, &fo.mbox_state);
+      imapbase = meta.substr(0, meta.find('\n') + 1);
+    }
     auto finished = [&](std::size_t k) {
       std::lock_guard<std::mutex> g(join_lock);
       range_done[k] = 1;
       if (!range_done[0]) return;
-      while (!join_blocked && joined < cuts.size() && range_done[joined]) {
-        if (mbox_format && ranges[0]->mbox_first && ranges[joined]->mbox_committed > 0) {
-          join_blocked = true;
-          break;
-        }
-        append_range(joined, workers.local().buffer);
+      imapbase_owed = imapbase_owed && ranges[0]->mbox_first;  // range 0 wrote it with its first message
+      while (joined < cuts.size() && range_done[joined]) {
+        const bool insert = imapbase_owed && ranges[joined]->mbox_committed > 0;
+        append_range(joined, workers.local().buffer, insert ? &imapbase : nullptr);
+        imapbase_owed = imapbase_owed && !insert;
         ++joined;
       }
     };
@@ -1348,13 +1369,6 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
           },
           tbb::simple_partitioner());
     });
-    if (join_blocked) {
-      ranges.clear();
-      ranges.push_back(first_range());
-      if (auto st = fo.mbox.rewind_to(mbox_start); !st) ranges[0]->failed = true;
-      if (auto st = fo.manifest.rewind_to(manifest_start); !st) ranges[0]->failed = true;
-      convert_range(0, items.size(), *ranges[0], false);
-    }
   }
   }
   // What the ranges counted, in UID order; a stop is reported once. A range whose lines could

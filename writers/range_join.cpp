@@ -7,6 +7,7 @@
 #include <vector>
 
 #include "writers/gzip_file.h"
+#include "writers/imapbase_insert.h"
 #include "writers/manifest.h"
 
 namespace cyrconv {
@@ -100,32 +101,14 @@ WriteStatus join_range_parts(const RangeJoin& j, std::uint64_t& inserted_bytes) 
     if (r != insert_in) {
       if (auto st = stream_part(part(r, "mbox"), buffer, append_to(mbox)); !st) return st;
     } else {
-      // Before the first "\nX-UID: ": the part is scanned with a tail carried over chunk ends.
-      static constexpr std::string_view needle = "\nX-UID: ";
-      std::string carry;
-      std::uint64_t consumed = 0;  // bytes of the part already written
-      WriteStatus st = stream_part(part(r, "mbox"), buffer, [&](std::string_view chunk) -> WriteStatus {
-        if (inserted) return mbox.write(chunk);
-        carry.append(chunk);
-        const std::size_t at = carry.find(needle);
-        if (at == std::string::npos) {
-          const std::size_t keep = std::min(carry.size(), needle.size() - 1);
-          if (auto w = mbox.write(std::string_view(carry).substr(0, carry.size() - keep)); !w) return w;
-          consumed += carry.size() - keep;
-          carry.erase(0, carry.size() - keep);
-          return {};
-        }
-        if (auto w = mbox.write(std::string_view(carry).substr(0, at + 1)); !w) return w;
-        inserted_at = consumed + at + 1;
-        inserted = true;
-        if (auto w = mbox.write(j.imapbase); !w) return w;
-        const WriteStatus w = mbox.write(std::string_view(carry).substr(at + 1));
-        carry.clear();
-        return w;
-      });
-      if (st && !carry.empty()) st = mbox.write(carry);
+      ImapbaseInserter insert(j.imapbase, append_to(mbox));
+      WriteStatus st = stream_part(part(r, "mbox"), buffer, [&](std::string_view chunk) { return insert.feed(chunk); });
+      if (st) st = insert.finish();
       if (!st) return st;
-      if (!inserted) return WriteStatus{false, part(r, "mbox").string() + ": no X-UID header: not a part cyrconv wrote"};
+      if (!insert.inserted())
+        return WriteStatus{false, part(r, "mbox").string() + ": no X-UID header: not a part cyrconv wrote"};
+      inserted = true;
+      inserted_at = insert.inserted_at();
     }
     const std::uint64_t shift = inserted ? j.imapbase.size() : 0;
     inserted_bytes += shift;
