@@ -1,7 +1,7 @@
 #pragma once
 // Where a report keeps its per-message entries (every message with a finding, every message
-// not written unchanged). A store's findings grow with the store: kept in memory they made a
-// 100,000-message audit report weigh 130 MB. The engine moves each finished folder's (or
+// not written unchanged). A store's findings grow with the store: kept in memory they took
+// `audit --report` on a 100,000-message spool to 177 MB (58 MB without them). The engine moves each finished folder's (or
 // range's) entries into this log, an unnamed scratch file, and the report writers read them back
 // in order while they stream the report out. Memory holds one span handle per folder or range.
 //
@@ -12,6 +12,7 @@
 #include <functional>
 #include <mutex>
 #include <string>
+#include <string_view>
 #include <vector>
 
 #include "writers/report_model.h"
@@ -42,7 +43,7 @@ class MessageLog {
  private:
   int fd_ = -1;
   std::filesystem::path dir_;
-  mutable std::mutex append_lock_;
+  std::mutex append_lock_;
   std::uint64_t end_ = 0;
 };
 

@@ -19,10 +19,6 @@ nlohmann::ordered_json findings_json(const std::vector<Finding>& findings) {
   return a;
 }
 
-}  // namespace cyrconv
-
-namespace cyrconv {
-
 namespace {
 std::string dump_value(const nlohmann::ordered_json& v) {
   return v.dump(2, ' ', false, nlohmann::json::error_handler_t::replace);

@@ -3,6 +3,8 @@
 // in all of them.
 #include <nlohmann/json.hpp>
 
+#include <ostream>
+#include <string_view>
 #include <vector>
 
 #include "writers/report_model.h"
@@ -12,13 +14,6 @@ namespace cyrconv {
 // {"severity", "kind", "file", "offset" (when non-zero), "uid" (when non-zero), "detail"}
 nlohmann::ordered_json finding_json(const Finding& f);
 nlohmann::ordered_json findings_json(const std::vector<Finding>& findings);
-
-}  // namespace cyrconv
-
-#include <ostream>
-#include <string_view>
-
-namespace cyrconv {
 
 // Writes a JSON document in pieces, byte for byte as nlohmann's dump(2) would write it whole,
 // so that a report streams out without its whole tree in memory. Objects and arrays opened here
