@@ -330,7 +330,8 @@ int run_cli(int argc, char** argv) {
 
   AuditCommandOptions audit_opts;
   CLI::App* audit = app.add_subcommand(
-      "audit", "Read and check every message file once; report per message what convert would do. Writes no output tree");
+      "audit", "Read and check every message file once; report per message what convert would do. Writes no output tree (the report's per-message "
+      "entries wait in an unnamed file in $TMPDIR)");
   add_input_options(*audit, in);
   add_io_depth_option(*audit, in);
   audit->add_option("--report", audit_opts.report_file, "Write the JSON corruption audit report (schema in README) to FILE")

@@ -142,15 +142,7 @@ void write_audit_report_json(const AuditReport& r, std::ostream& out) {
       jf["accounting"] = accounting_json(f.count);
       jf["bytes_read"] = f.bytes_read;
       jf["findings"] = findings_json(f.findings);
-      js.begin_object();
-      js.members(jf);
-      js.key("messages");
-      js.begin_array();
-      auto e = for_each_message(r.message_log.get(), f.spilled, f.messages,
-                                [&](const AuditMessage& m) { js.value(message_json(m)); });
-      if (!e.empty() && unread.empty()) unread = std::move(e);
-      js.end();
-      js.end();
+      write_folder_with_entries(js, jf, r.message_log.get(), f.spilled, f.messages, message_json, unread);
     }
     js.end();
     js.end();

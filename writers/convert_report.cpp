@@ -83,6 +83,18 @@ ordered_json extras_json(const CarriedExtras& x) {
   return j;
 }
 
+// A message entry of the convert report (audit's also says "orphan" and "recover_folder").
+ordered_json message_json(const AuditMessage& m) {
+  ordered_json jm;
+  jm["uid"] = m.uid;
+  jm["file"] = m.file;
+  jm["action"] = m.action;
+  if (!m.changes.empty()) jm["changes"] = m.changes;
+  if (!m.reason.empty()) jm["reason"] = m.reason;
+  jm["findings"] = findings_json(m.findings);
+  return jm;
+}
+
 }  // namespace
 
 void add_users_and_totals(ConvertReport& report, std::map<std::string, ConvertUser> by_user) {
@@ -248,23 +260,7 @@ void write_convert_report_json(const ConvertReport& r, std::ostream& out, const 
       jf["acl"] = std::move(acl);
       jf["acl_file"] = f.acl_file;
       jf["findings"] = findings_json(f.findings);
-      js.begin_object();
-      js.members(jf);
-      js.key("messages");
-      js.begin_array();
-      auto e = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
-        ordered_json jm;
-        jm["uid"] = m.uid;
-        jm["file"] = m.file;
-        jm["action"] = m.action;
-        if (!m.changes.empty()) jm["changes"] = m.changes;
-        if (!m.reason.empty()) jm["reason"] = m.reason;
-        jm["findings"] = findings_json(m.findings);
-        js.value(jm);
-      });
-      if (!e.empty() && unread.empty()) unread = std::move(e);
-      js.end();
-      js.end();
+      write_folder_with_entries(js, jf, r.message_log.get(), f.spilled, f.messages, message_json, unread);
     }
     js.end();
     js.end();

@@ -79,4 +79,18 @@ void PrettyJsonStream::members(const nlohmann::ordered_json& obj) {
   }
 }
 
+void write_folder_with_entries(PrettyJsonStream& js, const nlohmann::ordered_json& members, const MessageLog* log,
+                               const std::vector<MessageLogSpan>& spilled, const std::vector<AuditMessage>& pending,
+                               const std::function<nlohmann::ordered_json(const AuditMessage&)>& entry,
+                               std::string& unread) {
+  js.begin_object();
+  js.members(members);
+  js.key("messages");
+  js.begin_array();
+  auto e = for_each_message(log, spilled, pending, [&](const AuditMessage& m) { js.value(entry(m)); });
+  if (!e.empty() && unread.empty()) unread = std::move(e);
+  js.end();
+  js.end();
+}
+
 }  // namespace cyrconv

@@ -3,10 +3,13 @@
 // in all of them.
 #include <nlohmann/json.hpp>
 
+#include <functional>
 #include <ostream>
+#include <string>
 #include <string_view>
 #include <vector>
 
+#include "writers/message_log.h"
 #include "writers/report_model.h"
 
 namespace cyrconv {
@@ -42,5 +45,13 @@ class PrettyJsonStream {
   std::vector<Level> open_;
   bool after_key_ = false;
 };
+
+// A folder's object in a report: `members`, then "messages" with the folder's entries (those in
+// the log first, then those in memory), each rendered by `entry`. A failure to read the log back
+// is kept in `unread` (the first one), for the report to end with "report_incomplete".
+void write_folder_with_entries(PrettyJsonStream& js, const nlohmann::ordered_json& members, const MessageLog* log,
+                               const std::vector<MessageLogSpan>& spilled, const std::vector<AuditMessage>& pending,
+                               const std::function<nlohmann::ordered_json(const AuditMessage&)>& entry,
+                               std::string& unread);
 
 }  // namespace cyrconv

@@ -16,9 +16,8 @@ namespace {
 bool refuse(const char* path, int flags) {
   if ((flags & O_TMPFILE) != O_TMPFILE) return false;
   if (const char* log = std::getenv("CYRCONV_SHIM_LOG")) {
-    using open_fn = int (*)(const char*, int, ...);
-    static auto real_open = reinterpret_cast<open_fn>(dlsym(RTLD_NEXT, "open"));
-    const int fd = real_open(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
+    static const auto next = reinterpret_cast<int (*)(const char*, int, ...)>(dlsym(RTLD_NEXT, "open"));
+    const int fd = next(log, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC, 0600);
     if (fd >= 0) {
       // One write per line: lines of concurrent threads do not interleave.
       char line[4096];
@@ -33,56 +32,50 @@ bool refuse(const char* path, int flags) {
   return true;
 }
 
-mode_t mode_of(int flags, va_list ap) {
-  return (flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE ? static_cast<mode_t>(va_arg(ap, int)) : 0;
+// The mode argument an open call carries only with O_CREAT or O_TMPFILE.
+#define CYRCONV_SHIM_MODE(flags)                                              \
+  mode_t mode = 0;                                                           \
+  if ((flags & O_CREAT) || (flags & O_TMPFILE) == O_TMPFILE) {               \
+    va_list ap;                                                              \
+    va_start(ap, flags);                                                     \
+    mode = static_cast<mode_t>(va_arg(ap, int));                             \
+    va_end(ap);                                                              \
+  }
+
+template <typename Fn>
+Fn real(const char* name) {
+  return reinterpret_cast<Fn>(dlsym(RTLD_NEXT, name));
 }
+using open_fn = int (*)(const char*, int, ...);
+using openat_fn = int (*)(int, const char*, int, ...);
 
 }  // namespace
 
+// va_start needs the variadic function itself, hence the macro; the rest is shared.
 extern "C" {
 
 int open(const char* path, int flags, ...) {
-  va_list ap;
-  va_start(ap, flags);
-  const mode_t mode = mode_of(flags, ap);
-  va_end(ap);
-  if (refuse(path, flags)) return -1;
-  using fn = int (*)(const char*, int, ...);
-  static auto real = reinterpret_cast<fn>(dlsym(RTLD_NEXT, "open"));
-  return real(path, flags, mode);
+  CYRCONV_SHIM_MODE(flags)
+  static const auto next = real<open_fn>("open");
+  return refuse(path, flags) ? -1 : next(path, flags, mode);
 }
 
 int open64(const char* path, int flags, ...) {
-  va_list ap;
-  va_start(ap, flags);
-  const mode_t mode = mode_of(flags, ap);
-  va_end(ap);
-  if (refuse(path, flags)) return -1;
-  using fn = int (*)(const char*, int, ...);
-  static auto real = reinterpret_cast<fn>(dlsym(RTLD_NEXT, "open64"));
-  return real(path, flags, mode);
+  CYRCONV_SHIM_MODE(flags)
+  static const auto next = real<open_fn>("open64");
+  return refuse(path, flags) ? -1 : next(path, flags, mode);
 }
 
 int openat(int dirfd, const char* path, int flags, ...) {
-  va_list ap;
-  va_start(ap, flags);
-  const mode_t mode = mode_of(flags, ap);
-  va_end(ap);
-  if (refuse(path, flags)) return -1;
-  using fn = int (*)(int, const char*, int, ...);
-  static auto real = reinterpret_cast<fn>(dlsym(RTLD_NEXT, "openat"));
-  return real(dirfd, path, flags, mode);
+  CYRCONV_SHIM_MODE(flags)
+  static const auto next = real<openat_fn>("openat");
+  return refuse(path, flags) ? -1 : next(dirfd, path, flags, mode);
 }
 
 int openat64(int dirfd, const char* path, int flags, ...) {
-  va_list ap;
-  va_start(ap, flags);
-  const mode_t mode = mode_of(flags, ap);
-  va_end(ap);
-  if (refuse(path, flags)) return -1;
-  using fn = int (*)(int, const char*, int, ...);
-  static auto real = reinterpret_cast<fn>(dlsym(RTLD_NEXT, "openat64"));
-  return real(dirfd, path, flags, mode);
+  CYRCONV_SHIM_MODE(flags)
+  static const auto next = real<openat_fn>("openat64");
+  return refuse(path, flags) ? -1 : next(dirfd, path, flags, mode);
 }
 
 }  // extern "C"

@@ -20,26 +20,17 @@ import subprocess
 import sys
 import tempfile
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import big_message_check as bm  # noqa: E402  (a child's exit status and peak RSS from wait4)
+
 ALLOWED_GROWTH = 40 << 20
 problems = []
+bm.problems = problems
 
 
 def fail(msg):
     problems.append(msg)
     print("MISMATCH: " + msg)
-
-
-def run(cmd):
-    """Runs cmd; returns its peak RSS in bytes."""
-    p = subprocess.Popen(cmd, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-    _, status, usage = os.wait4(p.pid, 0)
-    code = os.waitstatus_to_exitcode(status)
-    err = p.stderr.read().decode(errors="replace")
-    p.stderr.close()
-    if code not in (0, 1):
-        print(err[-2000:])
-        fail(f"{' '.join(cmd)} exited {code}")
-    return usage.ru_maxrss * 1024
 
 
 def entry_warnings(report):
@@ -81,7 +72,7 @@ def main():
                 else:
                     cmd = [args.cyrconv, "convert", "--spool", os.path.join(root, "spool"), "--format", "mbox",
                            "--out", os.path.join(work, f"out-{name}"), "--quiet", "--report", report]
-                rss[what, name] = run(cmd)
+                rss[what, name] = bm.run(cmd)[1]
         for what in ("audit", "mbox"):
             with open(os.path.join(work, f"{what}-big.json"), encoding="utf-8") as f:
                 big = json.load(f)
