@@ -18,8 +18,10 @@ TEST_CASE("fuzz regressions: every kept input runs clean through its target") {
   fs::path root = test::source_dir() / "fuzz" / "regressions";
   std::set<std::string> known;
   for (const auto& t : fuzz::targets) known.insert(t.name);
-  std::size_t replayed = 0;
-  if (fs::exists(root)) {
+  std::size_t replayed = 0, on_disk = 0;
+  REQUIRE_MESSAGE(fs::is_directory(root), root.string() << " is missing: the regression corpus is part of the tree");
+  for (const auto& f : fs::recursive_directory_iterator(root)) on_disk += f.is_regular_file();
+  {
     for (const auto& dir : fs::directory_iterator(root)) {
       if (!dir.is_directory()) continue;
       std::string name = dir.path().filename().string();
@@ -36,6 +38,8 @@ TEST_CASE("fuzz regressions: every kept input runs clean through its target") {
     }
   }
   MESSAGE("replayed " << replayed << " fuzz regression inputs");
+  CHECK(on_disk > 0);
+  CHECK(replayed == on_disk);  // every kept input ran: none in a folder no target reads
 }
 
 TEST_CASE("fuzz targets run on fixture databases and hand-made inputs") {
