@@ -197,7 +197,7 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       const MailboxRef& mb = disc.mailboxes[f];
       AuditFolder& out = folders[f];
       bool valid = true;
-      out.name = display_folder_name(mb.name, valid);
+      out.name = display_folder_name(mb.name, valid, disc.caret);
       out.name_raw = mb.name.internal();
       out.directory = mb.dir.string();
       out.deleted = mb.deleted;

@@ -284,7 +284,7 @@ void carry_sieve(const ExtrasOptions& opt, OwnedFiles& owned, ExtrasUser& u) {
   std::vector<std::pair<std::string, std::string>> folders;  // Cyrus path -> target path
   for (const auto& f : u.folders)
     if (f.mailbox && f.name && f.name->action == FolderAction::mail_folder)
-      folders.emplace_back(source_path(folder_name_input(f.mailbox->name, f.mailbox->kind)), f.name->path);
+      folders.emplace_back(source_path(folder_name_input(f.mailbox->name, f.mailbox->kind, std::nullopt, opt.caret)), f.name->path);
   auto map = [&](std::string_view n) { return sieve_folder_target(n, folders); };
 
   for (auto& [name, s] : scripts) {

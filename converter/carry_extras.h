@@ -44,6 +44,7 @@ struct ExtrasOptions {
   bool maildir = true;                       // --format maildir (mbox: no dovecot-acl, no maildirsize)
   bool sync = true;
   std::optional<std::filesystem::path> config_dir;  // Cyrus configdirectory: sieve/, quota/, quotas.db
+  CaretMeaning caret = CaretMeaning::dot;            // Discovery::caret: folder names as Sieve scripts give them
 };
 
 void carry_extras(const ExtrasOptions& options, ExtrasUser& user);

@@ -14,6 +14,7 @@
 #include "converter/scan.h"
 #include "converter/shard_commands.h"
 #include "converter/verify.h"
+#include "parsers/imapd_conf.h"
 #include "writers/audit_report.h"
 #include "writers/convert_report.h"
 #include "writers/scan_report.h"
@@ -34,6 +35,9 @@ struct InputOptions {
   std::vector<std::string> partitions;  // NAME=DIR
   std::vector<std::string> archive_partitions;  // NAME=DIR
   std::string config;
+  std::string imapd_conf;        // the server's imapd.conf (a copy)
+  std::string root;              // where the server's absolute paths are on this machine
+  std::string unixhierarchysep;  // yes | no | "" (from --imapd-conf, else assumed)
   int threads = 0;
   int io_depth = 1;  // scan, audit, convert, verify: files each worker keeps in flight
 };
@@ -57,7 +61,63 @@ void add_input_options(CLI::App& cmd, InputOptions& in) {
       ->take_all();
   cmd.add_option("--config", in.config, "Copy of Cyrus's configdirectory (mailboxes.db, user/*.seen, user/*.sub)")
       ->type_name("DIR");
+  cmd.add_option("--imapd-conf", in.imapd_conf,
+                 "The server's imapd.conf (a copy): partition-*, archivepartition-*, configdirectory and "
+                 "unixhierarchysep from it; --spool, --partition, --archive-partition, --config and "
+                 "--unixhierarchysep given as well win")
+      ->type_name("FILE");
+  cmd.add_option("--root", in.root,
+                 "With --imapd-conf: the staging copy of the server's file system root; its absolute paths "
+                 "(/var/spool/cyrus/mail) are read below DIR (DIR/var/spool/cyrus/mail)")
+      ->type_name("DIR");
+  cmd.add_option("--unixhierarchysep", in.unixhierarchysep,
+                 "The server's unixhierarchysep: yes (a '^' in a stored name was a '.' to users; assumed when "
+                 "not given, the default since Cyrus 3.0) or no (a literal '^')")
+      ->check(CLI::IsMember({"yes", "no"}));
   cmd.add_option("--threads", in.threads, "Worker threads (default: one per core)")->check(CLI::Range(0, 1024));
+}
+
+// The server's path on this machine: below --root when given.
+fs::path server_path(const InputOptions& in, const std::string& path) {
+  if (in.root.empty()) return fs::path(path);
+  return fs::path(in.root) / fs::path(path).relative_path();
+}
+
+// --imapd-conf: its settings as the options they stand for, wherever no option was given.
+std::string read_imapd_conf(const InputOptions& in, InputOptions& merged, SourceInputs& out) {
+  if (in.imapd_conf.empty()) {
+    if (!in.root.empty()) return "--root is for the paths of --imapd-conf: give --imapd-conf FILE as well";
+    return {};
+  }
+  std::ifstream f(in.imapd_conf, std::ios::binary);
+  if (!f) return "--imapd-conf: cannot read " + in.imapd_conf;
+  std::string text((std::istreambuf_iterator<char>(f)), std::istreambuf_iterator<char>());
+  auto parsed = parse_imapd_conf(text, in.imapd_conf);
+  if (!parsed) return "--imapd-conf: " + parsed.error().to_string();
+  const ImapdConf& c = parsed.value();
+  auto given = [](const std::vector<std::string>& pairs, const std::string& name) {
+    for (const auto& p : pairs)
+      if (p.substr(0, p.find('=')) == name) return true;
+    return false;
+  };
+  for (const auto& [name, path] : c.partitions) {
+    if (name == "default" && !in.spool.empty()) continue;
+    if (given(in.partitions, name)) continue;
+    if (name == "default")
+      merged.spool = server_path(in, path).string();
+    else
+      merged.partitions.push_back(name + "=" + server_path(in, path).string());
+  }
+  for (const auto& [name, path] : c.archive_partitions)
+    if (!given(in.archive_partitions, name))
+      merged.archive_partitions.push_back(name + "=" + server_path(in, path).string());
+  if (c.configdirectory && in.config.empty()) merged.config = server_path(in, *c.configdirectory).string();
+  if (c.unixhierarchysep && in.unixhierarchysep.empty()) {
+    out.unixhierarchysep = *c.unixhierarchysep;
+    out.unixhierarchysep_from = in.imapd_conf;
+  }
+  for (const auto& why : c.ignored) std::cerr << "cyrconv: --imapd-conf " << in.imapd_conf << ": " << why << "\n";
+  return {};
 }
 
 // Turns the options into SourceInputs; an error message when they are unusable.
@@ -79,10 +139,17 @@ std::string add_named_dirs(const std::vector<std::string>& pairs, const char* op
   return {};
 }
 
-std::string make_inputs(const InputOptions& in, SourceInputs& out) {
+std::string make_inputs(const InputOptions& given, SourceInputs& out) {
+  InputOptions in = given;
+  if (auto err = read_imapd_conf(given, in, out); !err.empty()) return err;
+  if (!in.unixhierarchysep.empty()) {
+    out.unixhierarchysep = in.unixhierarchysep == "yes";
+    out.unixhierarchysep_from = "--unixhierarchysep";
+  }
   if (!in.spool.empty()) out.partitions.emplace_back("default", fs::absolute(in.spool).lexically_normal());
   if (auto err = add_named_dirs(in.partitions, "--partition", out.partitions); !err.empty()) return err;
-  if (out.partitions.empty()) return "no input: give --spool DIR (and --partition NAME=DIR for other partitions)";
+  if (out.partitions.empty())
+    return "no input: give --spool DIR (and --partition NAME=DIR for other partitions), or --imapd-conf FILE";
   if (auto err = add_named_dirs(in.archive_partitions, "--archive-partition", out.archive_partitions); !err.empty())
     return err;
   if (!in.config.empty()) {

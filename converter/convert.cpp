@@ -31,6 +31,7 @@
 #include "converter/inventory.h"
 #include "converter/io_fanout.h"
 #include "converter/journal.h"
+#include "converter/keyword_commands.h"
 #include "converter/output_layout.h"
 #include "converter/plan_names.h"
 #include "converter/prior_output.h"
@@ -1487,7 +1488,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       if (opt.guests.count(owner)) continue;  // a guest's DELETED folders are its owner shard's
       ConvertFolder f;
       bool valid = true;
-      f.name = display_folder_name(mb.name, valid);
+      f.name = display_folder_name(mb.name, valid, disc.caret);
       f.name_raw = mb.name.internal();
       f.action = "deleted";
       f.findings.push_back(make_finding(Finding::Severity::info, "deleted_folder_skipped", mb.dir.string(), 0,
@@ -1524,7 +1525,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
   // Pass 3: plan. Names per user (all of a user's folders at once; the same plan verify makes),
   // then largest folders first. A rename map that itself collides is refused before anything
   // is written.
-  NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map);
+  NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map, disc.caret);
   for (const auto& e : plan.rename_map_errors)
     report.findings.push_back(make_finding(Finding::Severity::error, "rename_map_refused", "", 0, e));
   for (const auto& e : plan.naming_errors)
@@ -1570,7 +1571,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     job.name = name_of(u, selected[i]->name.internal());
     job.bytes = inv[i].bytes;
     bool valid = true;
-    job.out.name = display_folder_name(selected[i]->name, valid);
+    job.out.name = display_folder_name(selected[i]->name, valid, disc.caret);
     job.out.name_raw = selected[i]->name.internal();
     job.out.findings = inv[i].findings;
     std::erase_if(job.out.findings, [](const Finding& f) {
@@ -1880,13 +1881,38 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, st.message));
   }
 
+  // Keywords beyond a folder's 26 Maildir letters: doveadm commands that put them into Dovecot's
+  // index (converter/keyword_commands.h). Shared folders live in another Dovecot namespace: not here.
+  if (opt.format == OutputFormat::maildir && !run.stopped())
+    for (std::size_t ui = 0; ui < users.size(); ++ui) {
+      UserPlan& u = users[ui];
+      if (u.owner.empty() || user_refused[ui] || guest(ui)) continue;
+      std::vector<KeywordFolder> folders;
+      for (const auto& job : jobs) {
+        if (job.user != ui || !job.name || job.name->action != FolderAction::mail_folder || job.out.output.empty())
+          continue;
+        FolderNameResult target;
+        target.path = job.out.target;
+        folders.push_back({job.out.target.empty() ? std::string("INBOX") : job.out.target, opt.out / job.out.output,
+                           u.root / "manifests" / (side_file_name(target) + ".jsonl")});
+      }
+      std::uint64_t extra = 0;
+      for (auto& e : write_apply_keywords(u.root, u.owner, folders, opt.sync != SyncPolicy::none, extra))
+        u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, e));
+      if (extra)
+        u.findings.push_back(make_finding(
+            Finding::Severity::info, "keywords_need_doveadm", (u.root / "apply-keywords.sh").string(), 0,
+            std::to_string(extra) + " keyword(s) of messages in folders with more than 26 keywords have no Maildir "
+            "letter: run `sh apply-keywords.sh` once the Maildir is in place (README \"Keywords beyond 26 per folder\")"));
+    }
+
   // Besides messages: special-use, Sieve scripts, ACLs, quota (README "What is carried").
   for (std::size_t u = 0; u < users.size(); ++u) {
     if (user_refused[u] || run.stopped() || guest(u)) continue;
     ExtrasUser eu{users[u].owner, users[u].root, users[u].root_rel, {}, &users[u].findings, &users[u].extras};
     for (auto& job : jobs)
       if (job.user == u && job.mailbox) eu.folders.push_back({job.mailbox, job.name, &inv[job.inventory], &job.out});
-    carry_extras({opt.format == OutputFormat::maildir, opt.sync != SyncPolicy::none, inputs.config_dir}, eu);
+    carry_extras({opt.format == OutputFormat::maildir, opt.sync != SyncPolicy::none, inputs.config_dir, disc.caret}, eu);
   }
   // --owner: each user's finished tree gets its owner in one walk (converter/output_owner.h).
   if (opt.owner.enabled())

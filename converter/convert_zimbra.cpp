@@ -752,7 +752,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
     if (mb.deleted) {
       ConvertFolder f;
       bool valid = true;
-      f.name = display_folder_name(mb.name, valid);
+      f.name = display_folder_name(mb.name, valid, disc.caret);
       f.name_raw = mb.name.internal();
       f.action = "deleted";
       f.findings.push_back(finding(Finding::Severity::info, "deleted_folder_skipped", mb.dir.string(), 0,
@@ -779,7 +779,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
   });
 
   // Plan: the same names convert and verify compute.
-  NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map);
+  NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map, disc.caret);
   for (const auto& e : plan.rename_map_errors)
     report.findings.push_back(finding(Finding::Severity::error, "rename_map_refused", "", 0, e));
   for (const auto& e : plan.naming_errors)
@@ -813,7 +813,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
     job.user = u;
     job.name = name_of(u, selected[i]->name.internal());
     bool valid = true;
-    job.out.name = display_folder_name(selected[i]->name, valid);
+    job.out.name = display_folder_name(selected[i]->name, valid, disc.caret);
     job.out.name_raw = selected[i]->name.internal();
     job.out.findings = inv[i].findings;
     std::erase_if(job.out.findings, [](const Finding& f) {

@@ -327,6 +327,26 @@ Discovery discover(const SourceInputs& inputs, int io_depth) {
       d.findings.push_back(finding(Finding::Severity::error, "mailbox_duplicate_name", d.mailboxes[i].dir.string(),
                                    d.mailboxes[i].name.internal() + " is found twice, also at " +
                                        d.mailboxes[i - 1].dir.string() + ": both are kept and listed"));
+  // '^' in names: what the server made of it depends on its unixhierarchysep alone.
+  const MailboxRef* with_caret = nullptr;
+  for (const auto& m : d.mailboxes)
+    for (std::size_t i = m.name.is_user() ? 2 : 0; i < m.name.parts.size() && !with_caret; ++i)
+      if (m.name.parts[i].find('.') != std::string::npos) with_caret = &m;
+  if (inputs.unixhierarchysep) {
+    d.caret = *inputs.unixhierarchysep ? CaretMeaning::dot : CaretMeaning::caret;
+    if (with_caret)
+      d.findings.push_back(finding(Finding::Severity::info, "hierarchy_separator_given",
+                                   inputs.unixhierarchysep_from,
+                                   std::string("unixhierarchysep: ") + (*inputs.unixhierarchysep ? "yes" : "no") +
+                                       ": a '^' in a folder name (" + with_caret->name.internal() + ") is read as " +
+                                       (*inputs.unixhierarchysep ? "'.'" : "a literal '^'")));
+  } else if (with_caret) {
+    d.findings.push_back(finding(
+        Finding::Severity::warning, "hierarchy_separator_assumed", with_caret->dir.string(),
+        "folder names hold '^' (" + with_caret->name.internal() +
+            "): read as '.', as Cyrus serves it under unixhierarchysep: yes (the default since 3.0); if the server "
+            "ran with unixhierarchysep: no, it served a literal '^': give --imapd-conf FILE or --unixhierarchysep no"));
+  }
   d.fatal = d.mailboxes.empty() && !d.findings.empty() &&
             std::any_of(d.findings.begin(), d.findings.end(),
                         [](const Finding& f) { return f.severity == Finding::Severity::error; });

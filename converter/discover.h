@@ -22,6 +22,9 @@ struct SourceInputs {
   // archivepartition-NAME roots (3.0+): ARCHIVED messages live there under the same relative path.
   std::vector<std::pair<std::string, std::filesystem::path>> archive_partitions;
   std::optional<std::filesystem::path> config_dir;
+  // imapd.conf's unixhierarchysep, when given (--imapd-conf, --unixhierarchysep), and where from.
+  std::optional<bool> unixhierarchysep;
+  std::string unixhierarchysep_from;
 };
 
 struct MailboxRef {
@@ -50,6 +53,9 @@ struct Discovery {
   std::vector<MailboxRef> mailboxes;    // sorted by name
   std::vector<Finding> findings;
   bool fatal = false;                   // nothing could be read at all
+  // How a '^' in the names reads: from SourceInputs::unixhierarchysep, else assumed '.' (the 3.x
+  // default; a finding says so when some name holds a '^').
+  CaretMeaning caret = CaretMeaning::dot;
 };
 
 // io_depth > 1: up to that many directories per worker are listed at once (converter/io_fanout.h);

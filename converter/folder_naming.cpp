@@ -240,11 +240,12 @@ std::string source_path(const FolderNameInput& in) {
   return join(parts, "/");
 }
 
-FolderNameInput folder_name_input(const MailboxName& name, MailboxKind kind, std::optional<std::string> special_use) {
+FolderNameInput folder_name_input(const MailboxName& name, MailboxKind kind, std::optional<std::string> special_use,
+                                  CaretMeaning caret) {
   FolderNameInput in;
   in.internal_name = name.internal();
   const std::size_t first = name.is_user() && !name.is_deleted() ? 2 : 0;
-  for (std::size_t i = first; i < name.parts.size(); ++i) in.levels.push_back(name.parts[i]);
+  for (std::size_t i = first; i < name.parts.size(); ++i) in.levels.push_back(visible_part(name.parts[i], caret));
   switch (kind) {
     case MailboxKind::email:
     case MailboxKind::netnews: in.cls = FolderClass::email; break;

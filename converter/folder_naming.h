@@ -48,8 +48,10 @@ struct FolderNameInput {
 
 // Builds the input from a discovered name: drops "user.<name>" (and keeps "INBOX.x" of altnamespace
 // as levels {"INBOX","x"}, which name as children of INBOX).
+// `caret`: what a '^' of the internal name was to users (Discovery::caret).
 FolderNameInput folder_name_input(const MailboxName& name, MailboxKind kind,
-                                  std::optional<std::string> special_use = std::nullopt);
+                                  std::optional<std::string> special_use = std::nullopt,
+                                  CaretMeaning caret = CaretMeaning::dot);
 
 enum class FolderAction {
   mail_folder,         // written as a mail folder

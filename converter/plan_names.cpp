@@ -65,7 +65,7 @@ const FolderNameResult* NamePlan::recovery_name_of(std::size_t user, const std::
 }
 
 NamePlan plan_names(const std::vector<const MailboxRef*>& selected, const std::vector<MailboxInventory>& inv,
-                    NamingProfile profile, const RenameMap& rename_map) {
+                    NamingProfile profile, const RenameMap& rename_map, CaretMeaning caret) {
   NamePlan plan;
   std::map<std::string, std::size_t> user_index;
   plan.user_of.resize(selected.size());
@@ -79,12 +79,12 @@ NamePlan plan_names(const std::vector<const MailboxRef*>& selected, const std::v
   std::vector<std::vector<FolderNameInput>> inputs_by_user(plan.users.size());
   for (std::size_t i = 0; i < selected.size(); ++i) {
     auto& in = inputs_by_user[plan.user_of[i]];
-    in.push_back(folder_name_input(selected[i]->name, selected[i]->kind, selected[i]->special_use));
+    in.push_back(folder_name_input(selected[i]->name, selected[i]->kind, selected[i]->special_use, caret));
     for (const auto& f : inv[i].findings)
       if (f.kind == "orphan_message_file") plan.orphans[i].push_back(f.uid);
     if (!plan.orphans[i].empty()) {
       // Orphans are recovered into a folder of their own beside the source folder.
-      FolderNameInput rec = folder_name_input(selected[i]->name, MailboxKind::email);
+      FolderNameInput rec = folder_name_input(selected[i]->name, MailboxKind::email, std::nullopt, caret);
       rec.internal_name += orphan_suffix;
       rec.levels.push_back("Recovered-Orphans");
       in.push_back(std::move(rec));

@@ -55,6 +55,6 @@ struct NamePlan {
 
 // `inventories` parallel to `selected`. Orphans are taken from the inventory findings.
 NamePlan plan_names(const std::vector<const MailboxRef*>& selected, const std::vector<MailboxInventory>& inventories,
-                    NamingProfile profile, const RenameMap& rename_map);
+                    NamingProfile profile, const RenameMap& rename_map, CaretMeaning caret);
 
 }  // namespace cyrconv

@@ -19,9 +19,9 @@ namespace {
 
 std::string owner_key(const MailboxRef& m) { return m.deleted ? std::string() : m.name.owner(); }
 
-FolderSummary summarise(const MailboxRef& mb, MailboxInventory&& inv) {
+FolderSummary summarise(const MailboxRef& mb, MailboxInventory&& inv, CaretMeaning caret) {
   FolderSummary f;
-  f.name = display_folder_name(mb.name, f.name_valid);
+  f.name = display_folder_name(mb.name, f.name_valid, caret);
   if (!f.name_valid)
     inv.findings.push_back(Finding{Finding::Severity::warning, "folder_name_invalid", mb.dir.string(), 0, 0,
                                    mb.name.internal() + " is not valid modified UTF-7: its raw form is kept"});
@@ -60,7 +60,7 @@ void add_totals(ScanTotals& t, const std::vector<Finding>& findings) {
 
 }  // namespace
 
-std::string display_folder_name(const MailboxName& name, bool& valid) {
+std::string display_folder_name(const MailboxName& name, bool& valid, CaretMeaning caret) {
   valid = true;
   std::size_t first = 0;
   std::string out;
@@ -70,12 +70,13 @@ std::string display_folder_name(const MailboxName& name, bool& valid) {
   }
   for (std::size_t i = first; i < name.parts.size(); ++i) {
     if (!out.empty()) out += '/';
-    auto decoded = mutf7_decode(name.parts[i]);
+    const std::string part = visible_part(name.parts[i], caret);
+    auto decoded = mutf7_decode(part);
     if (decoded) {
       out += decoded.value();
     } else {
       valid = false;
-      out += name.parts[i];
+      out += part;
     }
   }
   return out;
@@ -129,7 +130,7 @@ ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options) {
     const MailboxRef& mb = disc.mailboxes[i];
     const UserState& us = *users.at(owner_key(mb));
     SeenState seen{&us.seen, anyone ? &anyone->seen : nullptr, us.seen_file};
-    folders[i] = summarise(mb, inventory_mailbox(mb, seen));
+    folders[i] = summarise(mb, inventory_mailbox(mb, seen), disc.caret);
   });
 
   std::map<std::string, UserSummary> by_user;

@@ -14,6 +14,6 @@ ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options);
 
 // Folder name as its owner sees it: "INBOX", "Sent/2024"; shared and deleted folders by
 // their whole name. UTF-8 when the modified UTF-7 decodes; `valid` false otherwise.
-std::string display_folder_name(const MailboxName& name, bool& valid);
+std::string display_folder_name(const MailboxName& name, bool& valid, CaretMeaning caret);
 
 }  // namespace cyrconv

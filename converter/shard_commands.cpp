@@ -14,6 +14,8 @@
 
 #include "converter/carry_extras.h"
 #include "converter/cli.h"
+#include "converter/keyword_commands.h"
+#include "converter/output_layout.h"
 #include "converter/range_parts.h"
 #include "converter/shard_plan.h"
 #include "writers/maildirsize.h"
@@ -100,6 +102,29 @@ std::string recount_quota_usage(const std::string& report_json, const fs::path& 
     }
   }
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+}
+
+// A Maildir user with a split folder got its apply-keywords.sh from its owner shard, before the
+// other shards' ranges (and their manifest lines) were there: written again once joined.
+void refresh_apply_keywords(const std::string& report_json, const fs::path& out_root,
+                            const std::set<std::string>& users, std::vector<std::string>& errors) {
+  const auto j = nlohmann::ordered_json::parse(report_json);
+  if (j.value("format", "") != "maildir") return;
+  for (const auto& u : j.at("users")) {
+    const std::string name = u.at("user").get<std::string>();
+    if (name.empty() || !users.count(name)) continue;
+    const fs::path root = out_root / u.at("output").get<std::string>();
+    std::vector<KeywordFolder> folders;
+    for (const auto& f : u.at("folders")) {
+      if (f.value("action", "") != "mail_folder" || f.value("output", "").empty()) continue;
+      FolderNameResult target;
+      target.path = f.value("target", "");
+      folders.push_back({target.path.empty() ? std::string("INBOX") : target.path, out_root / f.value("output", ""),
+                         root / "manifests" / (side_file_name(target) + ".jsonl")});
+    }
+    std::uint64_t extra = 0;
+    for (auto& e : write_apply_keywords(root, name, folders, true, extra)) errors.push_back(std::move(e));
+  }
 }
 
 }  // namespace
@@ -247,6 +272,8 @@ int run_report_merge_command(const MergeRequest& o) {
     std::vector<std::string> errors;
     merged.json = recount_quota_usage(merged.json, out_root, users, errors);
     if (!errors.empty()) return fail_input("maildirsize: " + errors.front());
+    refresh_apply_keywords(merged.json, out_root, users, errors);
+    if (!errors.empty()) return fail_input("apply-keywords.sh: " + errors.front());
   }
   if (!o.rename_map.empty()) {
     std::vector<ShardReportText> maps;

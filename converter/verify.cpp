@@ -808,7 +808,7 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
     inv[i] = inventory_mailbox(*selected[i], states.seen_for(*selected[i]));
     if (selected[i]->kind == MailboxKind::email) std::vector<IndexRecord>().swap(inv[i].live);
   });
-  const NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map);
+  const NamePlan plan = plan_names(selected, inv, opt.profile, opt.rename_map, disc.caret);
   for (const auto& e : plan.rename_map_errors) report.findings.push_back(error("rename_map_refused", "", 0, e));
   for (const auto& e : plan.naming_errors) report.findings.push_back(error("naming_refused", "", 0, e));
   if (plan.refused()) return fatal("naming_refused", "target names cannot be recomputed; nothing verified");
@@ -836,7 +836,7 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
     const std::size_t u = plan.user_of[i];
     const std::string internal = selected[i]->name.internal();
     bool valid = true;
-    const std::string display = display_folder_name(selected[i]->name, valid);
+    const std::string display = display_folder_name(selected[i]->name, valid, disc.caret);
     auto add_job = [&](const FolderNameResult* name, bool recovery) {
       Job job;
       job.folder = i;

@@ -44,6 +44,13 @@ MailboxName parse_dbname(std::string_view dbname) {
   return n;
 }
 
+std::string visible_part(const std::string& part, CaretMeaning caret) {
+  if (caret == CaretMeaning::dot) return part;
+  std::string out = part;
+  std::replace(out.begin(), out.end(), '.', '^');
+  return out;
+}
+
 std::string MailboxName::internal() const {
   std::string out;
   if (!domain.empty()) out = domain + "!";

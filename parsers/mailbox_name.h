@@ -22,6 +22,13 @@ struct MailboxName {
   bool operator<(const MailboxName& o) const;
 };
 
+// What a '^' of an internal name (a '.' in MailboxName::parts) was to the users: a '.' under
+// imapd.conf `unixhierarchysep: yes` (the default since 3.0), a literal '^' under `no`, where a
+// name cannot hold '.' (Cyrus 3.6 serves user.jdoe.caret^name as INBOX.caret^name).
+enum class CaretMeaning { dot, caret };
+// A component as the users saw it.
+std::string visible_part(const std::string& part, CaretMeaning caret);
+
 MailboxName parse_internal_name(std::string_view internal);  // 2.x / cyrus.header N form
 MailboxName parse_dbname(std::string_view dbname);           // 3.6+ form, without the 'N' prefix
 

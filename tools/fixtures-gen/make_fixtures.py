@@ -464,6 +464,33 @@ def scenario_legacy(fx):
     fx.imap(u).cmd(b"SUBSCRIBE", q(fx.fname("Archive/2001")))
 
 
+# ------------------------------------------------------------------ cyrus36-dotsep (issue #21)
+
+def scenario_dotsep(fx):
+    """Filled with unixhierarchysep: yes, so a '.' typed in a folder name is stored as '^'
+    (user.dora.caret^name); post_dotsep then switches the server to the '.' separator, which
+    serves that '^' as a literal '^' (INBOX.caret^name): Cyrus itself refuses '^' in new names."""
+    admin = fx.imap("cyrus")
+    fx.users = ["dora"]
+    admin.cmd(b"CREATE", q("user/dora"))
+    fx.lmtp(["dora"], 2)
+    u = "dora"
+    for f in ["caret.name", "Alt.Sub", "Alt.Sub/Kind.x", "Sent", "Projekte/2024"]:
+        fx.create(u, f)
+        fx.fill(u, f, 1)
+    im = fx.imap(u)
+    for f in ["INBOX", "caret.name", "Alt.Sub/Kind.x"]:
+        im.cmd(b"SUBSCRIBE", q(fx.fname(f)))
+    fx.notes.append("dora: folders created with unixhierarchysep: yes, served with unixhierarchysep: no")
+
+
+def post_dotsep(fx):
+    fx.c.settings = dict(fx.c.settings, unixhierarchysep="no")
+    fx.c.write_conf()
+    fx.sep = "."
+    fx.notes.append("server stopped, imapd.conf switched to unixhierarchysep: no, started again")
+
+
 OLD_VERSIONS = [6, 7, 8, 9, 10, 12, 13, 14, 15, 16, 17]
 
 
@@ -943,6 +970,11 @@ FIXTURES = {
         http=False, sep=".", altns=False, seed=3602, scenario=scenario_legacy, post=None,
         about="legacy name-based dirs, fulldirhash, virtdomains userid, unixhierarchysep no, altnamespace no, "
               "skiplist mailboxes.db/seen/annotations, flat subscriptions, quotalegacy quota, munge8bit no"),
+    "cyrus36-dotsep": dict(
+        settings=dict(COMMON, unixhierarchysep="yes", altnamespace="no", mailbox_legacy_dirs="yes"),
+        http=False, sep="/", altns=False, seed=3606, scenario=scenario_dotsep, post=post_dotsep,
+        about="filled with unixhierarchysep yes (a '.' in a folder name stored as '^'), then served with "
+              "unixhierarchysep no, altnamespace no: the '^' is a literal '^' (INBOX.caret^name); legacy dirs"),
     "cyrus36-oldindex": dict(
         settings=dict(COMMON, unixhierarchysep="yes"),
         http=False, sep="/", altns=True, seed=3603, scenario=scenario_oldindex, post=post_oldindex,
