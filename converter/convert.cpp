@@ -1900,10 +1900,8 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       for (auto& e : write_apply_keywords(u.root, u.owner, folders, opt.sync != SyncPolicy::none, extra))
         u.findings.push_back(make_finding(Finding::Severity::error, "output_failed", u.root.string(), 0, e));
       if (extra)
-        u.findings.push_back(make_finding(
-            Finding::Severity::info, "keywords_need_doveadm", (u.root / "apply-keywords.sh").string(), 0,
-            std::to_string(extra) + " keyword(s) of messages in folders with more than 26 keywords have no Maildir "
-            "letter: run `sh apply-keywords.sh` once the Maildir is in place (README \"Keywords beyond 26 per folder\")"));
+        u.findings.push_back(make_finding(Finding::Severity::info, keywords_need_doveadm_kind,
+                                          (u.root / "apply-keywords.sh").string(), 0, keywords_need_doveadm_detail(extra)));
     }
 
   // Besides messages: special-use, Sieve scripts, ACLs, quota (README "What is carried").

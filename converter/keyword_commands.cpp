@@ -90,6 +90,12 @@ std::string apply_keywords_script(const std::string& user, const std::vector<Fol
   return s;
 }
 
+std::string keywords_need_doveadm_detail(std::uint64_t extra) {
+  return std::to_string(extra) +
+         " keyword(s) of messages in folders with more than 26 keywords have no Maildir letter: run `sh "
+         "apply-keywords.sh` once the Maildir is in place (README \"Keywords beyond 26 per folder\")";
+}
+
 std::vector<std::string> write_apply_keywords(const fs::path& user_root, const std::string& user,
                                               const std::vector<KeywordFolder>& folders, bool sync,
                                               std::uint64_t& extra) {

@@ -37,6 +37,10 @@ std::vector<std::string> uid_sets(std::span<const std::uint32_t> uids, std::size
 // wildcards, so the script looks the folder's GUID up and adds by `mailbox-guid`.
 std::string apply_keywords_script(const std::string& user, const std::vector<FolderExtraKeywords>& folders);
 
+// The report finding's kind and text for a user with `extra` keyword additions in the script.
+inline constexpr const char* keywords_need_doveadm_kind = "keywords_need_doveadm";
+std::string keywords_need_doveadm_detail(std::uint64_t extra);
+
 // One Maildir folder convert wrote for a user.
 struct KeywordFolder {
   std::string mailbox;               // as for FolderExtraKeywords

@@ -20,6 +20,7 @@
 #include "converter/shard_plan.h"
 #include "writers/maildirsize.h"
 #include "writers/output_file.h"
+#include "writers/report_json.h"
 
 #ifndef CYRCONV_VERSION
 #define CYRCONV_VERSION "0.0.0"
@@ -104,13 +105,14 @@ std::string recount_quota_usage(const std::string& report_json, const fs::path& 
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
-// A Maildir user with a split folder got its apply-keywords.sh from its owner shard, before the
-// other shards' ranges (and their manifest lines) were there: written again once joined.
-void refresh_apply_keywords(const std::string& report_json, const fs::path& out_root,
-                            const std::set<std::string>& users, std::vector<std::string>& errors) {
-  const auto j = nlohmann::ordered_json::parse(report_json);
-  if (j.value("format", "") != "maildir") return;
-  for (const auto& u : j.at("users")) {
+// A Maildir user with a split folder got its apply-keywords.sh (and its report finding) from its
+// owner shard, before the other shards' ranges (and their manifest lines) were there: written
+// again once joined, and the finding counts them all.
+std::string refresh_apply_keywords(const std::string& report_json, const fs::path& out_root,
+                                   const std::set<std::string>& users, std::vector<std::string>& errors) {
+  auto j = nlohmann::ordered_json::parse(report_json);
+  if (j.value("format", "") != "maildir") return report_json;
+  for (auto& u : j.at("users")) {
     const std::string name = u.at("user").get<std::string>();
     if (name.empty() || !users.count(name)) continue;
     const fs::path root = out_root / u.at("output").get<std::string>();
@@ -124,7 +126,25 @@ void refresh_apply_keywords(const std::string& report_json, const fs::path& out_
     }
     std::uint64_t extra = 0;
     for (auto& e : write_apply_keywords(root, name, folders, true, extra)) errors.push_back(std::move(e));
+    auto& findings = u.at("findings");
+    bool replaced = false;
+    for (auto it = findings.begin(); it != findings.end();) {
+      if (it->value("kind", "") != keywords_need_doveadm_kind) {
+        ++it;
+      } else if (extra && !replaced) {
+        (*it)["detail"] = keywords_need_doveadm_detail(extra);
+        replaced = true;
+        ++it;
+      } else {
+        it = findings.erase(it);
+      }
+    }
+    if (extra && !replaced)
+      findings.push_back(finding_json(Finding{Finding::Severity::info, keywords_need_doveadm_kind,
+                                              (root / "apply-keywords.sh").string(), 0, 0,
+                                              keywords_need_doveadm_detail(extra)}));
   }
+  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace
@@ -272,7 +292,7 @@ int run_report_merge_command(const MergeRequest& o) {
     std::vector<std::string> errors;
     merged.json = recount_quota_usage(merged.json, out_root, users, errors);
     if (!errors.empty()) return fail_input("maildirsize: " + errors.front());
-    refresh_apply_keywords(merged.json, out_root, users, errors);
+    merged.json = refresh_apply_keywords(merged.json, out_root, users, errors);
     if (!errors.empty()) return fail_input("apply-keywords.sh: " + errors.front());
   }
   if (!o.rename_map.empty()) {

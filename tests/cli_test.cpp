@@ -3,6 +3,8 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
+#include <fstream>
 #include <string>
 #include <vector>
 #include <sys/wait.h>
@@ -95,4 +97,39 @@ TEST_CASE("cli: scan refuses missing inputs with status 3") {
   Run bad = run_cyrconv("scan --spool " + tmp.path.string() + " --partition archive");
   CHECK(bad.status == 3);
   CHECK(bad.out.find("NAME=DIR") != std::string::npos);
+}
+
+TEST_CASE("cli: --imapd-conf gives the store through --root; options given as well win") {
+  namespace fs = std::filesystem;
+  cyrconv::test::TempDir tmp;
+  const fs::path fixture = cyrconv::test::fixtures_dir() / "cyrus36-dotsep";
+  // The server's paths as they were, read below --root.
+  const fs::path root = tmp.path / "root";
+  fs::create_directories(root / "srv" / "cyrus");
+  for (const char* d : {"spool", "config"})  // copies: a partition root may not be a symlink
+    fs::copy(fixture / d, root / "srv" / "cyrus" / d, fs::copy_options::recursive);
+  {
+    std::ofstream conf(tmp.path / "imapd.conf");
+    conf << "configdirectory: /srv/cyrus/config\npartition-default: /srv/cyrus/spool\nunixhierarchysep: no\n";
+  }
+  const std::string conf = (tmp.path / "imapd.conf").string();
+  Run r = run_cyrconv("scan --json --imapd-conf " + conf + " --root " + root.string());
+  CHECK(r.status == 0);
+  CHECK(r.out.find("\"caret^name\"") != std::string::npos);
+  CHECK(r.out.find("hierarchy_separator_given") != std::string::npos);
+  // --unixhierarchysep given as well wins over the file.
+  Run yes = run_cyrconv("scan --json --imapd-conf " + conf + " --root " + root.string() + " --unixhierarchysep yes");
+  CHECK(yes.out.find("\"caret.name\"") != std::string::npos);
+  // --spool given as well wins: a spool that does not exist is refused by name.
+  Run spool = run_cyrconv("scan --imapd-conf " + conf + " --root " + root.string() + " --spool " +
+                          (tmp.path / "nope").string());
+  CHECK(spool.status == 3);
+  CHECK(spool.out.find("nope") != std::string::npos);
+  // Without --root the server's paths are taken as they are: here they do not exist.
+  Run noroot = run_cyrconv("scan --imapd-conf " + conf);
+  CHECK(noroot.status == 3);
+  CHECK(noroot.out.find("/srv/cyrus/spool") != std::string::npos);
+  Run orphan_root = run_cyrconv("scan --spool " + (fixture / "spool").string() + " --root " + root.string());
+  CHECK(orphan_root.status == 3);
+  CHECK(orphan_root.out.find("--root is for the paths of --imapd-conf") != std::string::npos);
 }

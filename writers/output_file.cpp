@@ -37,17 +37,6 @@ bool same_content(int fa, int fb) {
     off += n;
   }
 }
-
-// ".NAME.cyrconv-tmp", built by appending: GCC 12 at -O3 reports a false -Wrestrict overlap in
-// the inlined `"." + std::string` (operator+(const char*, string&&), GCC bug 105329).
-std::string temporary_name(std::string_view name) {
-  std::string out;
-  out.reserve(name.size() + 14);
-  out += '.';
-  out += name;
-  out += ".cyrconv-tmp";
-  return out;
-}
 }  // namespace
 
 void set_output_file_tmpfile_for_test(bool enabled) { use_tmpfile.store(enabled, std::memory_order_relaxed); }
@@ -61,7 +50,7 @@ OutputFile::~OutputFile() { abort(); }
 
 WriteStatus OutputFile::open(const fs::path& dir, std::string_view hint) {
   abort();
-  const fs::path named = dir / temporary_name(hint);
+  const fs::path named = dir / ("." + std::string(hint) + ".cyrconv-tmp");
   if (use_tmpfile.load(std::memory_order_relaxed)) {
     // O_RDWR, not O_WRONLY: keep_identical compares through this descriptor.
     fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -189,7 +178,7 @@ WriteStatus OutputFile::commit(const fs::path& final_path, std::int64_t mtime_se
   }
   if (unnamed_ && existing == OnExisting::replace) {
     // linkat cannot replace: name the file first, then rename over the old one (atomic).
-    tmp_path_ = final_path.parent_path() / temporary_name(final_path.filename().string());
+    tmp_path_ = final_path.parent_path() / ("." + final_path.filename().string() + ".cyrconv-tmp");
     WriteStatus st = link_unnamed(tmp_path_);
     if (!st && st.error == EEXIST) {
       ::unlink(tmp_path_.c_str());  // a leftover temporary name: ours
