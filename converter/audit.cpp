@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 
+#include "converter/census.h"
 #include "converter/inventory.h"
 #include "converter/io_fanout.h"
 #include "converter/prefetch.h"
@@ -205,6 +206,7 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       for (auto& fd : inv[f].findings)
         if (!is_message_file_kind(fd.kind)) out.findings.push_back(std::move(fd));
       out.count.messages = inv[f].live.size();
+      count_folder_files(out.count, inv[f]);
     };
     auto assemble_job = [&](std::size_t f, const Job& job, const JobResult& res) {
       const MailboxRef& mb = disc.mailboxes[f];
@@ -320,6 +322,17 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
                        [&](const AuditMessage& m) { count_findings(report, m.findings); });
     }
     report.users.push_back(std::move(u));
+  }
+  // The census verify will take: every message file in the source, walked for itself. Files no
+  // folder's inventory counted (a directory discovery did not take for a mailbox) are named.
+  const SourceCensus census = take_census(inputs);
+  report.census_files = census.files.size();
+  if (report.census_files > report.totals.files) {
+    report.findings.push_back(Finding{Finding::Severity::error, "census_unaccounted", "", 0, 0,
+                                      std::to_string(report.census_files - report.totals.files) + " of the " +
+                                          std::to_string(report.census_files) +
+                                          " message files in the source are in no folder found"});
+    ++report.errors;
   }
   return report;
 }

@@ -29,6 +29,9 @@
 #include "converter/convert_zimbra.h"
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
+#include "converter/census.h"
+#include "converter/mailbox_error.h"
+#include "converter/recover.h"
 #include "converter/io_fanout.h"
 #include "converter/journal.h"
 #include "converter/keyword_commands.h"
@@ -55,6 +58,12 @@ namespace cyrconv {
 namespace fs = std::filesystem;
 
 namespace {
+
+// A folder's files are counted once: a folder a shard plan splits, only in the report of the
+// shard that holds its first range (report merge sums the shards' counts).
+bool owns_folder_files(const ConvertFolder& f) {
+  return !f.plan_split || std::find(f.plan_ranges.begin(), f.plan_ranges.end(), std::size_t{0}) != f.plan_ranges.end();
+}
 
 constexpr std::size_t read_buffer_size = 256 * 1024;
 
@@ -966,6 +975,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     if (r) {
       flags = converted_system_flags(r->system_flags);
       internaldate = r->internaldate;
+      if (r->date_origin != IndexRecord::DateOrigin::index) me.internaldate_source = to_string(r->date_origin);
       me.size = r->size;
       me.keywords = record_keywords(*r, inv);
     } else {
@@ -1491,6 +1501,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       f.name = display_folder_name(mb.name, valid, disc.caret);
       f.name_raw = mb.name.internal();
       f.action = "deleted";
+      f.count.count_files(count_message_files(mb.dir), 0, 0, 0, true, 0);
       f.findings.push_back(make_finding(Finding::Severity::info, "deleted_folder_skipped", mb.dir.string(), 0,
                                         "folder in the DELETED hierarchy (delayed delete): not converted"));
       not_converted.push_back(std::move(f));
@@ -1786,28 +1797,32 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
             job.out.count.not_converted = job.out.count.messages;
             continue;
           }
-          switch (job.name->action) {
-            case FolderAction::mail_folder:
-              convert_folder(opt, user, job, mi, states.seen_for(*selected[job.inventory]), orphans[job.inventory],
-                             workers, progress, run);
-              break;
-            case FolderAction::export_calendar:
-            case FolderAction::export_addressbook:
-              export_dav_collection(*job.mailbox, mi, user.root / job.name->export_file, job.out,
-                                    opt.sync != SyncPolicy::none);
-              job.out.output = user.root_rel + "/" + job.name->export_file;
-              progress.add(job.bytes, mi.live_count);
-              break;
-            case FolderAction::skip:
-              progress.add(job.bytes, mi.live_count);
-              if (job.mailbox && job.mailbox->kind == MailboxKind::sieve) break;  // Sieve scripts: carry_extras
-              job.out.count.messages = mi.live_count;
-              job.out.count.not_converted = mi.live_count;
-              if (mi.live_count)
-                job.out.findings.push_back(make_finding(Finding::Severity::warning, "collection_not_converted",
-                                                        job.mailbox->dir.string(), 0,
-                                                        "DAV collection of a kind that is not exported"));
-              break;
+          try {
+            switch (job.name->action) {
+              case FolderAction::mail_folder:
+                convert_folder(opt, user, job, mi, states.seen_for(*selected[job.inventory]), orphans[job.inventory],
+                               workers, progress, run);
+                break;
+              case FolderAction::export_calendar:
+              case FolderAction::export_addressbook:
+                export_dav_collection(*job.mailbox, mi, user.root / job.name->export_file, job.out,
+                                      opt.sync != SyncPolicy::none);
+                job.out.output = user.root_rel + "/" + job.name->export_file;
+                progress.add(job.bytes, mi.live_count);
+                break;
+              case FolderAction::skip:
+                progress.add(job.bytes, mi.live_count);
+                if (job.mailbox && job.mailbox->kind == MailboxKind::sieve) break;  // Sieve scripts: carry_extras
+                job.out.count.messages = mi.live_count;
+                job.out.count.not_converted = mi.live_count;
+                if (mi.live_count)
+                  job.out.findings.push_back(make_finding(Finding::Severity::warning, "collection_not_converted",
+                                                          job.mailbox->dir.string(), 0,
+                                                          "DAV collection of a kind that is not exported"));
+                break;
+            }
+          } catch (const std::exception&) {
+            rethrow_naming_mailbox(job.mailbox ? job.mailbox : job.orphans_of);
           }
         }
       },
@@ -1929,6 +1944,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
 
   std::map<std::string, ConvertUser> by_user;
   for (auto& job : jobs) {
+    if (job.mailbox && !job.orphans_of && owns_folder_files(job.out)) count_folder_files(job.out.count, inv[job.inventory]);
     ConvertUser& cu = by_user[users[job.user].owner];
     cu.user = users[job.user].owner;
     cu.output = users[job.user].root_rel;

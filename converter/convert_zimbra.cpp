@@ -18,6 +18,9 @@
 #include <openssl/evp.h>
 
 #include "converter/inventory.h"
+#include "converter/census.h"
+#include "converter/mailbox_error.h"
+#include "converter/recover.h"
 #include "converter/io_fanout.h"
 #include "converter/journal.h"
 #include "converter/output_layout.h"
@@ -323,6 +326,7 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
     if (r) {
       flags = converted_system_flags(r->system_flags);
       internaldate = r->internaldate;
+      if (r->date_origin != IndexRecord::DateOrigin::index) me.internaldate_source = to_string(r->date_origin);
       me.size = r->size;
       me.keywords = record_keywords(*r, inv);
     } else {
@@ -620,22 +624,26 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
       job.out.count.not_converted = job.out.count.messages;
       continue;
     }
-    switch (job.name->action) {
-      case FolderAction::mail_folder:
-        convert_mail_folder(run, job, mi, plan.orphans[job.inventory]);
-        break;
-      case FolderAction::export_calendar:
-      case FolderAction::export_addressbook:
-        convert_dav_folder(run, job, mi);
-        break;
-      case FolderAction::skip:
-        progress.add(mi.bytes, mi.live_count);
-        job.out.count.messages = mi.live_count;
-        job.out.count.not_converted = mi.live_count;
-        if (mi.live_count)
-          job.out.findings.push_back(finding(Finding::Severity::warning, "collection_not_converted", job.mailbox->dir.string(), 0,
-                                             "DAV collection of a kind that is not exported"));
-        break;
+    try {
+      switch (job.name->action) {
+        case FolderAction::mail_folder:
+          convert_mail_folder(run, job, mi, plan.orphans[job.inventory]);
+          break;
+        case FolderAction::export_calendar:
+        case FolderAction::export_addressbook:
+          convert_dav_folder(run, job, mi);
+          break;
+        case FolderAction::skip:
+          progress.add(mi.bytes, mi.live_count);
+          job.out.count.messages = mi.live_count;
+          job.out.count.not_converted = mi.live_count;
+          if (mi.live_count)
+            job.out.findings.push_back(finding(Finding::Severity::warning, "collection_not_converted", job.mailbox->dir.string(), 0,
+                                               "DAV collection of a kind that is not exported"));
+          break;
+      }
+    } catch (const std::exception&) {
+      rethrow_naming_mailbox(job.mailbox ? job.mailbox : job.orphans_of);
     }
     if (log) log->spill(job.out.messages, job.out.spilled);  // on failure they stay in memory
   }
@@ -755,6 +763,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
       f.name = display_folder_name(mb.name, valid, disc.caret);
       f.name_raw = mb.name.internal();
       f.action = "deleted";
+      f.count.count_files(count_message_files(mb.dir), 0, 0, 0, true, 0);
       f.findings.push_back(finding(Finding::Severity::info, "deleted_folder_skipped", mb.dir.string(), 0,
                                    "folder in the DELETED hierarchy (delayed delete): not converted"));
       not_converted.push_back(std::move(f));
@@ -952,6 +961,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
 
   std::map<std::string, ConvertUser> by_user;
   for (auto& job : jobs) {
+    if (job.mailbox && !job.orphans_of) count_folder_files(job.out.count, inv[job.inventory]);
     ConvertUser& cu = by_user[users[job.user].owner];
     cu.user = users[job.user].owner;
     cu.output = users[job.user].root_rel;

@@ -1,4 +1,5 @@
 #include "converter/discover.h"
+#include "converter/census.h"
 #include "converter/special_use.h"
 
 #include <algorithm>
@@ -37,6 +38,13 @@ Finding finding(Finding::Severity sev, std::string kind, std::string file, std::
   return f;
 }
 
+// A mailbox found on disk whose name neither its path nor a header tells: Recovered/<dir>.
+MailboxName recovered_mailbox_name(const fs::path& dir) {
+  MailboxName n;
+  n.parts = {"Recovered", dir.filename().string()};
+  return n;
+}
+
 // One directory of the walk as read from the storage; the walk's order is rebuilt from these.
 struct WalkedDir {
   fs::path dir;
@@ -57,28 +65,40 @@ void read_walked_dir(const std::string& partition, WalkedDir& w) {
     w.listing_error = std::move(listing.error);
     return;
   }
-  bool has_header = false;
+  bool has_header = false, header_regular = false, has_index = false, has_message_files = false;
   for (const auto& e : listing.entries) {
+    if (e.name == "cyrus.header") {
+      has_header = true;
+      header_regular = e.type == DirEntry::Type::file;
+    }
+    if (e.name == "cyrus.index") has_index = true;
+    if (e.type == DirEntry::Type::file && is_message_file_name(e.name)) has_message_files = true;
     if (e.type == DirEntry::Type::symlink) {
       w.findings.push_back(finding(Finding::Severity::warning, "symlink_in_spool", (w.dir / e.name).string(),
                                    "symbolic link inside the spool: not followed"));
     } else if (e.type == DirEntry::Type::other) {
       w.findings.push_back(finding(Finding::Severity::warning, "special_file_in_spool", (w.dir / e.name).string(),
                                    "device, FIFO or socket inside the spool: not read"));
-    } else if (e.type == DirEntry::Type::file && e.name == "cyrus.header") {
-      has_header = true;
     } else if (e.type == DirEntry::Type::directory) {
       // Partition-root directories ending in '.' are Cyrus staging areas (stage., sync.).
       if (w.rel.empty() && !e.name.empty() && e.name.back() == '.') continue;
       if (w.rel.empty() && e.name == "lost+found") continue;
+      // A directory where a mailbox's metadata file belongs (a fault of its own) is no mailbox:
+      // a '.' in a mailbox name is '^' on disk.
+      if (e.name.starts_with("cyrus.")) continue;
       w.subdirs.push_back(e.name);
     }
   }
-  if (!has_header) return;
+  // A directory with message files or an index but no cyrus.header is still a mailbox (the
+  // header deleted or lost): its files are recovered, never dropped.
+  if (!has_header && !has_index && !has_message_files) return;
   WalkedMailbox m{partition, w.dir, w.rel, std::nullopt, {}, 0};
   const fs::path header_path = w.dir / "cyrus.header";
-  SourceOpen h = SourceOpen::map(header_path);
-  if (h.status != SourceOpen::Status::ok) {
+  if (!has_header) {
+    m.header_error = header_path.string() + ": missing";
+  } else if (!header_regular) {
+    m.header_error = header_path.string() + ": not a regular file (symbolic link, directory or special file): not read";
+  } else if (SourceOpen h = SourceOpen::map(header_path); h.status != SourceOpen::Status::ok) {
     m.header_error = h.message;
   } else {
     m.header_crc = crc32_of(h.file.bytes());
@@ -284,10 +304,12 @@ Discovery discover(const SourceInputs& inputs, int io_depth) {
                                          name->internal()));
     }
     if (!name) {
+      // Never dropped: its files are converted under a name of its own.
+      name = recovered_mailbox_name(w.dir);
       d.findings.push_back(finding(Finding::Severity::error, "mailbox_name_unknown", w.dir.string(),
                                    "a mailbox directory whose name cannot be told from its path or cyrus.header" +
-                                       (w.header_error.empty() ? std::string() : ": " + w.header_error)));
-      continue;
+                                       (w.header_error.empty() ? std::string() : " (" + w.header_error + ")") +
+                                       ": converted as " + name->internal()));
     }
     ref.name = *name;
     ref.deleted = is_deleted_name(ref.name);

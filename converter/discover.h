@@ -32,7 +32,7 @@ struct MailboxRef {
   MailboxKind kind = MailboxKind::email;
   bool deleted = false;       // DELETED hierarchy (delayed delete)
   bool in_db = false;
-  bool on_disk = false;       // a directory with cyrus.header was found
+  bool on_disk = false;       // its directory was found (cyrus.header, cyrus.index or message files)
   std::string partition;
   std::filesystem::path dir;  // holds cyrus.header, cyrus.index and the message files
   std::filesystem::path archive_dir;  // same mailbox on the archive partition, when one was given

@@ -73,20 +73,6 @@ namespace {
 
 // ---- UTF-8 helpers (input is either decoded mUTF-7, always valid, or checked first) ----
 
-bool valid_utf8(std::string_view s) {
-  std::size_t i = 0;
-  while (i < s.size()) {
-    const auto c = static_cast<unsigned char>(s[i]);
-    const std::size_t n = c < 0x80 ? 0 : (c & 0xE0) == 0xC0 && c >= 0xC2 ? 1 : (c & 0xF0) == 0xE0 ? 2
-                        : (c & 0xF8) == 0xF0 && c <= 0xF4 ? 3 : 99;
-    if (n == 99 || i + n >= s.size()) return false;
-    for (std::size_t k = 1; k <= n; ++k)
-      if ((static_cast<unsigned char>(s[i + k]) & 0xC0) != 0x80) return false;
-    i += n + 1;
-  }
-  return true;
-}
-
 // Decodes one code point at i (valid UTF-8 assumed) and advances i.
 std::uint32_t next_cp(std::string_view s, std::size_t& i) {
   const auto c = static_cast<unsigned char>(s[i]);

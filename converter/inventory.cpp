@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <charconv>
 
+#include "converter/mailbox_error.h"
+#include "converter/recover.h"
 #include "converter/source_io.h"
 
 namespace cyrconv {
@@ -91,12 +93,108 @@ void apply_seen(const MailboxRef& mb, MailboxInventory& inv, const SeenState& se
 
 }  // namespace
 
+void count_folder_files(AuditAccounting& c, const MailboxInventory& inv) {
+  c.count_files(inv.message_files, inv.listed_files, inv.orphan_files, inv.expunged_present, false,
+                inv.recovered ? inv.live_count : 0);
+}
+
 fs::path message_file_path(const MailboxRef& mb, const IndexRecord& r) {
   const fs::path& dir = (r.system_flags & sysflag::archived) && !mb.archive_dir.empty() ? mb.archive_dir : mb.dir;
   return dir / (std::to_string(r.uid) + ".");
 }
 
-MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) {
+namespace {
+
+// The expunged UIDs cyrus.expunge (2.3 delayed expunge) lists; none (and a finding) when it
+// cannot be read.
+std::vector<std::uint32_t> read_expunge_uids(const fs::path& dir, MailboxInventory& inv) {
+  std::vector<std::uint32_t> uids;
+  const fs::path expunge_path = dir / "cyrus.expunge";
+  SourceOpen expunge_file = SourceOpen::map(expunge_path);
+  if (expunge_file.status == SourceOpen::Status::ok) {
+    auto ex = parse_cyrus_expunge(expunge_file.file.bytes(), expunge_path.string());
+    if (!ex)
+      inv.findings.push_back(make_finding(Finding::Severity::error, "expunge_unreadable", expunge_path, ex.error().offset, 0,
+                                          ex.error().message));
+    else
+      for (const auto& r : ex.value().records) uids.push_back(r.uid);
+  } else if (expunge_file.status != SourceOpen::Status::missing) {
+    inv.findings.push_back(make_finding(Finding::Severity::error, "expunge_unreadable", expunge_path, 0, 0, expunge_file.message));
+  }
+  return uids;
+}
+
+// The message files of the mailbox directory and of its archive partition twin, sorted.
+struct MessageFiles {
+  std::vector<std::uint32_t> spool, archive;
+};
+MessageFiles list_message_files(const MailboxRef& mb, MailboxInventory& inv) {
+  MessageFiles f;
+  DirListing listing = list_directory(mb.dir);
+  if (!listing.error.empty())
+    inv.findings.push_back(make_finding(Finding::Severity::error, "directory_unreadable", mb.dir, 0, 0, listing.error));
+  collect_message_files(listing, mb.dir, f.spool, inv.findings);
+  // ARCHIVED messages (3.0+) sit on the archive partition; list it once too when given.
+  if (!mb.archive_dir.empty()) {
+    DirListing archive = list_directory(mb.archive_dir);
+    if (archive.error.empty()) collect_message_files(archive, mb.archive_dir, f.archive, inv.findings);
+  }
+  std::sort(f.spool.begin(), f.spool.end());
+  std::sort(f.archive.begin(), f.archive.end());
+  inv.message_files = f.spool.size() + f.archive.size();
+  return f;
+}
+
+// Why a parsed index cannot be used at all, or "" when it can: every CRC wrong (rot or a
+// rewrite caught half-way), or an index copied from another mailbox: it expects another
+// cyrus.header and either its UIDVALIDITY is not the one mailboxes.db gives or most of the
+// directory's files are not its records.
+std::string unusable_index(const MailboxRef& mb, const CyrusIndex& index, const std::vector<std::uint32_t>& files) {
+  const IndexHeader& h = index.header;
+  if (h.has_crcs && !h.header_crc_ok &&
+      std::none_of(index.records.begin(), index.records.end(), [](const IndexRecord& r) { return r.crc_ok; }))
+    return "its header CRC and every record CRC are wrong";
+  if (!h.has_crcs || !mb.header || h.header_file_crc == mb.header_crc) return {};
+  if (mb.db_uidvalidity && h.uidvalidity != mb.db_uidvalidity)
+    return "it belongs to another mailbox: UIDVALIDITY " + std::to_string(h.uidvalidity) + ", mailboxes.db gives " +
+           std::to_string(mb.db_uidvalidity) + ", and it expects another cyrus.header";
+  std::vector<std::uint32_t> live;
+  for (const auto& r : index.records)
+    if (r.live()) live.push_back(r.uid);
+  std::sort(live.begin(), live.end());
+  std::size_t listed = 0;
+  for (std::uint32_t uid : files) listed += std::binary_search(live.begin(), live.end(), uid);
+  if (files.size() - listed > listed)
+    return "it belongs to another mailbox: it expects another cyrus.header and lists only " + std::to_string(listed) +
+           " of the " + std::to_string(files.size()) + " message files";
+  return {};
+}
+
+// The inventory of a mailbox without a usable index: its files, as reconstruct would.
+void recover_inventory(const MailboxRef& mb, MailboxInventory& inv, const MessageFiles& mf,
+                       const std::vector<std::uint32_t>& expunged, const std::string& why) {
+  const std::vector<std::uint32_t>& files = mf.spool;
+  RecoveredRecords rec = recover_from_files(mb, files, mf.archive, expunged, why);
+  inv.recovered = true;
+  inv.header = rec.header;
+  inv.live = std::move(rec.live);
+  inv.bytes = rec.bytes;
+  for (auto& f : rec.findings) inv.findings.push_back(std::move(f));
+  for (std::uint32_t uid : files)
+    if (std::binary_search(expunged.begin(), expunged.end(), uid)) {
+      ++inv.expunged_present;
+      inv.expunged_files.push_back(uid);
+    }
+  inv.listed_files = inv.live.size();
+  inv.seen_source = "none (no index)";
+  inv.live_count = inv.live.size();
+}
+
+}  // namespace
+
+namespace {
+
+MailboxInventory read_inventory(const MailboxRef& mb, const SeenState& seen) {
   MailboxInventory inv;
   const fs::path& dir = mb.dir;
   if (!mb.on_disk) return inv;
@@ -107,19 +205,34 @@ MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) 
                                         mb.header_error));
   }
 
+  // 2.3 delayed expunge: records moved to cyrus.expunge; the index wins on overlap.
+  std::vector<std::uint32_t> expunged_uids = read_expunge_uids(dir, inv);
+  std::sort(expunged_uids.begin(), expunged_uids.end());
+  // One listing of the directory: which message files exist.
+  const MessageFiles mf = list_message_files(mb, inv);
+  const std::vector<std::uint32_t>& files = mf.spool;
+  const std::vector<std::uint32_t>& archived_files = mf.archive;
+
   const fs::path index_path = dir / "cyrus.index";
   SourceOpen index_file = SourceOpen::map(index_path);
   if (index_file.status != SourceOpen::Status::ok) {
     inv.findings.push_back(make_finding(Finding::Severity::error, "index_unreadable", index_path, 0, 0, index_file.message));
+    recover_inventory(mb, inv, mf, expunged_uids, index_file.message);
     return inv;
   }
   auto parsed = parse_cyrus_index(index_file.file.bytes(), index_path.string());
   if (!parsed) {
     inv.findings.push_back(make_finding(Finding::Severity::error, "index_unreadable", index_path, parsed.error().offset, 0,
                                         parsed.error().message));
+    recover_inventory(mb, inv, mf, expunged_uids, parsed.error().message);
     return inv;
   }
   CyrusIndex& index = parsed.value();
+  if (std::string why = unusable_index(mb, index, files); !why.empty()) {
+    inv.findings.push_back(make_finding(Finding::Severity::error, "index_unusable", index_path, 0, 0, why));
+    recover_inventory(mb, inv, mf, expunged_uids, why);
+    return inv;
+  }
   inv.index_read = true;
   inv.header = index.header;
   for (const auto& p : index.problems)
@@ -131,22 +244,6 @@ MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) 
                                             std::to_string(index.header.header_file_crc) + ", the file has " +
                                             std::to_string(mb.header_crc)));
 
-  // 2.3 delayed expunge: records moved to cyrus.expunge; the index wins on overlap.
-  std::vector<std::uint32_t> expunged_uids;
-  const fs::path expunge_path = dir / "cyrus.expunge";
-  SourceOpen expunge_file = SourceOpen::map(expunge_path);
-  if (expunge_file.status == SourceOpen::Status::ok) {
-    auto ex = parse_cyrus_expunge(expunge_file.file.bytes(), expunge_path.string());
-    if (!ex) {
-      inv.findings.push_back(make_finding(Finding::Severity::error, "expunge_unreadable", expunge_path, ex.error().offset, 0,
-                                          ex.error().message));
-    } else {
-      for (const auto& r : ex.value().records) expunged_uids.push_back(r.uid);
-    }
-  } else if (expunge_file.status != SourceOpen::Status::missing) {
-    inv.findings.push_back(make_finding(Finding::Severity::error, "expunge_unreadable", expunge_path, 0, 0, expunge_file.message));
-  }
-
   for (auto& r : index.records) {
     if (r.live())
       inv.live.push_back(r);
@@ -155,21 +252,6 @@ MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) 
   }
   std::sort(expunged_uids.begin(), expunged_uids.end());
   expunged_uids.erase(std::unique(expunged_uids.begin(), expunged_uids.end()), expunged_uids.end());
-
-  // One listing of the directory: which message files exist.
-  DirListing listing = list_directory(dir);
-  if (!listing.error.empty())
-    inv.findings.push_back(make_finding(Finding::Severity::error, "directory_unreadable", dir, 0, 0, listing.error));
-  std::vector<std::uint32_t> files;
-  collect_message_files(listing, dir, files, inv.findings);
-  // ARCHIVED messages (3.0+) sit on the archive partition; list it once too when given.
-  std::vector<std::uint32_t> archived_files;
-  if (!mb.archive_dir.empty()) {
-    DirListing archive = list_directory(mb.archive_dir);
-    if (archive.error.empty()) collect_message_files(archive, mb.archive_dir, archived_files, inv.findings);
-  }
-  std::sort(files.begin(), files.end());
-  std::sort(archived_files.begin(), archived_files.end());
 
   std::vector<std::uint32_t> live_uids;
   live_uids.reserve(inv.live.size());
@@ -194,9 +276,13 @@ MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) 
   }
   std::sort(live_uids.begin(), live_uids.end());
   for (std::uint32_t uid : files) {
-    if (std::binary_search(live_uids.begin(), live_uids.end(), uid)) continue;
+    if (std::binary_search(live_uids.begin(), live_uids.end(), uid)) {
+      ++inv.listed_files;
+      continue;
+    }
     if (std::binary_search(expunged_uids.begin(), expunged_uids.end(), uid)) {
       ++inv.expunged_present;
+      inv.expunged_files.push_back(uid);
       continue;
     }
     ++inv.orphan_files;
@@ -204,13 +290,37 @@ MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) 
                                         0, uid, "message file with no record in cyrus.index or cyrus.expunge"));
   }
 
+  for (std::uint32_t uid : archived_files)
+    if (std::binary_search(live_uids.begin(), live_uids.end(), uid)) ++inv.listed_files;
   apply_seen(mb, inv, seen, dir);
   inv.live_count = inv.live.size();
   return inv;
 }
 
+}  // namespace
+
+MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) {
+  try {
+    return read_inventory(mb, seen);
+  } catch (const std::exception&) {
+    rethrow_naming_mailbox(&mb);
+  }
+}
+
 LiveRecords reload_live_records(const MailboxRef& mb, const SeenState& seen, const MailboxInventory& planned) {
   LiveRecords out;
+  if (planned.recovered) {
+    // Rebuilt from the files again: the same records unless the directory changed.
+    MailboxInventory again = inventory_mailbox(mb, seen);
+    if (!again.recovered || again.live.size() != planned.live_count || again.header.last_uid != planned.header.last_uid) {
+      out.error = mb.dir.string() + ": the message files changed since they were first listed (" +
+                  std::to_string(planned.live_count) + " then, " + std::to_string(again.live.size()) +
+                  " now): the source must be a snapshot no one writes to";
+      return out;
+    }
+    out.live = std::move(again.live);
+    return out;
+  }
   const fs::path index_path = mb.dir / "cyrus.index";
   SourceOpen index_file = SourceOpen::map(index_path);
   if (index_file.status != SourceOpen::Status::ok) {

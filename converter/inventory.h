@@ -24,6 +24,7 @@ struct SeenState {
 
 struct MailboxInventory {
   bool index_read = false;
+  bool recovered = false;          // no usable index: `live` rebuilt from the message files (converter/recover.h)
   IndexHeader header;
   std::vector<std::optional<std::string>> flag_names;  // slot n = user flag bit n
   std::vector<IndexRecord> live;   // live records, index order, \Seen of the owner applied
@@ -32,6 +33,9 @@ struct MailboxInventory {
   std::uint64_t expunged_present = 0;
   std::uint64_t missing_files = 0;
   std::uint64_t orphan_files = 0;
+  std::vector<std::uint32_t> expunged_files;  // UIDs counted in expunged_present (verify's census)
+  std::uint64_t message_files = 0;
+  std::uint64_t listed_files = 0;  // message files a live record names (each file once) // regular "<UID>." files in the directory (and its archive twin)
   std::string seen_source;         // "index", "seen_db", "cyrus.seen", "none", ...
   std::vector<Finding> findings;
 };
@@ -48,6 +52,9 @@ struct LiveRecords {
   std::string error;
 };
 LiveRecords reload_live_records(const MailboxRef& mailbox, const SeenState& seen, const MailboxInventory& planned);
+
+// The folder's file accounting (AuditAccounting::files...) from its inventory.
+void count_folder_files(AuditAccounting& count, const MailboxInventory& inv);
 
 // Where a live record's message file is: the archive partition for ARCHIVED records when one
 // was given, else the mailbox directory.

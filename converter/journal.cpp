@@ -7,6 +7,8 @@
 #include <cstring>
 #include <nlohmann/json.hpp>
 
+#include "parsers/utf8.h"
+
 namespace cyrconv {
 
 namespace fs = std::filesystem;
@@ -138,8 +140,9 @@ std::optional<FolderDone> read_folder_done(const fs::path& user_root, const std:
 WriteStatus write_folder_done(const fs::path& user_root, const std::string& side, const FolderDone& d, bool sync) {
   nlohmann::ordered_json j;
   j["version"] = journal_version;
-  j["folder"] = d.folder;
-  j["target"] = d.target;
+  // For people reading the journal only; a name that is not UTF-8 is kept escaped (\xHH).
+  j["folder"] = escape_invalid_utf8(d.folder);
+  j["target"] = escape_invalid_utf8(d.target);
   j["uidvalidity"] = d.uidvalidity;
   j["source_uidnext"] = d.source_uidnext;
   j["target_uidnext"] = d.target_uidnext;

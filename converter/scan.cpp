@@ -32,8 +32,8 @@ FolderSummary summarise(const MailboxRef& mb, MailboxInventory&& inv, CaretMeani
   f.unique_id = mb.unique_id;
   f.in_mailboxes_db = mb.in_db;
   f.on_disk = mb.on_disk;
-  if (inv.index_read) {
-    f.index_version = inv.header.minor_version;
+  if (inv.index_read || inv.recovered) {  // rebuilt without an index: index_version stays 0
+    if (inv.index_read) f.index_version = inv.header.minor_version;
     f.uidvalidity = inv.header.uidvalidity;
     f.uidnext = inv.header.last_uid + 1;
   }

@@ -1,6 +1,8 @@
 // Shard plans (shard_plan.h; README "Many machines: shard plans").
 #include "converter/shard_plan.h"
 
+#include "parsers/utf8.h"
+
 #include <openssl/evp.h>
 #include <tbb/global_control.h>
 
@@ -82,15 +84,6 @@ std::string describe_dirs(const std::vector<std::pair<std::string, std::string>>
   std::string s;
   for (const auto& [name, dir] : dirs) s += (s.empty() ? "" : ", ") + name + "=" + dir;
   return s;
-}
-
-bool valid_utf8(const std::string& s) {
-  try {
-    (void)nlohmann::json(s).dump();  // the strict handler throws on invalid UTF-8
-    return true;
-  } catch (const nlohmann::json::type_error&) {
-    return false;
-  }
 }
 
 // Strict: digits only, no sign or blanks, small enough to be an index.

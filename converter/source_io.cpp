@@ -125,6 +125,36 @@ SourceStream stream_source_file(const std::filesystem::path& path, std::span<cha
   return r;
 }
 
+SourceHead read_source_head(const std::filesystem::path& path, std::size_t max) {
+  SourceHead h;
+  SourceStream r;
+  const int fd = open_source_stream(path, r);
+  h.status = r.status;
+  h.message = r.message;
+  if (fd < 0) return h;
+  struct stat st {};
+  if (fstat(fd, &st) == 0) {
+    h.size = static_cast<std::uint64_t>(st.st_size);
+    h.mtime = st.st_mtime;
+  }
+  h.head.resize(static_cast<std::size_t>(std::min<std::uint64_t>(max, h.size)));
+  std::size_t got = 0;
+  while (got < h.head.size()) {
+    const ssize_t n = ::read(fd, h.head.data() + got, h.head.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      h.status = SourceOpen::Status::error;
+      h.message = path.string() + ": read error: " + std::strerror(errno);
+      break;
+    }
+    if (n == 0) break;  // shorter than its stat said: read what is there
+    got += static_cast<std::size_t>(n);
+  }
+  h.head.resize(got);
+  ::close(fd);
+  return h;
+}
+
 DirListing list_directory(const std::filesystem::path& dir) {
   DirListing out;
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);

@@ -62,6 +62,17 @@ int open_source_stream(const std::filesystem::path& path, SourceStream& r);
 void read_source_rest(int fd, const std::filesystem::path& path, std::span<char> buffer,
                       const std::function<void(std::string_view)>& sink, SourceStream& r);
 
+// The first `max` bytes of a message file and its stat, for rebuilding a mailbox without an
+// index (converter/recover.h): the same non-blocking, no-follow open; only regular files read.
+struct SourceHead {
+  SourceOpen::Status status = SourceOpen::Status::error;
+  std::string message;  // "PATH: what went wrong" when status != ok
+  std::string head;
+  std::uint64_t size = 0;
+  std::int64_t mtime = 0;
+};
+SourceHead read_source_head(const std::filesystem::path& path, std::size_t max);
+
 struct DirEntry {
   enum class Type { file, directory, symlink, other };
   std::string name;

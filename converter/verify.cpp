@@ -11,6 +11,8 @@
 #include <map>
 #include <set>
 
+#include "converter/census.h"
+#include "converter/mailbox_error.h"
 #include "converter/inventory.h"
 #include "converter/io_fanout.h"
 #include "converter/mbox_reader.h"
@@ -65,6 +67,9 @@ struct Job {
   std::optional<FolderDone> done;           // the journal's record of the folder's last conversion
   std::uint64_t bytes = 0;
   VerifyFolder out;
+  // Source files this folder's checks accounted for, for the census: in the output by content
+  // (or listed not_converted), or listed skipped_deleted.
+  std::vector<std::string> accounted, skipped, mismatched, lost;
 };
 
 Finding error(std::string kind, const fs::path& file, std::uint32_t uid, std::string detail) {
@@ -350,7 +355,18 @@ std::map<std::uint32_t, std::size_t> pair_with_manifest(const FolderContext& c, 
 // source does not have.
 template <typename Fn>
 void for_each_source(FolderContext& c, const fs::path& mpath, Fn&& fn) {
-  std::map<std::uint32_t, std::size_t> used = pair_with_manifest(c, fn);
+  // Which outcome each message got, for the census (README "verify"): the counts tell.
+  auto tracked = [&](const SourceMessage& m, const ManifestRecord* e) {
+    const VerifyCounts& k = c.out().count;
+    const std::uint64_t in_output = k.verified + k.quarantined + k.not_converted, skipped = k.skipped_deleted,
+                        mismatched = k.mismatched, lost = k.lost;
+    fn(m, e);
+    if (k.verified + k.quarantined + k.not_converted > in_output) c.job.accounted.push_back(m.file.string());
+    if (k.skipped_deleted > skipped) c.job.skipped.push_back(m.file.string());
+    if (k.mismatched > mismatched) c.job.mismatched.push_back(m.file.string());
+    if (k.lost > lost) c.job.lost.push_back(m.file.string());
+  };
+  std::map<std::uint32_t, std::size_t> used = pair_with_manifest(c, tracked);
   for (const auto& [uid, entries] : c.manifest) {
     const std::size_t n = used.count(uid) ? used[uid] : 0;
     for (std::size_t i = n; i < entries.size(); ++i) {
@@ -774,6 +790,37 @@ void add_counts(VerifyCounts& t, const VerifyCounts& c) {
   t.extra += c.extra;
 }
 
+// verify's own walk of the source, each file matched with what the checks above accounted for.
+VerifyCensus census_of_run(const SourceInputs& inputs, const Discovery& disc, const std::vector<const MailboxRef*>& selected,
+                           const std::vector<MailboxInventory>& inv, std::vector<Job>& jobs, std::vector<Finding>& findings) {
+  CensusAccounts a;
+  for (auto& job : jobs) {
+    for (auto& f : job.accounted) a.converted.push_back(std::move(f));
+    for (auto& f : job.skipped) a.left_out.push_back(std::move(f));
+    for (auto& f : job.mismatched) a.mismatched.push_back(std::move(f));
+    for (auto& f : job.lost) a.reported_lost.push_back(std::move(f));
+    job.accounted = job.skipped = job.mismatched = job.lost = {};
+  }
+  std::set<const MailboxRef*> chosen(selected.begin(), selected.end());
+  for (std::size_t i = 0; i < selected.size(); ++i) {
+    const MailboxRef& mb = *selected[i];
+    for (std::uint32_t uid : inv[i].expunged_files) {
+      a.expunged.push_back((mb.dir / (std::to_string(uid) + ".")).string());
+      if (!mb.archive_dir.empty()) a.expunged.push_back((mb.archive_dir / (std::to_string(uid) + ".")).string());
+    }
+    if (mb.kind != MailboxKind::email) {
+      a.not_verified_dirs.push_back(mb.dir.string());
+      if (!mb.archive_dir.empty()) a.not_verified_dirs.push_back(mb.archive_dir.string());
+    }
+  }
+  for (const auto& mb : disc.mailboxes) {
+    if (!mb.on_disk || chosen.count(&mb)) continue;
+    a.left_out_dirs.emplace_back(mb.dir.string(), mb.name.internal());
+    if (!mb.archive_dir.empty()) a.left_out_dirs.emplace_back(mb.archive_dir.string(), mb.name.internal());
+  }
+  return account_census(take_census(inputs), std::move(a), findings);
+}
+
 }  // namespace
 
 VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
@@ -913,15 +960,20 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
             job.out.findings.push_back(info("uidvalidity_changed", c.user_root / "journal", 0,
                                             "verified in the sibling folder " + job.sibling.path));
           }
-          collect_source(c);
-          if (format == OutputFormat::maildir)
-            verify_maildir_folder(c);
-          else
-            verify_mbox_folder(c);
+          try {
+            collect_source(c);
+            if (format == OutputFormat::maildir)
+              verify_maildir_folder(c);
+            else
+              verify_mbox_folder(c);
+          } catch (const std::exception&) {
+            rethrow_naming_mailbox(selected[i]);
+          }
         }
       },
       tbb::simple_partitioner());
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
+  report.census = census_of_run(inputs, disc, selected, inv, jobs, report.findings);
 
   // Assemble per user in plan order; folders by Cyrus name.
   std::vector<VerifyUser> users(plan.users.size());

@@ -20,11 +20,13 @@
 #include "parsers/dlist.h"
 #include "parsers/mailboxes_db.h"
 #include "parsers/message_check.h"
+#include "parsers/message_date.h"
 #include "parsers/mutf7.h"
 #include "parsers/quota.h"
 #include "parsers/seen.h"
 #include "parsers/sieve_mailbox.h"
 #include "parsers/subscriptions.h"
+#include "parsers/utf8.h"
 #ifndef CYRCONV_FUZZ_PARSERS_ONLY  // the fuzz executables of parsers/ targets link only cyrconv_parsers
 #include "converter/rename_map.h"
 #include "writers/sieve_export.h"
@@ -167,6 +169,21 @@ inline bool valid_utf8(std::string_view s) {
   return true;
 }
 
+// Dates of messages rebuilt without an index (converter/recover.h): any header bytes.
+inline void fuzz_message_date(std::string_view in) {
+  if (auto d = message_header_date(in)) touch(std::to_string(d->seconds));
+  if (auto t = parse_rfc5322_date(in)) touch(std::to_string(*t));
+}
+
+// Names from directories and mailboxes.db are any bytes: reports escape them to valid UTF-8,
+// and only bytes that are not UTF-8 change.
+inline void fuzz_name_escape(std::string_view in) {
+  const std::string e = cyrconv::escape_invalid_utf8(in);
+  fuzz_require(valid_utf8(e), "escape_invalid_utf8 produced invalid UTF-8");
+  fuzz_require(cyrconv::valid_utf8(in) == (e == in), "escape_invalid_utf8 changed a valid name or kept an invalid one");
+  fuzz_require(cyrconv::hex_bytes(in).size() == 2 * in.size(), "hex_bytes length");
+}
+
 inline void fuzz_mutf7(std::string_view in) {
   auto d = mutf7_decode(in, "fuzz");
   if (d) fuzz_require(valid_utf8(d.value()), "mutf7_decode produced invalid UTF-8");
@@ -270,6 +287,8 @@ inline constexpr Target targets[] = {
     {"sieve_message", fuzz_sieve_message},
     {"dlist", fuzz_dlist},
     {"mutf7", fuzz_mutf7},
+    {"message_date", fuzz_message_date},
+    {"name_escape", fuzz_name_escape},
     {"message_check", fuzz_message_check},
     {"dav_resource", fuzz_dav_resource},
 #ifndef CYRCONV_FUZZ_PARSERS_ONLY

@@ -50,6 +50,10 @@ TEST_CASE("fuzz targets run on fixture databases and hand-made inputs") {
   }
   fuzz::fuzz_mutf7("INBOX.Entw&APw-rfe");
   fuzz::fuzz_mutf7("Entwürfe \x7f\x01 日本語 😀");
+  fuzz::fuzz_message_date("Received: from a;\r\n Tue, 1 Jul 2003 10:52:37 +0200\r\nDate: 1 Jan 70 00:00 GMT\r\n\r\n");
+  fuzz::fuzz_message_date("Date: (((((\r\n\r\n");
+  fuzz::fuzz_name_escape("Gesendet-\xe4\xff\\x");
+  fuzz::fuzz_name_escape("\xed\xa0\x80\xf4\x90\x80\x80");
   CHECK(fuzz::valid_utf8("Entwürfe 😀"));
   CHECK_FALSE(fuzz::valid_utf8("\xc3"));
   CHECK_FALSE(fuzz::valid_utf8("\xed\xa0\x80"));  // a surrogate

@@ -1,6 +1,7 @@
 #include "writers/audit_report.h"
 
 #include "writers/message_log.h"
+#include "parsers/utf8.h"
 #include "writers/report_json.h"
 
 #include <nlohmann/json.hpp>
@@ -26,6 +27,7 @@ ordered_json accounting_json(const AuditAccounting& c) {
   j["orphans_recovered"] = c.orphans_recovered;
   j["orphans_quarantined"] = c.orphans_quarantined;
   j["balanced"] = c.balanced();
+  add_files_json(j, c);
   return j;
 }
 
@@ -51,6 +53,7 @@ std::string accounting_line(const AuditAccounting& c) {
     s += "; orphans " + std::to_string(c.orphans) + " (" + std::to_string(c.orphans_recovered) + " recovered, " +
          std::to_string(c.orphans_quarantined) + " quarantined)";
   if (!c.balanced()) s += "  ** DOES NOT ADD UP **";
+  s += "; " + files_line(c);
   return s;
 }
 
@@ -96,6 +99,7 @@ void write_audit_text(const AuditReport& r, std::ostream& out) {
     }
   }
   out << "\ntotals: " << r.folders << " folders; " << accounting_line(r.totals) << '\n';
+  out << "census: " << r.census_files << " message files in the source (verify accounts for each)\n";
   out << "  errors: " << r.errors << ", warnings: " << r.warnings << '\n';
   if (!r.fault_counts.empty()) {
     out << "  by kind:";
@@ -132,9 +136,8 @@ void write_audit_report_json(const AuditReport& r, std::ostream& out) {
     js.begin_array();
     for (const auto& f : u.folders) {
       ordered_json jf;
-      jf["name"] = f.name;
-      jf["name_raw"] = f.name_raw;
-      jf["directory"] = f.directory;
+      add_name_json(jf, f.name, f.name_raw);
+      jf["directory"] = escape_invalid_utf8(f.directory);
       jf["deleted"] = f.deleted;
       jf["index_version"] = f.index_version;
       jf["failed"] = f.failed;
@@ -149,6 +152,7 @@ void write_audit_report_json(const AuditReport& r, std::ostream& out) {
   }
   js.end();
   ordered_json t = accounting_json(r.totals);
+  t["census_files"] = r.census_files;
   t["folders"] = r.folders;
   t["errors"] = r.errors;
   t["warnings"] = r.warnings;

@@ -1,6 +1,7 @@
 #include "writers/convert_report.h"
 
 #include "writers/message_log.h"
+#include "parsers/utf8.h"
 #include "writers/report_json.h"
 
 #include <nlohmann/json.hpp>
@@ -17,7 +18,7 @@ using nlohmann::ordered_json;
 namespace {
 
 ordered_json accounting_json(const AuditAccounting& c, std::uint64_t skipped_deleted) {
-  return ordered_json{{"messages", c.messages},
+  ordered_json j{{"messages", c.messages},
                       {"written", c.written},
                       {"repaired", c.repaired},
                       {"quarantined", c.quarantined},
@@ -28,6 +29,8 @@ ordered_json accounting_json(const AuditAccounting& c, std::uint64_t skipped_del
                       {"orphans", c.orphans},
                       {"orphans_recovered", c.orphans_recovered},
                       {"orphans_quarantined", c.orphans_quarantined}};
+  add_files_json(j, c);
+  return j;
 }
 
 void write_extras_text(const CarriedExtras& x, std::ostream& out) {
@@ -190,6 +193,7 @@ void write_convert_text(const ConvertReport& r, std::ostream& out) {
       << ", repaired " << t.repaired << ", quarantined " << t.quarantined << ", missing " << t.missing
       << ", not converted " << t.not_converted << ", earlier run " << t.earlier << ", skipped \\Deleted " << r.skipped_deleted << "; orphan files "
       << t.orphans << " (recovered " << t.orphans_recovered << ")\n";
+  out << "  " << files_line(t) << '\n';
   out << "  " << r.bytes_written << " bytes written in " << std::fixed << std::setprecision(2) << r.seconds
       << " s; errors: " << r.errors << ", warnings: " << r.warnings << '\n';
   if (r.stopped) out << "STOPPED: " << r.stop_reason << '\n';
@@ -224,8 +228,7 @@ void write_convert_report_json(const ConvertReport& r, std::ostream& out, const 
     js.begin_array();
     for (const auto& f : u.folders) {
       ordered_json jf;
-      jf["name"] = f.name;
-      jf["name_raw"] = f.name_raw;
+      add_name_json(jf, f.name, f.name_raw);
       jf["target"] = f.target;
       jf["output"] = f.output;
       jf["action"] = f.action;

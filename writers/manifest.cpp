@@ -29,6 +29,7 @@ std::string manifest_line(const ManifestEntry& e, bool mbox) {
   j["flags"] = e.flags;
   j["keywords"] = e.keywords;
   j["internaldate"] = e.internaldate;
+  if (!e.internaldate_source.empty()) j["internaldate_source"] = e.internaldate_source;
   j["size"] = e.size;
   if (e.sha1_known) j["sha1"] = sha1_hex(e.sha1);
   j["disposition"] = e.disposition;

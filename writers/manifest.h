@@ -19,6 +19,9 @@ struct ManifestEntry {
   std::vector<std::string> flags;        // IMAP system flags: \Seen \Answered \Flagged \Deleted \Draft
   std::vector<std::string> keywords;     // every keyword, also those beyond Maildir's 26 letters
   std::int64_t internaldate = 0;
+  // Set only for a message rebuilt without an index: where INTERNALDATE came from
+  // ("received", "date" or "mtime").
+  std::string internaldate_source;
   std::uint64_t size = 0;                // source size (RFC822.SIZE Cyrus served)
   std::array<std::uint8_t, 20> sha1{};   // of the source file's bytes
   bool sha1_known = false;               // false: the file was not read (missing, duplicate record)

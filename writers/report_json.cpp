@@ -1,16 +1,25 @@
 #include "writers/report_json.h"
 
+#include "parsers/utf8.h"
+
 namespace cyrconv {
 
 nlohmann::ordered_json finding_json(const Finding& f) {
   nlohmann::ordered_json j;
   j["severity"] = to_string(f.severity);
   j["kind"] = f.kind;
-  j["file"] = f.file;
+  j["file"] = escape_invalid_utf8(f.file);
   if (f.offset) j["offset"] = f.offset;
   if (f.uid) j["uid"] = f.uid;
-  j["detail"] = f.detail;
+  j["detail"] = escape_invalid_utf8(f.detail);
+  if (!valid_utf8(f.file)) j["file_bytes"] = hex_bytes(f.file);
   return j;
+}
+
+void add_name_json(nlohmann::ordered_json& j, const std::string& name, const std::string& name_raw) {
+  j["name"] = escape_invalid_utf8(name);
+  j["name_raw"] = escape_invalid_utf8(name_raw);
+  if (!valid_utf8(name_raw)) j["name_bytes"] = hex_bytes(name_raw);
 }
 
 nlohmann::ordered_json findings_json(const std::vector<Finding>& findings) {
@@ -91,6 +100,25 @@ void write_folder_with_entries(PrettyJsonStream& js, const nlohmann::ordered_jso
   if (!e.empty() && unread.empty()) unread = std::move(e);
   js.end();
   js.end();
+}
+
+void add_files_json(nlohmann::ordered_json& j, const AuditAccounting& c) {
+  j["files"] = c.files;
+  j["files_listed"] = c.files_listed;
+  j["files_orphans"] = c.files_orphans;
+  j["files_expunged"] = c.files_expunged;
+  j["files_left_out"] = c.files_left_out;
+  j["recovered_without_index"] = c.recovered_without_index;
+  j["files_balanced"] = c.files_balanced();
+}
+
+std::string files_line(const AuditAccounting& c) {
+  std::string s = std::to_string(c.files) + " files on disk = " + std::to_string(c.files_listed) + " of records + " +
+                  std::to_string(c.files_orphans) + " orphans + " + std::to_string(c.files_expunged) + " expunged + " +
+                  std::to_string(c.files_left_out) + " left out";
+  if (c.recovered_without_index) s += " (" + std::to_string(c.recovered_without_index) + " recovered without an index)";
+  if (!c.files_balanced()) s += "  ** FILES DO NOT ADD UP **";
+  return s;
 }
 
 }  // namespace cyrconv

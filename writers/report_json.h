@@ -17,6 +17,17 @@ namespace cyrconv {
 // {"severity", "kind", "file", "offset" (when non-zero), "uid" (when non-zero), "detail"}
 nlohmann::ordered_json finding_json(const Finding& f);
 nlohmann::ordered_json findings_json(const std::vector<Finding>& findings);
+// A folder's "name" and "name_raw" in a report. Names (and finding files) that are not UTF-8 are
+// written losslessly: invalid bytes as \xHH (backslashes doubled), the raw bytes in hex in
+// "name_bytes" ("file_bytes").
+void add_name_json(nlohmann::ordered_json& folder, const std::string& name, const std::string& name_raw);
+
+// The file accounting of a folder or a run (AuditAccounting::files...), as flat members of its
+// accounting object: "files", "files_listed", "files_orphans", "files_expunged",
+// "files_left_out", "recovered_without_index", "files_balanced".
+void add_files_json(nlohmann::ordered_json& accounting, const AuditAccounting& c);
+// "N files = L of records + O orphans + E expunged + X left out" for the text summaries.
+std::string files_line(const AuditAccounting& c);
 
 // Writes a JSON document in pieces, byte for byte as nlohmann's dump(2) would write it whole,
 // so that a report streams out without its whole tree in memory. Objects and arrays opened here

@@ -110,6 +110,14 @@ struct AuditAccounting {
   std::uint64_t orphans = 0;        // files without a record (not in `messages`)
   std::uint64_t orphans_recovered = 0;
   std::uint64_t orphans_quarantined = 0;
+  // The same folder counted by its files (README "When a mailbox is damaged"): message files on
+  // disk = files of live records + orphans + expunged but present + left out by request.
+  std::uint64_t files = 0;
+  std::uint64_t files_listed = 0;     // files of live records (of messages rebuilt without an index, too)
+  std::uint64_t files_orphans = 0;    // files no record lists (converted into the recovery folder)
+  std::uint64_t files_expunged = 0;   // files of expunged records, still on disk: not converted
+  std::uint64_t files_left_out = 0;   // files of a folder left out by request (deleted folders)
+  std::uint64_t recovered_without_index = 0;  // messages rebuilt from their files (in `messages`)
   AuditAccounting& operator+=(const AuditAccounting& c) {
     messages += c.messages;
     written += c.written;
@@ -121,7 +129,27 @@ struct AuditAccounting {
     orphans += c.orphans;
     orphans_recovered += c.orphans_recovered;
     orphans_quarantined += c.orphans_quarantined;
+    files += c.files;
+    files_listed += c.files_listed;
+    files_orphans += c.files_orphans;
+    files_expunged += c.files_expunged;
+    files_left_out += c.files_left_out;
+    recovered_without_index += c.recovered_without_index;
     return *this;
+  }
+  bool files_balanced() const { return files == files_listed + files_orphans + files_expunged + files_left_out; }
+  // Counts the files of one folder's inventory (`left_out`: the folder is not converted).
+  void count_files(std::uint64_t on_disk, std::uint64_t listed, std::uint64_t orphan, std::uint64_t expunged,
+                   bool left_out, std::uint64_t recovered) {
+    files = on_disk;
+    if (left_out) {
+      files_left_out = on_disk;
+      return;
+    }
+    files_listed = listed;
+    files_orphans = orphan;
+    files_expunged = expunged;
+    recovered_without_index = recovered;
   }
   bool balanced() const {
     return messages == written + repaired + quarantined + missing + not_converted + earlier &&
@@ -158,6 +186,7 @@ struct AuditReport {
   std::vector<AuditUser> users;
   std::shared_ptr<const MessageLog> message_log;  // where folders' spilled entries are
   AuditAccounting totals;
+  std::uint64_t census_files = 0;       // message files found walking the source (converter/census.h)
   std::uint64_t folders = 0, errors = 0, warnings = 0, bytes_read = 0;
   double seconds = 0;                   // wall time of the message pass
   std::map<std::string, std::uint64_t> fault_counts;  // finding kind -> occurrences

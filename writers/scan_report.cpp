@@ -1,5 +1,6 @@
 #include "writers/scan_report.h"
 
+#include "parsers/utf8.h"
 #include "writers/report_json.h"
 
 #include <nlohmann/json.hpp>
@@ -106,12 +107,11 @@ std::string scan_report_json(const ScanReport& r) {
     ordered_json folders = ordered_json::array();
     for (const auto& f : u.folders) {
       ordered_json jf;
-      jf["name"] = f.name;
-      jf["name_raw"] = f.name_raw;
+      add_name_json(jf, f.name, f.name_raw);
       jf["name_valid"] = f.name_valid;
       jf["kind"] = f.kind;
       jf["deleted"] = f.deleted;
-      jf["directory"] = f.directory;
+      jf["directory"] = escape_invalid_utf8(f.directory);
       jf["unique_id"] = f.unique_id;
       jf["in_mailboxes_db"] = f.in_mailboxes_db;
       jf["on_disk"] = f.on_disk;

@@ -1,5 +1,6 @@
 #include "writers/verify_report.h"
 
+#include "parsers/utf8.h"
 #include "writers/report_json.h"
 
 #include <nlohmann/json.hpp>
@@ -76,6 +77,13 @@ void write_verify_text(const VerifyReport& r, std::ostream& out) {
       << ", quarantined " << t.quarantined << ", missing in source " << t.listed_missing << ", skipped \\Deleted "
       << t.skipped_deleted << ", not converted " << t.not_converted << ", mismatched " << t.mismatched << ", lost "
       << t.lost << "; extra in output " << t.extra << '\n';
+  if (r.census.taken) {
+    const auto& c = r.census;
+    out << "census of the source: " << c.files << " message files: in the output " << c.converted << ", mismatched "
+        << c.mismatched << ", expunged "
+        << c.expunged << ", left out by request " << c.left_out << ", not verified (calendar, addressbook) "
+        << c.not_verified << ", lost " << c.lost << (c.balanced() ? "" : "  ** DOES NOT ADD UP **") << '\n';
+  }
   out << "  " << r.bytes_read << " bytes read in " << std::fixed << std::setprecision(2) << r.seconds
       << " s; errors: " << r.errors << ", warnings: " << r.warnings << "\n";
   out << (r.clean() ? "VERIFIED: the output holds every source message as listed\n"
@@ -102,8 +110,7 @@ std::string verify_report_json(const VerifyReport& r) {
     ordered_json folders = ordered_json::array();
     for (const auto& f : u.folders) {
       ordered_json jf;
-      jf["name"] = f.name;
-      jf["name_raw"] = f.name_raw;
+      add_name_json(jf, f.name, f.name_raw);
       jf["target"] = f.target;
       jf["output"] = f.output;
       jf["manifest"] = f.manifest;
@@ -125,6 +132,13 @@ std::string verify_report_json(const VerifyReport& r) {
   j["totals"]["warnings"] = r.warnings;
   j["totals"]["infos"] = r.infos;
   j["totals"]["bytes_read"] = r.bytes_read;
+  if (r.census.taken) {
+    const auto& c = r.census;
+    j["census"] = {{"files", c.files},       {"converted", c.converted},       {"mismatched", c.mismatched},
+                   {"expunged", c.expunged},
+                   {"left_out", c.left_out}, {"not_verified", c.not_verified}, {"lost", c.lost},
+                   {"balanced", c.balanced()}};
+  }
   j["seconds"] = r.seconds;
   j["verified"] = r.clean();
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";

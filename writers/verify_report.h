@@ -47,6 +47,22 @@ struct VerifyUser {
   std::vector<Finding> findings;
 };
 
+// verify's own walk of the source (converter/census.h): every regular "<UID>." file, however
+// its mailbox's index and header look, and what became of it. files = converted + mismatched +
+// expunged + left_out + not_verified + lost.
+struct VerifyCensus {
+  bool taken = false;
+  std::uint64_t files = 0;
+  std::uint64_t converted = 0;     // found in the output by content (written, repaired with the original kept,
+                                   // quarantined, recovered), or listed as skipped_deleted / not_converted
+  std::uint64_t mismatched = 0;    // in the output or listed, but a check failed (an error of its folder)
+  std::uint64_t expunged = 0;      // an expunged record of a readable index (or cyrus.expunge) lists it
+  std::uint64_t left_out = 0;      // in a folder the run was told to leave out (--users, deleted folders)
+  std::uint64_t not_verified = 0;  // in a calendar or addressbook folder (exported, not compared)
+  std::uint64_t lost = 0;          // none of these: each one is a lost_message_file error
+  bool balanced() const { return files == converted + mismatched + expunged + left_out + not_verified + lost; }
+};
+
 struct VerifyReport {
   std::string tool_version;
   std::vector<std::string> inputs;
@@ -54,10 +70,14 @@ struct VerifyReport {
   std::vector<Finding> findings;  // store-level
   std::vector<VerifyUser> users;
   VerifyCounts totals;
+  VerifyCensus census;
   std::uint64_t folders = 0, errors = 0, warnings = 0, infos = 0, bytes_read = 0;
   double seconds = 0;
   bool fatal = false;  // nothing could be verified (no output found, names could not be planned)
-  bool clean() const { return !fatal && errors == 0 && totals.mismatched == 0 && totals.lost == 0; }
+  bool clean() const {
+    return !fatal && errors == 0 && totals.mismatched == 0 && totals.lost == 0 && census.lost == 0 &&
+           census.mismatched == 0 && census.balanced();
+  }
 };
 
 void write_verify_text(const VerifyReport& r, std::ostream& out);
