@@ -2,6 +2,7 @@
 
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 
 namespace cyrconv {
@@ -34,6 +35,12 @@ Progress::Progress(std::string label, std::uint64_t total_bytes, std::uint64_t t
   if (enabled_) thread_ = std::thread([this] { run(); });
 }
 
+Progress::Progress(std::string label, ByFolders folders, bool quiet) : Progress(std::move(label), 0, 0, true) {
+  total_folders_ = folders.total_folders;
+  enabled_ = !quiet;
+  if (enabled_) thread_ = std::thread([this] { run(); });
+}
+
 Progress::~Progress() {
   if (!enabled_) return;
   {
@@ -50,6 +57,15 @@ std::string Progress::line(bool final) const {
   const std::uint64_t b = bytes_.load(std::memory_order_relaxed);
   const std::uint64_t m = messages_.load(std::memory_order_relaxed);
   const double rate = secs > 0 ? static_cast<double>(b) / secs : 0;
+  if (total_folders_) {
+    const std::uint64_t f = folders_.load(std::memory_order_relaxed);
+    std::string s = label_ + ": " + std::to_string(f) + " of " + std::to_string(total_folders_) + " folders, " +
+                    std::to_string(m) + " messages, " + mib(b) + ", " + mib(static_cast<std::uint64_t>(rate)) + "/s";
+    if (final) return s + ", " + duration(secs) + " elapsed";
+    return s + ", ETA " + duration(f ? secs * static_cast<double>(total_folders_ - std::min(f, total_folders_)) /
+                                           static_cast<double>(f)
+                                     : -1);
+  }
   std::string s = label_ + ": " + mib(b) + " of " + mib(total_bytes_) + ", " + std::to_string(m) + " of " +
                   std::to_string(total_messages_) + " messages, " + mib(static_cast<std::uint64_t>(rate)) + "/s";
   if (final)

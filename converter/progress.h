@@ -20,18 +20,26 @@ class Progress {
   Progress(const Progress&) = delete;
   Progress& operator=(const Progress&) = delete;
 
+  // A pass that learns its byte total only as it goes (scan, audit: folders are inventoried in
+  // batches) counts folders instead: the ETA then follows the share of folders done.
+  struct ByFolders {
+    std::uint64_t total_folders;
+  };
+  Progress(std::string label, ByFolders folders, bool quiet);
+
   void add(std::uint64_t bytes, std::uint64_t messages) {
     bytes_.fetch_add(bytes, std::memory_order_relaxed);
     messages_.fetch_add(messages, std::memory_order_relaxed);
   }
+  void add_folders(std::uint64_t n) { folders_.fetch_add(n, std::memory_order_relaxed); }
 
  private:
   void run();
   std::string line(bool final) const;
 
   std::string label_;
-  std::uint64_t total_bytes_, total_messages_;
-  std::atomic<std::uint64_t> bytes_{0}, messages_{0};
+  std::uint64_t total_bytes_, total_messages_, total_folders_ = 0;
+  std::atomic<std::uint64_t> bytes_{0}, messages_{0}, folders_{0};
   std::chrono::steady_clock::time_point start_;
   bool enabled_, tty_;
   std::mutex mu_;

@@ -60,7 +60,8 @@ struct VerifyReport {
   bool clean() const { return !fatal && errors == 0 && totals.mismatched == 0 && totals.lost == 0; }
 };
 
-void write_verify_text(const VerifyReport& r, std::ostream& out);
+// `verbose`: every folder; otherwise folders that are not simply verified, the rest summarised per user.
+void write_verify_text(const VerifyReport& r, std::ostream& out, bool verbose = false);
 std::string verify_report_json(const VerifyReport& r);
 
 }  // namespace cyrconv
