@@ -84,7 +84,8 @@ void add_io_depth_option(CLI::App& cmd, InputOptions& in) {
                  "Files each worker keeps in flight (message files read ahead; cyrus.header, cyrus.index and "
                  "directory listings of that many mailboxes at once), for storage where every open and read "
                  "waits on the network (NFS): try 16-32 there; 1 (the default) reads one at a time")
-      ->check(whole_number(1, 256));
+      ->check(whole_number(1, 256))
+      ->type_name("N");
 }
 
 void add_input_options(CLI::App& cmd, InputOptions& in) {
@@ -96,9 +97,12 @@ void add_input_options(CLI::App& cmd, InputOptions& in) {
                  "Archive partition of partition NAME (archivepartition-NAME), where ARCHIVED messages live (repeatable)")
       ->type_name("NAME=DIR")
       ->take_all();
-  cmd.add_option("--config", in.config, "Copy of Cyrus's configdirectory (mailboxes.db, user/*.seen, user/*.sub)")
+  cmd.add_option("--config", in.config, "Copy of Cyrus's configdirectory (mailboxes.db, user/*.seen, user/*.sub, sieve/, quota/); "
+                 "required for a uuid-layout store (Cyrus 3.x)")
       ->type_name("DIR");
-  cmd.add_option("--threads", in.threads, "Worker threads (default: one per core)")->check(whole_number(0, 1024));
+  cmd.add_option("--threads", in.threads, "Worker threads (default: one per core)")
+      ->check(whole_number(0, 1024))
+      ->type_name("N");
 }
 
 // Turns the options into SourceInputs; an error message when they are unusable.
@@ -506,7 +510,7 @@ int run_cli(int argc, char** argv) {
                       "Convert a folder whose new messages exceed this many bytes as UID ranges of at most this size, "
                       "in parallel (default 256M; 0: no limit). Output is the same either way; not with --on-corrupt "
                       "fail or zimbra-tgz")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(size_value())
       ->type_name("SIZE");
   convert->add_option("--split-messages", conv.split_messages,
                       "... or more new messages than this (default 20000; 0: no limit)")
@@ -575,7 +579,7 @@ int run_cli(int argc, char** argv) {
   plan->add_option("--split-bytes", plan_opts.split_bytes,
                    "Cut a mail folder above this many bytes into UID ranges, each a unit of its own that any shard may "
                    "convert (as convert's --split-bytes; default 256M, 0: no limit); report merge joins them")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(size_value())
       ->type_name("SIZE");
   plan->add_option("--split-messages", plan_opts.split_messages, "... or above this many messages (default 20000; 0: no limit)")
       ->check(whole_number(0, 4000000000LL))

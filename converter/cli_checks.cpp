@@ -21,6 +21,24 @@ CLI::Validator whole_number(long long lo, long long hi) {
       "", "whole_number");
 }
 
+CLI::Validator size_value() {
+  const CLI::Validator to_bytes = CLI::AsSizeValue(false);
+  return CLI::Validator(
+      [to_bytes](std::string& s) -> std::string {
+        std::size_t digits = 0;
+        while (digits < s.size() && s[digits] >= '0' && s[digits] <= '9') ++digits;
+        std::string unit;
+        for (std::size_t i = digits; i < s.size(); ++i)
+          if (s[i] != ' ') unit += static_cast<char>(s[i] | 0x20);
+        static const char* const units[] = {"",  "b",   "k", "kb", "ki", "kib", "m", "mb", "mi",
+                                            "mib", "g", "gb", "gi", "gib", "t",  "tb", "ti", "tib"};
+        const bool known = std::any_of(std::begin(units), std::end(units), [&](const char* u) { return unit == u; });
+        if (digits == 0 || !known) return "expects a size in bytes such as 256M, 1G or 0, got '" + s + "'";
+        return to_bytes(s);
+      },
+      "", "size_value");
+}
+
 namespace {
 
 std::size_t edit_distance(std::string_view a, std::string_view b) {

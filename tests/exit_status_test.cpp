@@ -100,6 +100,9 @@ TEST_CASE("cli: misspelled options get a suggestion; type errors name the type")
   Run threads = run_cyrconv("scan --threads abc --spool /tmp");
   CHECK(threads.status == 2);
   CHECK(threads.out.find("--threads: expects a whole number from 0 to 1024, got 'abc'") != std::string::npos);
+  Run size = run_cyrconv("convert --split-bytes abc --format mbox --out /tmp/x --spool /tmp");
+  CHECK(size.status == 2);
+  CHECK(size.out.find("--split-bytes: expects a size in bytes such as 256M, 1G or 0, got 'abc'") != std::string::npos);
   Run help = run_cyrconv("convert --help");
   CHECK(help.out.find("--format maildir|mbox|zimbra-tgz (required)") != std::string::npos);
   CHECK(help.out.find(":{maildir") == std::string::npos);
