@@ -14,6 +14,7 @@
 #include "converter/exit_status.h"
 #include "converter/interrupt.h"
 #include "converter/preflight.h"
+#include "converter/progress.h"
 #include "converter/rename_map.h"
 #include "converter/run_log.h"
 #include "converter/run_record.h"
@@ -59,7 +60,8 @@ void add_output_options(CLI::App& cmd, InputOptions& in, bool verbose) {
                  "List every folder and message in the text report (convert: and each folder's ACL), not only "
                  "those with something to note");
   cmd.add_option("--log", in.log,
-                 "Append the command line, warnings and the full text report to FILE as the run goes")
+                 "Append the command line, warnings, a progress line every 30 s and the full text report to FILE "
+                 "as the run goes")
       ->type_name("FILE");
 }
 
@@ -163,6 +165,7 @@ std::optional<int> run_preflight(const SourceInputs* inputs, const std::string& 
     std::cerr << "cyrconv: " << why << "\n";
     return exit_usage;
   }
+  if (run_log.enabled()) set_progress_log([](const std::string& line) { run_log.line(line); });
   for (const auto& w : r.warnings) {
     std::cerr << "cyrconv: " << w << "\n";
     run_log.line("cyrconv: " + w);

@@ -1,7 +1,8 @@
 #pragma once
 // --log FILE (README "Quiet output and logs"): the command line and start time, the pre-flight
-// warnings as they are found, then the full (verbose) text report, and how the run ended; each
-// line flushed as it is written, so an interrupted or crashed run leaves what it got to.
+// warnings as they are found, a progress line every 30 s (converter/progress.h), then the full
+// (verbose) text report and how the run ended; each line flushed as it is written, so an
+// interrupted or crashed run leaves what it got to.
 #include <filesystem>
 #include <fstream>
 #include <string>
