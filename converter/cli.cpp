@@ -10,6 +10,7 @@
 
 #include "converter/audit.h"
 #include "converter/cli_checks.h"
+#include "converter/cli_options.h"
 #include "converter/convert.h"
 #include "converter/exit_status.h"
 #include "converter/interrupt.h"
@@ -36,34 +37,9 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct InputOptions {
-  std::string spool;
-  std::vector<std::string> partitions;  // NAME=DIR
-  std::vector<std::string> archive_partitions;  // NAME=DIR
-  std::string config;
-  int threads = 0;
-  int io_depth = 1;  // scan, audit, convert, verify: files each worker keeps in flight
-  // README "Quiet output and logs"
-  bool quiet = false;    // no progress line
-  bool verbose = false;  // audit, convert, verify: every folder in the text report
-  std::string log;       // --log FILE
-};
-
 // The run's --log (converter/run_log.h) and the command line it names.
 RunLog run_log;
 std::string command_line;
-
-void add_output_options(CLI::App& cmd, InputOptions& in, bool verbose) {
-  cmd.add_flag("--quiet", in.quiet, "No progress line on stderr");
-  if (verbose)
-    cmd.add_flag("--verbose", in.verbose,
-                 "List every folder and message in the text report (convert: and each folder's ACL), not only "
-                 "those with something to note");
-  cmd.add_option("--log", in.log,
-                 "Append the command line, warnings, a progress line every 30 s and the full text report to FILE "
-                 "as the run goes")
-      ->type_name("FILE");
-}
 
 // The text report: stdout as asked (quiet or --verbose), the log in full; `write(out, verbose)`.
 template <typename Write>
@@ -79,32 +55,6 @@ void print_text_report(const InputOptions& in, Write write) {
 int finish(int status) {
   run_log.line("exit status " + std::to_string(status));
   return status;
-}
-
-void add_io_depth_option(CLI::App& cmd, InputOptions& in) {
-  cmd.add_option("--io-depth", in.io_depth,
-                 "Files each worker keeps in flight (message files read ahead; cyrus.header, cyrus.index and "
-                 "directory listings of that many mailboxes at once), for storage where every open and read "
-                 "waits on the network (NFS): try 16-32 there; 1 (the default) reads one at a time")
-      ->check(whole_number(1, 256))
-      ->type_name("N");
-}
-
-void add_input_options(CLI::App& cmd, InputOptions& in) {
-  cmd.add_option("--spool", in.spool, "Root of the copied default partition (partition-default)")->type_name("DIR");
-  cmd.add_option("--partition", in.partitions, "Another partition named in mailboxes.db (repeatable)")
-      ->type_name("NAME=DIR")
-      ->take_all();
-  cmd.add_option("--archive-partition", in.archive_partitions,
-                 "Archive partition of partition NAME (archivepartition-NAME), where ARCHIVED messages live (repeatable)")
-      ->type_name("NAME=DIR")
-      ->take_all();
-  cmd.add_option("--config", in.config, "Copy of Cyrus's configdirectory (mailboxes.db, user/*.seen, user/*.sub, sieve/, quota/); "
-                 "required for a uuid-layout store (Cyrus 3.x)")
-      ->type_name("DIR");
-  cmd.add_option("--threads", in.threads, "Worker threads (default: one per core)")
-      ->check(whole_number(0, 1024))
-      ->type_name("N");
 }
 
 // Turns the options into SourceInputs; an error message when they are unusable.
@@ -199,12 +149,6 @@ int run_scan_command(const InputOptions& in, bool json, const std::string& json_
   return finish(report.totals.errors ? exit_problems_found : exit_ok);
 }
 
-struct AuditCommandOptions {
-  std::string report_file;
-  std::string on_corrupt = "repair";
-  bool deep = false;
-};
-
 int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
@@ -228,42 +172,6 @@ int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
     return finish(exit_input_unusable);
   }
   return finish(report.problems() ? exit_problems_found : exit_ok);
-}
-
-struct ConvertCommandOptions {
-  std::string format;
-  std::string out;
-  std::string users;
-  std::string profile;  // "": the format's own (zimbra for zimbra-tgz, else dovecot)
-  std::string eol = "lf";
-  std::string on_corrupt = "repair";
-  std::string sync = "folder";
-  std::string report_file;
-  std::string rename_map;
-  std::string owner;  // --owner passwd|FILE
-  bool skip_deleted = false;
-  bool deep = false;
-  bool gzip = false;
-  bool no_space_check = false;
-  bool dry_run = false;
-  std::uint64_t split_bytes = 256ull << 20;
-  std::uint64_t split_messages = 20000;
-  ShardRequest shard;  // --plan FILE [--shard K]
-};
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (c != ' ') {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
 }
 
 int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) {
@@ -363,15 +271,6 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   return finish(convert_exit_status(report));
 }
 
-struct VerifyCommandOptions {
-  std::string format;  // "": detect
-  std::string out;
-  std::string users;
-  std::string profile;  // "": as convert recorded it, else dovecot
-  std::string eol;      // "": as convert recorded it, else lf
-  std::string rename_map;
-  std::string report_file;
-};
 
 int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
   SourceInputs inputs;
@@ -460,14 +359,7 @@ int run_cli(int argc, char** argv) {
   add_input_options(*audit, in);
   add_io_depth_option(*audit, in);
   add_output_options(*audit, in, true);
-  audit->add_option("--report", audit_opts.report_file, "Write the JSON corruption audit report (schema in README) to FILE")
-      ->type_name("FILE");
-  audit->add_option("--on-corrupt", audit_opts.on_corrupt,
-                    "Policy convert would apply to damaged messages: repair (default), quarantine or fail")
-      ->check(CLI::IsMember({"repair", "quarantine", "fail"}).description(""))
-      ->type_name("POLICY");
-  audit->add_flag("--deep", audit_opts.deep,
-                  "Also check MIME structure and base64 (costs up to about 40% of the throughput; see README)");
+  add_audit_options(*audit, audit_opts);
 
   ConvertCommandOptions conv;
   CLI::App* convert = app.add_subcommand(
@@ -480,70 +372,7 @@ int run_cli(int argc, char** argv) {
   add_input_options(*convert, in);
   add_io_depth_option(*convert, in);
   add_output_options(*convert, in, true);
-  convert->add_option("--format", conv.format,
-                      "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz for Zimbra's REST import plus zimbra-flags.zmm "
-                      "for zmmailbox (README \"Zimbra archive\")")
-      ->required()
-      ->check(CLI::IsMember({"maildir", "mbox", "zimbra-tgz"}).description(""))
-      ->type_name("maildir|mbox|zimbra-tgz");
-  convert->add_option("--out", conv.out, "Output root (created if needed); users go to OUT/<user>")
-      ->required()
-      ->type_name("DIR");
-  convert->add_option("--users", conv.users, "Only these users (comma separated, e.g. fred,anna@example.org)")
-      ->type_name("LIST");
-  convert->add_option("--profile", conv.profile,
-                      "Folder naming rules of the target (README \"Folder names\"); default zimbra for zimbra-tgz, "
-                      "else dovecot")
-      ->check(CLI::IsMember({"dovecot", "zimbra", "generic"}).description(""))
-      ->type_name("dovecot|zimbra|generic");
-  convert->add_option("--eol", conv.eol, "Maildir line ends: lf (default) or crlf as Cyrus stored them")
-      ->check(CLI::IsMember({"lf", "crlf"}).description(""))
-      ->type_name("lf|crlf");
-  convert->add_option("--on-corrupt", conv.on_corrupt, "Damaged messages: repair (default), quarantine or fail")
-      ->check(CLI::IsMember({"repair", "quarantine", "fail"}).description(""))
-      ->type_name("POLICY");
-  convert->add_option("--sync", conv.sync,
-                      "fsync policy: none; folder (default: a folder's journal entry only after a syncfs of the output "
-                      "covers its files, one syncfs per group of finished folders); message (also each message file "
-                      "before it appears, and each folder's files as it finishes)")
-      ->check(CLI::IsMember({"none", "folder", "message"}).description(""))
-      ->type_name("none|folder|message");
-  convert->add_flag("--skip-deleted", conv.skip_deleted, "Leave messages flagged \\Deleted out (they are listed)");
-  convert->add_option("--split-bytes", conv.split_bytes,
-                      "Convert a folder whose new messages exceed this many bytes as UID ranges of at most this size, "
-                      "in parallel (default 256M; 0: no limit). Output is the same either way; not with --on-corrupt "
-                      "fail or zimbra-tgz")
-      ->transform(size_value())
-      ->type_name("SIZE");
-  convert->add_option("--split-messages", conv.split_messages,
-                      "... or more new messages than this (default 20000; 0: no limit)")
-      ->check(whole_number(0, 4000000000LL))
-      ->type_name("N");
-  convert->add_flag("--dry-run", conv.dry_run,
-                    "Discover, inventory, name and check space, then print what would be written (users, folders "
-                    "with target names, messages, bytes, renames); create nothing");
-  convert->add_flag("--no-space-check", conv.no_space_check,
-                    "Write even when the output file system seems to lack the space the new messages need");
-  convert->add_flag("--gzip", conv.gzip, "mbox: compress each folder file to <name>.gz (Boost.Iostreams, zlib)");
-  convert->add_flag("--deep", conv.deep, "Also check MIME structure and base64 (slower; README \"audit\")");
-  convert->add_option("--rename-map", conv.rename_map,
-                      "Override folder names (format of OUT/rename-map.tsv, README \"Folder names\")")
-      ->type_name("FILE");
-  convert->add_option("--owner", conv.owner,
-                      "As root: give each user's output to its owner once written: 'passwd' (the user's entry in this "
-                      "machine's passwd) or a map file of '<cyrus user> <uid>:<gid>' lines ('*' = default; README "
-                      "\"Output owner\")")
-      ->type_name("passwd|FILE");
-  convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
-      ->type_name("FILE");
-  convert->add_option("--plan", conv.shard.plan_file,
-                      "Convert one shard of this plan (cyrconv plan): its users and the UID ranges of split folders it "
-                      "holds (as parts that report merge joins); its rename map is OUT/rename-map.shard-K.tsv")
-      ->type_name("FILE");
-  CLI::Option* shard_opt =
-      convert->add_option("--shard", conv.shard.shard,
-                          "Shard K of --plan, 0-based (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
-          ->type_name("K");
+  CLI::Option* shard_opt = add_convert_options(*convert, conv);
 
   VerifyCommandOptions ver;
   CLI::App* verify = app.add_subcommand(
@@ -552,23 +381,7 @@ int run_cli(int argc, char** argv) {
   add_input_options(*verify, in);
   add_io_depth_option(*verify, in);
   add_output_options(*verify, in, true);
-  verify->add_option("--out", ver.out, "The output root convert wrote")->required()->type_name("DIR");
-  verify->add_option("--format", ver.format,
-                     "Output format (default: as convert recorded it in OUT/convert-options.json, else whichever of "
-                     "OUT/<user>/Maildir, mail exists; zimbra-tgz is refused: not built yet)")
-      ->check(CLI::IsMember({"maildir", "mbox", "zimbra-tgz"}).description(""))
-      ->type_name("maildir|mbox");
-  verify->add_option("--users", ver.users, "Only these users (default: the users convert recorded)")->type_name("LIST");
-  verify->add_option("--profile", ver.profile, "Folder naming profile (default: as convert recorded it, else dovecot)")
-      ->check(CLI::IsMember({"dovecot", "zimbra", "generic"}).description(""))
-      ->type_name("dovecot|zimbra|generic");
-  verify->add_option("--rename-map", ver.rename_map,
-                     "The --rename-map convert was given (default: OUT/rename-map.tsv when convert recorded one)")->type_name("FILE");
-  verify->add_option("--eol", ver.eol, "Maildir line ends convert wrote (default: as convert recorded them, else lf)")
-      ->check(CLI::IsMember({"lf", "crlf"}).description(""))
-      ->type_name("lf|crlf");
-  verify->add_option("--report", ver.report_file, "Write the JSON verify report (schema in README) to FILE")
-      ->type_name("FILE");
+  add_verify_options(*verify, ver);
 
   PlanRequest plan_opts;
   CLI::App* plan = app.add_subcommand(
