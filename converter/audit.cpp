@@ -14,6 +14,7 @@
 
 #include "converter/census.h"
 #include "converter/inventory.h"
+#include "converter/progress.h"
 #include "converter/io_fanout.h"
 #include "converter/prefetch.h"
 #include "converter/scan.h"
@@ -109,6 +110,7 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
   if (options.io_depth > 1)
     io.emplace(static_cast<std::size_t>(options.io_depth) * static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));
   double seconds = 0;
+  Progress progress("audit", Progress::ByFolders{nf}, options.quiet);
   const std::size_t batch = std::max<std::size_t>(options.batch_folders, 1);
   for (std::size_t first = 0; first < nf; first += batch) {
     const std::size_t last = std::min(nf, first + batch);
@@ -271,6 +273,8 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
     };
     auto finish_folder = [&](std::size_t f) {
       AuditFolder& out = folders[f];
+      progress.add(out.bytes_read, out.count.messages + out.count.orphans);
+      progress.add_folders(1);
       log->spill(out.messages, out.spilled);  // on failure they stay in memory, nothing is lost
       inv[f] = MailboxInventory{};  // what the report needs is in `out` now
       std::vector<std::uint32_t>().swap(missing[f]);

@@ -16,6 +16,7 @@ struct AuditOptions {
   int io_depth = 1;                      // --io-depth: message files in flight per worker (prefetch.h)
   OnCorrupt on_corrupt = OnCorrupt::repair;
   bool mime = false;                     // --deep: MIME structure and base64 checks (cost: README)
+  bool quiet = true;                     // no progress on stderr (the command line shows it unless --quiet)
   // Folders inventoried, read and assembled together; memory holds one batch's records and
   // check results (tests make it small to cross batch edges).
   std::size_t batch_folders = 256;

@@ -9,8 +9,16 @@
 #include <sstream>
 
 #include "converter/audit.h"
+#include "converter/cli_checks.h"
+#include "converter/cli_options.h"
 #include "converter/convert.h"
+#include "converter/exit_status.h"
+#include "converter/interrupt.h"
+#include "converter/preflight.h"
+#include "converter/progress.h"
 #include "converter/rename_map.h"
+#include "converter/run_log.h"
+#include "converter/run_record.h"
 #include "converter/scan.h"
 #include "converter/shard_commands.h"
 #include "converter/verify.h"
@@ -30,51 +38,24 @@ namespace fs = std::filesystem;
 
 namespace {
 
-struct InputOptions {
-  std::string spool;
-  std::vector<std::string> partitions;  // NAME=DIR
-  std::vector<std::string> archive_partitions;  // NAME=DIR
-  std::string config;
-  std::string imapd_conf;        // the server's imapd.conf (a copy)
-  std::string root;              // where the server's absolute paths are on this machine
-  std::string unixhierarchysep;  // yes | no | "" (from --imapd-conf, else assumed)
-  int threads = 0;
-  int io_depth = 1;  // scan, audit, convert, verify: files each worker keeps in flight
-};
+// The run's --log (converter/run_log.h) and the command line it names.
+RunLog run_log;
+std::string command_line;
 
-void add_io_depth_option(CLI::App& cmd, InputOptions& in) {
-  cmd.add_option("--io-depth", in.io_depth,
-                 "Files each worker keeps in flight (message files read ahead; cyrus.header, cyrus.index and "
-                 "directory listings of that many mailboxes at once), for storage where every open and read "
-                 "waits on the network (NFS): try 16-32 there; 1 (the default) reads one at a time")
-      ->check(CLI::Range(1, 256));
+// The text report: stdout as asked (quiet or --verbose), the log in full; `write(out, verbose)`.
+template <typename Write>
+void print_text_report(const InputOptions& in, Write write) {
+  write(std::cout, in.verbose);
+  std::cout.flush();
+  if (run_log.enabled()) {
+    write(run_log.stream(), true);
+    run_log.flush();
+  }
 }
 
-void add_input_options(CLI::App& cmd, InputOptions& in) {
-  cmd.add_option("--spool", in.spool, "Root of the copied default partition (partition-default)")->type_name("DIR");
-  cmd.add_option("--partition", in.partitions, "Another partition named in mailboxes.db (repeatable)")
-      ->type_name("NAME=DIR")
-      ->take_all();
-  cmd.add_option("--archive-partition", in.archive_partitions,
-                 "Archive partition of partition NAME (archivepartition-NAME), where ARCHIVED messages live (repeatable)")
-      ->type_name("NAME=DIR")
-      ->take_all();
-  cmd.add_option("--config", in.config, "Copy of Cyrus's configdirectory (mailboxes.db, user/*.seen, user/*.sub)")
-      ->type_name("DIR");
-  cmd.add_option("--imapd-conf", in.imapd_conf,
-                 "The server's imapd.conf (a copy): partition-*, archivepartition-*, configdirectory and "
-                 "unixhierarchysep from it; --spool, --partition, --archive-partition, --config and "
-                 "--unixhierarchysep given as well win")
-      ->type_name("FILE");
-  cmd.add_option("--root", in.root,
-                 "With --imapd-conf: the staging copy of the server's file system root; its absolute paths "
-                 "(/var/spool/cyrus/mail) are read below DIR (DIR/var/spool/cyrus/mail)")
-      ->type_name("DIR");
-  cmd.add_option("--unixhierarchysep", in.unixhierarchysep,
-                 "The server's unixhierarchysep: yes (a '^' in a stored name was a '.' to users; assumed when "
-                 "not given, the default since Cyrus 3.0) or no (a literal '^')")
-      ->check(CLI::IsMember({"yes", "no"}));
-  cmd.add_option("--threads", in.threads, "Worker threads (default: one per core)")->check(CLI::Range(0, 1024));
+int finish(int status) {
+  run_log.line("exit status " + std::to_string(status));
+  return status;
 }
 
 // The server's path on this machine: below --root when given.
@@ -164,10 +145,40 @@ int fail_input(const std::string& message) {
   return exit_input_unusable;
 }
 
+using PathKind = PreflightPath::Kind;
+
+// The one place every subcommand's pre-flight checks run (converter/preflight.h): a refusal is
+// one line and status 2; warnings are printed and the run goes on.
+// The --log file is opened here, once it passed, and gets the warnings too.
+std::optional<int> run_preflight(const SourceInputs* inputs, const std::string& log_file,
+                                 std::vector<PreflightPath> outputs) {
+  PreflightRequest req;
+  req.inputs = inputs;
+  outputs.push_back({"--log", log_file, PreflightPath::Kind::file});
+  for (auto& o : outputs)
+    if (!o.path.empty()) req.outputs.push_back(std::move(o));
+  const PreflightResult r = preflight(req);
+  if (!r.refusal.empty()) {
+    std::cerr << "cyrconv: " << r.refusal << "\n";
+    return exit_usage;
+  }
+  if (auto why = run_log.open(log_file, command_line); !why.empty()) {
+    std::cerr << "cyrconv: " << why << "\n";
+    return exit_usage;
+  }
+  if (run_log.enabled()) set_progress_log([](const std::string& line) { run_log.line(line); });
+  for (const auto& w : r.warnings) {
+    std::cerr << "cyrconv: " << w << "\n";
+    run_log.line("cyrconv: " + w);
+  }
+  return std::nullopt;
+}
+
 int run_scan_command(const InputOptions& in, bool json, const std::string& json_file) {
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
-  ScanReport report = run_scan(inputs, ScanOptions{in.threads, in.io_depth});
+  if (auto stop = run_preflight(&inputs, in.log, {{"--json-file", json_file, PathKind::file}})) return *stop;
+  ScanReport report = run_scan(inputs, ScanOptions{in.threads, in.io_depth, in.quiet});
   report.tool_version = CYRCONV_VERSION;
   if (!json_file.empty()) {
     std::ofstream out(json_file, std::ios::binary | std::ios::trunc);
@@ -178,23 +189,23 @@ int run_scan_command(const InputOptions& in, bool json, const std::string& json_
     std::cout << scan_report_json(report);
   else
     write_scan_text(report, std::cout);
+  if (run_log.enabled()) {
+    write_scan_text(report, run_log.stream());
+    run_log.flush();
+  }
   if (report.totals.folders == 0) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
-    return exit_input_unusable;
+    return finish(exit_input_unusable);
   }
-  return report.totals.errors ? exit_problems_found : exit_ok;
+  return finish(report.totals.errors ? exit_problems_found : exit_ok);
 }
-
-struct AuditCommandOptions {
-  std::string report_file;
-  std::string on_corrupt = "repair";
-  bool deep = false;
-};
 
 int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+  if (auto stop = run_preflight(&inputs, in.log, {{"--report", a.report_file, PathKind::file}})) return *stop;
   AuditOptions options;
+  options.quiet = in.quiet;
   options.threads = in.threads;
   options.io_depth = in.io_depth;
   options.on_corrupt = *parse_on_corrupt(a.on_corrupt);  // CLI11 checked the value
@@ -206,48 +217,12 @@ int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
     write_audit_report_json(report, out);
     if (!out) return fail_input("cannot write " + a.report_file);
   }
-  write_audit_text(report, std::cout);
+  print_text_report(in, [&](std::ostream& out, bool verbose) { write_audit_text(report, out, verbose); });
   if (report.folders == 0) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
-    return exit_input_unusable;
+    return finish(exit_input_unusable);
   }
-  return report.problems() ? exit_problems_found : exit_ok;
-}
-
-struct ConvertCommandOptions {
-  std::string format;
-  std::string out;
-  std::string users;
-  std::string profile;  // "": the format's own (zimbra for zimbra-tgz, else dovecot)
-  std::string eol = "lf";
-  std::string on_corrupt = "repair";
-  std::string sync = "folder";
-  std::string report_file;
-  std::string rename_map;
-  std::string owner;  // --owner passwd|FILE
-  bool skip_deleted = false;
-  bool deep = false;
-  bool gzip = false;
-  bool quiet = false;
-  bool no_space_check = false;
-  std::uint64_t split_bytes = 256ull << 20;
-  std::uint64_t split_messages = 20000;
-  ShardRequest shard;  // --plan FILE [--shard K]
-};
-
-std::vector<std::string> split_list(const std::string& s) {
-  std::vector<std::string> out;
-  std::string cur;
-  for (char c : s) {
-    if (c == ',') {
-      if (!cur.empty()) out.push_back(cur);
-      cur.clear();
-    } else if (c != ' ') {
-      cur += c;
-    }
-  }
-  if (!cur.empty()) out.push_back(cur);
-  return out;
+  return finish(report.problems() ? exit_problems_found : exit_ok);
 }
 
 int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) {
@@ -266,8 +241,9 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.sync = c.sync == "none" ? SyncPolicy::none : c.sync == "message" ? SyncPolicy::message : SyncPolicy::folder;
   options.skip_deleted = c.skip_deleted;
   options.gzip = c.gzip;
-  options.quiet = c.quiet;
+  options.quiet = in.quiet;
   options.check_space = !c.no_space_check;
+  options.dry_run = c.dry_run;
   if (options.gzip && options.format != OutputFormat::mbox) return fail_input("--gzip applies to --format mbox only");
   options.mime = c.deep;
   if (!c.rename_map.empty()) {
@@ -301,9 +277,34 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.split_bytes = c.split_bytes;
   options.split_messages = c.split_messages;
   if (options.format != OutputFormat::maildir && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
+  if (auto stop = run_preflight(&inputs, in.log, {{"--out", c.out, PathKind::directory},
+                                                  {"--report", c.report_file, PathKind::file}}))
+    return *stop;
   std::optional<ShardStamp> stamp;
   if (auto stop = prepare_shard_run(inputs, c.shard, options, stamp)) return *stop;
+  if (options.dry_run) {
+    ConvertReport plan = run_convert(inputs, options);
+    if (!c.report_file.empty()) {  // asked for: its directory is made even inside --out
+      std::error_code ec;
+      fs::create_directories(fs::absolute(c.report_file).parent_path(), ec);
+      std::ofstream out(c.report_file, std::ios::binary | std::ios::trunc);
+      write_convert_report_file(plan, stamp ? &*stamp : nullptr, out);
+      if (!out) return fail_input("cannot write " + c.report_file);
+    }
+    print_text_report(in, [&](std::ostream& out, bool) { write_dry_run_text(plan, out); });
+    if (plan.fatal) return finish(plan.space_needed > plan.space_free ? exit_stopped_resumable : exit_input_unusable);
+    if (plan.folders == 0) {
+      std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
+      return finish(exit_input_unusable);
+    }
+    return finish(plan.errors ? exit_problems_found : exit_ok);
+  }
   if (auto st = make_directories(options.out); !st) return fail_input(st.message);
+  // What verify needs to read this output without repeated options (converter/run_record.h).
+  RunRecord record{c.format, c.eol, profile, std::nullopt, !c.rename_map.empty()};
+  if (auto users = split_list(c.users); !users.empty()) record.users = std::move(users);
+  if (auto st = record_convert_run(options.out, record, options.sync != SyncPolicy::none); !st)
+    return fail_input(st.message);
   ConvertReport report = run_convert(inputs, options);
   report.tool_version = CYRCONV_VERSION;
   if (!c.report_file.empty()) {
@@ -311,45 +312,49 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
     write_convert_report_file(report, stamp ? &*stamp : nullptr, out);
     if (!out) return fail_input("cannot write " + c.report_file);
   }
-  write_convert_text(report, std::cout);
-  for (const auto& f : report.findings)
-    if (report.fatal && f.kind == "disk_space") return exit_stopped_resumable;
-  if (report.fatal) return exit_input_unusable;
-  if (report.stopped) return exit_stopped_resumable;
-  if (report.folders == 0) {
+  print_text_report(in, [&](std::ostream& out, bool verbose) { write_convert_text(report, out, verbose); });
+  if (report.interrupted_by) {
+    std::cerr << "cyrconv: " << interrupted_line << "\n";
+    run_log.line(std::string("cyrconv: ") + interrupted_line);
+  } else if (!report.fatal && !report.stopped && report.folders == 0) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
-    return exit_input_unusable;
   }
-  const auto& t = report.totals;
-  const bool problems = report.errors || t.repaired || t.quarantined || t.missing || t.not_converted || t.orphans;
-  return problems ? exit_problems_found : exit_ok;
+  return finish(convert_exit_status(report));
 }
 
-struct VerifyCommandOptions {
-  std::string format;  // "": detect
-  std::string out;
-  std::string users;
-  std::string profile = "dovecot";
-  std::string eol = "lf";
-  std::string rename_map;
-  std::string report_file;
-};
 
-int run_verify_command(const InputOptions& in, const VerifyCommandOptions& v) {
+int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
   VerifyOptions options;
+  options.out = fs::absolute(v.out);
+  if (!fs::is_directory(options.out)) return fail_input("--out: " + v.out + " is not a directory");
+  {
+    RecordedOptions given{v.format, v.eol, v.profile, v.users, v.rename_map, {}};
+    const std::string why = apply_run_record(options.out, given);
+    if (!given.warning.empty()) std::cerr << "cyrconv: warning: " << given.warning << "\n";
+    if (!why.empty()) {
+      std::cerr << "cyrconv: " << why << "\n";
+      return exit_usage;
+    }
+    v.format = given.format;
+    v.eol = given.eol;
+    v.profile = given.profile;
+    v.users = given.users;
+    v.rename_map = given.rename_map;
+  }
   if (v.format == "zimbra-tgz")
     return fail_input("verify does not read zimbra-tgz archives yet; check one with `tar -tzvf OUT/<user>/zimbra.tgz` "
                       "and the convert report (README \"Zimbra archive\")");
   if (!v.format.empty()) options.format = v.format == "mbox" ? OutputFormat::mbox : OutputFormat::maildir;
-  options.out = fs::absolute(v.out);
   options.users = split_list(v.users);
-  options.profile = *parse_naming_profile(v.profile);  // CLI11 checked the values
+  options.profile = *parse_naming_profile(v.profile.empty() ? "dovecot" : v.profile);  // CLI11 checked the values
   options.crlf = v.eol == "crlf";
+  options.quiet = in.quiet;
   options.threads = in.threads;
   options.io_depth = in.io_depth;
-  if (!fs::is_directory(options.out)) return fail_input("--out: " + v.out + " is not a directory");
+  if (auto stop = run_preflight(&inputs, in.log, {{"--report", v.report_file, PathKind::file}}))
+    return *stop;
   if (!v.rename_map.empty()) {
     std::ifstream in_map(v.rename_map, std::ios::binary);
     if (!in_map) return fail_input("--rename-map: cannot read " + v.rename_map);
@@ -366,9 +371,12 @@ int run_verify_command(const InputOptions& in, const VerifyCommandOptions& v) {
     out << verify_report_json(report);
     if (!out) return fail_input("cannot write " + v.report_file);
   }
-  write_verify_text(report, std::cout);
-  if (report.fatal) return exit_input_unusable;
-  return report.clean() ? exit_ok : exit_problems_found;
+  print_text_report(in, [&](std::ostream& out, bool verbose) { write_verify_text(report, out, verbose); });
+  if (report.fatal) return finish(exit_input_unusable);
+  // README "Exit statuses": 0 only when every source message is in the output.
+  const auto& t = report.totals;
+  const bool all_there = report.clean() && !t.quarantined && !t.listed_missing && !t.not_converted;
+  return finish(all_there ? exit_ok : exit_problems_found);
 }
 
 }  // namespace
@@ -380,10 +388,9 @@ int run_cli(int argc, char** argv) {
       "cyrconv"};
   app.set_version_flag("--version", std::string("cyrconv ") + CYRCONV_VERSION);
   app.require_subcommand(1, 1);
-  app.footer(
-      "Exit status: 0 done, nothing wrong found; 1 done, problems found (see the report); 2 usage error;\n"
-      "3 input missing or unusable (or refused, e.g. a shard plan made for other inputs);\n"
-      "4 convert stopped on a full disk or refused for lack of space (free space, run it again to resume).");
+  app.get_formatter()->label("REQUIRED", "(required)");
+  app.get_formatter()->column_width(36);
+  app.footer(exit_status_table);
 
   InputOptions in;
   bool json = false;
@@ -392,6 +399,7 @@ int run_cli(int argc, char** argv) {
                                               "versions, seen state, and the problems visible without reading messages");
   add_input_options(*scan, in);
   add_io_depth_option(*scan, in);
+  add_output_options(*scan, in, false);
   scan->add_flag("--json", json, "Print the report as one JSON document (schema in README) instead of text");
   scan->add_option("--json-file", json_file, "Also write the JSON report to FILE")->type_name("FILE");
 
@@ -401,14 +409,8 @@ int run_cli(int argc, char** argv) {
       "entries wait in an unnamed file in $TMPDIR)");
   add_input_options(*audit, in);
   add_io_depth_option(*audit, in);
-  audit->add_option("--report", audit_opts.report_file, "Write the JSON corruption audit report (schema in README) to FILE")
-      ->type_name("FILE");
-  audit->add_option("--on-corrupt", audit_opts.on_corrupt,
-                    "Policy convert would apply to damaged messages: repair (default), quarantine or fail")
-      ->check(CLI::IsMember({"repair", "quarantine", "fail"}))
-      ->type_name("POLICY");
-  audit->add_flag("--deep", audit_opts.deep,
-                  "Also check MIME structure and base64 (costs up to about 40% of the throughput; see README)");
+  add_output_options(*audit, in, true);
+  add_audit_options(*audit, audit_opts);
 
   ConvertCommandOptions conv;
   CLI::App* convert = app.add_subcommand(
@@ -420,67 +422,8 @@ int run_cli(int argc, char** argv) {
                  "nothing is written twice, nothing in OUT deleted (README \"Re-runs\")");
   add_input_options(*convert, in);
   add_io_depth_option(*convert, in);
-  convert->add_option("--format", conv.format,
-                      "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz for Zimbra's REST import plus zimbra-flags.zmm "
-                      "for zmmailbox (README \"Zimbra archive\")")
-      ->required()
-      ->check(CLI::IsMember({"maildir", "mbox", "zimbra-tgz"}))
-      ->type_name("maildir|mbox|zimbra-tgz");
-  convert->add_option("--out", conv.out, "Output root (created if needed); users go to OUT/<user>")
-      ->required()
-      ->type_name("DIR");
-  convert->add_option("--users", conv.users, "Only these users (comma separated, e.g. fred,anna@example.org)")
-      ->type_name("LIST");
-  convert->add_option("--profile", conv.profile,
-                      "Folder naming rules of the target (README \"Folder names\"); default zimbra for zimbra-tgz, "
-                      "else dovecot")
-      ->check(CLI::IsMember({"dovecot", "zimbra", "generic"}))
-      ->type_name("dovecot|zimbra|generic");
-  convert->add_option("--eol", conv.eol, "Maildir line ends: lf (default) or crlf as Cyrus stored them")
-      ->check(CLI::IsMember({"lf", "crlf"}))
-      ->type_name("lf|crlf");
-  convert->add_option("--on-corrupt", conv.on_corrupt, "Damaged messages: repair (default), quarantine or fail")
-      ->check(CLI::IsMember({"repair", "quarantine", "fail"}))
-      ->type_name("POLICY");
-  convert->add_option("--sync", conv.sync,
-                      "fsync policy: none; folder (default: a folder's journal entry only after a syncfs of the output "
-                      "covers its files, one syncfs per group of finished folders); message (also each message file "
-                      "before it appears, and each folder's files as it finishes)")
-      ->check(CLI::IsMember({"none", "folder", "message"}))
-      ->type_name("none|folder|message");
-  convert->add_flag("--skip-deleted", conv.skip_deleted, "Leave messages flagged \\Deleted out (they are listed)");
-  convert->add_flag("--quiet", conv.quiet, "No progress line on stderr");
-  convert->add_option("--split-bytes", conv.split_bytes,
-                      "Convert a folder whose new messages exceed this many bytes as UID ranges of at most this size, "
-                      "in parallel (default 256M; 0: no limit). Output is the same either way; not with --on-corrupt "
-                      "fail or zimbra-tgz")
-      ->transform(CLI::AsSizeValue(false))
-      ->type_name("SIZE");
-  convert->add_option("--split-messages", conv.split_messages,
-                      "... or more new messages than this (default 20000; 0: no limit)")
-      ->type_name("N");
-  convert->add_flag("--no-space-check", conv.no_space_check,
-                    "Write even when the output file system seems to lack the space the new messages need");
-  convert->add_flag("--gzip", conv.gzip, "mbox: compress each folder file to <name>.gz (Boost.Iostreams, zlib)");
-  convert->add_flag("--deep", conv.deep, "Also check MIME structure and base64 (slower; README \"audit\")");
-  convert->add_option("--rename-map", conv.rename_map,
-                      "Override folder names (format of OUT/rename-map.tsv, README \"Folder names\")")
-      ->type_name("FILE");
-  convert->add_option("--owner", conv.owner,
-                      "As root: give each user's output to its owner once written: 'passwd' (the user's entry in this "
-                      "machine's passwd) or a map file of '<cyrus user> <uid>:<gid>' lines ('*' = default; README "
-                      "\"Output owner\")")
-      ->type_name("passwd|FILE");
-  convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
-      ->type_name("FILE");
-  convert->add_option("--plan", conv.shard.plan_file,
-                      "Convert one shard of this plan (cyrconv plan): its users and the UID ranges of split folders it "
-                      "holds (as parts that report merge joins); its rename map is OUT/rename-map.shard-K.tsv")
-      ->type_name("FILE");
-  CLI::Option* shard_opt =
-      convert->add_option("--shard", conv.shard.shard,
-                          "Shard K of --plan, 0-based (default: $SLURM_ARRAY_TASK_ID, else $JOB_COMPLETION_INDEX)")
-          ->type_name("K");
+  add_output_options(*convert, in, true);
+  CLI::Option* shard_opt = add_convert_options(*convert, conv);
 
   VerifyCommandOptions ver;
   CLI::App* verify = app.add_subcommand(
@@ -488,22 +431,8 @@ int run_cli(int argc, char** argv) {
                 "bodies by SHA-1, flags, keywords, internal dates, UIDs. Writes nothing");
   add_input_options(*verify, in);
   add_io_depth_option(*verify, in);
-  verify->add_option("--out", ver.out, "The output root convert wrote")->required()->type_name("DIR");
-  verify->add_option("--format", ver.format,
-                     "Output format (default: whichever of OUT/<user>/Maildir, mail exists; zimbra-tgz is refused: not "
-                     "built yet)")
-      ->check(CLI::IsMember({"maildir", "mbox", "zimbra-tgz"}))
-      ->type_name("maildir|mbox");
-  verify->add_option("--users", ver.users, "Only these users, as given to convert --users")->type_name("LIST");
-  verify->add_option("--profile", ver.profile, "Folder naming profile convert used")
-      ->check(CLI::IsMember({"dovecot", "zimbra", "generic"}))
-      ->type_name("dovecot|zimbra|generic");
-  verify->add_option("--rename-map", ver.rename_map, "The --rename-map convert was given")->type_name("FILE");
-  verify->add_option("--eol", ver.eol, "Maildir line ends convert wrote: lf (default) or crlf")
-      ->check(CLI::IsMember({"lf", "crlf"}))
-      ->type_name("lf|crlf");
-  verify->add_option("--report", ver.report_file, "Write the JSON verify report (schema in README) to FILE")
-      ->type_name("FILE");
+  add_output_options(*verify, in, true);
+  add_verify_options(*verify, ver);
 
   PlanRequest plan_opts;
   CLI::App* plan = app.add_subcommand(
@@ -512,14 +441,15 @@ int run_cli(int argc, char** argv) {
               "then report merge joins reports and split folders");
   add_input_options(*plan, in);
   add_io_depth_option(*plan, in);
-  plan->add_option("--shards", plan_opts.shards, "Number of shards")->required()->check(CLI::Range(1, 1000000));
+  plan->add_option("--shards", plan_opts.shards, "Number of shards")->required()->check(whole_number(1, 1000000));
   plan->add_option("--out", plan_opts.out, "Write the plan (JSON, schema in README) to FILE")->required()->type_name("FILE");
   plan->add_option("--split-bytes", plan_opts.split_bytes,
                    "Cut a mail folder above this many bytes into UID ranges, each a unit of its own that any shard may "
                    "convert (as convert's --split-bytes; default 256M, 0: no limit); report merge joins them")
-      ->transform(CLI::AsSizeValue(false))
+      ->transform(size_value())
       ->type_name("SIZE");
   plan->add_option("--split-messages", plan_opts.split_messages, "... or above this many messages (default 20000; 0: no limit)")
+      ->check(whole_number(0, 4000000000LL))
       ->type_name("N");
 
   MergeRequest merge_opts;
@@ -535,14 +465,27 @@ int run_cli(int argc, char** argv) {
       ->type_name("FILE");
   merge->add_option("reports", merge_opts.reports, "The shards' convert --report files")->required()->type_name("SHARD.json");
 
+  for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+    // An unknown word makes CLI11 complain of extras, or of a missing subcommand ("conver").
+    if (auto hint = suggest_for_unknown(app, argc, argv); !hint.empty()) {
+      std::cerr << "cyrconv: " << hint << "\n";
+      return exit_usage;
+    }
     std::cerr << "cyrconv: " << e.what() << " (see cyrconv --help)\n";
     return exit_usage;
   }
 
+  // convert winds down at the next message boundary; zimbra-tgz, --dry-run and the others exit at once.
+  if (convert->parsed() && conv.format != "zimbra-tgz" && !conv.dry_run)
+    install_interrupt_handlers(InterruptMode::stop_at_boundary);
+  else
+    install_interrupt_handlers(InterruptMode::exit_now, convert->parsed()
+                                                            ? "cyrconv: interrupted: run the same command again to resume"
+                                                            : "cyrconv: interrupted: run the same command again");
   if (scan->parsed()) return run_scan_command(in, json, json_file);
   if (audit->parsed()) return run_audit_command(in, audit_opts);
   conv.shard.shard_given = shard_opt->count() > 0;
@@ -551,10 +494,16 @@ int run_cli(int argc, char** argv) {
   if (plan->parsed()) {
     SourceInputs inputs;
     if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+    if (auto stop = run_preflight(&inputs, "", {{"--out", plan_opts.out, PathKind::file}})) return *stop;
     plan_opts.io_depth = in.io_depth;
     return run_plan_command(inputs, plan_opts, in.threads);
   }
-  if (merge->parsed()) return run_report_merge_command(merge_opts);
+  if (merge->parsed()) {
+    if (auto stop = run_preflight(nullptr, "", {{"--out", merge_opts.out, PathKind::file},
+                                            {"--rename-map", merge_opts.rename_map, PathKind::file}}))
+      return *stop;
+    return run_report_merge_command(merge_opts);
+  }
   return exit_usage;
 }
 

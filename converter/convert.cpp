@@ -27,6 +27,7 @@
 #include <set>
 
 #include "converter/convert_zimbra.h"
+#include "converter/interrupt.h"
 #include "converter/dav_export.h"
 #include "converter/inventory.h"
 #include "converter/census.h"
@@ -110,9 +111,25 @@ struct RunControl {
   void note(const WriteStatus& st) {
     if (st || !st.disk_full()) return;
     std::lock_guard<std::mutex> g(lock);
-    if (!stop.exchange(true)) reason = st.message;
+    if (!stop.load()) {
+      reason = st.message;
+      stop.store(true);
+    }
   }
-  bool stopped() const { return stop.load(std::memory_order_relaxed); }
+  // Also true once SIGINT/SIGTERM arrived (converter/interrupt.h): every check of a message
+  // boundary then winds the run down as a full disk does.
+  bool stopped() {
+    if (!stop.load(std::memory_order_relaxed) && interrupt_requested()) {
+      std::lock_guard<std::mutex> g(lock);
+      if (!stop.load()) {
+        reason = "interrupted";
+        interrupted = true;
+        stop.store(true);
+      }
+    }
+    return stop.load(std::memory_order_relaxed);
+  }
+  bool interrupted = false;  // set under `lock` with `stop`
   IoThreads* io = nullptr;  // --io-depth > 1: the I/O threads of the prefetch stage
   MessageLog* log = nullptr;  // where each range's report entries go when it ends
 
@@ -776,6 +793,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
     } else {
       ++out.count.messages;
       ++out.count.earlier;
+      if (rec.disposition == "quarantined") ++out.count.earlier_quarantined;
     }
     progress.add(item.record ? item.record->size : 0, 1);
     if (!item.record) {
@@ -1473,13 +1491,14 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
 }  // namespace
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt) {
-  if (opt.format == OutputFormat::zimbra_tgz) return run_convert_zimbra(inputs, opt);  // converter/convert_zimbra.cpp
+  // converter/convert_zimbra.cpp; --dry-run plans a Zimbra archive here like the other formats.
+  if (opt.format == OutputFormat::zimbra_tgz && !opt.dry_run) return run_convert_zimbra(inputs, opt);
   std::optional<tbb::global_control> limit;
   if (opt.threads > 0)
     limit.emplace(tbb::global_control::max_allowed_parallelism, static_cast<std::size_t>(opt.threads));
   ConvertReport report;
   report.out = opt.out.string();
-  report.format = opt.format == OutputFormat::maildir ? "maildir" : "mbox";
+  report.format = opt.format == OutputFormat::maildir ? "maildir" : opt.format == OutputFormat::mbox ? "mbox" : "zimbra-tgz";
   report.profile = to_string(opt.profile);
   report.on_corrupt = to_string(opt.on_corrupt);
   for (const auto& [name, dir] : inputs.partitions) report.inputs.push_back("partition " + name + "=" + dir.string());
@@ -1640,7 +1659,8 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
 
   // Disk space: refuse before writing anything when the output file system lacks what the new
   // messages need (each file rounded up to a block, plus manifests), unless told not to check.
-  if (opt.check_space && space.known) {
+  bool space_short = false;
+  if ((opt.check_space || opt.dry_run) && space.known) {
     {
       const struct statvfs& vfs = space.vfs;
       const fs::path& probe = space.probe;
@@ -1699,17 +1719,51 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       const std::uint64_t free_bytes = static_cast<std::uint64_t>(vfs.f_bavail) * vfs.f_frsize;
       const std::uint64_t free_files = static_cast<std::uint64_t>(vfs.f_favail);
       const bool inodes_counted = vfs.f_files != 0;  // some file systems report no inode limit
+      report.space_needed = needed;
+      report.space_free = free_bytes;
       if (needed > free_bytes || (inodes_counted && files > free_files)) {
         report.findings.push_back(make_finding(
             Finding::Severity::error, "disk_space", probe.string(), 0,
             "the output needs about " + std::to_string(needed) + " bytes and " + std::to_string(files) +
                 " files; " + probe.string() + " has " + std::to_string(free_bytes) + " bytes and " +
                 std::to_string(free_files) + " files free. Free space, or pass --no-space-check to try anyway"));
-        report.fatal = true;
-        report.errors = report.findings.size();
-        return report;
+        space_short = true;
+        if (!opt.dry_run) {
+          report.fatal = true;
+          report.errors = report.findings.size();
+          return report;
+        }
       }
     }
+  }
+  // --dry-run: what would be written, per user and folder; nothing is created.
+  if (opt.dry_run) {
+    std::map<std::string, ConvertUser> by_user;
+    for (auto& job : jobs) {
+      ConvertFolder& f = job.out;
+      const MailboxInventory& mi = inv[job.inventory];
+      f.count.messages = job.orphans_of ? 0 : mi.live_count;
+      if (job.orphans_of) f.count.orphans = orphans[job.inventory].size();
+      f.planned_bytes = job.orphans_of ? 0 : job.bytes;
+      std::string error;
+      if (job.name && read_folder_done(users[job.user].root, side_file_name(*job.name), error)) f.run = "incremental";
+      ConvertUser& cu = by_user[users[job.user].owner];
+      cu.user = users[job.user].owner;
+      cu.output = users[job.user].root_rel;
+      cu.folders.push_back(std::move(f));
+    }
+    for (std::size_t u = 0; u < users.size(); ++u) {
+      ConvertUser& cu = by_user[users[u].owner];
+      cu.user = users[u].owner;
+      cu.output = users[u].root_rel;
+      cu.findings = std::move(users[u].findings);
+    }
+    if (!not_converted.empty())
+      for (auto& f : not_converted) by_user[""].folders.push_back(std::move(f));
+    add_users_and_totals(report, std::move(by_user));
+    report.dry_run = true;
+    report.fatal = space_short;
+    return report;
   }
   for (std::size_t u = 0; u < users.size(); ++u) {
     if (user_refused[u] || guest(u)) continue;
@@ -1829,7 +1883,17 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       tbb::simple_partitioner());
   run.finish_syncer();
   report.seconds = std::chrono::duration<double>(std::chrono::steady_clock::now() - t0).count();
-  if (run.stopped()) {
+  // An interrupt stops the run here, or skips what is left of pass 5 below (the re-run does it).
+  auto note_interrupt = [&] {
+    if (!run.stopped() || !run.interrupted || report.interrupted_by) return;
+    report.stopped = true;
+    report.interrupted_by = interrupt_signal();
+    report.stop_reason = "interrupted by a signal: what was committed stays; run the same command again to resume";
+    report.findings.push_back(make_finding(Finding::Severity::warning, "interrupted", opt.out.string(), 0, report.stop_reason));
+  };
+  if (run.stopped() && run.interrupted) {
+    note_interrupt();
+  } else if (run.stopped()) {
     report.stopped = true;
     report.stop_reason = "the output file system is full (" + run.reason +
                          "): what was committed stays; free space and run the same command again to resume";
@@ -1942,6 +2006,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
       report.findings.push_back(make_finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
   }
 
+  note_interrupt();
   std::map<std::string, ConvertUser> by_user;
   for (auto& job : jobs) {
     if (job.mailbox && !job.orphans_of && owns_folder_files(job.out)) count_folder_files(job.out.count, inv[job.inventory]);

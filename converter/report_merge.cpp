@@ -361,8 +361,9 @@ MergedReport merge_shard_reports(const ShardPlan& plan, const std::vector<ShardR
     m.users = users.size();
     m.folders = folders;
     m.messages = count_sums["messages"];
-    m.problems = m.errors || count_sums["repaired"] || count_sums["quarantined"] || count_sums["missing"] ||
-                 count_sums["not_converted"] || count_sums["orphans"];
+    // As convert's exit status (README "Exit statuses"): repaired messages are in the mailbox.
+    m.problems = m.errors || count_sums["quarantined"] || count_sums["missing"] || count_sums["not_converted"] ||
+                 count_sums["earlier_quarantined"] || count_sums["orphans_quarantined"];
     return m;
   } catch (const nlohmann::json::exception& e) {
     return refused(std::string("a shard report is not a complete convert report: ") + e.what());

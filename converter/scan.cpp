@@ -10,6 +10,7 @@
 
 #include "converter/inventory.h"
 #include "converter/io_fanout.h"
+#include "converter/progress.h"
 #include "converter/user_state.h"
 #include "parsers/mutf7.h"
 
@@ -126,12 +127,17 @@ ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options) {
 
   // Pass 2: inventory, in parallel; results land by index so the order stays fixed.
   std::vector<FolderSummary> folders(disc.mailboxes.size());
-  for_each_io(options.io_depth, disc.mailboxes.size(), [&](std::size_t i) {
-    const MailboxRef& mb = disc.mailboxes[i];
-    const UserState& us = *users.at(owner_key(mb));
-    SeenState seen{&us.seen, anyone ? &anyone->seen : nullptr, us.seen_file};
-    folders[i] = summarise(mb, inventory_mailbox(mb, seen), disc.caret);
-  });
+  {
+    Progress progress("scan", Progress::ByFolders{disc.mailboxes.size()}, options.quiet);
+    for_each_io(options.io_depth, disc.mailboxes.size(), [&](std::size_t i) {
+      const MailboxRef& mb = disc.mailboxes[i];
+      const UserState& us = *users.at(owner_key(mb));
+      SeenState seen{&us.seen, anyone ? &anyone->seen : nullptr, us.seen_file};
+      folders[i] = summarise(mb, inventory_mailbox(mb, seen), disc.caret);
+      progress.add(folders[i].bytes, folders[i].messages);
+      progress.add_folders(1);
+    });
+  }
 
   std::map<std::string, UserSummary> by_user;
   for (std::size_t i = 0; i < disc.mailboxes.size(); ++i) {

@@ -19,6 +19,7 @@
 #include "converter/output_layout.h"
 #include "converter/output_reader.h"
 #include "converter/journal.h"
+#include "converter/progress.h"
 #include "converter/plan_names.h"
 #include "converter/prefetch.h"
 #include "converter/scan.h"
@@ -924,6 +925,12 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
   for (std::size_t k = 0; k < order.size(); ++k) order[k] = k;
   std::stable_sort(order.begin(), order.end(), [&](std::size_t a, std::size_t b) { return jobs[a].bytes > jobs[b].bytes; });
   const auto t0 = std::chrono::steady_clock::now();
+  std::uint64_t total_bytes = 0, total_messages = 0;
+  for (const auto& job : jobs) {
+    total_bytes += job.bytes;
+    if (!job.recovery) total_messages += inv[job.folder].live_count;
+  }
+  Progress progress("verify", total_bytes, total_messages, opt.quiet);
   tbb::enumerable_thread_specific<Worker> workers;
   std::optional<IoThreads> io;
   if (opt.io_depth > 1) io.emplace(io_width(opt.io_depth));
@@ -969,6 +976,7 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
           } catch (const std::exception&) {
             rethrow_naming_mailbox(selected[i]);
           }
+          progress.add(job.bytes, job.recovery ? 0 : job.out.count.messages);
         }
       },
       tbb::simple_partitioner());

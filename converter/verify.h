@@ -26,6 +26,7 @@ struct VerifyOptions {
   bool crlf = false;                   // Maildir written with --eol crlf
   int threads = 0;
   int io_depth = 1;                    // --io-depth: files in flight per worker (prefetch.h, io_fanout.h)
+  bool quiet = true;                   // no progress on stderr (the command line shows it unless --quiet)
 };
 
 VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& options);

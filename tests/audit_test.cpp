@@ -318,7 +318,9 @@ TEST_CASE("audit CLI: exit statuses and the JSON report") {
   CHECK(j["totals"]["balanced"] == true);
   CHECK(j["totals"]["messages"] == j["totals"]["written"]);
   const fs::path def = test::fixtures_dir() / "cyrus36-default";
-  st = std::system((test::cyrconv_binary().string() + " audit --spool " + (def / "spool").string() + " >/dev/null").c_str());
+  // A uuid-layout store needs --config (without it: pre-flight refusal, status 2; preflight_test.cpp).
+  st = std::system((test::cyrconv_binary().string() + " audit --spool " + (def / "spool").string() + " --config " +
+                    (def / "config").string() + " >/dev/null").c_str());
   CHECK(WEXITSTATUS(st) == 1);  // Raw holds bare-LF messages convert repairs
   st = std::system((base + " --on-corrupt=sometimes >/dev/null 2>&1").c_str());
   CHECK(WEXITSTATUS(st) == 2);

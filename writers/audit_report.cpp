@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <iomanip>
+#include <map>
 #include <sstream>
 
 namespace cyrconv {
@@ -68,22 +69,42 @@ void write_findings(const std::vector<Finding>& fs, std::ostream& out, const cha
 
 }  // namespace
 
-void write_audit_text(const AuditReport& r, std::ostream& out) {
+void write_audit_text(const AuditReport& r, std::ostream& out, bool verbose) {
   out << "cyrconv audit (--on-corrupt=" << r.on_corrupt << (r.mime_checked ? ", --deep: MIME checked" : ", MIME not checked: use --deep") << ")\n";
   for (const auto& in : r.inputs) out << "  input: " << in << '\n';
   write_findings(r.findings, out, "  ");
   for (const auto& u : r.users) {
-    bool any = false;
-    for (const auto& f : u.folders) any |= !f.findings.empty() || !f.messages.empty() || !f.spilled.empty() || f.failed;
-    if (!any) continue;
-    out << '\n' << (u.user.empty() ? std::string("shared and deleted folders") : "user " + u.user) << ":\n";
+    bool header = false;
+    std::uint64_t quiet_folders = 0;
+    std::map<std::string, std::uint64_t> quiet_warnings;
     for (const auto& f : u.folders) {
       if (f.findings.empty() && f.messages.empty() && f.spilled.empty() && !f.failed) continue;
+      // Messages convert writes unchanged (with notes only), by kind; and whether any other.
+      std::map<std::string, std::uint64_t> warnings;
+      bool changed = false;
+      auto e = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
+        if (m.action != "write" || m.orphan) changed = true;
+        else
+          for (const auto& fd : m.findings) ++warnings[fd.kind];
+      });
+      if (!verbose && !changed && e.empty() && f.findings.empty() && !f.failed) {
+        ++quiet_folders;
+        for (const auto& [kind, n] : warnings) quiet_warnings[kind] += n;
+        continue;
+      }
+      if (!header) out << '\n' << (u.user.empty() ? std::string("shared and deleted folders") : "user " + u.user) << ":\n";
+      header = true;
       out << "  " << f.name << (f.deleted ? " [deleted]" : "") << ": " << accounting_line(f.count) << '\n';
       out << "    directory: " << f.directory << '\n';
       if (f.failed) out << "    FAILED (--on-corrupt=fail): " << f.fail_reason << '\n';
       write_findings(f.findings, out, "    ");
-      auto e = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
+      if (!verbose && !warnings.empty()) {
+        out << "    written unchanged with warnings:";
+        for (const auto& [kind, n] : warnings) out << " " << kind << " x" << n;
+        out << '\n';
+      }
+      for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
+        if (!verbose && m.action == "write" && !m.orphan) return;
         out << "    " << (m.orphan ? "orphan " : "uid ") << m.uid << ": " << m.action;
         if (!m.changes.empty()) {
           out << " (";
@@ -96,6 +117,13 @@ void write_audit_text(const AuditReport& r, std::ostream& out) {
         write_findings(m.findings, out, "      ");
       });
       if (!e.empty()) out << "    ERROR: report entries lost: " << e << '\n';
+    }
+    if (quiet_folders) {
+      if (!header) out << '\n' << (u.user.empty() ? std::string("shared and deleted folders") : "user " + u.user) << ":\n";
+      out << "  " << quiet_folders << (quiet_folders == 1 ? " more folder" : " more folders")
+          << " whose messages convert writes unchanged, with warnings:";
+      for (const auto& [kind, n] : quiet_warnings) out << " " << kind << " x" << n;
+      out << " (--verbose lists them)\n";
     }
   }
   out << "\ntotals: " << r.folders << " folders; " << accounting_line(r.totals) << '\n';

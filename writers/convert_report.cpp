@@ -10,6 +10,7 @@
 #include <iomanip>
 #include <map>
 #include <sstream>
+#include <tuple>
 
 namespace cyrconv {
 
@@ -25,6 +26,7 @@ ordered_json accounting_json(const AuditAccounting& c, std::uint64_t skipped_del
                       {"missing", c.missing},
                       {"not_converted", c.not_converted},
                       {"earlier", c.earlier},
+                      {"earlier_quarantined", c.earlier_quarantined},
                       {"skipped_deleted", skipped_deleted},
                       {"orphans", c.orphans},
                       {"orphans_recovered", c.orphans_recovered},
@@ -98,6 +100,87 @@ ordered_json message_json(const AuditMessage& m) {
   return jm;
 }
 
+// What a folder's report entries say, read once from wherever they wait.
+struct FolderMessages {
+  std::map<std::string, std::uint64_t> warnings;  // of messages written unchanged, by kind
+  bool changed = false;                           // some message was not written unchanged
+  std::string error;                              // the entries could not be read
+};
+
+// Whether a folder has anything an administrator must look at (the quiet listing shows these):
+// warnings and errors, renames, failures, messages not written unchanged; not notes such as
+// a missing Message-ID on messages written as they were (summarised per user).
+bool notable(const ConvertFolder& f, const FolderMessages& fm) {
+  const auto& c = f.count;
+  const bool findings = std::any_of(f.findings.begin(), f.findings.end(),
+                                    [](const Finding& fd) { return fd.severity != Finding::Severity::info; });
+  return findings || f.renamed || f.failed || fm.changed || !fm.error.empty() || c.repaired || c.quarantined ||
+         c.missing || c.not_converted || c.earlier_quarantined || c.orphans || f.flags_not_applied ||
+         f.kept_not_in_source || f.skipped_deleted || f.action == "deleted";
+}
+
+void write_folder_text(const ConvertReport& r, const ConvertFolder& f, const FolderMessages& fm, bool verbose,
+                       std::ostream& out) {
+  out << "  " << f.name;
+  if (!f.target.empty() && (f.renamed || f.target != f.name)) out << " -> " << f.target;
+  out << "  [" << f.action << "]";
+  const auto& c = f.count;
+  if (f.action == "recover_orphans")
+    out << "  orphans " << c.orphans << ": recovered " << c.orphans_recovered << ", quarantined "
+        << c.orphans_quarantined;
+  else
+    out << "  " << c.messages << " msgs: written " << c.written << ", repaired " << c.repaired << ", quarantined "
+        << c.quarantined << ", missing " << c.missing;
+  if (c.earlier) out << ", earlier run " << c.earlier;
+  if (c.earlier_quarantined) out << " (quarantined then " << c.earlier_quarantined << ")";
+  if (c.not_converted) out << ", NOT converted " << c.not_converted;
+  if (f.skipped_deleted) out << ", skipped \\Deleted " << f.skipped_deleted;
+  if (!f.run.empty() && f.run != "new") out << "  (" << f.run << ")";
+  out << '\n';
+  if (f.flags_updated || f.flags_not_applied)
+    out << "      flags updated " << f.flags_updated << ", not applied " << f.flags_not_applied << '\n';
+  if (f.kept_not_in_source) out << "      kept, no longer in the source: " << f.kept_not_in_source << '\n';
+  if (f.renamed) out << "      renamed: " << f.rename_reason << '\n';
+  if (f.failed) out << "      FAILED: " << f.fail_reason << '\n';
+  if (!f.special_use.empty()) out << "      special-use " << f.special_use << " (" << f.special_use_source << ")\n";
+  if (verbose)
+    for (const auto& a : f.acl) {
+      out << "      acl " << a.identifier << " " << a.rights << " -> " << (a.dovecot.empty() ? "(none)" : a.dovecot);
+      if (!a.unmapped.empty()) out << "  [not carried: " << a.unmapped << "]";
+      out << '\n';
+    }
+  for (const auto& fd : f.findings)
+    out << "      " << to_string(fd.severity) << ": " << fd.kind << ": " << fd.file << ": " << fd.detail << '\n';
+  if (!fm.warnings.empty()) {
+    out << "      written with warnings:";
+    for (const auto& [kind, n] : fm.warnings) out << " " << kind << " x" << n;
+    out << '\n';
+  }
+  // The messages not written unchanged, one line each (a second pass over the entries).
+  if (fm.changed)
+    for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
+      if (m.action == "write") return;
+      out << "      uid " << m.uid << ": " << m.action;
+      if (!m.reason.empty()) out << " (" << m.reason << ")";
+      for (const auto& c2 : m.changes) out << "; " << c2;
+      out << '\n';
+    });
+  if (!fm.error.empty()) out << "      ERROR: report entries lost: " << fm.error << '\n';
+}
+
+// A user's ACL entries once, with the number of folders each is on (quiet listing).
+void write_user_acls(const ConvertUser& u, std::ostream& out) {
+  std::map<std::tuple<std::string, std::string, std::string, std::string>, std::size_t> acls;
+  for (const auto& f : u.folders)
+    for (const auto& a : f.acl) ++acls[{a.identifier, a.rights, a.dovecot, a.unmapped}];
+  for (const auto& [a, n] : acls) {
+    const auto& [identifier, rights, dovecot, unmapped] = a;
+    out << "  acl " << identifier << " " << rights << " -> " << (dovecot.empty() ? "(none)" : dovecot);
+    if (!unmapped.empty()) out << "  [not carried: " << unmapped << "]";
+    out << "  (" << n << (n == 1 ? " folder" : " folders") << ")\n";
+  }
+}
+
 }  // namespace
 
 void add_users_and_totals(ConvertReport& report, std::map<std::string, ConvertUser> by_user) {
@@ -127,7 +210,7 @@ void add_users_and_totals(ConvertReport& report, std::map<std::string, ConvertUs
   }
 }
 
-void write_convert_text(const ConvertReport& r, std::ostream& out) {
+void write_convert_text(const ConvertReport& r, std::ostream& out, bool verbose) {
   out << "cyrconv convert: " << r.format << " into " << r.out << " (profile " << r.profile << ", on corrupt "
       << r.on_corrupt << ")\n";
   for (const auto& in : r.inputs) out << "  input: " << in << '\n';
@@ -137,66 +220,91 @@ void write_convert_text(const ConvertReport& r, std::ostream& out) {
         << u.output << '\n';
     for (const auto& f : u.findings) out << "  " << to_string(f.severity) << ": " << f.kind << ": " << f.detail << '\n';
     write_extras_text(u.extras, out);
+    if (!verbose) write_user_acls(u, out);
+    std::uint64_t quiet_folders = 0, quiet_messages = 0, quiet_bytes = 0;
+    std::map<std::string, std::uint64_t> quiet_warnings;
     for (const auto& f : u.folders) {
-      out << "  " << f.name;
-      if (!f.target.empty() && (f.renamed || f.target != f.name)) out << " -> " << f.target;
-      out << "  [" << f.action << "]";
-      const auto& c = f.count;
-      if (f.action == "recover_orphans")
-        out << "  orphans " << c.orphans << ": recovered " << c.orphans_recovered << ", quarantined "
-            << c.orphans_quarantined;
-      else
-        out << "  " << c.messages << " msgs: written " << c.written << ", repaired " << c.repaired << ", quarantined "
-            << c.quarantined << ", missing " << c.missing;
-      if (c.earlier) out << ", earlier run " << c.earlier;
-      if (c.not_converted) out << ", NOT converted " << c.not_converted;
-      if (f.skipped_deleted) out << ", skipped \\Deleted " << f.skipped_deleted;
-      if (!f.run.empty() && f.run != "new") out << "  (" << f.run << ")";
-      out << '\n';
-      if (f.flags_updated || f.flags_not_applied)
-        out << "      flags updated " << f.flags_updated << ", not applied " << f.flags_not_applied << '\n';
-      if (f.kept_not_in_source) out << "      kept, no longer in the source: " << f.kept_not_in_source << '\n';
-      if (f.renamed) out << "      renamed: " << f.rename_reason << '\n';
-      if (f.failed) out << "      FAILED: " << f.fail_reason << '\n';
-      if (!f.special_use.empty()) out << "      special-use " << f.special_use << " (" << f.special_use_source << ")\n";
-      for (const auto& a : f.acl) {
-        out << "      acl " << a.identifier << " " << a.rights << " -> " << (a.dovecot.empty() ? "(none)" : a.dovecot);
-        if (!a.unmapped.empty()) out << "  [not carried: " << a.unmapped << "]";
-        out << '\n';
-      }
-      for (const auto& fd : f.findings)
-        out << "      " << to_string(fd.severity) << ": " << fd.kind << ": " << fd.file << ": " << fd.detail << '\n';
-      // Messages written unchanged but with notes, summarised by kind; then the others, one line
-      // each. Two passes over the entries, which may be in the log.
-      std::map<std::string, std::uint64_t> warnings;
-      auto e = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
-        if (m.action == "write")
-          for (const auto& fd : m.findings) ++warnings[fd.kind];
+      // Messages written unchanged but with notes, by kind; and whether any was not.
+      FolderMessages fm;
+      fm.error = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
+        if (m.action != "write") fm.changed = true;
+        else
+          for (const auto& fd : m.findings) ++fm.warnings[fd.kind];
       });
-      if (!warnings.empty()) {
+      if (verbose || notable(f, fm)) {
+        write_folder_text(r, f, fm, verbose, out);
+        continue;
+      }
+      ++quiet_folders;
+      quiet_messages += f.count.messages + f.count.orphans;
+      quiet_bytes += f.bytes_written;
+      for (const auto& [kind, n] : fm.warnings) quiet_warnings[kind] += n;
+    }
+    if (quiet_folders) {
+      out << "  " << quiet_folders << (quiet_folders == 1 ? " more folder" : " more folders")
+          << " converted in full, nothing to note: " << quiet_messages << " messages, " << quiet_bytes
+          << " bytes written (--verbose lists them)\n";
+      if (!quiet_warnings.empty()) {
         out << "      written with warnings:";
-        for (const auto& [kind, n] : warnings) out << " " << kind << " x" << n;
+        for (const auto& [kind, n] : quiet_warnings) out << " " << kind << " x" << n;
         out << '\n';
       }
-      for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
-        if (m.action == "write") return;
-        out << "      uid " << m.uid << ": " << m.action;
-        if (!m.reason.empty()) out << " (" << m.reason << ")";
-        for (const auto& c2 : m.changes) out << "; " << c2;
-        out << '\n';
-      });
-      if (!e.empty()) out << "      ERROR: report entries lost: " << e << '\n';
     }
   }
   const auto& t = r.totals;
   out << "\ntotals: " << r.folders << " folders, " << t.messages << " messages: written " << t.written
       << ", repaired " << t.repaired << ", quarantined " << t.quarantined << ", missing " << t.missing
-      << ", not converted " << t.not_converted << ", earlier run " << t.earlier << ", skipped \\Deleted " << r.skipped_deleted << "; orphan files "
+      << ", not converted " << t.not_converted << ", earlier run " << t.earlier
+      << (t.earlier_quarantined ? " (quarantined then " + std::to_string(t.earlier_quarantined) + ")" : std::string())
+      << ", skipped \\Deleted " << r.skipped_deleted << "; orphan files "
       << t.orphans << " (recovered " << t.orphans_recovered << ")\n";
   out << "  " << files_line(t) << '\n';
   out << "  " << r.bytes_written << " bytes written in " << std::fixed << std::setprecision(2) << r.seconds
       << " s; errors: " << r.errors << ", warnings: " << r.warnings << '\n';
   if (r.stopped) out << "STOPPED: " << r.stop_reason << '\n';
+}
+
+void write_dry_run_text(const ConvertReport& r, std::ostream& out) {
+  out << "cyrconv convert --dry-run: " << r.format << " into " << r.out << " (profile " << r.profile
+      << "): nothing was written\n";
+  for (const auto& in : r.inputs) out << "  input: " << in << '\n';
+  for (const auto& f : r.findings) out << "  " << to_string(f.severity) << ": " << f.kind << ": " << f.detail << '\n';
+  std::uint64_t users = 0, folders = 0, messages = 0, bytes = 0, renames = 0, incremental = 0;
+  for (const auto& u : r.users) {
+    out << '\n' << (u.user.empty() ? std::string("shared and deleted folders") : "user " + u.user) << " -> "
+        << u.output << '\n';
+    users += !u.user.empty();
+    for (const auto& f : u.findings) out << "  " << to_string(f.severity) << ": " << f.kind << ": " << f.detail << '\n';
+    for (const auto& f : u.folders) {
+      out << "  " << f.name;
+      if (!f.target.empty() && f.target != f.name) out << " -> " << f.target;
+      out << "  [" << (f.action.empty() ? "not converted" : f.action) << "]  ";
+      if (f.action == "recover_orphans")
+        out << f.count.orphans << " orphan files";
+      else
+        out << f.count.messages << " msgs, " << f.planned_bytes << " bytes";
+      if (f.run == "incremental") out << "  (converted before: only new messages would be added)";
+      out << '\n';
+      if (f.renamed) out << "      renamed: " << f.rename_reason << '\n';
+      for (const auto& fd : f.findings)
+        if (fd.severity != Finding::Severity::info)
+          out << "      " << to_string(fd.severity) << ": " << fd.kind << ": " << fd.detail << '\n';
+      if (f.action == "deleted") continue;
+      ++folders;
+      messages += f.count.messages;
+      bytes += f.planned_bytes;
+      renames += f.renamed;
+      incremental += f.run == "incremental";
+    }
+  }
+  out << "\nwould write: " << users << " users, " << folders << " folders, " << messages << " messages, " << bytes
+      << " bytes; " << renames << " folders renamed";
+  if (incremental) out << "; " << incremental << " folders converted before (only their new messages)";
+  out << '\n';
+  if (r.space_needed || r.space_free)
+    out << "space: needs about " << r.space_needed << " bytes, " << r.space_free << " free"
+        << (r.space_needed > r.space_free ? ": NOT ENOUGH" : "") << '\n';
+  out << "errors: " << r.errors << ", warnings: " << r.warnings << '\n';
 }
 
 void write_convert_report_json(const ConvertReport& r, std::ostream& out, const ordered_json* trailer) {
@@ -276,6 +384,7 @@ void write_convert_report_json(const ConvertReport& r, std::ostream& out, const 
   tail["totals"]["errors"] = r.errors;
   tail["totals"]["warnings"] = r.warnings;
   tail["stopped"] = r.stopped;
+  if (r.dry_run) tail["dry_run"] = true;
   if (r.stopped) tail["stop_reason"] = r.stop_reason;
   tail["seconds"] = r.seconds;
   if (!unread.empty()) tail["report_incomplete"] = unread;

@@ -40,6 +40,7 @@ struct ConvertFolder {
   std::uint64_t flags_not_applied = 0;   // ... that could not (mbox, or the file is gone)
   std::uint64_t kept_not_in_source = 0;  // in the output from an earlier run, gone from the source
   std::uint64_t bytes_written = 0;
+  std::uint64_t planned_bytes = 0;     // --dry-run: the source bytes it would convert
   std::size_t ranges = 1;              // UID ranges converted in parallel (--split-bytes/--split-messages)
   // A folder a shard plan splits across shards: the ranges this shard converted, and where their
   // part files are (relative to the output root) until `report merge` joins them.
@@ -102,7 +103,10 @@ struct ConvertReport {
   std::uint64_t folders = 0, skipped_deleted = 0, bytes_read = 0, bytes_written = 0, errors = 0, warnings = 0;
   double seconds = 0;
   bool fatal = false;   // nothing written: refused before any output (e.g. a colliding rename map)
-  bool stopped = false; // the run stopped early (disk full): re-run to resume
+  bool stopped = false; // the run stopped early (disk full, interrupted): re-run to resume
+  int interrupted_by = 0; // the signal that stopped it (SIGINT, SIGTERM), 0 when none
+  bool dry_run = false;   // --dry-run: the folders are what would be written; nothing was
+  std::uint64_t space_needed = 0, space_free = 0;  // the space check's figures (0: not made)
   std::string stop_reason;
 };
 
@@ -110,7 +114,13 @@ struct ConvertReport {
 // and warnings: the one way every convert format finishes its report.
 void add_users_and_totals(ConvertReport& r, std::map<std::string, ConvertUser> by_user);
 
-void write_convert_text(const ConvertReport& r, std::ostream& out);
+// `verbose`: every folder with its ACL; otherwise only folders with something to note (findings,
+// renames, failures, messages not written unchanged), the rest summarised per user, and each
+// user's ACL entries once.
+void write_convert_text(const ConvertReport& r, std::ostream& out, bool verbose = false);
+// --dry-run: every user and folder with its target name, messages and bytes, renames and why
+// (collisions among them), the space check; totals.
+void write_dry_run_text(const ConvertReport& r, std::ostream& out);
 // One JSON document, pretty-printed, ending with a newline; streamed, the folders' entries read
 // back from the report's MessageLog one at a time. `trailer`'s members, if given, come last.
 void write_convert_report_json(const ConvertReport& r, std::ostream& out,

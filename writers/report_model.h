@@ -107,6 +107,7 @@ struct AuditAccounting {
   std::uint64_t not_converted = 0;  // --on-corrupt=fail stopped the folder before them
   std::uint64_t earlier = 0;        // convert: written, repaired or quarantined by an earlier run
                                     // into the same output (resume, incremental run)
+  std::uint64_t earlier_quarantined = 0;  // convert: of `earlier`, quarantined then (still not in the mailbox)
   std::uint64_t orphans = 0;        // files without a record (not in `messages`)
   std::uint64_t orphans_recovered = 0;
   std::uint64_t orphans_quarantined = 0;
@@ -126,6 +127,7 @@ struct AuditAccounting {
     missing += c.missing;
     not_converted += c.not_converted;
     earlier += c.earlier;
+    earlier_quarantined += c.earlier_quarantined;
     orphans += c.orphans;
     orphans_recovered += c.orphans_recovered;
     orphans_quarantined += c.orphans_quarantined;

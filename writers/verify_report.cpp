@@ -32,7 +32,7 @@ constexpr std::size_t max_text_findings_per_folder = 50;
 
 }  // namespace
 
-void write_verify_text(const VerifyReport& r, std::ostream& out) {
+void write_verify_text(const VerifyReport& r, std::ostream& out, bool verbose) {
   out << "cyrconv verify: " << r.format << " in " << r.out << " (profile " << r.profile;
   if (r.format == "maildir") out << ", eol " << r.eol;
   out << ")\n";
@@ -41,9 +41,15 @@ void write_verify_text(const VerifyReport& r, std::ostream& out) {
   for (const auto& u : r.users) {
     out << '\n' << (u.user.empty() ? std::string("shared folders") : "user " + u.user) << " -> " << u.output << '\n';
     for (const auto& f : u.findings) out << "  " << to_string(f.severity) << ": " << f.kind << ": " << f.detail << '\n';
+    std::uint64_t quiet_folders = 0, quiet_messages = 0;
     for (const auto& f : u.folders) {
       const auto& c = f.count;
       const bool problems = c.mismatched || c.lost || !f.findings.empty();
+      if (!verbose && !problems && c.verified == c.messages) {
+        ++quiet_folders;
+        quiet_messages += c.messages;
+        continue;
+      }
       out << "  " << f.name;
       if (f.recovery) out << " (orphan files)";
       if (!f.target.empty() && f.target != f.name) out << " -> " << f.target;
@@ -71,6 +77,9 @@ void write_verify_text(const VerifyReport& r, std::ostream& out) {
       }
       for (const auto& [kind, n] : infos) out << "      info: " << kind << " x" << n << '\n';
     }
+    if (quiet_folders)
+      out << "  " << quiet_folders << (quiet_folders == 1 ? " folder" : " folders") << " ok: " << quiet_messages
+          << " messages verified (--verbose lists them)\n";
   }
   const auto& t = r.totals;
   out << "\ntotals: " << r.folders << " folders, " << t.messages << " source messages: verified " << t.verified

@@ -80,7 +80,8 @@ struct VerifyReport {
   }
 };
 
-void write_verify_text(const VerifyReport& r, std::ostream& out);
+// `verbose`: every folder; otherwise folders that are not simply verified, the rest summarised per user.
+void write_verify_text(const VerifyReport& r, std::ostream& out, bool verbose = false);
 std::string verify_report_json(const VerifyReport& r);
 
 }  // namespace cyrconv
