@@ -267,7 +267,6 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   return finish(convert_exit_status(report));
 }
 
-
 int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);

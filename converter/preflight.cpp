@@ -181,13 +181,11 @@ PreflightResult preflight(const PreflightRequest& req) {
       if (auto why = spool_too_high(option, dir); !why.empty())
         return {why, {}};
       std::error_code ec;
-      if (!req.inputs->config_dir && fs::is_directory(dir / "uuid", ec)) {
-        if (req.needs_config_for_uuid)
-          return {option(dir) +
-                      " uses the uuid layout of Cyrus 3.x, whose folder names are only in mailboxes.db: give --config "
-                      "DIR (the copy of Cyrus's configdirectory)",
-                  {}};
-      }
+      if (!req.inputs->config_dir && fs::is_directory(dir / "uuid", ec))
+        return {option(dir) +
+                    " uses the uuid layout of Cyrus 3.x, whose folder names are only in mailboxes.db: give --config "
+                    "DIR (the copy of Cyrus's configdirectory)",
+                {}};
     }
     if (!req.inputs->config_dir)
       r.warnings.push_back(
