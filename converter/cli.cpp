@@ -292,12 +292,8 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
       if (!out) return fail_input("cannot write " + c.report_file);
     }
     print_text_report(in, [&](std::ostream& out, bool) { write_dry_run_text(plan, out); });
-    if (plan.fatal) return finish(plan.space_needed > plan.space_free ? exit_stopped_resumable : exit_input_unusable);
-    if (plan.folders == 0) {
-      std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
-      return finish(exit_input_unusable);
-    }
-    return finish(plan.errors ? exit_problems_found : exit_ok);
+    if (!plan.fatal && plan.folders == 0) std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
+    return finish(convert_exit_status(plan));  // 4 when the space is short, 1 for errors such as user_not_found
   }
   if (auto st = make_directories(options.out); !st) return fail_input(st.message);
   // What verify needs to read this output without repeated options (converter/run_record.h).
@@ -321,7 +317,6 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   }
   return finish(convert_exit_status(report));
 }
-
 
 int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
   SourceInputs inputs;

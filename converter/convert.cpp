@@ -27,8 +27,8 @@
 #include <set>
 
 #include "converter/convert_zimbra.h"
-#include "converter/interrupt.h"
 #include "converter/dav_export.h"
+#include "converter/interrupt.h"
 #include "converter/inventory.h"
 #include "converter/census.h"
 #include "converter/mailbox_error.h"
@@ -127,7 +127,7 @@ struct RunControl {
         stop.store(true);
       }
     }
-    return stop.load(std::memory_order_relaxed);
+    return stop.load(std::memory_order_acquire);  // then `reason` (set before) is seen
   }
   bool interrupted = false;  // set under `lock` with `stop`
   IoThreads* io = nullptr;  // --io-depth > 1: the I/O threads of the prefetch stage

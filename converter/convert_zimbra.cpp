@@ -27,6 +27,7 @@
 #include "converter/plan_names.h"
 #include "converter/progress.h"
 #include "converter/prefetch.h"
+#include "converter/prior_output.h"
 #include "converter/scan.h"
 #include "converter/source_io.h"
 #include "parsers/dav_resource.h"
@@ -871,6 +872,11 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
       if (earlier) {
         job.out.run = "unchanged";
         job.out.count.earlier = job.out.count.messages;
+        // What the archive lacks stays lacking: a no-op re-run exits as the run that made it.
+        if (job.name && job.name->action == FolderAction::mail_folder)
+          for (const auto& r :
+               read_earlier_manifest(u.root / "manifests" / (side_file_name(*job.name) + ".jsonl")).records)
+            job.out.count.earlier_quarantined += r.disposition == "quarantined";
       } else {
         job.out.count.not_converted = job.out.count.messages;
       }

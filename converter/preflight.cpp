@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <cerrno>
 #include <cstring>
+#include <functional>
 #include <system_error>
 
 namespace cyrconv {
@@ -125,7 +126,8 @@ constexpr int mailbox_search_depth = 10;
 
 // --spool X that holds no mailbox itself, but whose spool/ or partition-*/ does (an rsync target
 // holding spool/ and config/): "did you mean --spool X/spool?".
-std::string spool_too_high(const std::string& option, const fs::path& dir) {
+// `option`: how the user names a partition directory ("--spool D", "--partition NAME=D").
+std::string spool_too_high(const std::function<std::string(const fs::path&)>& option, const fs::path& dir) {
   std::error_code ec;
   std::vector<fs::path> candidates;
   fs::directory_iterator it(dir, fs::directory_options::skip_permission_denied, ec), end;
@@ -138,8 +140,7 @@ std::string spool_too_high(const std::string& option, const fs::path& dir) {
   if (candidates.empty() || holds_mailbox(dir, mailbox_search_depth, candidates)) return {};
   for (const auto& c : candidates)
     if (!fs::exists(c / "cyrus.header", ec) && holds_mailbox(c, mailbox_search_depth))
-      return option + " " + dir.string() + " holds no mailbox, but " + c.string() +
-             " does: did you mean " + option + " " + c.string() + "?";
+      return option(dir) + " holds no mailbox, but " + c.string() + " does: did you mean " + option(c) + "?";
   return {};
 }
 
@@ -174,17 +175,17 @@ PreflightResult preflight(const PreflightRequest& req) {
   }
   if (req.inputs) {
     for (const auto& [name, dir] : req.inputs->partitions) {
-      const std::string option = name == "default" ? "--spool" : "--partition " + name + "=";
+      auto option = [&name = name](const fs::path& d) {
+        return name == "default" ? "--spool " + d.string() : "--partition " + name + "=" + d.string();
+      };
       if (auto why = spool_too_high(option, dir); !why.empty())
         return {why, {}};
       std::error_code ec;
-      if (!req.inputs->config_dir && fs::is_directory(dir / "uuid", ec)) {
-        if (req.needs_config_for_uuid)
-          return {option + " " + dir.string() +
-                      " uses the uuid layout of Cyrus 3.x, whose folder names are only in mailboxes.db: give --config "
-                      "DIR (the copy of Cyrus's configdirectory)",
-                  {}};
-      }
+      if (!req.inputs->config_dir && fs::is_directory(dir / "uuid", ec))
+        return {option(dir) +
+                    " uses the uuid layout of Cyrus 3.x, whose folder names are only in mailboxes.db: give --config "
+                    "DIR (the copy of Cyrus's configdirectory)",
+                {}};
     }
     if (!req.inputs->config_dir)
       r.warnings.push_back(

@@ -21,7 +21,6 @@ struct PreflightPath {
 struct PreflightRequest {
   const SourceInputs* inputs = nullptr;  // null: no input trees (report merge)
   std::vector<PreflightPath> outputs;    // written by the run
-  bool needs_config_for_uuid = true;     // refuse a uuid-layout partition without --config
 };
 
 struct PreflightResult {

@@ -45,6 +45,12 @@ TEST_CASE("exit status 1: quarantined messages, now and in the state a no-op re-
   CHECK(again.out.find("quarantined then 3") != std::string::npos);
   Run verify = run_cyrconv("verify " + inputs() + out);
   CHECK_MESSAGE(verify.status == 1, verify.out);
+  // A Zimbra archive too: the re-run leaves it as it is and counts what it lacks.
+  const std::string zout = " --out " + (tmp.path / "zimbra").string();
+  CHECK(run_cyrconv("convert --format zimbra-tgz --on-corrupt quarantine " + inputs() + zout).status == 1);
+  Run zagain = run_cyrconv("convert --format zimbra-tgz --on-corrupt quarantine " + inputs() + zout);
+  CHECK_MESSAGE(zagain.status == 1, zagain.out);
+  CHECK(zagain.out.find("quarantined then 3") != std::string::npos);
 }
 
 TEST_CASE("verify takes the options convert recorded and refuses contradicting ones") {

@@ -72,6 +72,9 @@ TEST_CASE("preflight: --spool one level too high names the right directory") {
   const fs::path store = copy_store(tmp);
   Run r = run_cyrconv("audit --spool " + store.string() + " --config " + (store / "config").string());
   check_refused(r, "did you mean --spool " + (store / "spool").string() + "?");
+  Run partition = run_cyrconv("scan --spool " + (store / "spool").string() + " --partition p2=" + store.string());
+  check_refused(partition, "--partition p2=" + store.string() + " holds no mailbox, but " + (store / "spool").string() +
+                               " does: did you mean --partition p2=" + (store / "spool").string() + "?");
 }
 
 TEST_CASE("preflight: an output location that cannot be written is refused before the work") {
