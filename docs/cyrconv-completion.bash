@@ -5,7 +5,7 @@ _cyrconv() {
     local cur prev words cword
     _init_completion || return
 
-    local input="--spool --partition --archive-partition --config --threads --io-depth --help"
+    local input="--spool --partition --archive-partition --config --imapd-conf --root --unixhierarchysep --threads --io-depth --help"
     local output="--quiet --log"
     local -A opts=(
         [scan]="$input $output --json --json-file"
@@ -27,10 +27,11 @@ _cyrconv() {
     done
 
     case "$prev" in
-        --spool|--config|--out)
+        --spool|--config|--out|--root)
             if [[ $sub == plan ]] && [[ $prev == --out ]]; then _filedir; else _filedir -d; fi
             return ;;
-        --report|--json-file|--log|--rename-map|--plan|--owner) _filedir; return ;;
+        --report|--json-file|--log|--rename-map|--plan|--owner|--imapd-conf) _filedir; return ;;
+        --unixhierarchysep) COMPREPLY=($(compgen -W "yes no" -- "$cur")); return ;;
         --format)
             if [[ $sub == verify ]]; then COMPREPLY=($(compgen -W "maildir mbox" -- "$cur"))
             else COMPREPLY=($(compgen -W "maildir mbox zimbra-tgz" -- "$cur")); fi

@@ -116,9 +116,14 @@ def structural(args, tmp):
                 continue
             code, vr = v
             census = vr.get("census", {})
-            if code != 0 or not vr["verified"]:
-                bad = [x for x in vr["findings"] if x["severity"] == "error"][:5]
-                fail(f"{cls} {fmt}: verify exit {code}: {bad}")
+            errors = [x for u in vr["users"] for f in u["folders"] for x in f["findings"] if x["severity"] == "error"]
+            errors += [x for x in vr["findings"] if x["severity"] == "error"]
+            t = vr["totals"]
+            # Exit 1 is right when messages are accounted for but not in the mailbox (a FIFO where
+            # a message file belongs is listed missing): README "Exit statuses".
+            not_in_mailbox = t["quarantined"] + t["listed_missing"] + t["not_converted"]
+            if errors or code not in (0, 1) or (code == 1) != (not_in_mailbox > 0):
+                fail(f"{cls} {fmt}: verify exit {code} with {not_in_mailbox} messages not in the mailbox: {errors[:5]}")
             if not census.get("balanced") or census.get("lost") != 0 or census.get("files", 0) == 0:
                 fail(f"{cls} {fmt}: census {census}")
             if fmt == "maildir":
@@ -150,6 +155,9 @@ def negative_skipped(args, tmp):
     out = os.path.join(tmp, "out-skipped")
     run(args, ["convert", "--spool", spool, "--config", config, "--format", "maildir", "--out", out, "--quiet",
                "--users", "alice"], "skipped convert")
+    # Without the record of convert's options verify takes every user as converted: the others'
+    # files were skipped as far as it can tell.
+    os.unlink(os.path.join(out, "convert-options.json"))
     v = check_verify(args, spool, config, out, "skipped verify")
     if v and (v[0] != 1 or v[1]["verified"] or v[1].get("census", {}).get("lost", 0) == 0):
         fail(f"verify passed (or its census lost nothing) when only alice was converted: {v[1].get('census')}")
