@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -11,6 +12,7 @@
 #include "converter/audit.h"
 #include "converter/convert.h"
 #include "converter/rename_map.h"
+#include "converter/report_html.h"
 #include "converter/scan.h"
 #include "converter/shard_commands.h"
 #include "converter/verify.h"
@@ -97,6 +99,16 @@ int fail_input(const std::string& message) {
   return exit_input_unusable;
 }
 
+// The run's exit status, after its page is written when --html asks for one (a page that cannot
+// be written makes the run fail like a report that cannot be written).
+int with_html(const std::string& html_file, const std::string& report_file,
+              const std::function<void(std::ostream&)>& write_json, int status) {
+  if (html_file.empty()) return status;
+  if (auto err = write_run_html(html_file, report_file, write_json, status, CYRCONV_VERSION); !err.empty())
+    return fail_input(err);
+  return status;
+}
+
 int run_scan_command(const InputOptions& in, bool json, const std::string& json_file) {
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
@@ -120,6 +132,7 @@ int run_scan_command(const InputOptions& in, bool json, const std::string& json_
 
 struct AuditCommandOptions {
   std::string report_file;
+  std::string html_file;
   std::string on_corrupt = "repair";
   bool deep = false;
 };
@@ -140,11 +153,12 @@ int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
     if (!out) return fail_input("cannot write " + a.report_file);
   }
   write_audit_text(report, std::cout);
+  int status = report.problems() ? exit_problems_found : exit_ok;
   if (report.folders == 0) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
-    return exit_input_unusable;
+    status = exit_input_unusable;
   }
-  return report.problems() ? exit_problems_found : exit_ok;
+  return with_html(a.html_file, a.report_file, [&](std::ostream& o) { write_audit_report_json(report, o); }, status);
 }
 
 struct ConvertCommandOptions {
@@ -156,6 +170,7 @@ struct ConvertCommandOptions {
   std::string on_corrupt = "repair";
   std::string sync = "folder";
   std::string report_file;
+  std::string html_file;
   std::string rename_map;
   std::string owner;  // --owner passwd|FILE
   bool skip_deleted = false;
@@ -245,17 +260,21 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
     if (!out) return fail_input("cannot write " + c.report_file);
   }
   write_convert_text(report, std::cout);
-  for (const auto& f : report.findings)
-    if (report.fatal && f.kind == "disk_space") return exit_stopped_resumable;
-  if (report.fatal) return exit_input_unusable;
-  if (report.stopped) return exit_stopped_resumable;
-  if (report.folders == 0) {
-    std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
-    return exit_input_unusable;
-  }
-  const auto& t = report.totals;
-  const bool problems = report.errors || t.repaired || t.quarantined || t.missing || t.not_converted || t.orphans;
-  return problems ? exit_problems_found : exit_ok;
+  auto exit_status = [&] {
+    for (const auto& f : report.findings)
+      if (report.fatal && f.kind == "disk_space") return exit_stopped_resumable;
+    if (report.fatal) return exit_input_unusable;
+    if (report.stopped) return exit_stopped_resumable;
+    if (report.folders == 0) {
+      std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
+      return exit_input_unusable;
+    }
+    const auto& t = report.totals;
+    const bool problems = report.errors || t.repaired || t.quarantined || t.missing || t.not_converted || t.orphans;
+    return problems ? exit_problems_found : exit_ok;
+  };
+  return with_html(c.html_file, c.report_file,
+                   [&](std::ostream& o) { write_convert_report_file(report, stamp ? &*stamp : nullptr, o); }, exit_status());
 }
 
 struct VerifyCommandOptions {
@@ -266,6 +285,7 @@ struct VerifyCommandOptions {
   std::string eol = "lf";
   std::string rename_map;
   std::string report_file;
+  std::string html_file;
 };
 
 int run_verify_command(const InputOptions& in, const VerifyCommandOptions& v) {
@@ -300,8 +320,8 @@ int run_verify_command(const InputOptions& in, const VerifyCommandOptions& v) {
     if (!out) return fail_input("cannot write " + v.report_file);
   }
   write_verify_text(report, std::cout);
-  if (report.fatal) return exit_input_unusable;
-  return report.clean() ? exit_ok : exit_problems_found;
+  const int status = report.fatal ? exit_input_unusable : report.clean() ? exit_ok : exit_problems_found;
+  return with_html(v.html_file, v.report_file, [&](std::ostream& o) { o << verify_report_json(report); }, status);
 }
 
 }  // namespace
@@ -335,6 +355,9 @@ int run_cli(int argc, char** argv) {
   add_input_options(*audit, in);
   add_io_depth_option(*audit, in);
   audit->add_option("--report", audit_opts.report_file, "Write the JSON corruption audit report (schema in README) to FILE")
+      ->type_name("FILE");
+  audit->add_option("--html", audit_opts.html_file,
+                    "Also write the report as one self-contained HTML page to FILE (README \"HTML report\")")
       ->type_name("FILE");
   audit->add_option("--on-corrupt", audit_opts.on_corrupt,
                     "Policy convert would apply to damaged messages: repair (default), quarantine or fail")
@@ -406,6 +429,9 @@ int run_cli(int argc, char** argv) {
       ->type_name("passwd|FILE");
   convert->add_option("--report", conv.report_file, "Write the JSON convert report (schema in README) to FILE")
       ->type_name("FILE");
+  convert->add_option("--html", conv.html_file,
+                    "Also write the report as one self-contained HTML page to FILE (README \"HTML report\")")
+      ->type_name("FILE");
   convert->add_option("--plan", conv.shard.plan_file,
                       "Convert one shard of this plan (cyrconv plan): its users and the UID ranges of split folders it "
                       "holds (as parts that report merge joins); its rename map is OUT/rename-map.shard-K.tsv")
@@ -437,6 +463,9 @@ int run_cli(int argc, char** argv) {
       ->type_name("lf|crlf");
   verify->add_option("--report", ver.report_file, "Write the JSON verify report (schema in README) to FILE")
       ->type_name("FILE");
+  verify->add_option("--html", ver.html_file,
+                    "Also write the report as one self-contained HTML page to FILE (README \"HTML report\")")
+      ->type_name("FILE");
 
   PlanRequest plan_opts;
   CLI::App* plan = app.add_subcommand(
@@ -467,6 +496,13 @@ int run_cli(int argc, char** argv) {
                     "Also join the shards' rename maps into FILE (e.g. OUT/rename-map.tsv)")
       ->type_name("FILE");
   merge->add_option("reports", merge_opts.reports, "The shards' convert --report files")->required()->type_name("SHARD.json");
+  ReportHtmlRequest html_opts;
+  CLI::App* html = report_cmd->add_subcommand(
+      "html", "Turn a JSON report (scan --json, audit, convert, verify, report merge) into one self-contained HTML "
+              "page: charts, sortable users, per-message entries; no network needed to view it");
+  html->add_option("report", html_opts.report, "The JSON report")->required()->type_name("REPORT.json");
+  html->add_option("-o,--out", html_opts.out, "Write the page to FILE (default: the report's name with .html)")
+      ->type_name("FILE");
 
   try {
     app.parse(argc, argv);
@@ -488,6 +524,7 @@ int run_cli(int argc, char** argv) {
     return run_plan_command(inputs, plan_opts, in.threads);
   }
   if (merge->parsed()) return run_report_merge_command(merge_opts);
+  if (html->parsed()) return run_report_html_command(html_opts, CYRCONV_VERSION);
   return exit_usage;
 }
 
