@@ -226,17 +226,24 @@ def check_page(driver, name, html, report_file, shots=None, expect_names=(), ful
         driver.execute_script("document.getElementById('user-filter').value = '';"
                               "document.getElementById('user-filter').dispatchEvent(new Event('input'));")
         for label, width in (("desktop", 1280), ("narrow", 420)):
-            driver.set_window_size(width, 900)
+            if label == "narrow":  # opened in a narrow window, as a phone would
+                driver.execute_cdp_cmd("Emulation.clearDeviceMetricsOverride", {})  # left by the capture
+                driver.set_window_size(width, 900)
+                driver.get("file://" + os.path.abspath(html))
+            if label == "narrow":
+                sw = driver.execute_script("return document.documentElement.scrollWidth")
+                if sw > width:
+                    wide = driver.execute_script(
+                        "var o = []; document.querySelectorAll('body *').forEach(function (e) {"
+                        " if (e.getBoundingClientRect().right > innerWidth && !e.closest('.scroll'))"
+                        " o.push(e.tagName + '.' + e.getAttribute('class')); }); return [innerWidth, o.slice(0, 8)];")
+                    fail(f"{name}: the narrow page is {sw} px wide in a {width} px window: {wide}")
             height = driver.execute_script("return Math.min(document.documentElement.scrollHeight, 6000)")
             png = driver.execute_cdp_cmd("Page.captureScreenshot", {"format": "png", "captureBeyondViewport": True,
                                          "clip": {"x": 0, "y": 0, "width": width, "height": height, "scale": 1}})
             import base64
             with open(os.path.join(shots, f"{name}-{label}.png"), "wb") as out:
                 out.write(base64.b64decode(png["data"]))
-            if label == "narrow":
-                sw = driver.execute_script("return document.documentElement.scrollWidth")
-                if sw > width + 2:
-                    fail(f"{name}: the narrow page is {sw} px wide in a {width} px window")
         driver.set_window_size(1280, 900)
 
 

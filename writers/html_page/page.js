@@ -244,7 +244,7 @@
       R.on_corrupt ? el('span', null, '--on-corrupt=' + R.on_corrupt) : null,
       el('span', null, 'cyrconv ' + (R.tool_version || '?')),
       page.report_time ? el('span', null, page.report_time) : null,
-      typeof seconds === 'number' ? el('span', null, seconds.toFixed(seconds < 10 ? 2 : 0) + ' s') : null,
+      typeof seconds === 'number' ? el('span', null, seconds < 1 ? Math.round(seconds * 1000) + ' ms' : seconds.toFixed(seconds < 10 ? 1 : 0) + ' s') : null,
       el('span', {id: 'exit-status'}, 'exit status ' + exitStatus + ': ' + (EXIT_MEANING[exitStatus] || 'unknown') +
         (page.exit_status === null || page.exit_status === undefined ? ' (as the report implies)' : '')));
     var v = verdict();
@@ -303,10 +303,17 @@
               el('p', {cls: 'note'}, sub)]);
   }
 
+  // The width a chart gets: charts stand in pairs in a wide window (.charts in page.css), so
+  // drawing at that width keeps their text at its size.
+  function chartWidth(max) {
+    var w = app.clientWidth || max;
+    return Math.round(Math.max(280, Math.min(max, (w > 760 ? (w - 18) / 2 : w) - 22)));
+  }
+
   // Horizontal bars, each row: label (a link when href is given), bar, value.
   function barChart(rows, fmt, idAttr) {
     // Drawn at the width it gets (a narrow window: text stays its size, bars get shorter).
-    var width = Math.max(300, Math.min(640, (app.clientWidth || 640) - 24));
+    var width = chartWidth(640);
     var rowH = 22, labelW = Math.round(width * 0.36), valueW = 80, barW = width - labelW - valueW;
     var maxChars = Math.floor(labelW / 7);
     var max = rows.reduce(function (m, r) { return Math.max(m, r.value); }, 0) || 1;
@@ -595,9 +602,10 @@
     var first = 0, last = counts.length - 1;
     while (first < last && !counts[first]) first++;
     while (last > first && !counts[last]) last--;
-    var n = last - first + 1, W = 600, H = 170, base = 140, colW = W / Math.max(n, 1);
+    var W = chartWidth(600);
+    var n = last - first + 1, H = 170, base = 140, colW = W / Math.max(n, 1);
     var max = Math.max.apply(null, counts.slice(first, last + 1).concat([1]));
-    var s = svg('svg', {viewBox: '0 -14 ' + W + ' ' + (H + 14), role: 'img', 'aria-label': what + ' by size'});
+    var s = svg('svg', {viewBox: '0 -14 ' + W + ' ' + (H + 14), role: 'img', 'aria-label': what + ' by size', style: 'max-width:' + W + 'px'});
     for (var b = first; b <= last; b++) {
       var c = counts[b] || 0, h = c / max * (base - 10), x = (b - first) * colW;
       var r = svg('rect', {x: x + 2, y: base - h, width: Math.max(colW - 4, 1), height: h, fill: 'var(--bar)'});
