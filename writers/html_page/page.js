@@ -36,6 +36,12 @@
     missing_from: ['message', 'header field absent', 'warning', 'write unchanged'],
     missing_message_id: ['message', 'header field absent', 'warning', 'write unchanged']
   };
+  // verify's kinds (README "cyrconv verify"); every other mismatch kind gets the general sentence.
+  var VERIFY_KINDS = {
+    lost_message: 'a source message neither in the output nor listed in the manifest: lost',
+    extra_message: 'an output message no source message accounts for (mail delivered after the cutover); never an error',
+    not_verified: 'a calendar or addressbook export: listed, not checked'
+  };
   var EXIT_MEANING = {
     0: 'done; nothing wrong found',
     1: 'done; problems found and listed below',
@@ -241,9 +247,9 @@
     var run = el('p', {cls: 'run', id: 'run-line'},
       el('span', null, arr(R.inputs).join(', ') || 'no inputs listed'),
       R.out ? el('span', null, 'output ' + R.out + (R.format ? ' (' + R.format + ')' : '')) : null,
-      R.on_corrupt ? el('span', null, '--on-corrupt=' + R.on_corrupt) : null,
-      el('span', null, 'cyrconv ' + (R.tool_version || '?')),
-      page.report_time ? el('span', null, page.report_time) : null,
+      R.on_corrupt ? el('span', {cls: 'nowrap'}, '--on-corrupt=' + R.on_corrupt) : null,
+      el('span', {cls: 'nowrap'}, 'cyrconv ' + (R.tool_version || '?')),
+      page.report_time ? el('span', {cls: 'nowrap'}, page.report_time) : null,
       typeof seconds === 'number' ? el('span', null, seconds < 1 ? Math.round(seconds * 1000) + ' ms' : seconds.toFixed(seconds < 10 ? 1 : 0) + ' s') : null,
       el('span', {id: 'exit-status'}, 'exit status ' + exitStatus + ': ' + (EXIT_MEANING[exitStatus] || 'unknown') +
         (page.exit_status === null || page.exit_status === undefined ? ' (as the report implies)' : '')));
@@ -351,7 +357,8 @@
       el('div', {cls: 'chart', id: 'faults-by-count'}, el('h3', null, 'By number of findings'), barChart(rows, num, 'data-fault')),
       el('div', {cls: 'chart', id: 'faults-by-bytes'}, el('h3', null, 'By bytes of the messages concerned'), byBytes)));
     var table = el('table', {cls: 'kinds', id: 'fault-explanations'},
-      el('thead', null, el('tr', null, ['class', 'found', 'level', 'found by', 'severity', 'convert (repair policy) does'].map(function (h, i) {
+      el('thead', null, el('tr', null, ['class', 'found', 'level', 'found by', 'severity',
+                                        kind === 'verify' ? 'meaning' : 'convert (repair policy) does'].map(function (h, i) {
         return el('th', {cls: i === 1 ? 'num' : ''}, h);
       }))));
     var tb = el('tbody');
@@ -359,7 +366,9 @@
       var f = faultInfo(k);
       var tr = el('tr', {id: 'fault-' + k}, el('td', null, el('code', null, k)), el('td', {cls: 'num'}, num(faults[k].count)));
       if (f) add(tr, f.map(function (c) { return el('td', null, c); }));
-      else add(tr, el('td', {colspan: '4', cls: 'note'}, 'a finding of the ' + kind + ' pass; its entries below say what was expected and found (README lists every kind)'));
+      else if (kind === 'verify') add(tr, el('td', {colspan: '4', cls: 'note'}, Object.prototype.hasOwnProperty.call(VERIFY_KINDS, k) ? VERIFY_KINDS[k]
+        : 'the output differs from the source; each finding names the file, the UID and what was expected'));
+      else add(tr, el('td', {colspan: '4', cls: 'note'}, 'a finding of the ' + kind + ' pass; each says what was expected and found (README lists every kind)'));
       tb.appendChild(tr);
     });
     table.appendChild(tb);
