@@ -32,6 +32,15 @@ struct Finding {
 };
 const char* to_string(Finding::Severity);
 
+// Messages by size: bucket i counts sizes of bit width i (0: empty; i: 2^(i-1) <= size < 2^i).
+struct SizeHistogram {
+  std::array<std::uint32_t, 41> log2{};  // up to 1 TiB
+  void add(std::uint64_t size) {
+    const auto b = static_cast<std::size_t>(std::bit_width(size));
+    ++log2[b < log2.size() ? b : log2.size() - 1];
+  }
+};
+
 struct FolderSummary {
   std::string name;            // decoded UTF-8 as the owner sees it ("INBOX", "INBOX/Sent"...)
   std::string name_raw;        // Cyrus internal name, e.g. "user.fred.Sent"
@@ -47,6 +56,7 @@ struct FolderSummary {
   std::uint32_t uidnext = 0;
   std::uint64_t messages = 0;            // live records in the index
   std::uint64_t bytes = 0;               // sum of their sizes
+  SizeHistogram sizes;                   // of the live records (the index's sizes)
   std::uint64_t expunged_present = 0;    // expunged records whose file is still on disk
   std::uint64_t missing_files = 0;       // live records without a message file
   std::uint64_t orphan_files = 0;        // message files no index record lists
@@ -78,6 +88,7 @@ struct ScanReport {
   std::vector<UserSummary> users;       // sorted; shared folders under user ""
   std::vector<Finding> findings;        // store-level (discovery) findings
   std::map<std::uint32_t, std::uint64_t> index_versions;  // minor version -> folders
+  std::array<std::uint64_t, 41> message_sizes{};          // the folders' SizeHistograms added up
   ScanTotals totals;
 };
 
@@ -129,15 +140,6 @@ struct AuditAccounting {
   bool balanced() const {
     return messages == written + repaired + quarantined + missing + not_converted + earlier &&
            orphans == orphans_recovered + orphans_quarantined;
-  }
-};
-
-// Messages by size: bucket i counts sizes of bit width i (0: empty; i: 2^(i-1) <= size < 2^i).
-struct SizeHistogram {
-  std::array<std::uint32_t, 41> log2{};  // up to 1 TiB
-  void add(std::uint64_t size) {
-    const auto b = static_cast<std::size_t>(std::bit_width(size));
-    ++log2[b < log2.size() ? b : log2.size() - 1];
   }
 };
 

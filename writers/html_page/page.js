@@ -248,6 +248,7 @@
       el('span', null, arr(R.inputs).join(', ') || 'no inputs listed'),
       R.out ? el('span', null, 'output ' + R.out + (R.format ? ' (' + R.format + ')' : '')) : null,
       R.on_corrupt ? el('span', {cls: 'nowrap'}, '--on-corrupt=' + R.on_corrupt) : null,
+      R.shards && typeof R.shards === 'object' ? el('span', {cls: 'nowrap'}, 'merged from ' + plural(R.shards.count || 0, 'shard', 'shards')) : null,
       el('span', {cls: 'nowrap'}, 'cyrconv ' + (R.tool_version || '?')),
       page.report_time ? el('span', {cls: 'nowrap'}, page.report_time) : null,
       typeof seconds === 'number' ? el('span', null, seconds < 1 ? Math.round(seconds * 1000) + ' ms' : seconds.toFixed(seconds < 10 ? 1 : 0) + ' s') : null,
@@ -591,7 +592,7 @@
     var ms = T.message_sizes;
     var mbox = el('div', {cls: 'chart', id: 'message-sizes'}, el('h3', null, 'Message sizes (log scale)'));
     if (ms && Array.isArray(ms.log2_counts)) add(mbox, histogram(ms.log2_counts, 'messages'));
-    else add(mbox, el('p', {cls: 'note'}, 'This kind of report holds no per-message sizes (an audit report does).'));
+    else add(mbox, el('p', {cls: 'note'}, 'This kind of report holds no per-message sizes (scan and audit reports do).'));
     var fb = [];
     users.forEach(function (u) { u.folders.forEach(function (f) { var b = log2Bucket(f.bytes); fb[b] = (fb[b] || 0) + 1; }); });
     for (var i = 0; i < fb.length; i++) fb[i] = fb[i] || 0;
