@@ -230,6 +230,12 @@ void write_page_info(std::ostream& out, const HtmlPageInfo& info) {
   out << ",\"exit_status\":" << (info.exit_status ? std::to_string(*info.exit_status) : "null") << '}';
 }
 
+// The page's one script: README's words, then the code that draws the page.
+const std::string& page_script() {
+  static const std::string script = std::string(html_page::page_words_js) + std::string(html_page::page_js);
+  return script;
+}
+
 bool known_schema(std::string_view s) {
   return s == "cyrconv-scan" || s == "cyrconv-audit" || s == "cyrconv-convert" || s == "cyrconv-verify";
 }
@@ -250,7 +256,7 @@ std::string write_html_report(std::istream& report, std::ostream& out, const Htm
     if (marker == "@@CSP_STYLE@@") {
       out << hash_source(html_page::page_css);
     } else if (marker == "@@CSP_SCRIPT@@") {
-      out << hash_source(html_page::page_js);
+      out << hash_source(page_script());
     } else if (marker == "@@CSS@@") {
       out << html_page::page_css;
     } else if (marker == "@@PAGE@@") {
@@ -266,7 +272,7 @@ std::string write_html_report(std::istream& report, std::ostream& out, const Htm
     } else if (marker == "@@STRINGS@@") {
       copy.rows.write_table(out);
     } else {
-      out << html_page::page_js;
+      out << page_script();
     }
   }
   out << page;
