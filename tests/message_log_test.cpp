@@ -36,7 +36,8 @@ AuditMessage sample(std::uint32_t uid, std::size_t detail_bytes = 40) {
 }
 
 bool same(const AuditMessage& a, const AuditMessage& b) {
-  if (a.uid != b.uid || a.file != b.file || a.orphan != b.orphan || a.action != b.action || a.changes != b.changes ||
+  if (a.uid != b.uid || a.file != b.file || a.orphan != b.orphan || a.size != b.size || a.action != b.action ||
+      a.changes != b.changes ||
       a.reason != b.reason || a.recover_folder != b.recover_folder || a.findings.size() != b.findings.size())
     return false;
   for (std::size_t i = 0; i < a.findings.size(); ++i) {
