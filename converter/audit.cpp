@@ -246,7 +246,9 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
                                     "message file with no record in cyrus.index or cyrus.expunge; recovered into " +
                                         orphan_folder_name(out.name)});
       }
+      m.size = res.read && !res.missing ? res.check.size : (subject.record ? subject.record->size : 0);
       out.bytes_read += res.read ? res.check.size : 0;
+      if (res.read && !res.missing && !job.duplicate) out.sizes.add(res.check.size);
 
       // Accounting; with --on-corrupt=fail the folder stops at its first failing message.
       AuditAccounting& c = out.count;
@@ -321,6 +323,7 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
       ++report.folders;
       report.totals += f.count;
       report.bytes_read += f.bytes_read;
+      for (std::size_t b = 0; b < f.sizes.log2.size(); ++b) report.message_sizes[b] += f.sizes.log2[b];
       count_findings(report, f.findings);
       for_each_message(log.get(), f.spilled, f.messages,
                        [&](const AuditMessage& m) { count_findings(report, m.findings); });

@@ -4,6 +4,7 @@
 #include <unistd.h>
 
 #include <filesystem>
+#include <functional>
 #include <fstream>
 #include <iostream>
 #include <sstream>
@@ -17,6 +18,7 @@
 #include "converter/preflight.h"
 #include "converter/progress.h"
 #include "converter/rename_map.h"
+#include "converter/report_html.h"
 #include "converter/run_log.h"
 #include "converter/run_record.h"
 #include "converter/scan.h"
@@ -200,10 +202,22 @@ int run_scan_command(const InputOptions& in, bool json, const std::string& json_
   return finish(report.totals.errors ? exit_problems_found : exit_ok);
 }
 
+// The run's exit status, after its page is written when --html asks for one (a page that cannot
+// be written makes the run fail like a report that cannot be written).
+int with_html(const std::string& html_file, const std::string& report_file,
+              const std::function<void(std::ostream&)>& write_json, int status) {
+  if (html_file.empty()) return status;
+  if (auto err = write_run_html(html_file, report_file, write_json, status, CYRCONV_VERSION); !err.empty())
+    return fail_input(err);
+  return status;
+}
+
 int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
-  if (auto stop = run_preflight(&inputs, in.log, {{"--report", a.report_file, PathKind::file}})) return *stop;
+  if (auto stop = run_preflight(&inputs, in.log, {{"--report", a.report_file, PathKind::file},
+                                                  {"--html", a.html_file, PathKind::file}}))
+    return *stop;
   AuditOptions options;
   options.quiet = in.quiet;
   options.threads = in.threads;
@@ -218,11 +232,13 @@ int run_audit_command(const InputOptions& in, const AuditCommandOptions& a) {
     if (!out) return fail_input("cannot write " + a.report_file);
   }
   print_text_report(in, [&](std::ostream& out, bool verbose) { write_audit_text(report, out, verbose); });
+  int status = report.problems() ? exit_problems_found : exit_ok;
   if (report.folders == 0) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
-    return finish(exit_input_unusable);
+    status = exit_input_unusable;
   }
-  return finish(report.problems() ? exit_problems_found : exit_ok);
+  return finish(
+      with_html(a.html_file, a.report_file, [&](std::ostream& o) { write_audit_report_json(report, o); }, status));
 }
 
 int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) {
@@ -278,7 +294,8 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.split_messages = c.split_messages;
   if (options.format != OutputFormat::maildir && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
   if (auto stop = run_preflight(&inputs, in.log, {{"--out", c.out, PathKind::directory},
-                                                  {"--report", c.report_file, PathKind::file}}))
+                                                  {"--report", c.report_file, PathKind::file},
+                                                  {"--html", c.html_file, PathKind::file}}))
     return *stop;
   std::optional<ShardStamp> stamp;
   if (auto stop = prepare_shard_run(inputs, c.shard, options, stamp)) return *stop;
@@ -315,7 +332,9 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   } else if (!report.fatal && !report.stopped && report.folders == 0) {
     std::cerr << "cyrconv: no mailboxes found under the given inputs\n";
   }
-  return finish(convert_exit_status(report));
+  return finish(with_html(c.html_file, c.report_file,
+                          [&](std::ostream& o) { write_convert_report_file(report, stamp ? &*stamp : nullptr, o); },
+                          convert_exit_status(report)));
 }
 
 int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
@@ -340,7 +359,7 @@ int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
   }
   if (v.format == "zimbra-tgz")
     return fail_input("verify does not read zimbra-tgz archives yet; check one with `tar -tzvf OUT/<user>/zimbra.tgz` "
-                      "and the convert report (README \"Zimbra archive\")");
+                      "and the convert report (docs/zimbra.md)");
   if (!v.format.empty()) options.format = v.format == "mbox" ? OutputFormat::mbox : OutputFormat::maildir;
   options.users = split_list(v.users);
   options.profile = *parse_naming_profile(v.profile.empty() ? "dovecot" : v.profile);  // CLI11 checked the values
@@ -348,7 +367,8 @@ int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
   options.quiet = in.quiet;
   options.threads = in.threads;
   options.io_depth = in.io_depth;
-  if (auto stop = run_preflight(&inputs, in.log, {{"--report", v.report_file, PathKind::file}}))
+  if (auto stop = run_preflight(&inputs, in.log, {{"--report", v.report_file, PathKind::file},
+                                                  {"--html", v.html_file, PathKind::file}}))
     return *stop;
   if (!v.rename_map.empty()) {
     std::ifstream in_map(v.rename_map, std::ios::binary);
@@ -367,11 +387,12 @@ int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
     if (!out) return fail_input("cannot write " + v.report_file);
   }
   print_text_report(in, [&](std::ostream& out, bool verbose) { write_verify_text(report, out, verbose); });
-  if (report.fatal) return finish(exit_input_unusable);
   // README "Exit statuses": 0 only when every source message is in the output.
   const auto& t = report.totals;
   const bool all_there = report.clean() && !t.quarantined && !t.listed_missing && !t.not_converted;
-  return finish(all_there ? exit_ok : exit_problems_found);
+  const int status = report.fatal ? exit_input_unusable : all_there ? exit_ok : exit_problems_found;
+  return finish(
+      with_html(v.html_file, v.report_file, [&](std::ostream& o) { o << verify_report_json(report); }, status));
 }
 
 }  // namespace
@@ -395,7 +416,7 @@ int run_cli(int argc, char** argv) {
   add_input_options(*scan, in);
   add_io_depth_option(*scan, in);
   add_output_options(*scan, in, false);
-  scan->add_flag("--json", json, "Print the report as one JSON document (schema in README) instead of text");
+  scan->add_flag("--json", json, "Print the report as one JSON document (schema in docs/reference.md) instead of text");
   scan->add_option("--json-file", json_file, "Also write the JSON report to FILE")->type_name("FILE");
 
   AuditCommandOptions audit_opts;
@@ -414,7 +435,7 @@ int run_cli(int argc, char** argv) {
                  "roles (dovecot-special-use.conf), Sieve scripts (sieve/, .dovecot.sieve; fileinto names rewritten), "
                  "ACLs (report, acl.tsv, Maildir dovecot-acl) and the quota (Maildir maildirsize); these need --config "
                  "(annotations.db, sieve/, quota/). Run it again to resume after a crash or to add a newer snapshot: "
-                 "nothing is written twice, nothing in OUT deleted (README \"Re-runs\")");
+                 "nothing is written twice, nothing in OUT deleted (docs/reference.md \"Re-runs\")");
   add_input_options(*convert, in);
   add_io_depth_option(*convert, in);
   add_output_options(*convert, in, true);
@@ -437,7 +458,7 @@ int run_cli(int argc, char** argv) {
   add_input_options(*plan, in);
   add_io_depth_option(*plan, in);
   plan->add_option("--shards", plan_opts.shards, "Number of shards")->required()->check(whole_number(1, 1000000));
-  plan->add_option("--out", plan_opts.out, "Write the plan (JSON, schema in README) to FILE")->required()->type_name("FILE");
+  plan->add_option("--out", plan_opts.out, "Write the plan (JSON, schema in docs/many-machines.md) to FILE")->required()->type_name("FILE");
   plan->add_option("--split-bytes", plan_opts.split_bytes,
                    "Cut a mail folder above this many bytes into UID ranges, each a unit of its own that any shard may "
                    "convert (as convert's --split-bytes; default 256M, 0: no limit); report merge joins them")
@@ -459,6 +480,13 @@ int run_cli(int argc, char** argv) {
                     "Also join the shards' rename maps into FILE (e.g. OUT/rename-map.tsv)")
       ->type_name("FILE");
   merge->add_option("reports", merge_opts.reports, "The shards' convert --report files")->required()->type_name("SHARD.json");
+  ReportHtmlRequest html_opts;
+  CLI::App* html = report_cmd->add_subcommand(
+      "html", "Turn a JSON report (scan --json, audit, convert, verify, report merge) into one self-contained HTML "
+              "page: charts, sortable users, per-message entries; no network needed to view it");
+  html->add_option("report", html_opts.report, "The JSON report")->required()->type_name("REPORT.json");
+  html->add_option("-o,--out", html_opts.out, "Write the page to FILE (default: the report's name with .html)")
+      ->type_name("FILE");
 
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   try {
@@ -498,6 +526,10 @@ int run_cli(int argc, char** argv) {
                                             {"--rename-map", merge_opts.rename_map, PathKind::file}}))
       return *stop;
     return run_report_merge_command(merge_opts);
+  }
+  if (html->parsed()) {
+    if (auto stop = run_preflight(nullptr, "", {{"--out", html_opts.out, PathKind::file}})) return *stop;
+    return run_report_html_command(html_opts, CYRCONV_VERSION);
   }
   return exit_usage;
 }

@@ -57,20 +57,23 @@ void add_input_options(CLI::App& cmd, InputOptions& in) {
 }
 
 void add_audit_options(CLI::App& cmd, AuditCommandOptions& o) {
-  cmd.add_option("--report", o.report_file, "Write the JSON corruption audit report (schema in README) to FILE")
+  cmd.add_option("--report", o.report_file, "Write the JSON corruption audit report (schema in docs/reference.md) to FILE")
+      ->type_name("FILE");
+  cmd.add_option("--html", o.html_file,
+                 "Also write the report as one self-contained HTML page to FILE (docs/reference.md \"HTML report\")")
       ->type_name("FILE");
   cmd.add_option("--on-corrupt", o.on_corrupt,
                     "Policy convert would apply to damaged messages: repair (default), quarantine or fail")
       ->check(CLI::IsMember({"repair", "quarantine", "fail"}).description(""))
       ->type_name("POLICY");
   cmd.add_flag("--deep", o.deep,
-                  "Also check MIME structure and base64 (costs up to about 40% of the throughput; see README)");
+                  "Also check MIME structure and base64 (costs up to about 40% of the throughput; see docs/reference.md)");
 }
 
 CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
   cmd.add_option("--format", o.format,
                       "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz for Zimbra's REST import plus zimbra-flags.zmm "
-                      "for zmmailbox (README \"Zimbra archive\")")
+                      "for zmmailbox (docs/zimbra.md)")
       ->required()
       ->check(CLI::IsMember({"maildir", "mbox", "zimbra-tgz"}).description(""))
       ->type_name("maildir|mbox|zimbra-tgz");
@@ -80,7 +83,7 @@ CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
   cmd.add_option("--users", o.users, "Only these users (comma separated, e.g. fred,anna@example.org)")
       ->type_name("LIST");
   cmd.add_option("--profile", o.profile,
-                      "Folder naming rules of the target (README \"Folder names\"); default zimbra for zimbra-tgz, "
+                      "Folder naming rules of the target (docs/reference.md \"Folder names\"); default zimbra for zimbra-tgz, "
                       "else dovecot")
       ->check(CLI::IsMember({"dovecot", "zimbra", "generic"}).description(""))
       ->type_name("dovecot|zimbra|generic");
@@ -113,16 +116,19 @@ CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
   cmd.add_flag("--no-space-check", o.no_space_check,
                     "Write even when the output file system seems to lack the space the new messages need");
   cmd.add_flag("--gzip", o.gzip, "mbox: compress each folder file to <name>.gz (Boost.Iostreams, zlib)");
-  cmd.add_flag("--deep", o.deep, "Also check MIME structure and base64 (slower; README \"audit\")");
+  cmd.add_flag("--deep", o.deep, "Also check MIME structure and base64 (slower; docs/reference.md \"cyrconv audit\")");
   cmd.add_option("--rename-map", o.rename_map,
-                      "Override folder names (format of OUT/rename-map.tsv, README \"Folder names\")")
+                      "Override folder names (format of OUT/rename-map.tsv, docs/reference.md \"Folder names\")")
       ->type_name("FILE");
   cmd.add_option("--owner", o.owner,
                       "As root: give each user's output to its owner once written: 'passwd' (the user's entry in this "
-                      "machine's passwd) or a map file of '<cyrus user> <uid>:<gid>' lines ('*' = default; README "
+                      "machine's passwd) or a map file of '<cyrus user> <uid>:<gid>' lines ('*' = default; docs/reference.md "
                       "\"Output owner\")")
       ->type_name("passwd|FILE");
-  cmd.add_option("--report", o.report_file, "Write the JSON convert report (schema in README) to FILE")
+  cmd.add_option("--report", o.report_file, "Write the JSON convert report (schema in docs/reference.md) to FILE")
+      ->type_name("FILE");
+  cmd.add_option("--html", o.html_file,
+                 "Also write the report as one self-contained HTML page to FILE (docs/reference.md \"HTML report\")")
       ->type_name("FILE");
   cmd.add_option("--plan", o.shard.plan_file,
                       "Convert one shard of this plan (cyrconv plan): its users and the UID ranges of split folders it "
@@ -149,7 +155,10 @@ void add_verify_options(CLI::App& cmd, VerifyCommandOptions& o) {
   cmd.add_option("--eol", o.eol, "Maildir line ends convert wrote (default: as convert recorded them, else lf)")
       ->check(CLI::IsMember({"lf", "crlf"}).description(""))
       ->type_name("lf|crlf");
-  cmd.add_option("--report", o.report_file, "Write the JSON verify report (schema in README) to FILE")
+  cmd.add_option("--report", o.report_file, "Write the JSON verify report (schema in docs/reference.md) to FILE")
+      ->type_name("FILE");
+  cmd.add_option("--html", o.html_file,
+                 "Also write the report as one self-contained HTML page to FILE (docs/reference.md \"HTML report\")")
       ->type_name("FILE");
 }
 

@@ -31,6 +31,7 @@ struct InputOptions {
 // audit; convert; verify: as given ("" where the default is decided later).
 struct AuditCommandOptions {
   std::string report_file;
+  std::string html_file;  // --html FILE
   std::string on_corrupt = "repair";
   bool deep = false;
 };
@@ -44,6 +45,7 @@ struct ConvertCommandOptions {
   std::string on_corrupt = "repair";
   std::string sync = "folder";
   std::string report_file;
+  std::string html_file;  // --html FILE
   std::string rename_map;
   std::string owner;  // --owner passwd|FILE
   bool skip_deleted = false;
@@ -64,6 +66,7 @@ struct VerifyCommandOptions {
   std::string eol;      // "": as convert recorded it, else lf
   std::string rename_map;
   std::string report_file;
+  std::string html_file;  // --html FILE
 };
 
 // --spool, --partition, --archive-partition, --config, --threads.

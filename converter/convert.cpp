@@ -1065,6 +1065,7 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
       subject.duplicate_record = true;
       m = decide_message(subject, nullptr, opt.on_corrupt, job.out.name);
     }
+    m.size = streamed && wr.read.status == SourceOpen::Status::ok ? wr.check.size : (r ? r->size : 0);
 
     auto undo_stream = [&]() {
       if (!streamed) return;

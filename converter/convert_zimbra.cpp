@@ -413,7 +413,9 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
       subject.read_error = s.message;
       m = decide_message(subject, &check, opt.on_corrupt, out.name);
       if (m.action == "recover") m.action = m.changes.empty() ? "write" : "repair";
+      if (s.status == SourceOpen::Status::ok) m.size = check.size;
     }
+    if (!m.size && r) m.size = r->size;  // not read: the index's size
 
     const std::string entry = folder_path + "/" + std::to_string(item.target_uid) + ".eml";
     // Zimbra imports an entry whose owner-write bit is clear as unread (TarArchiveInputStream.isUnread).
@@ -545,6 +547,7 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
       AuditMessage m;
       m.uid = r.uid;
       m.file = path.string();
+      m.size = r.size;
       m.action = "not_converted";
       m.reason = detail;
       m.findings.push_back(Finding{Finding::Severity::error, std::move(kind), path.string(), 0, r.uid, detail});

@@ -40,6 +40,7 @@ FolderSummary summarise(const MailboxRef& mb, MailboxInventory&& inv, CaretMeani
   }
   f.messages = inv.live.size();
   f.bytes = inv.bytes;
+  for (const auto& r : inv.live) f.sizes.add(r.size);
   f.expunged_present = inv.expunged_present;
   f.missing_files = inv.missing_files;
   f.orphan_files = inv.orphan_files;
@@ -163,6 +164,7 @@ ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options) {
       ++t.folders;
       t.messages += f.messages;
       t.bytes += f.bytes;
+      for (std::size_t b = 0; b < f.sizes.log2.size(); ++b) report.message_sizes[b] += f.sizes.log2[b];
       t.expunged_present += f.expunged_present;
       t.missing_files += f.missing_files;
       t.orphan_files += f.orphan_files;

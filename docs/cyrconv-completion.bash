@@ -9,11 +9,12 @@ _cyrconv() {
     local output="--quiet --log"
     local -A opts=(
         [scan]="$input $output --json --json-file"
-        [audit]="$input $output --verbose --report --on-corrupt --deep"
-        [convert]="$input $output --verbose --format --out --users --profile --eol --on-corrupt --sync --skip-deleted --split-bytes --split-messages --dry-run --no-space-check --gzip --deep --rename-map --owner --report --plan --shard"
-        [verify]="$input $output --verbose --out --format --users --profile --rename-map --eol --report"
+        [audit]="$input $output --verbose --report --html --on-corrupt --deep"
+        [convert]="$input $output --verbose --format --out --users --profile --eol --on-corrupt --sync --skip-deleted --split-bytes --split-messages --dry-run --no-space-check --gzip --deep --rename-map --owner --report --html --plan --shard"
+        [verify]="$input $output --verbose --out --format --users --profile --rename-map --eol --report --html"
         [plan]="$input --shards --out --split-bytes --split-messages"
         [merge]="--plan --out --rename-map --help"
+        [html]="--out --help"
     )
 
     # The subcommand: the first word that names one ("report merge" counts as merge).
@@ -23,6 +24,7 @@ _cyrconv() {
             scan|audit|convert|verify|plan) sub=${words[i]}; break ;;
             report) sub=report ;;
             merge) [[ $sub == report ]] && { sub=merge; break; } ;;
+            html) [[ $sub == report ]] && { sub=html; break; } ;;
         esac
     done
 
@@ -30,7 +32,7 @@ _cyrconv() {
         --spool|--config|--out|--root)
             if [[ $sub == plan ]] && [[ $prev == --out ]]; then _filedir; else _filedir -d; fi
             return ;;
-        --report|--json-file|--log|--rename-map|--plan|--owner|--imapd-conf) _filedir; return ;;
+        --report|--json-file|--log|--rename-map|--plan|--owner|--imapd-conf|--html) _filedir; return ;;
         --unixhierarchysep) COMPREPLY=($(compgen -W "yes no" -- "$cur")); return ;;
         --format)
             if [[ $sub == verify ]]; then COMPREPLY=($(compgen -W "maildir mbox" -- "$cur"))
@@ -46,9 +48,9 @@ _cyrconv() {
 
     case "$sub" in
         "") COMPREPLY=($(compgen -W "scan audit convert verify plan report --help --version" -- "$cur")) ;;
-        report) COMPREPLY=($(compgen -W "merge" -- "$cur")) ;;
-        merge)
-            if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "${opts[merge]}" -- "$cur")); else _filedir json; fi ;;
+        report) COMPREPLY=($(compgen -W "merge html" -- "$cur")) ;;
+        merge|html)
+            if [[ $cur == -* ]]; then COMPREPLY=($(compgen -W "${opts[$sub]}" -- "$cur")); else _filedir json; fi ;;
         *) COMPREPLY=($(compgen -W "${opts[$sub]}" -- "$cur")) ;;
     esac
 }

@@ -24,6 +24,7 @@ AuditMessage sample(std::uint32_t uid, std::size_t detail_bytes = 40) {
   m.uid = uid;
   m.file = "/spool/u/user/fred/" + std::to_string(uid) + ".";
   m.orphan = uid % 7 == 0;
+  m.size = 1000 + uid;  // carried through the log (the HTML page weighs fault classes by it)
   m.action = uid % 3 == 0 ? "repair" : "write";
   if (uid % 3 == 0) m.changes = {"bare LF made CRLF", std::string("NUL\0removed", 11)};
   if (uid % 5 == 0) m.reason = "header \xff\xfe not UTF-8";
@@ -35,7 +36,8 @@ AuditMessage sample(std::uint32_t uid, std::size_t detail_bytes = 40) {
 }
 
 bool same(const AuditMessage& a, const AuditMessage& b) {
-  if (a.uid != b.uid || a.file != b.file || a.orphan != b.orphan || a.action != b.action || a.changes != b.changes ||
+  if (a.uid != b.uid || a.file != b.file || a.orphan != b.orphan || a.size != b.size || a.action != b.action ||
+      a.changes != b.changes ||
       a.reason != b.reason || a.recover_folder != b.recover_folder || a.findings.size() != b.findings.size())
     return false;
   for (std::size_t i = 0; i < a.findings.size(); ++i) {

@@ -37,6 +37,7 @@ ordered_json message_json(const AuditMessage& m) {
   j["uid"] = m.uid;
   j["file"] = m.file;
   j["orphan"] = m.orphan;
+  j["size"] = m.size;
   j["action"] = m.action;
   if (!m.changes.empty()) j["changes"] = m.changes;
   if (!m.reason.empty()) j["reason"] = m.reason;
@@ -187,6 +188,10 @@ void write_audit_report_json(const AuditReport& r, std::ostream& out) {
   t["bytes_read"] = r.bytes_read;
   t["seconds"] = r.seconds;
   t["fault_counts"] = r.fault_counts;
+  std::size_t used = r.message_sizes.size();
+  while (used > 0 && r.message_sizes[used - 1] == 0) --used;
+  t["message_sizes"]["log2_counts"] =
+      std::vector<std::uint64_t>(r.message_sizes.begin(), r.message_sizes.begin() + static_cast<std::ptrdiff_t>(used));
   js.key("totals");
   js.value(t);
   js.key("problems_found");

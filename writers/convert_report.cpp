@@ -93,6 +93,7 @@ ordered_json message_json(const AuditMessage& m) {
   ordered_json jm;
   jm["uid"] = m.uid;
   jm["file"] = m.file;
+  jm["size"] = m.size;
   jm["action"] = m.action;
   if (!m.changes.empty()) jm["changes"] = m.changes;
   if (!m.reason.empty()) jm["reason"] = m.reason;

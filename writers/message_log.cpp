@@ -57,6 +57,7 @@ void encode_message(const AuditMessage& m, std::string& out) {
   put_u32(out, m.uid);
   out.push_back(m.orphan ? 1 : 0);
   put_str(out, m.file);
+  put_u64(out, m.size);
   put_str(out, m.action);
   put_str(out, m.reason);
   put_str(out, m.recover_folder);
@@ -81,6 +82,7 @@ bool decode_message(std::string_view bytes, AuditMessage& m) {
   m.uid = c.get<std::uint32_t>();
   m.orphan = c.get<std::uint8_t>() != 0;
   m.file = c.str();
+  m.size = c.get<std::uint64_t>();
   m.action = c.str();
   m.reason = c.str();
   m.recover_folder = c.str();

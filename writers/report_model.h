@@ -1,6 +1,8 @@
 #pragma once
 // Plain data that reports are made of. The engine fills it; writers render it. Nothing here
 // knows how Cyrus stores anything.
+#include <array>
+#include <bit>
 #include <cstdint>
 #include <map>
 #include <memory>
@@ -30,6 +32,15 @@ struct Finding {
 };
 const char* to_string(Finding::Severity);
 
+// Messages by size: bucket i counts sizes of bit width i (0: empty; i: 2^(i-1) <= size < 2^i).
+struct SizeHistogram {
+  std::array<std::uint32_t, 41> log2{};  // up to 1 TiB
+  void add(std::uint64_t size) {
+    const auto b = static_cast<std::size_t>(std::bit_width(size));
+    ++log2[b < log2.size() ? b : log2.size() - 1];
+  }
+};
+
 struct FolderSummary {
   std::string name;            // decoded UTF-8 as the owner sees it ("INBOX", "INBOX/Sent"...)
   std::string name_raw;        // Cyrus internal name, e.g. "user.fred.Sent"
@@ -45,6 +56,7 @@ struct FolderSummary {
   std::uint32_t uidnext = 0;
   std::uint64_t messages = 0;            // live records in the index
   std::uint64_t bytes = 0;               // sum of their sizes
+  SizeHistogram sizes;                   // of the live records (the index's sizes)
   std::uint64_t expunged_present = 0;    // expunged records whose file is still on disk
   std::uint64_t missing_files = 0;       // live records without a message file
   std::uint64_t orphan_files = 0;        // message files no index record lists
@@ -76,6 +88,7 @@ struct ScanReport {
   std::vector<UserSummary> users;       // sorted; shared folders under user ""
   std::vector<Finding> findings;        // store-level (discovery) findings
   std::map<std::uint32_t, std::uint64_t> index_versions;  // minor version -> folders
+  std::array<std::uint64_t, 41> message_sizes{};          // the folders' SizeHistograms added up
   ScanTotals totals;
 };
 
@@ -90,6 +103,7 @@ struct AuditMessage {
   std::uint32_t uid = 0;
   std::string file;
   bool orphan = false;                 // a file no index record lists
+  std::uint64_t size = 0;              // bytes of the file read (missing: the index's size)
   std::string action;                  // write, repair, quarantine, recover, missing, fail
   std::vector<std::string> changes;    // repair: each change convert makes
   std::string reason;                  // quarantine / fail: why
@@ -169,6 +183,7 @@ struct AuditFolder {
   std::string fail_reason;
   AuditAccounting count;
   std::uint64_t bytes_read = 0;
+  SizeHistogram sizes;                  // of the message files read
   std::vector<Finding> findings;        // folder-level: index, header, directory
   std::vector<AuditMessage> messages;   // only messages with findings, by UID: not yet spilled
   std::vector<MessageLogSpan> spilled;  // ... and those before them, in the report's MessageLog
@@ -190,6 +205,7 @@ struct AuditReport {
   AuditAccounting totals;
   std::uint64_t census_files = 0;       // message files found walking the source (converter/census.h)
   std::uint64_t folders = 0, errors = 0, warnings = 0, bytes_read = 0;
+  std::array<std::uint64_t, 41> message_sizes{};  // the folders' SizeHistograms added up
   double seconds = 0;                   // wall time of the message pass
   std::map<std::string, std::uint64_t> fault_counts;  // finding kind -> occurrences
   // Problems: any error, or any message convert would not copy unchanged (repair, quarantine,

@@ -146,6 +146,10 @@ std::string scan_report_json(const ScanReport& r) {
                  {"errors", t.errors},
                  {"warnings", t.warnings},
                  {"index_versions", versions}};
+  std::size_t used = r.message_sizes.size();
+  while (used > 0 && r.message_sizes[used - 1] == 0) --used;
+  j["totals"]["message_sizes"]["log2_counts"] =
+      std::vector<std::uint64_t>(r.message_sizes.begin(), r.message_sizes.begin() + static_cast<std::ptrdiff_t>(used));
   // Invalid UTF-8 (raw folder names) is replaced rather than aborting the report.
   return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }

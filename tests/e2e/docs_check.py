@@ -21,7 +21,8 @@ import sys
 import tempfile
 
 SUBCOMMANDS = {"scan": ["scan"], "audit": ["audit"], "convert": ["convert"], "verify": ["verify"],
-               "plan": ["plan"], "merge": ["report", "merge"]}
+               "plan": ["plan"], "merge": ["report", "merge"],
+               "html": ["report", "html"]}
 problems = []
 
 
