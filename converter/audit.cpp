@@ -333,7 +333,7 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
   // The census verify will take: every message file in the source, walked for itself. Files no
   // folder's inventory counted (a directory discovery did not take for a mailbox) are named.
   const SourceCensus census = take_census(inputs);
-  report.census_files = census.files.size();
+  report.census_files = census.files;
   if (report.census_files > report.totals.files) {
     report.findings.push_back(Finding{Finding::Severity::error, "census_unaccounted", "", 0, 0,
                                       std::to_string(report.census_files - report.totals.files) + " of the " +

@@ -23,14 +23,20 @@ void walk(const fs::path& root, SourceCensus& out) {
       out.findings.push_back(Finding{Finding::Severity::error, "census_directory_unreadable", dir.string(), 0, 0, listing.error});
       continue;
     }
+    CensusDir here{dir.lexically_normal().string(), {}};
     for (const auto& e : listing.entries) {
       if (e.type == DirEntry::Type::file && is_message_file_name(e.name)) {
-        out.files.push_back((dir / e.name).lexically_normal().string());
+        here.uids.push_back(static_cast<std::uint32_t>(std::stoul(e.name)));
       } else if (e.type == DirEntry::Type::directory && depth < max_depth) {
         if (depth == 0 && ((!e.name.empty() && e.name.back() == '.') || e.name == "lost+found")) continue;
         if (e.name.starts_with("cyrus.")) continue;  // where a metadata file belongs: no mailbox (as discovery)
         stack.emplace_back(dir / e.name, depth + 1);
       }
+    }
+    if (!here.uids.empty()) {
+      std::sort(here.uids.begin(), here.uids.end());
+      out.files += here.uids.size();
+      out.dirs.push_back(std::move(here));
     }
   }
 }
@@ -48,45 +54,44 @@ bool is_message_file_name(std::string_view name) {
 }
 
 VerifyCensus account_census(const SourceCensus& census, CensusAccounts a, std::vector<Finding>& findings) {
-  auto normal = [](std::vector<std::string>& v) {
-    for (auto& p : v) p = fs::path(p).lexically_normal().string();
-    std::sort(v.begin(), v.end());
-  };
-  normal(a.converted);
-  normal(a.left_out);
-  normal(a.mismatched);
-  normal(a.reported_lost);
-  normal(a.expunged);
-  normal(a.not_verified_dirs);
   std::map<std::string, std::pair<std::string, std::uint64_t>> left_dirs;  // dir -> folder, files
   for (auto& [dir, name] : a.left_out_dirs) left_dirs[fs::path(dir).lexically_normal().string()] = {name, 0};
-  auto has = [](const std::vector<std::string>& v, const std::string& p) { return std::binary_search(v.begin(), v.end(), p); };
+  std::set<std::string> not_verified;
+  for (const auto& d : a.not_verified_dirs) not_verified.insert(fs::path(d).lexically_normal().string());
 
   VerifyCensus c;
   c.taken = true;
-  for (const auto& f : census.files) {
-    ++c.files;
-    const std::string dir = fs::path(f).parent_path().string();
-    if (has(a.converted, f)) {
-      ++c.converted;
-    } else if (has(a.mismatched, f)) {
-      ++c.mismatched;
-    } else if (has(a.expunged, f)) {
-      ++c.expunged;
-    } else if (has(a.left_out, f)) {
-      ++c.left_out;
-    } else if (auto it = left_dirs.find(dir); it != left_dirs.end()) {
-      ++c.left_out;
-      ++it->second.second;
-    } else if (has(a.not_verified_dirs, dir)) {
-      ++c.not_verified;
-    } else if (has(a.reported_lost, f)) {
-      ++c.lost;
-    } else {
-      ++c.lost;
-      findings.push_back(Finding{Finding::Severity::error, "lost_message_file", f, 0, 0,
-                                 "a message file in the source that the output does not hold (by content) and no "
-                                 "manifest, expunge record or request to leave its folder out accounts for"});
+  for (const auto& d : census.dirs) {
+    c.files += d.uids.size();
+    auto marks_it = a.marks.find(d.dir);
+    std::vector<std::pair<std::uint32_t, CensusMark>> marks;
+    if (marks_it != a.marks.end()) marks = std::move(marks_it->second);
+    std::sort(marks.begin(), marks.end());  // by UID, then the mark that wins first
+    auto left = left_dirs.find(d.dir);
+    for (std::uint32_t uid : d.uids) {
+      auto m = std::lower_bound(marks.begin(), marks.end(), std::make_pair(uid, CensusMark::converted));
+      const bool marked = m != marks.end() && m->first == uid;
+      if (marked && m->second == CensusMark::converted) {
+        ++c.converted;
+      } else if (marked && m->second == CensusMark::mismatched) {
+        ++c.mismatched;
+      } else if (marked && m->second == CensusMark::expunged) {
+        ++c.expunged;
+      } else if (marked && m->second == CensusMark::left_out) {
+        ++c.left_out;
+      } else if (left != left_dirs.end()) {
+        ++c.left_out;
+        ++left->second.second;
+      } else if (not_verified.count(d.dir)) {
+        ++c.not_verified;
+      } else {
+        ++c.lost;
+        if (!marked)  // reported_lost: its folder's lost_message error says it already
+          findings.push_back(Finding{Finding::Severity::error, "lost_message_file",
+                                     (fs::path(d.dir) / (std::to_string(uid) + ".")).string(), 0, uid,
+                                     "a message file in the source that the output does not hold (by content) and no "
+                                     "manifest, expunge record or request to leave its folder out accounts for"});
+      }
     }
   }
   for (const auto& [dir, v] : left_dirs)
@@ -111,8 +116,12 @@ SourceCensus take_census(const SourceInputs& inputs) {
     if (is_directory_no_follow(root)) walk(root, c);
   for (const auto& [name, root] : inputs.archive_partitions)
     if (is_directory_no_follow(root)) walk(root, c);
-  std::sort(c.files.begin(), c.files.end());
-  c.files.erase(std::unique(c.files.begin(), c.files.end()), c.files.end());
+  std::sort(c.dirs.begin(), c.dirs.end(), [](const CensusDir& x, const CensusDir& y) { return x.dir < y.dir; });
+  // The same root given twice is counted once.
+  c.dirs.erase(std::unique(c.dirs.begin(), c.dirs.end(), [](const CensusDir& x, const CensusDir& y) { return x.dir == y.dir; }),
+               c.dirs.end());
+  c.files = 0;
+  for (const auto& d : c.dirs) c.files += d.uids.size();
   return c;
 }
 

@@ -5,6 +5,8 @@
 // many there are before anything is converted.
 #include <cstdint>
 #include <filesystem>
+#include <map>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -14,9 +16,16 @@
 
 namespace cyrconv {
 
+// Memory: 4 bytes per message file plus one path per directory (a store of millions of
+// messages is verified without a string per file).
+struct CensusDir {
+  std::string dir;                  // lexically normal
+  std::vector<std::uint32_t> uids;  // regular "<UID>." files in it, sorted
+};
 struct SourceCensus {
-  std::vector<std::string> files;  // paths of regular "<UID>." files, sorted (lexically normal)
-  std::vector<Finding> findings;   // directories that could not be listed
+  std::vector<CensusDir> dirs;      // sorted by dir
+  std::uint64_t files = 0;
+  std::vector<Finding> findings;    // directories that could not be listed
 };
 
 // Walks every partition and archive partition (symbolic links are not followed; staging
@@ -24,15 +33,22 @@ struct SourceCensus {
 // "cyrus.*" are skipped, as discovery skips them).
 SourceCensus take_census(const SourceInputs& inputs);
 
-// What the run says became of source files, gathered by verify from its own checks.
+// What the run says became of source files, gathered by verify from its own checks. Where a
+// file has several marks (a duplicate record), the first in this order wins.
+enum class CensusMark : std::uint8_t {
+  converted,      // verified in the output by content (or listed not_converted)
+  mismatched,     // in the output or listed, but a check failed (already an error of its folder)
+  expunged,       // an expunged record of a readable index or cyrus.expunge
+  left_out,       // listed skipped_deleted (--skip-deleted)
+  reported_lost,  // a folder's check already reported it lost_message
+};
 struct CensusAccounts {
-  std::vector<std::string> converted;     // files verified in the output by content (or listed not_converted)
-  std::vector<std::string> left_out;      // files listed skipped_deleted (--skip-deleted)
-  std::vector<std::string> mismatched;    // files whose output failed a check (each already an error)
-  std::vector<std::string> reported_lost; // files a folder's check already reported lost_message
-  std::vector<std::string> expunged;      // files of expunged records of a readable index or cyrus.expunge
-  std::vector<std::pair<std::string, std::string>> left_out_dirs;  // directory, folder: not selected
-  std::vector<std::string> not_verified_dirs;                      // calendar, addressbook folders
+  std::map<std::string, std::vector<std::pair<std::uint32_t, CensusMark>>> marks;  // dir -> (UID, mark)
+  std::map<std::string, std::string> left_out_dirs;  // directory -> folder, not selected (--users, deleted)
+  std::set<std::string> not_verified_dirs;           // calendar, addressbook folders
+  void mark(const std::filesystem::path& dir, std::uint32_t uid, CensusMark m) {
+    marks[dir.lexically_normal().string()].emplace_back(uid, m);
+  }
 };
 
 // Each census file is converted, mismatched, expunged, left out, not verified, or lost (an error

@@ -421,7 +421,8 @@ int run_cli(int argc, char** argv) {
 
   AuditCommandOptions audit_opts;
   CLI::App* audit = app.add_subcommand(
-      "audit", "Read and check every message file once; report per message what convert would do. Writes no output tree (the report's per-message "
+      "audit", "Read and check every message file once; report per message what convert would do, and how many message "
+      "files the source holds (the census verify checks). Writes no output tree (the report's per-message "
       "entries wait in an unnamed file in $TMPDIR)");
   add_input_options(*audit, in);
   add_io_depth_option(*audit, in);
@@ -444,7 +445,8 @@ int run_cli(int argc, char** argv) {
   VerifyCommandOptions ver;
   CLI::App* verify = app.add_subcommand(
       "verify", "Re-read a converted output tree and check it against the source: every message accounted for, "
-                "bodies by SHA-1, flags, keywords, internal dates, UIDs. Writes nothing");
+                "bodies by SHA-1, flags, keywords, internal dates, UIDs, and every message file found walking the "
+                "source accounted for (census). Writes nothing");
   add_input_options(*verify, in);
   add_io_depth_option(*verify, in);
   add_output_options(*verify, in, true);

@@ -1855,6 +1855,7 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
           try {
             switch (job.name->action) {
               case FolderAction::mail_folder:
+                throw_test_point(job.mailbox);
                 convert_folder(opt, user, job, mi, states.seen_for(*selected[job.inventory]), orphans[job.inventory],
                                workers, progress, run);
                 break;

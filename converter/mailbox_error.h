@@ -2,6 +2,7 @@
 // For main's last-resort handler: an exception escaping the work on one mailbox (a bug: every
 // expected failure is a finding) is rethrown naming that mailbox, so the run ends with one line
 // that says where, not with std::terminate.
+#include <cstdlib>
 #include <exception>
 #include <stdexcept>
 #include <string>
@@ -21,6 +22,13 @@ namespace cyrconv {
   } catch (const std::exception& e) {
     throw std::runtime_error(where + ": " + escape_invalid_utf8(e.what()));
   }
+}
+
+// Test hook for the last-resort handler: with CYRCONV_TEST_THROW_IN_FOLDER=<internal name> in the
+// environment, convert throws an unexpected exception when it starts that folder.
+inline void throw_test_point(const MailboxRef* mb) {
+  static const char* const name = std::getenv("CYRCONV_TEST_THROW_IN_FOLDER");
+  if (name && mb && mb->name.internal() == name) throw std::logic_error("test exception (CYRCONV_TEST_THROW_IN_FOLDER)");
 }
 
 }  // namespace cyrconv

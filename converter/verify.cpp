@@ -68,9 +68,14 @@ struct Job {
   std::optional<FolderDone> done;           // the journal's record of the folder's last conversion
   std::uint64_t bytes = 0;
   VerifyFolder out;
-  // Source files this folder's checks accounted for, for the census: in the output by content
-  // (or listed not_converted), or listed skipped_deleted.
-  std::vector<std::string> accounted, skipped, mismatched, lost;
+  // What this folder's checks found of each source file, for the census (by UID; `archived`:
+  // the file is on the archive partition).
+  struct Mark {
+    std::uint32_t uid;
+    CensusMark mark;
+    bool archived;
+  };
+  std::vector<Mark> marks;
 };
 
 Finding error(std::string kind, const fs::path& file, std::uint32_t uid, std::string detail) {
@@ -359,13 +364,20 @@ void for_each_source(FolderContext& c, const fs::path& mpath, Fn&& fn) {
   // Which outcome each message got, for the census (README "verify"): the counts tell.
   auto tracked = [&](const SourceMessage& m, const ManifestRecord* e) {
     const VerifyCounts& k = c.out().count;
-    const std::uint64_t in_output = k.verified + k.quarantined + k.not_converted, skipped = k.skipped_deleted,
-                        mismatched = k.mismatched, lost = k.lost;
+    const VerifyCounts before = k;
     fn(m, e);
-    if (k.verified + k.quarantined + k.not_converted > in_output) c.job.accounted.push_back(m.file.string());
-    if (k.skipped_deleted > skipped) c.job.skipped.push_back(m.file.string());
-    if (k.mismatched > mismatched) c.job.mismatched.push_back(m.file.string());
-    if (k.lost > lost) c.job.lost.push_back(m.file.string());
+    std::optional<CensusMark> mark;
+    if (k.verified + k.quarantined + k.not_converted > before.verified + before.quarantined + before.not_converted)
+      mark = CensusMark::converted;
+    else if (k.mismatched > before.mismatched)
+      mark = CensusMark::mismatched;
+    else if (k.skipped_deleted > before.skipped_deleted)
+      mark = CensusMark::left_out;
+    else if (k.lost > before.lost)
+      mark = CensusMark::reported_lost;
+    const bool archived =
+        m.record && (m.record->system_flags & sysflag::archived) && !c.mailbox.archive_dir.empty();
+    if (mark) c.job.marks.push_back({m.source_uid, *mark, archived});
   };
   std::map<std::uint32_t, std::size_t> used = pair_with_manifest(c, tracked);
   for (const auto& [uid, entries] : c.manifest) {
@@ -796,28 +808,23 @@ VerifyCensus census_of_run(const SourceInputs& inputs, const Discovery& disc, co
                            const std::vector<MailboxInventory>& inv, std::vector<Job>& jobs, std::vector<Finding>& findings) {
   CensusAccounts a;
   for (auto& job : jobs) {
-    for (auto& f : job.accounted) a.converted.push_back(std::move(f));
-    for (auto& f : job.skipped) a.left_out.push_back(std::move(f));
-    for (auto& f : job.mismatched) a.mismatched.push_back(std::move(f));
-    for (auto& f : job.lost) a.reported_lost.push_back(std::move(f));
-    job.accounted = job.skipped = job.mismatched = job.lost = {};
+    const MailboxRef& mb = *selected[job.folder];
+    for (const auto& m : job.marks) a.mark(m.archived ? mb.archive_dir : mb.dir, m.uid, m.mark);
+    job.marks = {};
   }
   std::set<const MailboxRef*> chosen(selected.begin(), selected.end());
   for (std::size_t i = 0; i < selected.size(); ++i) {
     const MailboxRef& mb = *selected[i];
-    for (std::uint32_t uid : inv[i].expunged_files) {
-      a.expunged.push_back((mb.dir / (std::to_string(uid) + ".")).string());
-      if (!mb.archive_dir.empty()) a.expunged.push_back((mb.archive_dir / (std::to_string(uid) + ".")).string());
-    }
+    for (std::uint32_t uid : inv[i].expunged_files) a.mark(mb.dir, uid, CensusMark::expunged);
     if (mb.kind != MailboxKind::email) {
-      a.not_verified_dirs.push_back(mb.dir.string());
-      if (!mb.archive_dir.empty()) a.not_verified_dirs.push_back(mb.archive_dir.string());
+      a.not_verified_dirs.insert(mb.dir.string());
+      if (!mb.archive_dir.empty()) a.not_verified_dirs.insert(mb.archive_dir.string());
     }
   }
   for (const auto& mb : disc.mailboxes) {
     if (!mb.on_disk || chosen.count(&mb)) continue;
-    a.left_out_dirs.emplace_back(mb.dir.string(), mb.name.internal());
-    if (!mb.archive_dir.empty()) a.left_out_dirs.emplace_back(mb.archive_dir.string(), mb.name.internal());
+    a.left_out_dirs.emplace(mb.dir.string(), mb.name.internal());
+    if (!mb.archive_dir.empty()) a.left_out_dirs.emplace(mb.archive_dir.string(), mb.name.internal());
   }
   return account_census(take_census(inputs), std::move(a), findings);
 }

@@ -1,5 +1,6 @@
 #pragma once
-// Appending one Unicode code point as UTF-8; shared by modified UTF-7 and folder naming.
+// UTF-8 helpers shared by modified UTF-7, folder naming and the reports: appending a code point,
+// checking, and escaping bytes that are not UTF-8.
 #include <cstdint>
 #include <string>
 #include <string_view>
@@ -23,13 +24,6 @@ inline void append_utf8(std::string& out, std::uint32_t cp) {
     out += static_cast<char>(0x80 | (cp & 0x3F));
   }
 }
-
-// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
-// `s` when it is valid UTF-8; otherwise every byte that is not part of a valid sequence as
-// "\xHH" and every backslash doubled, so the text is valid UTF-8 and the bytes can be told back.
-// Reports print names this way and add the raw bytes in hex ("name_bytes").
-// hex_bytes: the bytes of `s` as lowercase hex.
-
 
 namespace utf8_detail {
 
@@ -64,6 +58,7 @@ inline std::size_t sequence_at(std::string_view s, std::size_t i) {
 
 }  // namespace utf8_detail
 
+// Whether `s` is well-formed UTF-8 (no overlongs, surrogates or code points above U+10FFFF).
 inline bool valid_utf8(std::string_view s) {
   for (std::size_t i = 0; i < s.size();) {
     const std::size_t n = utf8_detail::sequence_at(s, i);
@@ -73,6 +68,9 @@ inline bool valid_utf8(std::string_view s) {
   return true;
 }
 
+// `s` when it is valid UTF-8; otherwise every byte that is not part of a valid sequence as
+// "\xHH" and every backslash doubled, so the text is valid UTF-8 and the bytes can be told back.
+// Reports print names this way and add the raw bytes in hex ("name_bytes").
 inline std::string escape_invalid_utf8(std::string_view s) {
   if (valid_utf8(s)) return std::string(s);
   static constexpr char hex[] = "0123456789abcdef";
@@ -97,6 +95,7 @@ inline std::string escape_invalid_utf8(std::string_view s) {
   return out;
 }
 
+// The bytes of `s` as lowercase hex.
 inline std::string hex_bytes(std::string_view s) {
   static constexpr char hex[] = "0123456789abcdef";
   std::string out;

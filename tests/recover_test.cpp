@@ -173,22 +173,33 @@ TEST_CASE("a uuid mailbox without header or index and without mailboxes.db becom
 
 TEST_CASE("verify's census: each file converted, expunged, left out or not verified; the rest is lost") {
   SourceCensus census;
-  census.files = {"/s/a/1.", "/s/a/2.", "/s/a/3.", "/s/b/1.", "/s/c/1.", "/s/d/7."};
+  census.dirs = {{"/s/a", {1, 2, 3, 4}}, {"/s/b", {1}}, {"/s/c", {1}}, {"/s/d", {7}}};
+  census.files = 7;
   CensusAccounts a;
-  a.converted = {"/s/a/1.", "/s/a/./2."};
-  a.expunged = {"/s/a/3."};
+  a.mark("/s/a", 1, CensusMark::converted);
+  a.mark("/s/./a", 2, CensusMark::mismatched);
+  a.mark("/s/a", 2, CensusMark::converted);  // a duplicate record: converted wins
+  a.mark("/s/a", 3, CensusMark::expunged);
+  a.mark("/s/a", 4, CensusMark::reported_lost);
   a.left_out_dirs = {{"/s/b", "DELETED.user.x"}};
   a.not_verified_dirs = {"/s/c"};
   std::vector<Finding> findings;
   const VerifyCensus c = account_census(census, a, findings);
-  CHECK(c.files == 6);
+  CHECK(c.files == 7);
   CHECK(c.converted == 2);
+  CHECK(c.mismatched == 0);
   CHECK(c.expunged == 1);
   CHECK(c.left_out == 1);
   CHECK(c.not_verified == 1);
-  CHECK(c.lost == 1);
+  CHECK(c.lost == 2);  // /s/a/4. (its folder reported it) and /s/d/7.
   CHECK(c.balanced());
-  REQUIRE(has_kind(findings, "lost_message_file"));
+  std::size_t lost_findings = 0;
+  for (const auto& f : findings)
+    if (f.kind == "lost_message_file") {
+      ++lost_findings;
+      CHECK(f.file == "/s/d/7.");
+    }
+  CHECK(lost_findings == 1);
   CHECK(has_kind(findings, "census_left_out"));
 }
 

@@ -12,6 +12,8 @@
    folder's files were skipped (a user converted with --users, verified without).
 3. A legacy-layout store whose mailbox directory name is not UTF-8 converts and verifies, the
    rename map lists the folder under a valid name, and the report keeps the bytes (name_bytes).
+4. The last-resort handler: an unexpected exception in one folder (CYRCONV_TEST_THROW_IN_FOLDER)
+   ends convert with exit status 3 and one line naming the mailbox; a re-run resumes and verifies.
 Exit 0 when all holds; every mismatch is printed.
 """
 import argparse
@@ -207,6 +209,23 @@ def non_utf8(args, tmp):
         fail("the renamed folder holds no message files")
 
 
+def last_resort(args, tmp):
+    fixture = os.path.join(args.source, "fixtures", "cyrus36-default")
+    spool, config = os.path.join(fixture, "spool"), os.path.join(fixture, "config")
+    out = os.path.join(tmp, "out-thrown")
+    cmd = [args.cyrconv, "convert", "--spool", spool, "--config", config, "--format", "maildir", "--out", out, "--quiet"]
+    env = dict(os.environ, CYRCONV_TEST_THROW_IN_FOLDER="user.alice.Flags")
+    p = subprocess.run(cmd, capture_output=True, timeout=LIMIT, env=env)
+    lines = p.stderr.decode(errors="replace").strip().splitlines()
+    if p.returncode != 3 or not lines or "user.alice.Flags" not in lines[-1] or "internal error" not in lines[-1]:
+        fail(f"an unexpected exception: exit {p.returncode}, stderr {lines[-3:]}")
+    if run(args, cmd[1:], "re-run after the exception") is None:
+        return
+    v = check_verify(args, spool, config, out, "verify after the re-run")
+    if v and (v[0] != 0 or not v[1]["verified"]):
+        fail(f"verify after the re-run: exit {v[0]}")
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("--cyrconv", required=True)
@@ -216,6 +235,7 @@ def main():
         structural(args, tmp)
         negative_skipped(args, tmp)
         non_utf8(args, tmp)
+        last_resort(args, tmp)
     if problems:
         print(f"{len(problems)} problem(s)")
         return 1
