@@ -230,6 +230,7 @@ struct ConvertCommandOptions {
   bool gzip = false;
   bool quiet = false;
   bool no_space_check = false;
+  bool follow_source = false;
   std::uint64_t split_bytes = 256ull << 20;
   std::uint64_t split_messages = 20000;
   ShardRequest shard;  // --plan FILE [--shard K]
@@ -268,6 +269,9 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.gzip = c.gzip;
   options.quiet = c.quiet;
   options.check_space = !c.no_space_check;
+  options.follow_source = c.follow_source;
+  if (c.follow_source && options.format == OutputFormat::zimbra_tgz)
+    return fail_input("--follow-source applies to --format maildir and mbox (a zimbra-tgz archive is written whole)");
   if (options.gzip && options.format != OutputFormat::mbox) return fail_input("--gzip applies to --format mbox only");
   options.mime = c.deep;
   if (!c.rename_map.empty()) {
@@ -459,6 +463,10 @@ int run_cli(int argc, char** argv) {
   convert->add_option("--split-messages", conv.split_messages,
                       "... or more new messages than this (default 20000; 0: no limit)")
       ->type_name("N");
+  convert->add_flag("--follow-source", conv.follow_source,
+                    "Re-run on a newer snapshot (the cutover run): what an earlier run wrote follows the source's "
+                    "expunges, folder renames, deletions and re-creations; what leaves the view is moved to "
+                    "OUT/<user>/removed-by-source/, never deleted (docs/reference.md \"Following the source at cutover\")");
   convert->add_flag("--no-space-check", conv.no_space_check,
                     "Write even when the output file system seems to lack the space the new messages need");
   convert->add_flag("--gzip", conv.gzip, "mbox: compress each folder file to <name>.gz (Boost.Iostreams, zlib)");
