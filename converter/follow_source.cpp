@@ -85,8 +85,15 @@ bool exists_no_follow(const fs::path& p) {
 // The folder at `output` is ours alone: what the journal says we finished, nothing else in it.
 bool only_ours(const FollowInput& in, const DoneEntry& e, const std::string& output, std::string& why) {
   const fs::path path = in.user_root / output;
-  const PriorFolder p = inspect_prior_folder(in.user_root, e.side, in.maildir, path, e.done.uidvalidity, in.gzip);
-  if (p.state == PriorFolder::State::done) return true;
+  PriorFolder p = inspect_prior_folder(in.user_root, e.side, in.maildir, path, e.done.uidvalidity, in.gzip);
+  if (p.state == PriorFolder::State::done && in.maildir) {
+    // The journal entry says finished; what is in the folder now is checked as for a folder
+    // without one (a side name no journal has): mail the target received makes it not ours.
+    p = inspect_prior_folder(in.user_root, e.side + ".follow-source-probe", true, path, e.done.uidvalidity, false);
+    if (p.state != PriorFolder::State::foreign && p.state != PriorFolder::State::unreadable) return true;
+  } else if (p.state == PriorFolder::State::done) {
+    return true;  // mbox: a file the target appended to is not told apart (docs/reference.md)
+  }
   why = p.why.empty() ? path.string() + ": not a completed conversion of this folder" : p.why;
   return false;
 }
