@@ -202,7 +202,8 @@ void rename_folder(const FollowInput& in, const FollowMove& m, FollowResult& r) 
         {"quarantine/" + m.side + "/", "quarantine/" + m.new_side + "/"}};
     std::string text;
     for (const auto& l : em.lines) text += with_output_moved(l, prefixes) + "\n";
-    if (exists_no_follow(new_manifest)) return add_error(r, new_manifest.string(), "exists already: not replaced");
+    // Until the old manifest is gone it is the one that counts: a new one there is this move's own,
+    // made before a kill (the plan refused a rename onto an existing folder or journal entry).
     if (auto st = write_small_file(new_manifest, text, in.sync); !st) return add_error(r, new_manifest.string(), st.message);
     crash_test_point();
     ::unlink(old_manifest.c_str());  // its lines are all in the new one
