@@ -144,6 +144,22 @@ void plan_expunged(const FollowInput& in, const DoneEntry& e, const std::string&
                                      "from an mbox is not done yet; they are counted as kept_not_in_source)"));
 }
 
+// Whether the source folder `internal` lists every UID the earlier manifest of `e` has as written.
+bool holds_written(const FollowInput& in, const DoneEntry& e, const std::string& internal) {
+  const EarlierManifest m = read_earlier_manifest(in.user_root / "manifests" / (e.side + ".jsonl"));
+  std::vector<std::uint32_t> live;
+  std::string error;
+  if (!m.error.empty() || !in.live_uids(internal, live, error)) return false;
+  std::sort(live.begin(), live.end());
+  bool any = false;
+  for (const auto& r : m.records) {
+    if (r.disposition != "written" && r.disposition != "repaired") continue;
+    if (!std::binary_search(live.begin(), live.end(), r.source_uid)) return false;
+    any = true;
+  }
+  return any;
+}
+
 // The moves that make the user's output follow the source (nothing done yet).
 std::vector<FollowMove> plan_moves(const FollowInput& in, FollowResult& r) {
   std::vector<FollowMove> moves;
@@ -199,6 +215,10 @@ std::vector<FollowMove> plan_moves(const FollowInput& in, FollowResult& r) {
       const bool ids = !f.unique_id.empty() && !e.done.uniqueid.empty();
       if (ids ? f.unique_id == e.done.uniqueid : f.uidvalidity == e.done.uidvalidity) same.push_back(&f);
     }
+    if (same.size() > 1 || (same.size() == 1 && (same.front()->unique_id.empty() || e.done.uniqueid.empty())))
+      // Without unique ids UIDVALIDITY alone says little (Cyrus gives one per second): the
+      // candidate must also still hold every message written from this folder, by UID.
+      std::erase_if(same, [&](const FollowFolder* f) { return !holds_written(in, e, f->internal); });
     if (same.size() == 1) {
       const FollowFolder& f = *same.front();
       const std::string to = output_for(*f.name, in.maildir);

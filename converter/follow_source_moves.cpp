@@ -226,7 +226,7 @@ void rename_folder(const FollowInput& in, const FollowMove& m, FollowResult& r) 
   ++r.folders_renamed;
   r.findings.push_back(finding(Finding::Severity::info, "renamed_folder", (in.user_root / m.to).string(), 0,
                                "renamed in the source (" + m.detail + "): " + m.from + " -> " + m.to +
-                                   " with its manifest, keywords, uidlist and journal entry"));
+                                   (in.maildir ? " with its keywords, uidlist, manifest and journal entry" : " with its manifest and journal entry")));
 }
 
 // The expunged messages of one folder into its holding folder, then its manifest without them.
