@@ -1252,6 +1252,8 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         part.done.source_uidnext = source_uidnext;
         part.done.target_uidnext = uidnext;
         part.done.manifest_lines = earlier_lines.size() + new_items;
+        part.done.output = (mbox_format ? fo.mbox_file : fo.maildir).lexically_relative(user.root).string();
+        part.done.uniqueid = source.unique_id;
       }
       write_part(part);
       ro.own_mbox.abort();
@@ -1632,12 +1634,17 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
 
   // The earlier output follows the source's expunges, renames, deletions and re-creations
   // (--follow-source; counted only without it): converter/follow_source.h.
-  if (opt.plan_ranges.empty()) {
+  // A shard of a plan with split folders only counts: other shards write into those folders meanwhile.
+  if (opt.follow_source && !opt.plan_ranges.empty())
+    report.findings.push_back(make_finding(Finding::Severity::warning, "follow_source_not_applied", opt.out.string(), 0,
+                                           "--follow-source is not applied by a shard of a plan that splits folders: "
+                                           "run one convert with it on the joined output"));
+  {
     const std::string stamp = follow_source_stamp();
     tbb::parallel_for(std::size_t{0}, users.size(), [&](std::size_t u) {
       if (user_refused[u] || guest(u)) return;
       FollowInput fi{users[u].root, opt.format == OutputFormat::maildir, opt.gzip, opt.sync != SyncPolicy::none,
-                     opt.follow_source, stamp, {}, {}};
+                     opt.follow_source && opt.plan_ranges.empty(), stamp, {}, {}};
       std::map<std::string, std::size_t> index_of;
       for (std::size_t i = 0; i < selected.size(); ++i)
         if (plan.user_of[i] == u && selected[i]->kind == MailboxKind::email) {
