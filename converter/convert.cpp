@@ -1647,11 +1647,17 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
                      opt.follow_source && opt.plan_ranges.empty(), stamp, {}, {}};
       std::map<std::string, std::size_t> index_of;
       for (std::size_t i = 0; i < selected.size(); ++i)
-        if (plan.user_of[i] == u && selected[i]->kind == MailboxKind::email) {
-          fi.folders.push_back({selected[i]->name.internal(), selected[i]->unique_id, inv[i].header.uidvalidity,
-                                name_of(u, selected[i]->name.internal())});
+        if (plan.user_of[i] == u) {
+          const bool mail = selected[i]->kind == MailboxKind::email;
+          fi.folders.push_back({selected[i]->name.internal(), selected[i]->unique_id,
+                                mail ? inv[i].header.uidvalidity : 0, mail ? name_of(u, selected[i]->name.internal()) : nullptr});
           index_of[selected[i]->name.internal()] = i;
         }
+      // Folders the store still has but this run does not convert (not on disk, unreadable):
+      // present, so nothing of theirs is moved.
+      for (const auto& mb : disc.mailboxes)
+        if (!mb.deleted && mb.name.owner() == users[u].owner && !index_of.count(mb.name.internal()))
+          fi.folders.push_back({mb.name.internal(), mb.unique_id, 0, nullptr});
       fi.live_uids = [&](const std::string& internal, std::vector<std::uint32_t>& uids, std::string& error) {
         const std::size_t i = index_of.at(internal);
         const LiveRecords again = reload_live_records(*selected[i], states.seen_for(*selected[i]), inv[i]);

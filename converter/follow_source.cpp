@@ -181,6 +181,8 @@ std::vector<FollowMove> plan_moves(const FollowInput& in, FollowResult& r) {
                        (!in.maildir && in.gzip && exists_no_follow(in.user_root / (output + ".gz")));
     if (!there) continue;  // nothing of it is left to move
     const auto now = by_internal.find(e.done.folder);
+    if (now != by_internal.end() && (!now->second->name || !now->second->uidvalidity))
+      continue;  // still in the store, not converted by this run: left alone
     if (now != by_internal.end() && now->second->uidvalidity == e.done.uidvalidity) {
       if (now->second->name && side_file_name(*now->second->name) == e.side)
         plan_expunged(in, e, output, e.done.folder, moves, r);

@@ -28,11 +28,13 @@
 
 namespace cyrconv {
 
-// One folder of the user in the snapshot being converted, as this run names it.
+// One folder of the user in the snapshot being converted, as this run names it. Every folder the
+// store has must be listed: one this run does not convert (name null or UIDVALIDITY 0) is left
+// alone, never taken for deleted.
 struct FollowFolder {
   std::string internal;           // Cyrus internal name
   std::string unique_id;          // "" when the store has none (before 3.x)
-  std::uint32_t uidvalidity = 0;
+  std::uint32_t uidvalidity = 0;  // 0: unknown (header unreadable, not a mail folder)
   const FolderNameResult* name = nullptr;
 };
 

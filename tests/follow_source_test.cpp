@@ -139,3 +139,48 @@ TEST_CASE("follow_source: an interrupted list of moves is finished by the next r
   CHECK_FALSE(fs::exists(journal_dir(tmp.path) / "follow-source.pending"));
   CHECK(census_holding_area(tmp.path).missing.empty());
 }
+
+TEST_CASE("follow_source: a folder the store still has but this run does not convert is left alone") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  FollowInput in = input(tmp.path, true);
+  in.folders.push_back({"user.fred.Old", "", 0, nullptr});  // e.g. its spool directory is unreadable now
+  FollowResult r = follow_source(in);
+  CHECK(r.folders_moved == 0);
+  CHECK(r.folders_replaced == 0);
+  CHECK(fs::exists(tmp.path / "Maildir" / ".Old" / "cur" / (std::string(message_name) + ":2,S")));
+  CHECK_FALSE(fs::exists(tmp.path / holding_dir_name));
+}
+
+TEST_CASE("follow_source: without unique ids a rename needs the same UIDVALIDITY and every written UID") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  FolderNameResult a, b;
+  for (auto* n : {&a, &b}) n->levels = {"x"};
+  a.internal_name = "user.fred.New";
+  a.path = "New";
+  a.maildirpp = ".New";
+  b.internal_name = "user.fred.Other";
+  b.path = "Other";
+  b.maildirpp = ".Other";
+  FollowInput in = input(tmp.path, true);
+  // Both have UIDVALIDITY 7 (Cyrus gives one a second); only New still lists UID 1.
+  in.folders.push_back({"user.fred.New", "", 7, &a});
+  in.folders.push_back({"user.fred.Other", "", 7, &b});
+  in.live_uids = [](const std::string& internal, std::vector<std::uint32_t>& uids, std::string&) {
+    if (internal == "user.fred.New") uids = {1, 2};
+    return true;
+  };
+  FollowResult r = follow_source(in);
+  CHECK(r.folders_renamed == 1);
+  CHECK(fs::exists(tmp.path / "Maildir" / ".New" / "cur" / (std::string(message_name) + ":2,S")));
+  CHECK_FALSE(fs::exists(tmp.path / "Maildir" / ".Old"));
+  std::string error;
+  auto done = read_folder_done(tmp.path, "New", error);
+  REQUIRE(done);
+  CHECK(done->folder == "user.fred.New");
+  CHECK(done->output == "Maildir/.New");
+  CHECK(read_file(tmp.path / "manifests" / "New.jsonl").find("Maildir/.New/cur/") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp.path / "manifests" / "Old.jsonl"));
+  CHECK(read_file(tmp.path / "Maildir" / "subscriptions") == "INBOX\n");
+}
