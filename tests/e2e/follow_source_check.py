@@ -56,6 +56,52 @@ def normalized(tree):
     return {STAMP.sub(r"\1removed-by-source/STAMP/", k): v for k, v in tree.items()}
 
 
+def check_mbox(args, work, a_dir, b_dir, a, b_folders):
+    """mbox: folders follow (renamed, deleted, re-created: the folder file moves); expunged
+    messages stay in the file, reported."""
+    import mailbox
+    out = os.path.join(work, "mbox")
+    rc.convert(args, a_dir, out, "mbox")
+    before = {}
+    for dp, _, fns in os.walk(out):
+        for fn in fns:
+            if "/mail" in dp and not fn.startswith("."):
+                before[os.path.relpath(os.path.join(dp, fn), out)] = open(os.path.join(dp, fn), "rb").read()
+    report_path = os.path.join(work, "mbox.json")
+    rc.convert(args, b_dir, out, "mbox", extra=["--follow-source"], report=report_path)
+    report = json.load(open(report_path, encoding="utf-8"))
+    kinds = [f["kind"] for u in report["users"] for f in u["findings"]]
+    for k in ("renamed_folder", "replaced_recreated_folder", "moved_to_holding", "follow_source_mbox_messages_kept"):
+        if k not in kinds:
+            fail(f"mbox: no {k} finding ({kinds})")
+    rc.verify(args, b_dir, out, "mbox", "follow-source mbox")
+    files = {}
+    for dp, _, fns in os.walk(os.path.join(out, "sam", "mail")):
+        for fn in fns:
+            if not fn.startswith("."):
+                files[os.path.relpath(os.path.join(dp, fn), os.path.join(out, "sam", "mail"))] = os.path.join(dp, fn)
+    want = {f for (u, f) in b_folders if u == "sam"}
+    if set(files) != want:
+        fail(f"mbox: sam's folder files {sorted(files)}, b has {sorted(want)}")
+    base = mailbox.mbox(files["Wieder"])[0]["X-IMAPbase"] if "Wieder" in files else ""
+    if str(b_folders[("sam", "Wieder")]["uidvalidity"]) not in (base or ""):
+        fail(f"mbox: Wieder's X-IMAPbase {base!r}, b's UIDVALIDITY is {b_folders[('sam', 'Wieder')]['uidvalidity']}")
+    # Every earlier folder file is somewhere, byte for byte (renamed, in the holding area, or added to).
+    found = {}
+    for dp, _, fns in os.walk(out):
+        for fn in fns:
+            with open(os.path.join(dp, fn), "rb") as f:
+                found.setdefault(fn, []).append(f.read())
+    for rel, data in before.items():
+        name = os.path.basename(rel)
+        cands = found.get(name, []) + (found.get("Nachher", []) if name == "Vorher" else [])
+        # An incremental run changes only the 10-digit last-UID field of X-IMAPbase, then appends.
+        mask = lambda x: re.sub(rb"(\nX-IMAPbase: \d+ )\d{10}", rb"\g<1>0000000000", x, count=1)  # noqa: E731
+        if not any(mask(c)[:len(data)] == mask(data) for c in cands):
+            fail(f"mbox: {rel} of a's run is nowhere in the output")
+    print(f"mbox: {len(files)} folder files as b's folders, {len(before)} earlier files accounted for")
+
+
 def main():
     ap = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     ap.add_argument("--cyrconv", required=True)
@@ -198,6 +244,7 @@ def main():
         if killed < len(points) // 2 or not mid_moves:
             fail(f"{killed} of {len(points)} runs killed, {mid_moves} in the middle of moves: the test hook does not work")
         print(f"follow-source: {len(points)} kill points ({killed} kills, {mid_moves} during the moves)")
+        check_mbox(args, work, a_dir, b_dir, a, b_folders)
     if rc.problems:
         print(f"{len(rc.problems)} problem(s)")
         return 1
