@@ -189,6 +189,14 @@ std::vector<FollowMove> plan_moves(const FollowInput& in, FollowResult& r) {
       continue;
     }
     std::string why;
+    if (in.maildir && output == "Maildir") {
+      // The INBOX of Maildir++ is the root that holds every other folder: never moved as a whole.
+      ++r.impossible;
+      r.findings.push_back(finding(Finding::Severity::warning, "follow_source_impossible", (in.user_root / output).string(),
+                                   0, "the INBOX was re-created or removed in the source; the Maildir root holds "
+                                      "every folder, so it stays (the new INBOX goes to a sibling)"));
+      continue;
+    }
     if (!only_ours(in, e, output, why)) {
       ++r.impossible;
       r.findings.push_back(finding(Finding::Severity::warning, "follow_source_impossible", (in.user_root / output).string(),

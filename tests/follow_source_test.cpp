@@ -184,3 +184,30 @@ TEST_CASE("follow_source: without unique ids a rename needs the same UIDVALIDITY
   CHECK_FALSE(fs::exists(tmp.path / "manifests" / "Old.jsonl"));
   CHECK(read_file(tmp.path / "Maildir" / "subscriptions") == "INBOX\n");
 }
+
+TEST_CASE("follow_source: a re-created INBOX never moves the Maildir root that holds every folder") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  fs::create_directories(tmp.path / "Maildir" / "cur");
+  REQUIRE(write_folder_done(tmp.path, "INBOX", FolderDone{"user.fred", "INBOX", 5, 1, 1, 0, "Maildir", ""}, false));
+  FolderNameResult inbox, old;
+  inbox.internal_name = "user.fred";
+  inbox.path = "INBOX";
+  inbox.levels = {"INBOX"};
+  old.internal_name = "user.fred.Old";
+  old.path = "Old";
+  old.levels = {"Old"};
+  old.maildirpp = ".Old";
+  FollowInput in = input(tmp.path, true);
+  in.folders.push_back({"user.fred", "", 6, &inbox});  // UIDVALIDITY 5 -> 6
+  in.folders.push_back({"user.fred.Old", "", 7, &old});
+  in.live_uids = [](const std::string&, std::vector<std::uint32_t>& uids, std::string&) {
+    uids = {1};
+    return true;
+  };
+  FollowResult r = follow_source(in);
+  CHECK(r.folders_replaced == 0);
+  CHECK(r.impossible == 1);
+  CHECK(fs::exists(tmp.path / "Maildir" / ".Old" / "cur" / (std::string(message_name) + ":2,S")));
+  CHECK(fs::exists(journal_dir(tmp.path) / "INBOX.done"));
+}
