@@ -260,6 +260,9 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.quiet = in.quiet;
   options.check_space = !c.no_space_check;
   options.dry_run = c.dry_run;
+  options.follow_source = c.follow_source;
+  if (c.follow_source && options.format == OutputFormat::zimbra_tgz)
+    return fail_input("--follow-source applies to --format maildir and mbox (a zimbra-tgz archive is written whole)");
   if (options.gzip && options.format != OutputFormat::mbox) return fail_input("--gzip applies to --format mbox only");
   options.mime = c.deep;
   if (!c.rename_map.empty()) {

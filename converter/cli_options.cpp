@@ -113,6 +113,10 @@ CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
   cmd.add_flag("--dry-run", o.dry_run,
                     "Discover, inventory, name and check space, then print what would be written (users, folders "
                     "with target names, messages, bytes, renames); create nothing");
+  cmd.add_flag("--follow-source", o.follow_source,
+               "Re-run on a newer snapshot (the cutover run): what an earlier run wrote follows the source's "
+               "expunges, folder renames, deletions and re-creations; what leaves the view is moved to "
+               "OUT/<user>/removed-by-source/, never deleted (docs/reference.md \"Following the source at cutover\")");
   cmd.add_flag("--no-space-check", o.no_space_check,
                     "Write even when the output file system seems to lack the space the new messages need");
   cmd.add_flag("--gzip", o.gzip, "mbox: compress each folder file to <name>.gz (Boost.Iostreams, zlib)");

@@ -52,6 +52,7 @@ struct ConvertCommandOptions {
   bool deep = false;
   bool gzip = false;
   bool no_space_check = false;
+  bool follow_source = false;  // --follow-source (docs/reference.md "Following the source at cutover")
   bool dry_run = false;
   std::uint64_t split_bytes = 256ull << 20;
   std::uint64_t split_messages = 20000;

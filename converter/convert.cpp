@@ -1,4 +1,5 @@
 #include "converter/convert.h"
+#include "converter/follow_source.h"
 #include "converter/carry_extras.h"
 
 #include <dirent.h>
@@ -1280,6 +1281,8 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
         part.done.source_uidnext = source_uidnext;
         part.done.target_uidnext = uidnext;
         part.done.manifest_lines = earlier_lines.size() + new_items;
+        part.done.output = (mbox_format ? fo.mbox_file : fo.maildir).lexically_relative(user.root).string();
+        part.done.uniqueid = source.unique_id;
       }
       write_part(part);
       ro.own_mbox.abort();
@@ -1478,6 +1481,8 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   done.source_uidnext = source_uidnext;
   done.target_uidnext = uidnext;
   done.manifest_lines = earlier_lines.size() + new_items;
+  done.output = (mbox_format ? fo.mbox_file : fo.maildir).lexically_relative(user.root).string();
+  done.uniqueid = source.unique_id;
   if (opt.sync == SyncPolicy::folder) {
     run.journal_done({user.root, fo.side_name, done, &out});
     return;
@@ -1656,6 +1661,43 @@ ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& opt)
     job.out.count.messages = job.orphans_of ? 0 : mi.live_count;
     job.out.count.not_converted = job.out.count.messages;
     job.name = nullptr;
+  }
+
+  // The earlier output follows the source's expunges, renames, deletions and re-creations
+  // (--follow-source; counted only without it): converter/follow_source.h.
+  // A shard of a plan with split folders only counts: other shards write into those folders meanwhile.
+  if (opt.follow_source && !opt.plan_ranges.empty())
+    report.findings.push_back(make_finding(Finding::Severity::warning, "follow_source_not_applied", opt.out.string(), 0,
+                                           "--follow-source is not applied by a shard of a plan that splits folders: "
+                                           "run one convert with it on the joined output"));
+  {
+    const std::string stamp = follow_source_stamp();
+    tbb::parallel_for(std::size_t{0}, users.size(), [&](std::size_t u) {
+      if (user_refused[u] || guest(u)) return;
+      FollowInput fi{users[u].root, opt.format == OutputFormat::maildir, opt.gzip, opt.sync != SyncPolicy::none,
+                     opt.follow_source && opt.plan_ranges.empty(), opt.dry_run, stamp, {}, {}};
+      std::map<std::string, std::size_t> index_of;
+      for (std::size_t i = 0; i < selected.size(); ++i)
+        if (plan.user_of[i] == u) {
+          const bool mail = selected[i]->kind == MailboxKind::email;
+          fi.folders.push_back({selected[i]->name.internal(), selected[i]->unique_id,
+                                mail ? inv[i].header.uidvalidity : 0, mail ? name_of(u, selected[i]->name.internal()) : nullptr});
+          index_of[selected[i]->name.internal()] = i;
+        }
+      // Folders the store still has but this run does not convert (not on disk, unreadable):
+      // present, so nothing of theirs is moved.
+      for (const auto& mb : disc.mailboxes)
+        if (!mb.deleted && mb.name.owner() == users[u].owner && !index_of.count(mb.name.internal()))
+          fi.folders.push_back({mb.name.internal(), mb.unique_id, 0, nullptr});
+      fi.live_uids = [&](const std::string& internal, std::vector<std::uint32_t>& uids, std::string& error) {
+        const std::size_t i = index_of.at(internal);
+        const LiveRecords again = reload_live_records(*selected[i], states.seen_for(*selected[i]), inv[i]);
+        error = again.error;
+        for (const auto& r : again.live) uids.push_back(r.uid);
+        return error.empty();
+      };
+      for (auto& f : follow_source(fi).findings) users[u].findings.push_back(std::move(f));
+    });
   }
 
   // Disk space: refuse before writing anything when the output file system lacks what the new

@@ -50,6 +50,7 @@ struct ConvertOptions {
   std::uint64_t split_messages = 20000;
   bool check_space = true;             // refuse when the output file system lacks the space
   bool dry_run = false;                // plan and report what would be written; create nothing
+  bool follow_source = false;          // --follow-source: converter/follow_source.h
   // File name of the rename map in `out`: shards of a plan write their own (shard_plan.h).
   std::string rename_map_file = "rename-map.tsv";
   OwnerMap owner;                      // --owner: each user's tree gets its owner once done (output_owner.h)

@@ -130,6 +130,8 @@ std::optional<FolderDone> read_folder_done(const fs::path& user_root, const std:
     d.source_uidnext = j->at("source_uidnext").get<std::uint32_t>();
     d.target_uidnext = j->at("target_uidnext").get<std::uint32_t>();
     d.manifest_lines = j->at("manifest_lines").get<std::uint64_t>();
+    d.output = j->value("output", std::string());
+    d.uniqueid = j->value("uniqueid", std::string());
     return d;
   } catch (const std::exception& e) {
     error = done_path(user_root, side).string() + ": " + e.what();
@@ -147,6 +149,8 @@ WriteStatus write_folder_done(const fs::path& user_root, const std::string& side
   j["source_uidnext"] = d.source_uidnext;
   j["target_uidnext"] = d.target_uidnext;
   j["manifest_lines"] = d.manifest_lines;
+  if (!d.output.empty()) j["output"] = d.output;
+  if (!d.uniqueid.empty()) j["uniqueid"] = d.uniqueid;
   return write_json(done_path(user_root, side), std::move(j), sync);
 }
 

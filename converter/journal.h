@@ -36,6 +36,11 @@ struct FolderDone {
   std::uint32_t source_uidnext = 0;  // the source's UIDNEXT when converted
   std::uint32_t target_uidnext = 0;  // the UIDNEXT written to the target
   std::uint64_t manifest_lines = 0;
+  // Where the folder's output is, relative to the user root ("Maildir/.Work", "mail/Work"), and the
+  // source mailbox's unique id: what --follow-source needs to move or rename it later
+  // (converter/follow_source.h). Empty in journals written before they were recorded.
+  std::string output;
+  std::string uniqueid;
 };
 
 struct FolderPending {

@@ -42,7 +42,9 @@ std::string range_part_json(const RangePart& p) {
                                        {"uidvalidity", p.done.uidvalidity},
                                        {"source_uidnext", p.done.source_uidnext},
                                        {"target_uidnext", p.done.target_uidnext},
-                                       {"manifest_lines", p.done.manifest_lines}};
+                                       {"manifest_lines", p.done.manifest_lines},
+                                       {"output", p.done.output},
+                                       {"uniqueid", p.done.uniqueid}};
   }
   // Paths must come back exactly: a name that is not UTF-8 gives "" (the caller fails the range)
   // rather than a path the join would get wrong. Plans split only folders with UTF-8 names.
@@ -82,6 +84,8 @@ Result<RangePart> parse_range_part(std::string_view text, std::string_view file)
       p.done.source_uidnext = d.at("source_uidnext").get<std::uint32_t>();
       p.done.target_uidnext = d.at("target_uidnext").get<std::uint32_t>();
       p.done.manifest_lines = d.at("manifest_lines").get<std::uint64_t>();
+      p.done.output = d.value("output", std::string());
+      p.done.uniqueid = d.value("uniqueid", std::string());
     }
     return p;
   } catch (const nlohmann::json::exception& e) {

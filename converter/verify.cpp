@@ -1,4 +1,5 @@
 #include "converter/verify.h"
+#include "converter/follow_source.h"
 
 #include <sys/stat.h>
 #include <tbb/blocked_range.h>
@@ -996,6 +997,13 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
     users[u].user = plan.users[u].owner;
     users[u].output = plan.users[u].root_rel;
     users[u].findings = std::move(user_findings[u]);
+    // What --follow-source moved out of view is accounted for in the holding area (converter/follow_source.h).
+    const HoldingCensus held = census_holding_area(opt.out / users[u].output);
+    for (const auto& m : held.missing) users[u].findings.push_back(error("holding_message_missing", opt.out / users[u].output, 0, m));
+    if (held.messages)
+      users[u].findings.push_back(info("held_by_follow_source", opt.out / users[u].output / holding_dir_name, 0,
+                                       std::to_string(held.present) + " of " + std::to_string(held.messages) +
+                                           " message(s) moved out of view by --follow-source are in the holding area"));
   }
   for (auto& job : jobs) {
     std::stable_sort(job.out.findings.begin(), job.out.findings.end(),

@@ -10,7 +10,7 @@ _cyrconv() {
     local -A opts=(
         [scan]="$input $output --json --json-file"
         [audit]="$input $output --verbose --report --html --on-corrupt --deep"
-        [convert]="$input $output --verbose --format --out --users --profile --eol --on-corrupt --sync --skip-deleted --split-bytes --split-messages --dry-run --no-space-check --gzip --deep --rename-map --owner --report --html --plan --shard"
+        [convert]="$input $output --verbose --format --out --users --profile --eol --on-corrupt --sync --skip-deleted --split-bytes --split-messages --dry-run --follow-source --no-space-check --gzip --deep --rename-map --owner --report --html --plan --shard"
         [verify]="$input $output --verbose --out --format --users --profile --rename-map --eol --report --html"
         [plan]="$input --shards --out --split-bytes --split-messages"
         [merge]="--plan --out --rename-map --help"

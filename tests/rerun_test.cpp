@@ -77,12 +77,14 @@ TEST_CASE("journal files round-trip; an options change is described") {
   JournalOptions other = o;
   other.eol = "crlf";
   CHECK(describe_options_change(o, other) == "--eol crlf (this output was made with lf)");
-  FolderDone d{"user.fred.Sent", "Sent", 7, 12, 14, 11};
+  FolderDone d{"user.fred.Sent", "Sent", 7, 12, 14, 11, "Maildir/.Sent", "abc"};
   REQUIRE(write_folder_done(tmp.path, "Sent", d, false));
   auto dd = read_folder_done(tmp.path, "Sent", error);
   REQUIRE(dd);
   CHECK(dd->target_uidnext == 14);
   CHECK(dd->manifest_lines == 11);
+  CHECK(dd->output == "Maildir/.Sent");
+  CHECK(dd->uniqueid == "abc");
   CHECK_FALSE(read_folder_done(tmp.path, "Trash", error));
   CHECK(error.empty());  // absent is not an error
   { std::ofstream(journal_dir(tmp.path) / "Torn.done") << "{\"version\": 1, \"fol"; }

@@ -771,7 +771,7 @@ def scenario_snapshots(fx, snap, stage):
     fx.lmtp(["sam"], 3)
     fx.lmtp(["sam", "tina"], 1)
     fx.lmtp(["tina"], 1)
-    for f in ("Sent", "Archiv", "Listen", "Wieder", "Vorher", "Papierkorb"):
+    for f in ("Sent", "Archiv", "Listen", "Wieder", "Vorher", "Weg", "Papierkorb"):
         fx.create("sam", f)
     fx.create("tina", "Notizen")
     plain = lambda k: []
@@ -780,6 +780,7 @@ def scenario_snapshots(fx, snap, stage):
     listen = fx.fill("sam", "Listen", 3, plain)
     fx.fill("sam", "Wieder", 2, plain)
     fx.fill("sam", "Vorher", 2, lambda k: ["\\Seen"])
+    fx.fill("sam", "Weg", 2, plain)
     papier = fx.fill("sam", "Papierkorb", 4, plain)
     notizen = fx.fill("tina", "Notizen", 4, plain)
     sam = fx.imap("sam")
@@ -791,7 +792,7 @@ def scenario_snapshots(fx, snap, stage):
     sam.cmd(b"SELECT", b"INBOX")
     sam.cmd(b"UID", b"STORE", b"1", b"+FLAGS.SILENT", b"(\\Seen)")
     sam.cmd(b"UNSELECT")
-    for f in ("INBOX", "Sent", "Archiv", "Wieder", "Vorher"):
+    for f in ("INBOX", "Sent", "Archiv", "Wieder", "Vorher", "Weg"):
         sam.cmd(b"SUBSCRIBE", q(fx.fname(f)))
     fx.notes.append("before a: sam/Listen UID %d expunged (delayed: record and file stay)" % listen[0])
     fx.notes.append("snapshot a copied with the server stopped; changes up to b: see ../changes.json and b/NOTES.txt")
@@ -871,6 +872,10 @@ def scenario_snapshots(fx, snap, stage):
     new = fx.fill("sam", "Wieder", 1, plain)
     ch.append(dict(user="sam", folder="Wieder", change="folder deleted and re-created",
                    how="DELETE (delayed: old mailbox kept as DELETED.*) + CREATE + APPEND", uids=new))
+    # deleted (delayed: kept as DELETED.user.sam.Weg.<hex>; the subscription stays in Cyrus)
+    sam.cmd(b"DELETE", q(fx.fname("Weg")))
+    ch.append(dict(user="sam", folder="Weg", change="folder deleted",
+                   how="DELETE (delayed: old mailbox kept as DELETED.*)", uids=[]))
     # renamed (Cyrus 3.6 keeps the mailbox id and UIDVALIDITY)
     sam.cmd(b"RENAME", q(fx.fname("Vorher")), q(fx.fname("Nachher")))
     ch.append(dict(user="sam", folder="Vorher", change="folder renamed", how="RENAME to Nachher", new_name="Nachher",

@@ -1,0 +1,244 @@
+// --follow-source on a hand-made earlier output (converter/follow_source.h): a folder the source
+// deleted (the snapshots fixture has none), mail the target received, a list of moves
+// interrupted and finished by a run without the option, and the holding area's census. The
+// renamed, re-created and expunged cases against real Cyrus are e2e_follow_source_cutover.
+#include <doctest/doctest.h>
+
+#include <set>
+
+#include <fstream>
+
+#include "converter/follow_source.h"
+#include "converter/follow_source_moves.h"
+#include "converter/journal.h"
+#include "tests/test_support.h"
+#include "writers/manifest.h"
+
+using namespace cyrconv;
+using namespace cyrconv::test;
+namespace fs = std::filesystem;
+
+namespace {
+
+const char* const message_name = "1000.V7U1.cyrconv,S=5,W=6";
+
+// An earlier run's folder "Old" (UIDVALIDITY 7) with one message, Dovecot's flags on its name.
+void earlier_folder(const fs::path& root) {
+  const fs::path dir = root / "Maildir" / ".Old";
+  for (const char* d : {"cur", "new", "tmp"}) fs::create_directories(dir / d);
+  std::ofstream(dir / "cur" / (std::string(message_name) + ":2,S")) << "hello";
+  std::ofstream(dir / "dovecot-uidlist") << "3 V7 N2\n1 :" << message_name << "\n";
+  fs::create_directories(root / "manifests");
+  ManifestEntry e;
+  e.uid = 1;
+  e.output_file = "Maildir/.Old/cur/" + std::string(message_name) + ":2,";
+  e.size = 6;
+  e.disposition = "written";
+  std::ofstream(root / "manifests" / "Old.jsonl") << manifest_line(e, false);
+  REQUIRE(write_folder_done(root, "Old", FolderDone{"user.fred.Old", "Old", 7, 2, 2, 1, "Maildir/.Old", ""}, false));
+  std::ofstream(root / "Maildir" / "subscriptions") << "INBOX\nOld\n";
+}
+
+bool has(const FollowResult& r, const std::string& kind) {
+  for (const auto& f : r.findings)
+    if (f.kind == kind) return true;
+  return false;
+}
+
+FollowInput input(const fs::path& root, bool apply) {
+  FollowInput in;
+  in.user_root = root;
+  in.apply = apply;
+  in.stamp = "20260101T000000Z";
+  in.live_uids = [](const std::string&, std::vector<std::uint32_t>&, std::string&) { return true; };
+  return in;
+}
+
+}  // namespace
+
+TEST_CASE("follow_source: a folder deleted in the source moves whole to the holding area, only when asked") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  FollowResult dry = follow_source(input(tmp.path, false));
+  CHECK(has(dry, "follow_source_available"));
+  CHECK(fs::exists(tmp.path / "Maildir" / ".Old"));
+  CHECK(fs::exists(journal_dir(tmp.path) / "Old.done"));
+
+  FollowResult r = follow_source(input(tmp.path, true));
+  CHECK(r.folders_moved == 1);
+  CHECK(has(r, "moved_to_holding"));
+  const fs::path held = tmp.path / holding_dir_name / "20260101T000000Z" / "Old";
+  CHECK_FALSE(fs::exists(tmp.path / "Maildir" / ".Old"));
+  CHECK(read_file(held / "cur" / (std::string(message_name) + ":2,S")) == "hello");
+  CHECK(fs::exists(held / "manifest.jsonl"));
+  CHECK(fs::exists(held / "journal.done"));
+  CHECK_FALSE(fs::exists(journal_dir(tmp.path) / "Old.done"));
+  CHECK_FALSE(fs::exists(journal_dir(tmp.path) / "follow-source.pending"));
+  CHECK(read_file(tmp.path / "Maildir" / "subscriptions") == "INBOX\n");
+  const HoldingCensus c = census_holding_area(tmp.path);
+  CHECK(c.messages == 1);
+  CHECK(c.present == 1);
+  CHECK(c.missing.empty());
+  // Nothing more to do on the next run.
+  FollowResult again = follow_source(input(tmp.path, true));
+  CHECK(again.folders_moved == 0);
+  CHECK_FALSE(has(again, "follow_source_available"));
+}
+
+TEST_CASE("follow_source: a folder holding mail the target received stays where it is") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  std::ofstream(tmp.path / "Maildir" / ".Old" / "new" / "1700000000.M1P1.host") << "delivered";
+  FollowResult r = follow_source(input(tmp.path, true));
+  CHECK(r.folders_moved == 0);
+  CHECK(r.impossible == 1);
+  CHECK(has(r, "follow_source_impossible"));
+  CHECK(fs::exists(tmp.path / "Maildir" / ".Old" / "new" / "1700000000.M1P1.host"));
+  CHECK(fs::exists(tmp.path / "Maildir" / ".Old" / "cur" / (std::string(message_name) + ":2,S")));
+  CHECK_FALSE(fs::exists(tmp.path / holding_dir_name));
+}
+
+TEST_CASE("follow_source: an expunged message moves with its manifest line; its uidlist line goes") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  FolderNameResult name;
+  name.internal_name = "user.fred.Old";
+  name.path = "Old";
+  name.levels = {"Old"};
+  name.maildirpp = ".Old";
+  FollowInput in = input(tmp.path, true);
+  in.folders.push_back({"user.fred.Old", "", 7, &name});
+  FollowResult r = follow_source(in);
+  CHECK(r.messages_moved == 1);
+  CHECK(fs::exists(tmp.path / "Maildir" / ".Old"));
+  CHECK(read_file(tmp.path / "manifests" / "Old.jsonl").empty());
+  CHECK(read_file(tmp.path / "Maildir" / ".Old" / "dovecot-uidlist") == "3 V7 N2\n");
+  const fs::path held = tmp.path / holding_dir_name / "20260101T000000Z" / "Old";
+  CHECK(read_file(held / "cur" / (std::string(message_name) + ":2,S")) == "hello");
+  CHECK(read_file(held / "manifest.jsonl").find("\"uid\":1") != std::string::npos);
+  std::string error;
+  CHECK(read_folder_done(tmp.path, "Old", error)->manifest_lines == 0);
+  CHECK(census_holding_area(tmp.path).present == 1);
+}
+
+TEST_CASE("follow_source: convert --dry-run moves nothing, not even an interrupted list, and says what would move") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  FolderNameResult name;
+  name.internal_name = "user.fred.Old";
+  name.path = "Old";
+  name.levels = {"Old"};
+  name.maildirpp = ".Old";
+  FollowInput in = input(tmp.path, true);
+  in.dry_run = true;
+  in.folders.push_back({"user.fred.Old", "", 7, &name});
+  FollowMove m;
+  m.kind = FollowMove::Kind::folder_deleted;
+  m.side = "Gone";
+  m.from = "Maildir/.Gone";
+  m.detail = "user.fred.Gone";
+  REQUIRE(write_pending_moves(tmp.path, PendingMoves{"20250505T050505Z", {m}}, false));
+  FollowResult r = follow_source(in);
+  CHECK(r.messages_moved == 0);
+  CHECK(r.folders_moved == 0);
+  CHECK_FALSE(fs::exists(tmp.path / holding_dir_name));
+  CHECK(fs::exists(journal_dir(tmp.path) / "follow-source.pending"));
+  CHECK(read_file(tmp.path / "Maildir" / ".Old" / "dovecot-uidlist") != "3 V7 N2\n");
+  std::set<std::string> kinds;
+  for (const auto& f : r.findings) kinds.insert(f.kind);
+  CHECK(kinds.count("follow_source_pending"));
+  CHECK(kinds.count("follow_source_available"));
+}
+
+TEST_CASE("follow_source: an interrupted list of moves is finished by the next run, with or without the option") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  FollowMove m;
+  m.kind = FollowMove::Kind::folder_deleted;
+  m.side = "Old";
+  m.from = "Maildir/.Old";
+  m.detail = "user.fred.Old";
+  REQUIRE(write_pending_moves(tmp.path, PendingMoves{"20250505T050505Z", {m}}, false));
+  // Killed after the folder itself moved, before its manifest and journal entry did.
+  fs::create_directories(tmp.path / holding_dir_name / "20250505T050505Z");
+  fs::rename(tmp.path / "Maildir" / ".Old", tmp.path / holding_dir_name / "20250505T050505Z" / "Old");
+  FollowResult r = follow_source(input(tmp.path, false));
+  CHECK(r.folders_moved == 1);
+  const fs::path held = tmp.path / holding_dir_name / "20250505T050505Z" / "Old";
+  CHECK(fs::exists(held / "manifest.jsonl"));
+  CHECK(fs::exists(held / "journal.done"));
+  CHECK_FALSE(fs::exists(journal_dir(tmp.path) / "follow-source.pending"));
+  CHECK(census_holding_area(tmp.path).missing.empty());
+}
+
+TEST_CASE("follow_source: a folder the store still has but this run does not convert is left alone") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  FollowInput in = input(tmp.path, true);
+  in.folders.push_back({"user.fred.Old", "", 0, nullptr});  // e.g. its spool directory is unreadable now
+  FollowResult r = follow_source(in);
+  CHECK(r.folders_moved == 0);
+  CHECK(r.folders_replaced == 0);
+  CHECK(fs::exists(tmp.path / "Maildir" / ".Old" / "cur" / (std::string(message_name) + ":2,S")));
+  CHECK_FALSE(fs::exists(tmp.path / holding_dir_name));
+}
+
+TEST_CASE("follow_source: without unique ids a rename needs the same UIDVALIDITY and every written UID") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  FolderNameResult a, b;
+  for (auto* n : {&a, &b}) n->levels = {"x"};
+  a.internal_name = "user.fred.New";
+  a.path = "New";
+  a.maildirpp = ".New";
+  b.internal_name = "user.fred.Other";
+  b.path = "Other";
+  b.maildirpp = ".Other";
+  FollowInput in = input(tmp.path, true);
+  // Both have UIDVALIDITY 7 (Cyrus gives one a second); only New still lists UID 1.
+  in.folders.push_back({"user.fred.New", "", 7, &a});
+  in.folders.push_back({"user.fred.Other", "", 7, &b});
+  in.live_uids = [](const std::string& internal, std::vector<std::uint32_t>& uids, std::string&) {
+    if (internal == "user.fred.New") uids = {1, 2};
+    return true;
+  };
+  FollowResult r = follow_source(in);
+  CHECK(r.folders_renamed == 1);
+  CHECK(fs::exists(tmp.path / "Maildir" / ".New" / "cur" / (std::string(message_name) + ":2,S")));
+  CHECK_FALSE(fs::exists(tmp.path / "Maildir" / ".Old"));
+  std::string error;
+  auto done = read_folder_done(tmp.path, "New", error);
+  REQUIRE(done);
+  CHECK(done->folder == "user.fred.New");
+  CHECK(done->output == "Maildir/.New");
+  CHECK(read_file(tmp.path / "manifests" / "New.jsonl").find("Maildir/.New/cur/") != std::string::npos);
+  CHECK_FALSE(fs::exists(tmp.path / "manifests" / "Old.jsonl"));
+  CHECK(read_file(tmp.path / "Maildir" / "subscriptions") == "INBOX\n");
+}
+
+TEST_CASE("follow_source: a re-created INBOX never moves the Maildir root that holds every folder") {
+  TempDir tmp;
+  earlier_folder(tmp.path);
+  fs::create_directories(tmp.path / "Maildir" / "cur");
+  REQUIRE(write_folder_done(tmp.path, "INBOX", FolderDone{"user.fred", "INBOX", 5, 1, 1, 0, "Maildir", ""}, false));
+  FolderNameResult inbox, old;
+  inbox.internal_name = "user.fred";
+  inbox.path = "INBOX";
+  inbox.levels = {"INBOX"};
+  old.internal_name = "user.fred.Old";
+  old.path = "Old";
+  old.levels = {"Old"};
+  old.maildirpp = ".Old";
+  FollowInput in = input(tmp.path, true);
+  in.folders.push_back({"user.fred", "", 6, &inbox});  // UIDVALIDITY 5 -> 6
+  in.folders.push_back({"user.fred.Old", "", 7, &old});
+  in.live_uids = [](const std::string&, std::vector<std::uint32_t>& uids, std::string&) {
+    uids = {1};
+    return true;
+  };
+  FollowResult r = follow_source(in);
+  CHECK(r.folders_replaced == 0);
+  CHECK(r.impossible == 1);
+  CHECK(fs::exists(tmp.path / "Maildir" / ".Old" / "cur" / (std::string(message_name) + ":2,S")));
+  CHECK(fs::exists(journal_dir(tmp.path) / "INBOX.done"));
+}
