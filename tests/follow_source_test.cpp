@@ -4,8 +4,6 @@
 // renamed, re-created and expunged cases against real Cyrus are e2e_follow_source_cutover.
 #include <doctest/doctest.h>
 
-#include <set>
-
 #include <fstream>
 
 #include "converter/follow_source.h"
@@ -43,6 +41,16 @@ bool has(const FollowResult& r, const std::string& kind) {
   for (const auto& f : r.findings)
     if (f.kind == kind) return true;
   return false;
+}
+
+// The target name of the fixture's folder user.fred.Old.
+FolderNameResult old_folder_name() {
+  FolderNameResult name;
+  name.internal_name = "user.fred.Old";
+  name.path = "Old";
+  name.levels = {"Old"};
+  name.maildirpp = ".Old";
+  return name;
 }
 
 FollowInput input(const fs::path& root, bool apply) {
@@ -101,11 +109,7 @@ TEST_CASE("follow_source: a folder holding mail the target received stays where 
 TEST_CASE("follow_source: an expunged message moves with its manifest line; its uidlist line goes") {
   TempDir tmp;
   earlier_folder(tmp.path);
-  FolderNameResult name;
-  name.internal_name = "user.fred.Old";
-  name.path = "Old";
-  name.levels = {"Old"};
-  name.maildirpp = ".Old";
+  const FolderNameResult name = old_folder_name();
   FollowInput in = input(tmp.path, true);
   in.folders.push_back({"user.fred.Old", "", 7, &name});
   FollowResult r = follow_source(in);
@@ -124,11 +128,7 @@ TEST_CASE("follow_source: an expunged message moves with its manifest line; its 
 TEST_CASE("follow_source: convert --dry-run moves nothing, not even an interrupted list, and says what would move") {
   TempDir tmp;
   earlier_folder(tmp.path);
-  FolderNameResult name;
-  name.internal_name = "user.fred.Old";
-  name.path = "Old";
-  name.levels = {"Old"};
-  name.maildirpp = ".Old";
+  const FolderNameResult name = old_folder_name();
   FollowInput in = input(tmp.path, true);
   in.dry_run = true;
   in.folders.push_back({"user.fred.Old", "", 7, &name});
@@ -144,10 +144,8 @@ TEST_CASE("follow_source: convert --dry-run moves nothing, not even an interrupt
   CHECK_FALSE(fs::exists(tmp.path / holding_dir_name));
   CHECK(fs::exists(journal_dir(tmp.path) / "follow-source.pending"));
   CHECK(read_file(tmp.path / "Maildir" / ".Old" / "dovecot-uidlist") != "3 V7 N2\n");
-  std::set<std::string> kinds;
-  for (const auto& f : r.findings) kinds.insert(f.kind);
-  CHECK(kinds.count("follow_source_pending"));
-  CHECK(kinds.count("follow_source_available"));
+  CHECK(has(r, "follow_source_pending"));
+  CHECK(has(r, "follow_source_available"));
 }
 
 TEST_CASE("follow_source: an interrupted list of moves is finished by the next run, with or without the option") {
