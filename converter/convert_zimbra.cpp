@@ -41,6 +41,7 @@
 #include "writers/message_log.h"
 #include "writers/tar_writer.h"
 #include "writers/zimbra_flags.h"
+#include "writers/zimbra_import_script.h"
 
 namespace cyrconv {
 
@@ -51,6 +52,8 @@ namespace {
 constexpr std::size_t read_buffer_size = 256 * 1024;
 constexpr std::string_view archive_name = "zimbra.tgz";
 constexpr std::string_view flags_name = "zimbra-flags.zmm";
+constexpr std::string_view script_name = "zimbra-import.sh";
+constexpr std::string_view expected_name = "zimbra-expected.tsv";
 
 Finding finding(Finding::Severity sev, std::string kind, std::string file, std::uint32_t uid, std::string detail) {
   return Finding{sev, std::move(kind), std::move(file), 0, uid, std::move(detail)};
@@ -99,6 +102,10 @@ struct UserRun {
   // createFolder line at the end.
   std::vector<std::pair<std::string, std::string>> empty_folders;
   std::set<std::string> filled_folders;
+  // Calendars and address books, posted one file each by the import script (never archive
+  // entries: ArchiveFormatter's .ics branch closes the tar stream and ends the import).
+  std::vector<ZimbraCollectionFile> collections;
+  std::vector<ZimbraExpectedRow> expected;  // zimbra-expected.tsv
 
   UserRun(const ConvertOptions& o, User& u, Progress& p) : opt(o), user(u), progress(p), checker(MessageCheckOptions{o.mime}) {}
 
@@ -523,19 +530,28 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
     run.empty_folders.emplace_back(folder_path, "message");
   else
     run.filled_folders.insert(folder_path);
+  run.expected.push_back(ZimbraExpectedRow{folder_path, "message", entries});
   if (auto st = manifest.commit(manifest_path, -1, run.sync(), OutputFile::OnExisting::replace); !st)
     out.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
 }
 
-// A calendar or addressbook: one .ics or .vcf entry per resource, in a folder of that view.
+// A calendar or addressbook: one file of all its resources (`calendars/<folder>.ics`,
+// `contacts/<folder>.vcf`; Zimbra's ics and vcf imports read several objects from one body),
+// posted by the import script into a folder it creates with the right view first.
 void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
   ConvertFolder& out = job.out;
   const MailboxRef& mb = *job.mailbox;
   const bool calendar = job.name->action == FolderAction::export_calendar;
   out.uidvalidity = inv.header.uidvalidity;
   out.uidnext = inv.header.last_uid + 1;
-  out.output = run.user.root_rel + "/" + std::string(archive_name);
-  std::uint64_t entries = 0;
+  const std::string sub = calendar ? "calendars" : "contacts";
+  const std::string file_name = side_file_name(*job.name) + (calendar ? ".ics" : ".vcf");
+  const fs::path dir = run.user.root / sub;
+  out.output = run.user.root_rel + "/" + sub + "/" + file_name;
+  OutputFile file;
+  WriteStatus fst = make_directories(dir);
+  if (fst) fst = file.open(dir, file_name);
+  std::uint64_t entries = 0, written_bytes = 0;
   for (const auto& r : inv.live) {
     ++out.count.messages;
     run.progress.add(r.size, 1);
@@ -550,8 +566,9 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
       m.findings.push_back(Finding{Finding::Severity::error, std::move(kind), path.string(), 0, r.uid, detail});
       out.messages.push_back(std::move(m));
     };
-    if (!run.stream_status) {
-      ++out.count.not_converted;
+    if (!run.stream_status || !fst) {
+      if (!fst) problem("output_failed", fst.message);
+      else ++out.count.not_converted;
       continue;
     }
     SourceOpen f = SourceOpen::map(path);
@@ -568,19 +585,43 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
       problem("dav_resource_unreadable", body.error().to_string());
       continue;
     }
-    const std::string entry = job.name->path + "/" + std::to_string(r.uid) + (calendar ? ".ics" : ".vcf");
-    if (auto st = run.add_entry(entry, body.value(), r.internaldate, 0600); !st) {
+    std::string_view bytes = body.value();
+    WriteStatus st = file.write(bytes);
+    // Objects are separated by a line end: the next BEGIN must start a line.
+    if (st && !bytes.empty() && bytes.back() != '\n') st = file.write("\r\n");
+    if (!st) {
+      fst = st;
       problem("output_failed", st.message);
       continue;
     }
     ++out.count.written;
     ++entries;
-    out.bytes_written += body.value().size();
+    written_bytes += bytes.size();
   }
-  if (entries == 0)
-    run.empty_folders.emplace_back(job.name->path, calendar ? "appointment" : "contact");
-  else
-    run.filled_folders.insert(job.name->path);
+  if (fst && entries > 0) fst = file.commit(dir / file_name, -1, run.sync(), OutputFile::OnExisting::keep_identical);
+  if (!fst) {
+    // Nothing of this collection exists: what was counted as written was not.
+    if (entries > 0) out.findings.push_back(finding(Finding::Severity::error, "output_failed", fst.message, 0, fst.message));
+    out.count.not_converted += out.count.written;
+    out.count.written = 0;
+    entries = 0;
+  }
+  out.bytes_written += fst ? written_bytes : 0;
+  run.empty_folders.emplace_back(job.name->path, calendar ? "appointment" : "contact");  // the script creates it
+  if (entries > 0) run.collections.push_back(ZimbraCollectionFile{job.name->path, sub + "/" + file_name, calendar});
+  run.expected.push_back(ZimbraExpectedRow{job.name->path, calendar ? "appointment" : "contact", entries});
+}
+
+// The import script and the expected counts: never over a different file (a re-run of the same
+// snapshot writes the same bytes; keep_identical keeps them).
+WriteStatus write_zimbra_side_file(const fs::path& root, std::string_view name, const std::string& text, bool sync,
+                                   mode_t mode) {
+  OutputFile f;
+  WriteStatus st = f.open(root, name);
+  if (st) st = f.write(text);
+  if (st) st = f.commit(root / name, -1, sync, OutputFile::OnExisting::keep_identical);
+  if (st && ::chmod((root / name).c_str(), mode) != 0) st = write_error(root / name, "chmod");
+  return st;
 }
 
 void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs, const std::vector<MailboxInventory>& inv,
@@ -649,11 +690,19 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
     if (log) log->spill(job.out.messages, job.out.spilled);  // on failure they stay in memory
   }
 
+  // The import script: folders the archive does not create (empty ones, calendars and address
+  // books, which need their view before their post), the archive, the collections, the flags.
+  ZimbraImportPlan import;
+  import.account = user.owner;
   for (const auto& [path, view] : run.empty_folders) {
     const auto child = run.filled_folders.lower_bound(path + "/");
     const bool parent_of_filled = child != run.filled_folders.end() && child->rfind(path + "/", 0) == 0;
-    if (!parent_of_filled) run.zmm_line(zmm_create_folder(path, view));
+    if (!parent_of_filled || view != "message") import.folders.emplace_back(path, view);
   }
+  std::sort(import.folders.begin(), import.folders.end());
+  if (!run.filled_folders.empty()) import.archives.emplace_back(archive_name);  // no entry: nothing to post
+  import.collections = run.collections;
+  import.flags_file = std::string(flags_name);
 
   // Finish: the archive's end, then both files under their final names, never over existing ones.
   if (run.stream_status) {
@@ -664,6 +713,14 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
   }
   if (run.stream_status) {
     if (auto c = run.zmm.commit(user.root / flags_name, -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
+      run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    if (auto c = write_zimbra_side_file(user.root, script_name, zimbra_import_script(import), run.sync(), 0755); !c)
+      run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    if (auto c = write_zimbra_side_file(user.root, expected_name, zimbra_expected_tsv(run.expected), run.sync(), 0644); !c)
       run.stream_failed(c);
   }
   if (run.stream_status) {
