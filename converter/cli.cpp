@@ -1,4 +1,5 @@
 #include "converter/cli.h"
+#include "converter/zimbra_counts.h"
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -319,6 +320,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
 }
 
 int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
+  if (!v.zimbra_counts.empty()) return run_zimbra_counts_check(v.zimbra_counts, v.zimbra_expected, v.out);
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
   VerifyOptions options;

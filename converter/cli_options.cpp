@@ -151,6 +151,14 @@ void add_verify_options(CLI::App& cmd, VerifyCommandOptions& o) {
       ->type_name("lf|crlf");
   cmd.add_option("--report", o.report_file, "Write the JSON verify report (schema in README) to FILE")
       ->type_name("FILE");
+  cmd.add_option("--zimbra-counts", o.zimbra_counts,
+                 "After zimbra-import.sh: compare FILE, the output of `zmmailbox -z -m USER getAllFolders` (or -v), "
+                 "with OUT/zimbra-expected.tsv (OUT = the user's directory) and name every folder whose count "
+                 "differs; no store is read (docs/zimbra.md)")
+      ->type_name("FILE");
+  cmd.add_option("--zimbra-expected", o.zimbra_expected,
+                 "With --zimbra-counts: the zimbra-expected.tsv to compare with (default OUT/zimbra-expected.tsv)")
+      ->type_name("FILE");
 }
 
 std::vector<std::string> split_list(const std::string& s) {

@@ -64,6 +64,8 @@ struct VerifyCommandOptions {
   std::string eol;      // "": as convert recorded it, else lf
   std::string rename_map;
   std::string report_file;
+  std::string zimbra_counts;    // --zimbra-counts: compare a getAllFolders listing (converter/zimbra_counts.h)
+  std::string zimbra_expected;  // --zimbra-expected: default OUT/zimbra-expected.tsv
 };
 
 // --spool, --partition, --archive-partition, --config, --threads.

@@ -74,7 +74,7 @@ flags() {
   run=$1 round=0
   while :; do
     z -f "$run" > "$1.log" 2>&1
-    grep '^ERROR: ' "$1.log" > "$1.failed"
+    grep 'ERROR: ' "$1.log" > "$1.failed"
     [ -s "$1.failed" ] || break
     round=$((round + 1))
     if [ "$round" -gt "$ROUNDS" ]; then
@@ -99,7 +99,7 @@ std::string zimbra_import_script(const ZimbraImportPlan& plan) {
   s += "# Run as the zimbra user on a mailbox server: sh zimbra-import.sh [ACCOUNT]\n";
   s += "# Stops at the first failed call; never posts a file twice (<file>.posted markers). Afterwards:\n";
   s += "#   zmmailbox -z -m ACCOUNT getAllFolders > folders.txt\n";
-  s += "#   cyrconv verify --zimbra-counts folders.txt --zimbra-expected zimbra-expected.tsv\n";
+  s += "#   cyrconv verify --out THIS_DIRECTORY --zimbra-counts folders.txt\n";
   s += "ACCOUNT=${1:-" + sh_quote(plan.account) + "}\n";
   s += prologue;
   for (const auto& [path, view] : plan.folders) s += "folder " + sh_quote("/" + path) + " " + view + "\n";
@@ -108,8 +108,8 @@ std::string zimbra_import_script(const ZimbraImportPlan& plan) {
     s += "post " + sh_quote(zimbra_rest_path(c.folder_path, c.calendar ? "ics" : "vcf")) + " " + sh_quote(c.file) + "\n";
   if (!plan.flags_file.empty()) s += "flags " + sh_quote(plan.flags_file) + "\n";
   s += "z getAllFolders > zimbra-folders-after.txt || die \"getAllFolders failed\"\n";
-  s += "echo \"zimbra-import: $ACCOUNT: done; check: cyrconv verify --zimbra-counts $DIR/zimbra-folders-after.txt "
-       "--zimbra-expected $DIR/zimbra-expected.tsv\"\n";
+  s += "echo \"zimbra-import: $ACCOUNT: done; check: cyrconv verify --out $DIR --zimbra-counts "
+       "$DIR/zimbra-folders-after.txt\"\n";
   return s;
 }
 
