@@ -277,6 +277,8 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.io_depth = in.io_depth;
   options.split_bytes = c.split_bytes;
   options.split_messages = c.split_messages;
+  options.zimbra_max_line = c.zimbra_max_line;
+  options.zimbra_quota = c.zimbra_quota;
   if (options.format != OutputFormat::maildir && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
   if (auto stop = run_preflight(&inputs, in.log, {{"--out", c.out, PathKind::directory},
                                                   {"--report", c.report_file, PathKind::file}}))

@@ -103,6 +103,16 @@ CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
                       "fail or zimbra-tgz")
       ->transform(size_value())
       ->type_name("SIZE");
+  cmd.add_option("--zimbra-max-line-length", o.zimbra_max_line,
+                 "zimbra-tgz: the server's zimbra_lmtp_max_line_length (default 10240); a message with a longer "
+                 "line is quarantined, as Zimbra would refuse it (0: not checked, for zimbra_lmtp_validate_messages "
+                 "false)")
+      ->type_name("BYTES");
+  cmd.add_option("--zimbra-quota", o.zimbra_quota,
+                 "zimbra-tgz: the mailbox quota the accounts will have; a user whose converted bytes exceed it is "
+                 "reported (zimbra_quota_exceeded) before anything is imported (default: not checked)")
+      ->transform(size_value())
+      ->type_name("SIZE");
   cmd.add_option("--split-messages", o.split_messages,
                       "... or more new messages than this (default 20000; 0: no limit)")
       ->check(whole_number(0, 4000000000LL))

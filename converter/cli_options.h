@@ -53,6 +53,8 @@ struct ConvertCommandOptions {
   bool dry_run = false;
   std::uint64_t split_bytes = 256ull << 20;
   std::uint64_t split_messages = 20000;
+  std::uint64_t zimbra_max_line = 10240;  // --zimbra-max-line-length (0: not checked)
+  std::uint64_t zimbra_quota = 0;         // --zimbra-quota (0: none)
   ShardRequest shard;  // --plan FILE [--shard K]
 };
 

@@ -29,6 +29,7 @@
 #include "converter/prefetch.h"
 #include "converter/prior_output.h"
 #include "converter/scan.h"
+#include "converter/zimbra_limits.h"
 #include "converter/source_io.h"
 #include "parsers/dav_resource.h"
 #include "parsers/message_check.h"
@@ -420,6 +421,7 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
       subject.read_error = s.message;
       m = decide_message(subject, &check, opt.on_corrupt, out.name);
       if (m.action == "recover") m.action = m.changes.empty() ? "write" : "repair";
+      quarantine_zimbra_long_line(check, opt.zimbra_max_line, m);  // Zimbra would refuse it
     }
 
     const std::string entry = folder_path + "/" + std::to_string(item.target_uid) + ".eml";
@@ -764,6 +766,7 @@ std::string snapshot_fingerprint(const User& u, const std::vector<Job>& jobs, co
   add(to_string(opt.profile));
   add(to_string(opt.on_corrupt));
   add(opt.skip_deleted ? "skip-deleted" : "");
+  add(std::to_string(opt.zimbra_max_line));
   for (std::size_t j : u.jobs) {
     const Job& job = jobs[j];
     const MailboxInventory& mi = inv[job.inventory];
@@ -951,6 +954,13 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
         return;
       }
       mi.live = std::move(again.live);
+    }
+    std::uint64_t user_bytes = 0;
+    for (std::size_t j : u.jobs)
+      if (!jobs[j].orphans_of) user_bytes += inv[jobs[j].inventory].bytes;
+    if (auto why = zimbra_quota_problem(user_bytes, opt.zimbra_quota)) {
+      leave_user(u, "zimbra_quota_exceeded", *why, false);
+      return;
     }
     std::error_code ec;
     u.fingerprint = snapshot_fingerprint(u, jobs, inv, opt);
