@@ -10,8 +10,8 @@ _cyrconv() {
     local -A opts=(
         [scan]="$input $output --json --json-file"
         [audit]="$input $output --verbose --report --on-corrupt --deep"
-        [convert]="$input $output --verbose --format --out --users --profile --eol --on-corrupt --sync --skip-deleted --split-bytes --split-messages --dry-run --no-space-check --gzip --deep --rename-map --owner --report --plan --shard"
-        [verify]="$input $output --verbose --out --format --users --profile --rename-map --eol --report"
+        [convert]="$input $output --verbose --format --out --users --profile --eol --on-corrupt --sync --skip-deleted --split-bytes --split-messages --zimbra-max-line-length --zimbra-quota --dry-run --no-space-check --gzip --deep --rename-map --owner --report --plan --shard"
+        [verify]="$input $output --verbose --out --format --users --profile --rename-map --eol --report --zimbra-counts --zimbra-expected"
         [plan]="$input --shards --out --split-bytes --split-messages"
         [merge]="--plan --out --rename-map --help"
     )
@@ -39,7 +39,7 @@ _cyrconv() {
         --eol) COMPREPLY=($(compgen -W "lf crlf" -- "$cur")); return ;;
         --on-corrupt) COMPREPLY=($(compgen -W "repair quarantine fail" -- "$cur")); return ;;
         --sync) COMPREPLY=($(compgen -W "none folder message" -- "$cur")); return ;;
-        --partition|--archive-partition|--threads|--io-depth|--users|--split-bytes|--split-messages|--shard|--shards)
+        --partition|--archive-partition|--threads|--io-depth|--users|--split-bytes|--split-messages|--shard|--shards|--zimbra-max-line-length|--zimbra-quota)
             return ;;
     esac
 
