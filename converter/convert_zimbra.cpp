@@ -30,6 +30,8 @@
 #include "converter/prior_output.h"
 #include "converter/scan.h"
 #include "converter/zimbra_limits.h"
+#include "converter/zimbra_runs.h"
+#include "converter/zimbra_counts.h"
 #include "converter/source_io.h"
 #include "parsers/dav_resource.h"
 #include "parsers/message_check.h"
@@ -67,6 +69,10 @@ struct Job {
   std::size_t user = 0;
   const FolderNameResult* name = nullptr;
   ConvertFolder out;
+  // An incremental run (converter/zimbra_runs.h): what earlier archives hold of this folder; for
+  // a calendar or address book, that it was posted from an earlier run and is left as it is.
+  std::shared_ptr<const EarlierZimbraFolder> earlier;
+  bool dav_earlier = false;
 };
 
 struct User {
@@ -79,6 +85,11 @@ struct User {
   std::vector<Finding> findings;
   bool refused = false;
   std::string fingerprint;  // of the snapshot as this user's archive holds it (journal/zimbra.done)
+  std::vector<ZimbraRun> runs;  // earlier archives (incremental run), oldest first
+  unsigned run = 1;             // this run's number: its archive is zimbra_archive_name(run)
+  ZimbraFolderCounts earlier_expected;  // the earlier run's zimbra-expected.tsv
+  std::string archive_file() const { return zimbra_archive_name(run); }
+  std::string flags_file() const { return zimbra_flags_name(run); }
 };
 
 // What one user's conversion shares between its folders: the archive, the flag commands, the
@@ -271,7 +282,7 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
   const MailboxRef& source = recovery ? *job.orphans_of : *job.mailbox;
   out.uidvalidity = inv.header.uidvalidity;
   out.uidnext = recovery ? static_cast<std::uint32_t>(orphan_uids.size() + 1) : inv.header.last_uid + 1;
-  out.output = run.user.root_rel + "/" + std::string(archive_name);
+  out.output = run.user.root_rel + "/" + run.user.archive_file();
   const std::string folder_path = job.name->path;
   const std::string side = side_file_name(*job.name);
   const fs::path quarantine_dir = run.user.root / "quarantine" / side;
@@ -322,6 +333,8 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
   }
 
   FolderFlags folder_flags;
+  std::set<std::uint32_t> carried;  // earlier manifest lines written again
+  std::uint64_t reused = 0;         // UIDs that name another message than an earlier archive's
   std::uint64_t entries = 0;
   std::uint32_t previous_uid = 0;
   for (const Item& item : items) {
@@ -354,6 +367,24 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
       if (m && (!m->findings.empty() || m->action != "write")) out.messages.push_back(*m);
     };
 
+    if (job.earlier) {
+      // An earlier archive holds it (or it was quarantined then): its manifest line is kept.
+      auto it = job.earlier->by_uid.find(item.target_uid);
+      if (it != job.earlier->by_uid.end() && same_zimbra_message(it->second.second, r, me.source_file)) {
+        const bool in_archive = it->second.second.disposition != "quarantined";
+        if (recovery)
+          ++(in_archive ? out.count.orphans_recovered : out.count.orphans_quarantined);
+        else {
+          ++out.count.earlier;
+          out.count.earlier_quarantined += !in_archive;
+        }
+        (void)manifest.write(it->second.first + "\n");
+        carried.insert(item.target_uid);
+        run.progress.add(r ? r->size : 0, 1);
+        continue;
+      }
+      if (it != job.earlier->by_uid.end()) ++reused;  // another message under an earlier UID: written anew
+    }
     if (out.failed || !run.stream_status) {
       ++out.count.not_converted;
       me.disposition = "not_converted";
@@ -433,7 +464,7 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
       out.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, item.source_uid, st.message));
     };
     auto written = [&](std::uint64_t size) {
-      me.output_file = std::string(archive_name) + ":" + entry;
+      me.output_file = run.user.archive_file() + ":" + entry;
       out.bytes_written += size;
       ++entries;
       folder_flags.add(item.target_uid, msgid, flags, flag_need(flags, me.keywords));
@@ -513,6 +544,19 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
     finish_message(&m);
   }
   if (recovery) out.count.written = out.count.repaired = out.count.quarantined = 0;
+  std::uint64_t earlier_entries = 0;
+  if (job.earlier) {
+    // Messages Cyrus expunged since stay in Zimbra: their lines stay in the manifest.
+    for (const auto& [uid, line] : job.earlier->by_uid)
+      if (!carried.count(uid)) (void)manifest.write(line.first + "\n");
+    earlier_entries = job.earlier->in_archives;
+    if (reused)
+      out.findings.push_back(finding(Finding::Severity::warning, "zimbra_uid_reused", manifest_path.string(), 0,
+                                     std::to_string(reused) +
+                                         " UID(s) name other messages than an earlier archive holds under them "
+                                         "(UIDVALIDITY changed?): written into this run's archive; the earlier ones "
+                                         "stay in Zimbra"));
+  }
 
   // Flags the entries could not carry; a folder without entries is created by the zmm file,
   // or it would not exist after the import.
@@ -532,7 +576,7 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
     run.empty_folders.emplace_back(folder_path, "message");
   else
     run.filled_folders.insert(folder_path);
-  run.expected.push_back(ZimbraExpectedRow{folder_path, "message", entries});
+  run.expected.push_back(ZimbraExpectedRow{folder_path, "message", entries + earlier_entries});
   if (auto st = manifest.commit(manifest_path, -1, run.sync(), OutputFile::OnExisting::replace); !st)
     out.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
 }
@@ -550,6 +594,19 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
   const std::string file_name = side_file_name(*job.name) + (calendar ? ".ics" : ".vcf");
   const fs::path dir = run.user.root / sub;
   out.output = run.user.root_rel + "/" + sub + "/" + file_name;
+  if (job.dav_earlier) {
+    // Posted from an earlier run: a second post would duplicate its contacts. Left as it is.
+    out.count.messages = out.count.earlier = inv.live.size();
+    for (const auto& r : inv.live) run.progress.add(r.size, 1);
+    std::error_code ec;
+    if (fs::exists(dir / file_name, ec))
+      run.collections.push_back(ZimbraCollectionFile{job.name->path, sub + "/" + file_name, calendar});
+    run.empty_folders.emplace_back(job.name->path, calendar ? "appointment" : "contact");
+    const auto it = run.user.earlier_expected.find("/" + job.name->path);
+    run.expected.push_back(ZimbraExpectedRow{job.name->path, calendar ? "appointment" : "contact",
+                                             it == run.user.earlier_expected.end() ? 0 : it->second});
+    return;
+  }
   OutputFile file;
   WriteStatus fst = make_directories(dir);
   if (fst) fst = file.open(dir, file_name);
@@ -614,14 +671,14 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
   run.expected.push_back(ZimbraExpectedRow{job.name->path, calendar ? "appointment" : "contact", entries});
 }
 
-// The import script and the expected counts: never over a different file (a re-run of the same
-// snapshot writes the same bytes; keep_identical keeps them).
+// The import script and the expected counts, cyrconv's own: an incremental run replaces them
+// (they list every archive and the counts after all of them).
 WriteStatus write_zimbra_side_file(const fs::path& root, std::string_view name, const std::string& text, bool sync,
                                    mode_t mode) {
   OutputFile f;
   WriteStatus st = f.open(root, name);
   if (st) st = f.write(text);
-  if (st) st = f.commit(root / name, -1, sync, OutputFile::OnExisting::keep_identical);
+  if (st) st = f.commit(root / name, -1, sync, OutputFile::OnExisting::replace);
   if (st && ::chmod((root / name).c_str(), mode) != 0) st = write_error(root / name, "chmod");
   return st;
 }
@@ -636,8 +693,8 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
   WriteStatus st = make_directories(user.root);
   if (st) st = run.raw.open(user.root);
   if (st) st = run.repaired.open(user.root);
-  if (st) st = run.archive.open(user.root, archive_name);
-  if (st) st = run.zmm.open(user.root, flags_name);
+  if (st) st = run.archive.open(user.root, user.archive_file());
+  if (st) st = run.zmm.open(user.root, user.flags_file());
   if (!st) {
     fail_all(st);
     run.stream_status = st;
@@ -702,19 +759,29 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
     if (!parent_of_filled || view != "message") import.folders.emplace_back(path, view);
   }
   std::sort(import.folders.begin(), import.folders.end());
-  if (!run.filled_folders.empty()) import.archives.emplace_back(archive_name);  // no entry: nothing to post
+  // Every archive, earlier ones first (the script's markers skip those already posted); an
+  // archive without entries has nothing to post.
+  std::vector<ZimbraRun> runs = user.runs;
+  runs.push_back(ZimbraRun{user.run, user.archive_file(), user.flags_file(), 0});
+  for (std::size_t j : user.jobs)
+    if (jobs[j].name && jobs[j].name->action == FolderAction::mail_folder)
+      runs.back().entries += jobs[j].out.count.written + jobs[j].out.count.repaired +
+                             (jobs[j].orphans_of ? jobs[j].out.count.orphans_recovered : 0);
+  for (const auto& r : runs) {
+    if (r.entries > 0 || (r.number == 1 && user.runs.empty() && !run.filled_folders.empty())) import.archives.push_back(r.archive);
+    import.flags_files.push_back(r.flags);
+  }
   import.collections = run.collections;
-  import.flags_file = std::string(flags_name);
 
   // Finish: the archive's end, then both files under their final names, never over existing ones.
   if (run.stream_status) {
     if (auto f = run.tar.finish(); !f) run.stream_failed(f);
   }
   if (run.stream_status) {
-    if (auto c = run.archive.commit(user.root / archive_name, run.sync()); !c) run.stream_failed(c);
+    if (auto c = run.archive.commit(user.root / user.archive_file(), run.sync()); !c) run.stream_failed(c);
   }
   if (run.stream_status) {
-    if (auto c = run.zmm.commit(user.root / flags_name, -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
+    if (auto c = run.zmm.commit(user.root / user.flags_file(), -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
       run.stream_failed(c);
   }
   if (run.stream_status) {
@@ -723,6 +790,11 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
   }
   if (run.stream_status) {
     if (auto c = write_zimbra_side_file(user.root, expected_name, zimbra_expected_tsv(run.expected), run.sync(), 0644); !c)
+      run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    // The archive is there: record it, so the next run's manifests count its messages as earlier.
+    if (auto c = write_small_file(user.root / zimbra_runs_file, zimbra_runs_text(runs), run.sync()); !c)
       run.stream_failed(c);
   }
   if (run.stream_status) {
@@ -943,6 +1015,39 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
       job.name = nullptr;
     }
   };
+  // A newer snapshot of a user whose archive exists: this run's archive holds only what no
+  // earlier archive holds (converter/zimbra_runs.h); earlier archives are never touched.
+  auto start_incremental = [&](User& u) {
+    std::string err;
+    u.runs = read_zimbra_runs(u.root, err);
+    if (!err.empty() || u.runs.empty()) {
+      leave_user(u, "output_exists",
+                 (err.empty() ? "this user's zimbra.tgz was made from another snapshot but is missing" : err) +
+                     ": left untouched; no archive of the new messages is made",
+                 false);
+      return;
+    }
+    u.run = u.runs.back().number + 1;
+    if (auto t = read_output_text(u.root / "zimbra-expected.tsv", err))
+      if (auto e = parse_zimbra_expected(*t, (u.root / "zimbra-expected.tsv").string())) u.earlier_expected = e.value();
+    for (std::size_t j : u.jobs) {
+      Job& job = jobs[j];
+      if (!job.name) continue;
+      if (job.name->action == FolderAction::export_calendar || job.name->action == FolderAction::export_addressbook) {
+        job.dav_earlier = true;
+        continue;
+      }
+      if (job.name->action != FolderAction::mail_folder) continue;
+      auto e = std::make_shared<EarlierZimbraFolder>(
+          read_earlier_zimbra_folder(u.root / "manifests" / (side_file_name(*job.name) + ".jsonl"), u.runs));
+      if (!e->error.empty()) {
+        // Without the manifest nobody knows what the earlier archives hold: nothing is made.
+        leave_user(u, "output_exists", e->error + ": no archive of the new messages is made", false);
+        return;
+      }
+      job.earlier = std::move(e);
+    }
+  };
   auto decide = [&](User& u) {
     for (std::size_t j : u.jobs) {
       MailboxInventory& mi = inv[jobs[j].inventory];
@@ -971,10 +1076,7 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
     if (archive_there && same)
       leave_user(u, "", "", true);  // nothing to do
     else if (archive_there && done)
-      leave_user(u, "output_exists",
-                    "this user's zimbra.tgz was made from another snapshot: left untouched; adding to a Zimbra archive "
-                    "is not built, so convert the newer snapshot into a new --out",
-                    false);
+      start_incremental(u);
   };
   auto release = [&](const User& u) {
     for (std::size_t j : u.jobs)

@@ -73,11 +73,23 @@ TEST_CASE("convert zimbra-tgz re-run: the same snapshot leaves the archive as it
   CHECK(second.totals.not_converted == 0);
   CHECK(second.totals.earlier == first.totals.messages);
   CHECK(test::read_file(archive) == before);
-  // An archive made from another snapshot (its journal says so): refused, untouched.
+  // An archive made from another snapshot (its journal says so): untouched; an incremental run
+  // finds every message in the earlier archive (its manifests) and writes none again.
   { std::ofstream(tmp.path / "out" / "carl" / "journal" / "zimbra.done", std::ios::trunc) << "another snapshot\n"; }
   const ConvertReport third = run_convert(spool_only(spool), opt);
-  CHECK(has_finding(third, "output_exists"));
+  CHECK_FALSE(has_finding(third, "output_exists"));
+  CHECK(third.totals.written == 0);
+  CHECK(third.totals.earlier == first.totals.messages - first.totals.missing);
   CHECK(test::read_file(archive) == before);
+  CHECK(fs::exists(tmp.path / "out" / "carl" / "zimbra-0002.tgz"));
+  CHECK(test::read_file(tmp.path / "out" / "carl" / "zimbra-archives.tsv").find("2\tzimbra-0002.tgz\tzimbra-flags-0002.zmm\t0\n") !=
+        std::string::npos);
+  // A record of the archives that cannot be read: nothing is made.
+  { std::ofstream(tmp.path / "out" / "carl" / "journal" / "zimbra.done", std::ios::trunc) << "yet another\n"; }
+  { std::ofstream(tmp.path / "out" / "carl" / "zimbra-archives.tsv", std::ios::trunc) << "garbage\n"; }
+  const ConvertReport fourth = run_convert(spool_only(spool), opt);
+  CHECK(has_finding(fourth, "output_exists"));
+  CHECK_FALSE(fs::exists(tmp.path / "out" / "carl" / "zimbra-0003.tgz"));
 }
 
 TEST_CASE("convert zimbra-tgz: a message with a line over the server's limit is quarantined with the setting named") {

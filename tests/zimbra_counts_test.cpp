@@ -56,7 +56,7 @@ TEST_CASE("zimbra import script: REST paths percent-encoded, words quoted for sh
   p.folders = {{"Arbeit", "appointment"}};
   p.archives = {"zimbra.tgz"};
   p.collections = {{"Arbeit", "calendars/Arbeit.ics", true}};
-  p.flags_file = "zimbra-flags.zmm";
+  p.flags_files = {"zimbra-flags.zmm"};
   const std::string s = zimbra_import_script(p);
   const auto at = [&](std::string_view needle) { return s.find(needle); };
   REQUIRE(at("folder '/Arbeit' appointment") != std::string::npos);

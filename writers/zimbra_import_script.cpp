@@ -106,7 +106,7 @@ std::string zimbra_import_script(const ZimbraImportPlan& plan) {
   for (const auto& a : plan.archives) s += "post '//?fmt=tgz&resolve=skip' " + sh_quote(a) + "\n";
   for (const auto& c : plan.collections)
     s += "post " + sh_quote(zimbra_rest_path(c.folder_path, c.calendar ? "ics" : "vcf")) + " " + sh_quote(c.file) + "\n";
-  if (!plan.flags_file.empty()) s += "flags " + sh_quote(plan.flags_file) + "\n";
+  for (const auto& f : plan.flags_files) s += "flags " + sh_quote(f) + "\n";
   s += "z getAllFolders > zimbra-folders-after.txt || die \"getAllFolders failed\"\n";
   s += "echo \"zimbra-import: $ACCOUNT: done; check: cyrconv verify --out $DIR --zimbra-counts "
        "$DIR/zimbra-folders-after.txt\"\n";

@@ -24,7 +24,7 @@ struct ZimbraImportPlan {
   std::vector<std::pair<std::string, std::string>> folders;
   std::vector<std::string> archives;  // .tgz files relative to the user's directory, in order
   std::vector<ZimbraCollectionFile> collections;
-  std::string flags_file;  // the zmmailbox command file for flags and tags ("" = none)
+  std::vector<std::string> flags_files;  // zmmailbox command files for flags and tags, in order
 };
 
 std::string zimbra_import_script(const ZimbraImportPlan& plan);

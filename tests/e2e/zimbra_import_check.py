@@ -10,9 +10,15 @@ model of Zimbra (zimbra_model.py: ArchiveFormatter's reading rules) through a st
   * running the script again posts nothing (the .posted markers), and a failed post stops the
     script before anything after it, leaves a .posting marker, and the next run refuses that file;
   * flag lines that fail because Zimbra has not indexed the messages yet are run again;
-  * the model itself: an archive with an .ics entry first loses every entry after it, as Zimbra does.
+  * the model itself: an archive with an .ics entry first loses every entry after it, as Zimbra does;
+  * incremental: snapshot a converted and imported, then snapshot b (new mail, expunges, a
+    re-created folder) converted into the same tree writes zimbra-0002.tgz with only what no
+    earlier archive holds; zimbra.tgz is untouched; the script posts only the new archive; every
+    manifest line names an entry that exists with its bytes; no message is in two archives; the
+    counts match; a third run on b makes no third archive.
 """
 import argparse
+import hashlib
 import io
 import json
 import os
@@ -67,6 +73,7 @@ def main():
             users += 1
             check_user(args, u, udir, tmp, wrapper)
         check_model_stops_at_ics()
+        check_incremental(args, tmp, wrapper)
     if problems:
         print(f"{len(problems)} mismatches")
         return 1
@@ -172,6 +179,97 @@ def check_model_stops_at_ics():
         counts = box.import_archive(buf.getvalue())
         if counts["message"] != 0 or counts["appointment"] != 1:
             fail(f"the model does not stop after an .ics entry: {counts}")
+
+
+def archive_entries(path):
+    out = {}
+    with tarfile.open(path, "r:gz", encoding="utf-8") as t:
+        for m in t:
+            out[m.name] = hashlib.sha1(t.extractfile(m).read()).hexdigest()
+    return out
+
+
+def check_incremental(args, tmp, wrapper):
+    snaps = os.path.join(args.source, "fixtures", "cyrus36-snapshots")
+    out = os.path.join(tmp, "incr")
+    work = os.path.join(tmp, "incr-work")
+    os.makedirs(work)
+
+    def convert(snap):
+        rp = os.path.join(work, snap + ".json")
+        p = subprocess.run([args.cyrconv, "convert", "--spool", os.path.join(snaps, snap, "spool"), "--config",
+                            os.path.join(snaps, snap, "config"), "--format", "zimbra-tgz", "--out", out,
+                            "--report", rp, "--quiet"], capture_output=True, text=True)
+        if p.returncode not in (0, 1):
+            raise SystemExit(f"incremental: convert {snap} failed ({p.returncode}): {p.stderr[-2000:]}")
+        return json.load(open(rp, encoding="utf-8"))
+
+    def env_for(u):
+        state = os.path.join(work, u.replace("/", "_") + ".state.json")
+        return dict(os.environ, ZMMAILBOX=wrapper, FAKE_ZMM_STATE=state, FAKE_ZMM_LOG=state + ".log",
+                    ZIMBRA_INDEX_WAIT="0", ZIMBRA_INDEX_ROUNDS="2")
+
+    ra = convert("a")
+    first = {}
+    for u in ra["users"]:
+        udir = os.path.join(out, u["output"])
+        if not u["output"] or not os.path.exists(os.path.join(udir, "zimbra.tgz")):
+            continue
+        first[u["output"]] = open(os.path.join(udir, "zimbra.tgz"), "rb").read()
+        p = run_script(udir, env_for(u["output"]))
+        if p.returncode != 0:
+            fail(f"incremental: {u['output']}: import of a failed: {p.stderr[-500:]}")
+    rb = convert("b")
+    if rb["totals"]["earlier"] == 0 or rb["totals"]["written"] == 0:
+        fail(f"incremental: b wrote {rb['totals']['written']}, earlier {rb['totals']['earlier']}: expected both")
+    new_archives = 0
+    for u in rb["users"]:
+        udir = os.path.join(out, u["output"])
+        label = "incremental: " + u["output"]
+        if u["output"] not in first:
+            continue
+        if open(os.path.join(udir, "zimbra.tgz"), "rb").read() != first.get(u["output"]):
+            fail(f"{label}: zimbra.tgz changed")
+        second = os.path.join(udir, "zimbra-0002.tgz")
+        if not os.path.exists(second):
+            fail(f"{label}: no zimbra-0002.tgz")
+            continue
+        new_archives += 1
+        archives = {"zimbra.tgz": archive_entries(os.path.join(udir, "zimbra.tgz")),
+                    "zimbra-0002.tgz": archive_entries(second)}
+        for name, sha in archives["zimbra-0002.tgz"].items():
+            if archives["zimbra.tgz"].get(name) == sha:
+                fail(f"{label}: {name} is in both archives")
+        listed = set()
+        for mf in os.listdir(os.path.join(udir, "manifests")):
+            for line in open(os.path.join(udir, "manifests", mf), encoding="utf-8"):
+                r = json.loads(line)
+                if r["disposition"] not in ("written", "repaired"):
+                    continue
+                arch, _, entry = r["output_file"].partition(":")
+                got = archives.get(arch, {}).get(entry)
+                if got is None or (r["disposition"] == "written" and got != r["sha1"]):
+                    fail(f"{label}: manifest {mf} uid {r['uid']}: {r['output_file']} missing or not its bytes")
+                listed.add((arch, entry))
+        for arch, entries in archives.items():
+            for entry in entries:
+                if (arch, entry) not in listed:
+                    fail(f"{label}: {arch}:{entry} is in no manifest")
+        env = env_for(u["output"])
+        p = run_script(udir, env)
+        posts = [line.split()[3] for line in open(env["FAKE_ZMM_LOG"], encoding="utf-8") if line.split()[1] == "postRestURL"]
+        if p.returncode != 0 or posts.count("zimbra.tgz") != 1 or posts.count("zimbra-0002.tgz") != 1:
+            fail(f"{label}: second import ({p.returncode}) posted {posts}: {p.stderr[-400:]}")
+        v = subprocess.run([args.cyrconv, "verify", "--out", udir, "--zimbra-counts",
+                            os.path.join(udir, "zimbra-folders-after.txt")], capture_output=True, text=True)
+        if v.returncode != 0:
+            fail(f"{label}: counts after both archives: {v.stdout[-800:]}")
+    if new_archives == 0:
+        fail("incremental: no user got a second archive")
+    convert("b")
+    for u in rb["users"]:
+        if os.path.exists(os.path.join(out, u["output"], "zimbra-0003.tgz")):
+            fail(f"incremental: {u['output']}: a third run on the same snapshot made zimbra-0003.tgz")
 
 
 if __name__ == "__main__":
