@@ -762,7 +762,7 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
   // Every archive, earlier ones first (the script's markers skip those already posted); an
   // archive without entries has nothing to post.
   std::vector<ZimbraRun> runs = user.runs;
-  runs.push_back(ZimbraRun{user.run, user.archive_file(), user.flags_file(), 0});
+  runs.push_back(ZimbraRun{user.run, user.archive_file(), user.flags_file(), 0, user.fingerprint});
   for (std::size_t j : user.jobs)
     if (jobs[j].name && jobs[j].name->action == FolderAction::mail_folder)
       runs.back().entries += jobs[j].out.count.written + jobs[j].out.count.repaired +
@@ -1072,7 +1072,18 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
     std::string jerr;
     const auto done = read_output_text(journal_dir(u.root) / "zimbra.done", jerr);
     const bool archive_there = fs::exists(u.root / archive_name, ec) || fs::exists(u.root / flags_name, ec);
-    const bool same = done && *done == u.fingerprint + "\n";
+    // The last recorded archive completes this snapshot (a run killed after recording it, before
+    // its journal): nothing to do either.
+    std::string rerr;
+    const auto recorded = read_zimbra_runs(u.root, rerr);
+    const bool journal_same = done && *done == u.fingerprint + "\n";
+    const bool same = journal_same || (!recorded.empty() && recorded.back().fingerprint == u.fingerprint);
+    if (same && !journal_same && archive_there) {
+      // Finish what the killed run left: its journal.
+      WriteStatus j = make_directories(journal_dir(u.root));
+      if (j) j = write_small_file(journal_dir(u.root) / "zimbra.done", u.fingerprint + "\n", opt.sync != SyncPolicy::none);
+      if (!j) u.findings.push_back(finding(Finding::Severity::error, "output_failed", j.message, 0, j.message));
+    }
     if (archive_there && same)
       leave_user(u, "", "", true);  // nothing to do
     else if (archive_there && done)

@@ -31,7 +31,7 @@ std::vector<ZimbraRun> read_zimbra_runs(const fs::path& root, std::string& error
   std::error_code ec;
   std::ifstream in(root / zimbra_runs_file, std::ios::binary);
   if (!in) {
-    if (fs::exists(root / "zimbra.tgz", ec)) runs.push_back(ZimbraRun{1, zimbra_archive_name(1), zimbra_flags_name(1), 0});
+    if (fs::exists(root / "zimbra.tgz", ec)) runs.push_back(ZimbraRun{1, zimbra_archive_name(1), zimbra_flags_name(1), 0, ""});
     return runs;
   }
   std::string line;
@@ -48,27 +48,31 @@ std::vector<ZimbraRun> read_zimbra_runs(const fs::path& root, std::string& error
       if (tab == std::string::npos) break;
       at = tab + 1;
     }
-    const bool ok = cols.size() == 4 &&
+    const bool ok = cols.size() == 5 &&
                     std::from_chars(cols[0].data(), cols[0].data() + cols[0].size(), r.number).ec == std::errc() &&
                     std::from_chars(cols[3].data(), cols[3].data() + cols[3].size(), r.entries).ec == std::errc() &&
                     r.number == (runs.empty() ? 1 : runs.back().number + 1) && cols[1] == zimbra_archive_name(r.number) &&
                     cols[2] == zimbra_flags_name(r.number);
     if (!ok) {
       error = (root / zimbra_runs_file).string() + ": line " + std::to_string(n) +
-              ": expected \"run<TAB>archive<TAB>flags file<TAB>messages\" continuing the runs before it";
+              ": expected \"run<TAB>archive<TAB>flags file<TAB>messages<TAB>snapshot\" continuing the runs before it";
       return {};
     }
     r.archive = cols[1];
     r.flags = cols[2];
+    r.fingerprint = cols[4];
     runs.push_back(r);
   }
   return runs;
 }
 
 std::string zimbra_runs_text(const std::vector<ZimbraRun>& runs) {
-  std::string s = "# run\tarchive\tflags file\tmessages: import every archive once, in this order (zimbra-import.sh does)\n";
+  std::string s =
+      "# run\tarchive\tflags file\tmessages\tsnapshot: import every archive once, in this order (zimbra-import.sh "
+      "does)\n";
   for (const auto& r : runs)
-    s += std::to_string(r.number) + "\t" + r.archive + "\t" + r.flags + "\t" + std::to_string(r.entries) + "\n";
+    s += std::to_string(r.number) + "\t" + r.archive + "\t" + r.flags + "\t" + std::to_string(r.entries) + "\t" +
+         r.fingerprint + "\n";
   return s;
 }
 

@@ -17,6 +17,7 @@ struct ZimbraRun {
   unsigned number = 1;
   std::string archive, flags;  // file names in the user's directory
   std::uint64_t entries = 0;   // messages the archive holds
+  std::string fingerprint;     // of the snapshot it completes (journal/zimbra.done's value)
 };
 
 std::string zimbra_archive_name(unsigned run);  // 1: zimbra.tgz, N: zimbra-000N.tgz

@@ -75,14 +75,23 @@ TEST_CASE("convert zimbra-tgz re-run: the same snapshot leaves the archive as it
   CHECK(test::read_file(archive) == before);
   // An archive made from another snapshot (its journal says so): untouched; an incremental run
   // finds every message in the earlier archive (its manifests) and writes none again.
-  { std::ofstream(tmp.path / "out" / "carl" / "journal" / "zimbra.done", std::ios::trunc) << "another snapshot\n"; }
+  {
+    const fs::path carl = tmp.path / "out" / "carl";
+    std::string fp = test::read_file(carl / "journal" / "zimbra.done");
+    fp.pop_back();
+    std::string runs = test::read_file(carl / "zimbra-archives.tsv");
+    REQUIRE(runs.find(fp) != std::string::npos);
+    runs.replace(runs.find(fp), fp.size(), "another");
+    std::ofstream(carl / "zimbra-archives.tsv", std::ios::trunc) << runs;
+    std::ofstream(carl / "journal" / "zimbra.done", std::ios::trunc) << "another snapshot\n";
+  }
   const ConvertReport third = run_convert(spool_only(spool), opt);
   CHECK_FALSE(has_finding(third, "output_exists"));
   CHECK(third.totals.written == 0);
   CHECK(third.totals.earlier == first.totals.messages - first.totals.missing);
   CHECK(test::read_file(archive) == before);
   CHECK(fs::exists(tmp.path / "out" / "carl" / "zimbra-0002.tgz"));
-  CHECK(test::read_file(tmp.path / "out" / "carl" / "zimbra-archives.tsv").find("2\tzimbra-0002.tgz\tzimbra-flags-0002.zmm\t0\n") !=
+  CHECK(test::read_file(tmp.path / "out" / "carl" / "zimbra-archives.tsv").find("2\tzimbra-0002.tgz\tzimbra-flags-0002.zmm\t0\t") !=
         std::string::npos);
   // A record of the archives that cannot be read: nothing is made.
   { std::ofstream(tmp.path / "out" / "carl" / "journal" / "zimbra.done", std::ios::trunc) << "yet another\n"; }

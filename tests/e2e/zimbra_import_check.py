@@ -270,6 +270,57 @@ def check_incremental(args, tmp, wrapper):
     for u in rb["users"]:
         if os.path.exists(os.path.join(out, u["output"], "zimbra-0003.tgz")):
             fail(f"incremental: {u['output']}: a third run on the same snapshot made zimbra-0003.tgz")
+    check_incremental_kills(args, snaps, tmp)
+
+
+def tree_state(root):
+    """What an incremental run leaves, minus the import's own files: path -> bytes."""
+    out = {}
+    for d, _, files in os.walk(root):
+        for f in files:
+            p = os.path.join(d, f)
+            rel = os.path.relpath(p, root)
+            if "cyrconv-tmp" in f:
+                out[rel] = b"TEMPORARY LEFT"
+            elif not rel.endswith((".json", ".log")) and "report" not in rel and "convert-options" not in rel:
+                out[rel] = open(p, "rb").read()
+    return out
+
+
+def check_incremental_kills(args, snaps, tmp):
+    """The incremental run killed after its Nth committed file and run again gives the same tree."""
+    def convert(snap, out, kill=None):
+        env = dict(os.environ)
+        env.pop("CYRCONV_TEST_KILL_AFTER_COMMITS", None)
+        if kill is not None:
+            env["CYRCONV_TEST_KILL_AFTER_COMMITS"] = str(kill)
+        return subprocess.run([args.cyrconv, "convert", "--spool", os.path.join(snaps, snap, "spool"), "--config",
+                               os.path.join(snaps, snap, "config"), "--format", "zimbra-tgz", "--out", out, "--quiet",
+                               "--threads", "1"], capture_output=True, text=True, env=env)
+    base = os.path.join(tmp, "kills-a")
+    convert("a", base)
+    ref = os.path.join(tmp, "kills-ref")
+    shutil.copytree(base, ref)
+    convert("b", ref)
+    want = tree_state(ref)
+    killed = 0
+    for n in range(1, 80, 2):
+        t = os.path.join(tmp, f"kills-{n}")
+        shutil.copytree(base, t)
+        p = convert("b", t, n)
+        if p.returncode == 0 or p.returncode == 1:
+            shutil.rmtree(t)
+            break  # ran to the end before its Nth commit
+        killed += 1
+        convert("b", t)
+        got = tree_state(t)
+        for k in sorted(set(want) | set(got)):
+            if want.get(k) != got.get(k):
+                fail(f"incremental killed after {n} commits, then re-run: {k} differs from the uninterrupted run")
+                break
+        shutil.rmtree(t)
+    if killed < 3:
+        fail(f"incremental kill points: only {killed} runs were killed")
 
 
 if __name__ == "__main__":
