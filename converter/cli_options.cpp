@@ -69,8 +69,8 @@ void add_audit_options(CLI::App& cmd, AuditCommandOptions& o) {
 
 CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
   cmd.add_option("--format", o.format,
-                      "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz for Zimbra's REST import plus zimbra-flags.zmm "
-                      "for zmmailbox (README \"Zimbra archive\")")
+                      "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz (mail), calendars/contacts files and "
+                      "zimbra-import.sh, which imports them with zmmailbox (docs/zimbra.md)")
       ->required()
       ->check(CLI::IsMember({"maildir", "mbox", "zimbra-tgz"}).description(""))
       ->type_name("maildir|mbox|zimbra-tgz");

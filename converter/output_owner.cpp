@@ -29,7 +29,8 @@ constexpr int max_walk_depth = 400;
 const std::vector<std::string> user_root_entries = {
     "Maildir",    "mail",     "calendars", "addressbooks", "manifests",      "quarantine",
     "journal",    "zimbra.tgz", "zimbra-flags.zmm", "sieve", ".dovecot.sieve", "acl.tsv",
-    "dovecot-special-use.conf", "contacts", "zimbra-import.sh", "zimbra-expected.tsv"};
+    "dovecot-special-use.conf", "contacts", "zimbra-import.sh", "zimbra-expected.tsv",
+    "zimbra-archives.tsv"};
 
 std::optional<std::uint32_t> parse_id(std::string_view s) {
   if (s.empty() || s.size() > 10) return std::nullopt;
