@@ -821,7 +821,12 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
   } else if (run.sync()) {
     if (auto s = sync_directory(user.root); !s) fail_all(s);
   }
-  apply_output_owner(opt.owner, user.owner, user.root, user.findings);  // --owner (converter/output_owner.h)
+  std::vector<std::string> run_files;  // incremental runs' archives and flag files
+  for (unsigned k = 2; k <= user.run; ++k) {
+    run_files.push_back(zimbra_archive_name(k));
+    run_files.push_back(zimbra_flags_name(k));
+  }
+  apply_output_owner(opt.owner, user.owner, user.root, user.findings, run_files);  // --owner (converter/output_owner.h)
 }
 
 // What one user's archive is made of: every folder's identity and every live record's UID,
