@@ -1,4 +1,5 @@
 #include "converter/cli.h"
+#include "converter/zimbra_counts.h"
 
 #include <CLI/CLI.hpp>
 #include <unistd.h>
@@ -295,6 +296,8 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.io_depth = in.io_depth;
   options.split_bytes = c.split_bytes;
   options.split_messages = c.split_messages;
+  options.zimbra_max_line = c.zimbra_max_line;
+  options.zimbra_quota = c.zimbra_quota;
   if (options.format != OutputFormat::maildir && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
   if (auto stop = run_preflight(&inputs, in.log, {{"--out", c.out, PathKind::directory},
                                                   {"--report", c.report_file, PathKind::file},
@@ -341,6 +344,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
 }
 
 int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
+  if (!v.zimbra_counts.empty()) return run_zimbra_counts_check(v.zimbra_counts, v.zimbra_expected, v.out);
   SourceInputs inputs;
   if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
   VerifyOptions options;

@@ -72,8 +72,8 @@ void add_audit_options(CLI::App& cmd, AuditCommandOptions& o) {
 
 CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
   cmd.add_option("--format", o.format,
-                      "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz for Zimbra's REST import plus zimbra-flags.zmm "
-                      "for zmmailbox (docs/zimbra.md)")
+                      "Output format; zimbra-tgz: OUT/<user>/zimbra.tgz (mail), calendars/contacts files and "
+                      "zimbra-import.sh, which imports them with zmmailbox (docs/zimbra.md)")
       ->required()
       ->check(CLI::IsMember({"maildir", "mbox", "zimbra-tgz"}).description(""))
       ->type_name("maildir|mbox|zimbra-tgz");
@@ -104,6 +104,16 @@ CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
                       "Convert a folder whose new messages exceed this many bytes as UID ranges of at most this size, "
                       "in parallel (default 256M; 0: no limit). Output is the same either way; not with --on-corrupt "
                       "fail or zimbra-tgz")
+      ->transform(size_value())
+      ->type_name("SIZE");
+  cmd.add_option("--zimbra-max-line-length", o.zimbra_max_line,
+                 "zimbra-tgz: the server's zimbra_lmtp_max_line_length (default 10240); a message with a longer "
+                 "line is quarantined, as Zimbra would refuse it (0: not checked, for zimbra_lmtp_validate_messages "
+                 "false)")
+      ->type_name("BYTES");
+  cmd.add_option("--zimbra-quota", o.zimbra_quota,
+                 "zimbra-tgz: the mailbox quota the accounts will have; a user whose converted bytes exceed it is "
+                 "reported (zimbra_quota_exceeded) before anything is imported (default: not checked)")
       ->transform(size_value())
       ->type_name("SIZE");
   cmd.add_option("--split-messages", o.split_messages,
@@ -163,6 +173,14 @@ void add_verify_options(CLI::App& cmd, VerifyCommandOptions& o) {
       ->type_name("FILE");
   cmd.add_option("--html", o.html_file,
                  "Also write the report as one self-contained HTML page to FILE (docs/reference.md \"HTML report\")")
+      ->type_name("FILE");
+  cmd.add_option("--zimbra-counts", o.zimbra_counts,
+                 "After zimbra-import.sh: compare FILE, the output of `zmmailbox -z -m USER getAllFolders` (or -v), "
+                 "with OUT/zimbra-expected.tsv (OUT = the user's directory) and name every folder whose count "
+                 "differs; no store is read (docs/zimbra.md)")
+      ->type_name("FILE");
+  cmd.add_option("--zimbra-expected", o.zimbra_expected,
+                 "With --zimbra-counts: the zimbra-expected.tsv to compare with (default OUT/zimbra-expected.tsv)")
       ->type_name("FILE");
 }
 

@@ -56,6 +56,8 @@ struct ConvertCommandOptions {
   bool dry_run = false;
   std::uint64_t split_bytes = 256ull << 20;
   std::uint64_t split_messages = 20000;
+  std::uint64_t zimbra_max_line = 10240;  // --zimbra-max-line-length (0: not checked)
+  std::uint64_t zimbra_quota = 0;         // --zimbra-quota (0: none)
   ShardRequest shard;  // --plan FILE [--shard K]
 };
 
@@ -68,6 +70,8 @@ struct VerifyCommandOptions {
   std::string rename_map;
   std::string report_file;
   std::string html_file;  // --html FILE
+  std::string zimbra_counts;    // --zimbra-counts: compare a getAllFolders listing (converter/zimbra_counts.h)
+  std::string zimbra_expected;  // --zimbra-expected: default OUT/zimbra-expected.tsv
 };
 
 // --spool, --partition, --archive-partition, --config, --threads.

@@ -60,6 +60,10 @@ struct ConvertOptions {
   // only those ranges are converted, nothing else is written for them.
   std::map<std::pair<std::string, std::string>, std::vector<PlanFolderRange>> plan_ranges;
   std::set<std::string> guests;
+  // zimbra-tgz (docs/zimbra.md "What Zimbra refuses"): the server's line limit
+  // (zimbra_lmtp_max_line_length; 0: not checked) and the accounts' quota in bytes (0: none).
+  std::uint64_t zimbra_max_line = 10240;
+  std::uint64_t zimbra_quota = 0;
 };
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);

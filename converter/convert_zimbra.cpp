@@ -29,6 +29,9 @@
 #include "converter/prefetch.h"
 #include "converter/prior_output.h"
 #include "converter/scan.h"
+#include "converter/zimbra_limits.h"
+#include "converter/zimbra_runs.h"
+#include "converter/zimbra_counts.h"
 #include "converter/source_io.h"
 #include "parsers/dav_resource.h"
 #include "parsers/message_check.h"
@@ -41,6 +44,7 @@
 #include "writers/message_log.h"
 #include "writers/tar_writer.h"
 #include "writers/zimbra_flags.h"
+#include "writers/zimbra_import_script.h"
 
 namespace cyrconv {
 
@@ -51,6 +55,8 @@ namespace {
 constexpr std::size_t read_buffer_size = 256 * 1024;
 constexpr std::string_view archive_name = "zimbra.tgz";
 constexpr std::string_view flags_name = "zimbra-flags.zmm";
+constexpr std::string_view script_name = "zimbra-import.sh";
+constexpr std::string_view expected_name = "zimbra-expected.tsv";
 
 Finding finding(Finding::Severity sev, std::string kind, std::string file, std::uint32_t uid, std::string detail) {
   return Finding{sev, std::move(kind), std::move(file), 0, uid, std::move(detail)};
@@ -63,6 +69,10 @@ struct Job {
   std::size_t user = 0;
   const FolderNameResult* name = nullptr;
   ConvertFolder out;
+  // An incremental run (converter/zimbra_runs.h): what earlier archives hold of this folder; for
+  // a calendar or address book, that it was posted from an earlier run and is left as it is.
+  std::shared_ptr<const EarlierZimbraFolder> earlier;
+  bool dav_earlier = false;
 };
 
 struct User {
@@ -75,6 +85,11 @@ struct User {
   std::vector<Finding> findings;
   bool refused = false;
   std::string fingerprint;  // of the snapshot as this user's archive holds it (journal/zimbra.done)
+  std::vector<ZimbraRun> runs;  // earlier archives (incremental run), oldest first
+  unsigned run = 1;             // this run's number: its archive is zimbra_archive_name(run)
+  ZimbraFolderCounts earlier_expected;  // the earlier run's zimbra-expected.tsv
+  std::string archive_file() const { return zimbra_archive_name(run); }
+  std::string flags_file() const { return zimbra_flags_name(run); }
 };
 
 // What one user's conversion shares between its folders: the archive, the flag commands, the
@@ -99,6 +114,10 @@ struct UserRun {
   // createFolder line at the end.
   std::vector<std::pair<std::string, std::string>> empty_folders;
   std::set<std::string> filled_folders;
+  // Calendars and address books, posted one file each by the import script (never archive
+  // entries: ArchiveFormatter's .ics branch closes the tar stream and ends the import).
+  std::vector<ZimbraCollectionFile> collections;
+  std::vector<ZimbraExpectedRow> expected;  // zimbra-expected.tsv
 
   UserRun(const ConvertOptions& o, User& u, Progress& p) : opt(o), user(u), progress(p), checker(MessageCheckOptions{o.mime}) {}
 
@@ -263,7 +282,7 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
   const MailboxRef& source = recovery ? *job.orphans_of : *job.mailbox;
   out.uidvalidity = inv.header.uidvalidity;
   out.uidnext = recovery ? static_cast<std::uint32_t>(orphan_uids.size() + 1) : inv.header.last_uid + 1;
-  out.output = run.user.root_rel + "/" + std::string(archive_name);
+  out.output = run.user.root_rel + "/" + run.user.archive_file();
   const std::string folder_path = job.name->path;
   const std::string side = side_file_name(*job.name);
   const fs::path quarantine_dir = run.user.root / "quarantine" / side;
@@ -314,6 +333,8 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
   }
 
   FolderFlags folder_flags;
+  std::set<std::uint32_t> carried;  // earlier manifest lines written again
+  std::uint64_t reused = 0;         // UIDs that name another message than an earlier archive's
   std::uint64_t entries = 0;
   std::uint32_t previous_uid = 0;
   for (const Item& item : items) {
@@ -346,6 +367,24 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
       if (m && (!m->findings.empty() || m->action != "write")) out.messages.push_back(*m);
     };
 
+    if (job.earlier) {
+      // An earlier archive holds it (or it was quarantined then): its manifest line is kept.
+      auto it = job.earlier->by_uid.find(item.target_uid);
+      if (it != job.earlier->by_uid.end() && same_zimbra_message(it->second.second, r, me.source_file)) {
+        const bool in_archive = it->second.second.disposition != "quarantined";
+        if (recovery)
+          ++(in_archive ? out.count.orphans_recovered : out.count.orphans_quarantined);
+        else {
+          ++out.count.earlier;
+          out.count.earlier_quarantined += !in_archive;
+        }
+        (void)manifest.write(it->second.first + "\n");
+        carried.insert(item.target_uid);
+        run.progress.add(r ? r->size : 0, 1);
+        continue;
+      }
+      if (it != job.earlier->by_uid.end()) ++reused;  // another message under an earlier UID: written anew
+    }
     if (out.failed || !run.stream_status) {
       ++out.count.not_converted;
       me.disposition = "not_converted";
@@ -414,6 +453,7 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
       m = decide_message(subject, &check, opt.on_corrupt, out.name);
       if (m.action == "recover") m.action = m.changes.empty() ? "write" : "repair";
       if (s.status == SourceOpen::Status::ok) m.size = check.size;
+      quarantine_zimbra_long_line(check, opt.zimbra_max_line, m);  // Zimbra would refuse it
     }
     if (!m.size && r) m.size = r->size;  // not read: the index's size
 
@@ -426,7 +466,7 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
       out.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, item.source_uid, st.message));
     };
     auto written = [&](std::uint64_t size) {
-      me.output_file = std::string(archive_name) + ":" + entry;
+      me.output_file = run.user.archive_file() + ":" + entry;
       out.bytes_written += size;
       ++entries;
       folder_flags.add(item.target_uid, msgid, flags, flag_need(flags, me.keywords));
@@ -506,6 +546,19 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
     finish_message(&m);
   }
   if (recovery) out.count.written = out.count.repaired = out.count.quarantined = 0;
+  std::uint64_t earlier_entries = 0;
+  if (job.earlier) {
+    // Messages Cyrus expunged since stay in Zimbra: their lines stay in the manifest.
+    for (const auto& [uid, line] : job.earlier->by_uid)
+      if (!carried.count(uid)) (void)manifest.write(line.first + "\n");
+    earlier_entries = job.earlier->in_archives;
+    if (reused)
+      out.findings.push_back(finding(Finding::Severity::warning, "zimbra_uid_reused", manifest_path.string(), 0,
+                                     std::to_string(reused) +
+                                         " UID(s) name other messages than an earlier archive holds under them "
+                                         "(UIDVALIDITY changed?): written into this run's archive; the earlier ones "
+                                         "stay in Zimbra"));
+  }
 
   // Flags the entries could not carry; a folder without entries is created by the zmm file,
   // or it would not exist after the import.
@@ -525,19 +578,41 @@ void convert_mail_folder(UserRun& run, Job& job, const MailboxInventory& inv, co
     run.empty_folders.emplace_back(folder_path, "message");
   else
     run.filled_folders.insert(folder_path);
+  run.expected.push_back(ZimbraExpectedRow{folder_path, "message", entries + earlier_entries});
   if (auto st = manifest.commit(manifest_path, -1, run.sync(), OutputFile::OnExisting::replace); !st)
     out.findings.push_back(finding(Finding::Severity::error, "output_failed", st.message, 0, st.message));
 }
 
-// A calendar or addressbook: one .ics or .vcf entry per resource, in a folder of that view.
+// A calendar or addressbook: one file of all its resources (`calendars/<folder>.ics`,
+// `contacts/<folder>.vcf`; Zimbra's ics and vcf imports read several objects from one body),
+// posted by the import script into a folder it creates with the right view first.
 void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
   ConvertFolder& out = job.out;
   const MailboxRef& mb = *job.mailbox;
   const bool calendar = job.name->action == FolderAction::export_calendar;
   out.uidvalidity = inv.header.uidvalidity;
   out.uidnext = inv.header.last_uid + 1;
-  out.output = run.user.root_rel + "/" + std::string(archive_name);
-  std::uint64_t entries = 0;
+  const std::string sub = calendar ? "calendars" : "contacts";
+  const std::string file_name = side_file_name(*job.name) + (calendar ? ".ics" : ".vcf");
+  const fs::path dir = run.user.root / sub;
+  out.output = run.user.root_rel + "/" + sub + "/" + file_name;
+  if (job.dav_earlier) {
+    // Posted from an earlier run: a second post would duplicate its contacts. Left as it is.
+    out.count.messages = out.count.earlier = inv.live.size();
+    for (const auto& r : inv.live) run.progress.add(r.size, 1);
+    std::error_code ec;
+    if (fs::exists(dir / file_name, ec))
+      run.collections.push_back(ZimbraCollectionFile{job.name->path, sub + "/" + file_name, calendar});
+    run.empty_folders.emplace_back(job.name->path, calendar ? "appointment" : "contact");
+    const auto it = run.user.earlier_expected.find("/" + job.name->path);
+    run.expected.push_back(ZimbraExpectedRow{job.name->path, calendar ? "appointment" : "contact",
+                                             it == run.user.earlier_expected.end() ? 0 : it->second});
+    return;
+  }
+  OutputFile file;
+  WriteStatus fst = make_directories(dir);
+  if (fst) fst = file.open(dir, file_name);
+  std::uint64_t entries = 0, written_bytes = 0;
   for (const auto& r : inv.live) {
     ++out.count.messages;
     run.progress.add(r.size, 1);
@@ -553,8 +628,9 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
       m.findings.push_back(Finding{Finding::Severity::error, std::move(kind), path.string(), 0, r.uid, detail});
       out.messages.push_back(std::move(m));
     };
-    if (!run.stream_status) {
-      ++out.count.not_converted;
+    if (!run.stream_status || !fst) {
+      if (!fst) problem("output_failed", fst.message);
+      else ++out.count.not_converted;
       continue;
     }
     SourceOpen f = SourceOpen::map(path);
@@ -571,19 +647,43 @@ void convert_dav_folder(UserRun& run, Job& job, const MailboxInventory& inv) {
       problem("dav_resource_unreadable", body.error().to_string());
       continue;
     }
-    const std::string entry = job.name->path + "/" + std::to_string(r.uid) + (calendar ? ".ics" : ".vcf");
-    if (auto st = run.add_entry(entry, body.value(), r.internaldate, 0600); !st) {
+    std::string_view bytes = body.value();
+    WriteStatus st = file.write(bytes);
+    // Objects are separated by a line end: the next BEGIN must start a line.
+    if (st && !bytes.empty() && bytes.back() != '\n') st = file.write("\r\n");
+    if (!st) {
+      fst = st;
       problem("output_failed", st.message);
       continue;
     }
     ++out.count.written;
     ++entries;
-    out.bytes_written += body.value().size();
+    written_bytes += bytes.size();
   }
-  if (entries == 0)
-    run.empty_folders.emplace_back(job.name->path, calendar ? "appointment" : "contact");
-  else
-    run.filled_folders.insert(job.name->path);
+  if (fst && entries > 0) fst = file.commit(dir / file_name, -1, run.sync(), OutputFile::OnExisting::keep_identical);
+  if (!fst) {
+    // Nothing of this collection exists: what was counted as written was not.
+    if (entries > 0) out.findings.push_back(finding(Finding::Severity::error, "output_failed", fst.message, 0, fst.message));
+    out.count.not_converted += out.count.written;
+    out.count.written = 0;
+    entries = 0;
+  }
+  out.bytes_written += fst ? written_bytes : 0;
+  run.empty_folders.emplace_back(job.name->path, calendar ? "appointment" : "contact");  // the script creates it
+  if (entries > 0) run.collections.push_back(ZimbraCollectionFile{job.name->path, sub + "/" + file_name, calendar});
+  run.expected.push_back(ZimbraExpectedRow{job.name->path, calendar ? "appointment" : "contact", entries});
+}
+
+// The import script and the expected counts, cyrconv's own: an incremental run replaces them
+// (they list every archive and the counts after all of them).
+WriteStatus write_zimbra_side_file(const fs::path& root, std::string_view name, const std::string& text, bool sync,
+                                   mode_t mode) {
+  OutputFile f;
+  WriteStatus st = f.open(root, name);
+  if (st) st = f.write(text);
+  if (st) st = f.commit(root / name, -1, sync, OutputFile::OnExisting::replace);
+  if (st && ::chmod((root / name).c_str(), mode) != 0) st = write_error(root / name, "chmod");
+  return st;
 }
 
 void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs, const std::vector<MailboxInventory>& inv,
@@ -596,8 +696,8 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
   WriteStatus st = make_directories(user.root);
   if (st) st = run.raw.open(user.root);
   if (st) st = run.repaired.open(user.root);
-  if (st) st = run.archive.open(user.root, archive_name);
-  if (st) st = run.zmm.open(user.root, flags_name);
+  if (st) st = run.archive.open(user.root, user.archive_file());
+  if (st) st = run.zmm.open(user.root, user.flags_file());
   if (!st) {
     fail_all(st);
     run.stream_status = st;
@@ -652,21 +752,52 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
     if (log) log->spill(job.out.messages, job.out.spilled);  // on failure they stay in memory
   }
 
+  // The import script: folders the archive does not create (empty ones, calendars and address
+  // books, which need their view before their post), the archive, the collections, the flags.
+  ZimbraImportPlan import;
+  import.account = user.owner;
   for (const auto& [path, view] : run.empty_folders) {
     const auto child = run.filled_folders.lower_bound(path + "/");
     const bool parent_of_filled = child != run.filled_folders.end() && child->rfind(path + "/", 0) == 0;
-    if (!parent_of_filled) run.zmm_line(zmm_create_folder(path, view));
+    if (!parent_of_filled || view != "message") import.folders.emplace_back(path, view);
   }
+  std::sort(import.folders.begin(), import.folders.end());
+  // Every archive, earlier ones first (the script's markers skip those already posted); an
+  // archive without entries has nothing to post.
+  std::vector<ZimbraRun> runs = user.runs;
+  runs.push_back(ZimbraRun{user.run, user.archive_file(), user.flags_file(), 0, user.fingerprint});
+  for (std::size_t j : user.jobs)
+    if (jobs[j].name && jobs[j].name->action == FolderAction::mail_folder)
+      runs.back().entries += jobs[j].out.count.written + jobs[j].out.count.repaired +
+                             (jobs[j].orphans_of ? jobs[j].out.count.orphans_recovered : 0);
+  for (const auto& r : runs) {
+    if (r.entries > 0 || (r.number == 1 && user.runs.empty() && !run.filled_folders.empty())) import.archives.push_back(r.archive);
+    import.flags_files.push_back(r.flags);
+  }
+  import.collections = run.collections;
 
   // Finish: the archive's end, then both files under their final names, never over existing ones.
   if (run.stream_status) {
     if (auto f = run.tar.finish(); !f) run.stream_failed(f);
   }
   if (run.stream_status) {
-    if (auto c = run.archive.commit(user.root / archive_name, run.sync()); !c) run.stream_failed(c);
+    if (auto c = run.archive.commit(user.root / user.archive_file(), run.sync()); !c) run.stream_failed(c);
   }
   if (run.stream_status) {
-    if (auto c = run.zmm.commit(user.root / flags_name, -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
+    if (auto c = run.zmm.commit(user.root / user.flags_file(), -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
+      run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    if (auto c = write_zimbra_side_file(user.root, script_name, zimbra_import_script(import), run.sync(), 0755); !c)
+      run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    if (auto c = write_zimbra_side_file(user.root, expected_name, zimbra_expected_tsv(run.expected), run.sync(), 0644); !c)
+      run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    // The archive is there: record it, so the next run's manifests count its messages as earlier.
+    if (auto c = write_small_file(user.root / zimbra_runs_file, zimbra_runs_text(runs), run.sync()); !c)
       run.stream_failed(c);
   }
   if (run.stream_status) {
@@ -693,7 +824,12 @@ void convert_user(const ConvertOptions& opt, User& user, std::vector<Job>& jobs,
   } else if (run.sync()) {
     if (auto s = sync_directory(user.root); !s) fail_all(s);
   }
-  apply_output_owner(opt.owner, user.owner, user.root, user.findings);  // --owner (converter/output_owner.h)
+  std::vector<std::string> run_files;  // incremental runs' archives and flag files
+  for (unsigned k = 2; k <= user.run; ++k) {
+    run_files.push_back(zimbra_archive_name(k));
+    run_files.push_back(zimbra_flags_name(k));
+  }
+  apply_output_owner(opt.owner, user.owner, user.root, user.findings, run_files);  // --owner (converter/output_owner.h)
 }
 
 // What one user's archive is made of: every folder's identity and every live record's UID,
@@ -710,6 +846,7 @@ std::string snapshot_fingerprint(const User& u, const std::vector<Job>& jobs, co
   add(to_string(opt.profile));
   add(to_string(opt.on_corrupt));
   add(opt.skip_deleted ? "skip-deleted" : "");
+  add(std::to_string(opt.zimbra_max_line));
   for (std::size_t j : u.jobs) {
     const Job& job = jobs[j];
     const MailboxInventory& mi = inv[job.inventory];
@@ -886,6 +1023,39 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
       job.name = nullptr;
     }
   };
+  // A newer snapshot of a user whose archive exists: this run's archive holds only what no
+  // earlier archive holds (converter/zimbra_runs.h); earlier archives are never touched.
+  auto start_incremental = [&](User& u) {
+    std::string err;
+    u.runs = read_zimbra_runs(u.root, err);
+    if (!err.empty() || u.runs.empty()) {
+      leave_user(u, "output_exists",
+                 (err.empty() ? "this user's zimbra.tgz was made from another snapshot but is missing" : err) +
+                     ": left untouched; no archive of the new messages is made",
+                 false);
+      return;
+    }
+    u.run = u.runs.back().number + 1;
+    if (auto t = read_output_text(u.root / "zimbra-expected.tsv", err))
+      if (auto e = parse_zimbra_expected(*t, (u.root / "zimbra-expected.tsv").string())) u.earlier_expected = e.value();
+    for (std::size_t j : u.jobs) {
+      Job& job = jobs[j];
+      if (!job.name) continue;
+      if (job.name->action == FolderAction::export_calendar || job.name->action == FolderAction::export_addressbook) {
+        job.dav_earlier = true;
+        continue;
+      }
+      if (job.name->action != FolderAction::mail_folder) continue;
+      auto e = std::make_shared<EarlierZimbraFolder>(
+          read_earlier_zimbra_folder(u.root / "manifests" / (side_file_name(*job.name) + ".jsonl"), u.runs));
+      if (!e->error.empty()) {
+        // Without the manifest nobody knows what the earlier archives hold: nothing is made.
+        leave_user(u, "output_exists", e->error + ": no archive of the new messages is made", false);
+        return;
+      }
+      job.earlier = std::move(e);
+    }
+  };
   auto decide = [&](User& u) {
     for (std::size_t j : u.jobs) {
       MailboxInventory& mi = inv[jobs[j].inventory];
@@ -898,19 +1068,34 @@ ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOption
       }
       mi.live = std::move(again.live);
     }
+    std::uint64_t user_bytes = 0;
+    for (std::size_t j : u.jobs)
+      if (!jobs[j].orphans_of) user_bytes += inv[jobs[j].inventory].bytes;
+    if (auto why = zimbra_quota_problem(user_bytes, opt.zimbra_quota)) {
+      leave_user(u, "zimbra_quota_exceeded", *why, false);
+      return;
+    }
     std::error_code ec;
     u.fingerprint = snapshot_fingerprint(u, jobs, inv, opt);
     std::string jerr;
     const auto done = read_output_text(journal_dir(u.root) / "zimbra.done", jerr);
     const bool archive_there = fs::exists(u.root / archive_name, ec) || fs::exists(u.root / flags_name, ec);
-    const bool same = done && *done == u.fingerprint + "\n";
+    // The last recorded archive completes this snapshot (a run killed after recording it, before
+    // its journal): nothing to do either.
+    std::string rerr;
+    const auto recorded = read_zimbra_runs(u.root, rerr);
+    const bool journal_same = done && *done == u.fingerprint + "\n";
+    const bool same = journal_same || (!recorded.empty() && recorded.back().fingerprint == u.fingerprint);
+    if (same && !journal_same && archive_there) {
+      // Finish what the killed run left: its journal.
+      WriteStatus j = make_directories(journal_dir(u.root));
+      if (j) j = write_small_file(journal_dir(u.root) / "zimbra.done", u.fingerprint + "\n", opt.sync != SyncPolicy::none);
+      if (!j) u.findings.push_back(finding(Finding::Severity::error, "output_failed", j.message, 0, j.message));
+    }
     if (archive_there && same)
       leave_user(u, "", "", true);  // nothing to do
     else if (archive_there && done)
-      leave_user(u, "output_exists",
-                    "this user's zimbra.tgz was made from another snapshot: left untouched; adding to a Zimbra archive "
-                    "is not built, so convert the newer snapshot into a new --out",
-                    false);
+      start_incremental(u);
   };
   auto release = [&](const User& u) {
     for (std::size_t j : u.jobs)

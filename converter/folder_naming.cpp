@@ -15,6 +15,8 @@
 //   "Files shared with me", Unsubscribe, and mail, calendar and contact folders share that tree.
 #include "converter/folder_naming.h"
 
+#include <cstdio>
+
 #include "parsers/utf8.h"
 
 #include <algorithm>
@@ -59,6 +61,7 @@ const char* to_string(RenameReason r) {
     case RenameReason::special_use: return "special_use";
     case RenameReason::invalid_mutf7: return "invalid_mutf7";
     case RenameReason::forbidden_char: return "forbidden_char";
+    case RenameReason::outside_bmp: return "outside_bmp";
     case RenameReason::trailing_space: return "trailing_space";
     case RenameReason::reserved_name: return "reserved_name";
     case RenameReason::too_long: return "too_long";
@@ -175,6 +178,13 @@ void sanitize(Level& l, NamingProfile p) {
     if (bad) {
       out += '_';
       add_reason(l.reasons, RenameReason::forbidden_char);
+    } else if (p == NamingProfile::zimbra && cp > 0xFFFF) {
+      // Zimbra keeps folder names in MySQL `utf8` (3 bytes at most per character): a 4-byte
+      // character is refused or mangled there, so it is spelled out, readable and unique.
+      char buf[16];
+      std::snprintf(buf, sizeof buf, "U+%04X", static_cast<unsigned>(cp));
+      out += buf;
+      add_reason(l.reasons, RenameReason::outside_bmp);
     } else {
       append_utf8(out, cp);
     }

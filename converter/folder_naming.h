@@ -67,6 +67,7 @@ enum class RenameReason {
   invalid_mutf7,     // the Cyrus name is not valid modified UTF-7: its raw text is used
   forbidden_char,    // control characters, '/', and for zimbra ':' '"' replaced by '_'
   trailing_space,    // zimbra trims trailing spaces
+  outside_bmp,       // zimbra: characters beyond U+FFFF (emoji) do not fit MySQL utf8: written "U+XXXXX"
   reserved_name,     // ".", "..", empty, or (dovecot/generic) cur/new/tmp which LAYOUT=fs refuses
   too_long,          // zimbra 255 UTF-16 units per level; on disk 255 bytes per name
   collision,         // equal to an earlier name (after case folding and escaping): suffix " (N)"

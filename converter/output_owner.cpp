@@ -29,7 +29,8 @@ constexpr int max_walk_depth = 400;
 const std::vector<std::string> user_root_entries = {
     "Maildir",    "mail",     "calendars", "addressbooks", "manifests",      "quarantine",
     "journal",    "zimbra.tgz", "zimbra-flags.zmm", "sieve", ".dovecot.sieve", "acl.tsv",
-    "dovecot-special-use.conf"};
+    "dovecot-special-use.conf", "contacts", "zimbra-import.sh", "zimbra-expected.tsv",
+    "zimbra-archives.tsv"};
 
 std::optional<std::uint32_t> parse_id(std::string_view s) {
   if (s.empty() || s.size() > 10) return std::nullopt;
@@ -245,7 +246,7 @@ OwnerWalk set_tree_owner(const fs::path& root, const std::vector<std::string>& t
 }
 
 void apply_output_owner(const OwnerMap& map, const std::string& cyrus_user, const fs::path& user_root,
-                        std::vector<Finding>& findings) {
+                        std::vector<Finding>& findings, const std::vector<std::string>& more_entries) {
   if (!map.enabled()) return;
   struct stat st {};
   if (::lstat(user_root.c_str(), &st) != 0) return;  // nothing written for this user
@@ -257,7 +258,9 @@ void apply_output_owner(const OwnerMap& map, const std::string& cyrus_user, cons
                                    std::to_string(st.st_gid) + ", directories 0700 and files 0600"));
     return;
   }
-  OwnerWalk w = set_tree_owner(user_root, user_root_entries, *id);
+  std::vector<std::string> entries = user_root_entries;
+  entries.insert(entries.end(), more_entries.begin(), more_entries.end());
+  OwnerWalk w = set_tree_owner(user_root, entries, *id);
   for (auto& f : w.problems) {
     f.detail = "owner " + std::to_string(id->uid) + ":" + std::to_string(id->gid) + " (" + id->from + "): " + f.detail;
     findings.push_back(std::move(f));

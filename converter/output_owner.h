@@ -73,6 +73,7 @@ OwnerWalk set_tree_owner(const std::filesystem::path& root, const std::vector<st
 // Zimbra archive and command file). Findings: owner_not_found (the output stays root-owned,
 // 0700/0600) and owner_not_set (entries the walk left or could not change).
 void apply_output_owner(const OwnerMap& map, const std::string& cyrus_user, const std::filesystem::path& user_root,
-                        std::vector<Finding>& findings);
+                        std::vector<Finding>& findings,
+                        const std::vector<std::string>& more_entries = {});
 
 }  // namespace cyrconv

@@ -382,6 +382,10 @@ void process_line(S& s, std::string_view line, std::uint64_t full_len, std::uint
   if (full_len > max_line) {
     if (s.r.long_lines++ == 0) s.first_long = s.line_start;
   }
+  if (full_len > s.r.longest_line) {
+    s.r.longest_line = full_len;
+    s.r.longest_line_at = s.line_start;
+  }
   if (s.in_top_header) {
     if (full_len == 0 && line_total > 0) {
       end_top_header(s, s.line_start + line_total, mime);

@@ -51,6 +51,8 @@ struct MessageCheckResult {
   std::array<std::uint8_t, 20> sha1{};
   std::uint64_t header_size = 0;  // bytes up to and including the blank line (0: none found)
   std::uint64_t crlf_lines = 0, lf_lines = 0, bare_cr = 0, nul_bytes = 0, long_lines = 0;
+  // The longest line's bytes before its line end, and where it starts (Zimbra's line limit).
+  std::uint64_t longest_line = 0, longest_line_at = 0;
   std::vector<MessageFaultHit> faults;  // in MessageFault order, one entry per class found
   bool has(MessageFault f) const;
 };

@@ -73,9 +73,73 @@ TEST_CASE("convert zimbra-tgz re-run: the same snapshot leaves the archive as it
   CHECK(second.totals.not_converted == 0);
   CHECK(second.totals.earlier == first.totals.messages);
   CHECK(test::read_file(archive) == before);
-  // An archive made from another snapshot (its journal says so): refused, untouched.
-  { std::ofstream(tmp.path / "out" / "carl" / "journal" / "zimbra.done", std::ios::trunc) << "another snapshot\n"; }
+  // An archive made from another snapshot (its journal says so): untouched; an incremental run
+  // finds every message in the earlier archive (its manifests) and writes none again.
+  {
+    const fs::path carl = tmp.path / "out" / "carl";
+    std::string fp = test::read_file(carl / "journal" / "zimbra.done");
+    fp.pop_back();
+    std::string runs = test::read_file(carl / "zimbra-archives.tsv");
+    REQUIRE(runs.find(fp) != std::string::npos);
+    runs.replace(runs.find(fp), fp.size(), "another");
+    std::ofstream(carl / "zimbra-archives.tsv", std::ios::trunc) << runs;
+    std::ofstream(carl / "journal" / "zimbra.done", std::ios::trunc) << "another snapshot\n";
+  }
   const ConvertReport third = run_convert(spool_only(spool), opt);
-  CHECK(has_finding(third, "output_exists"));
+  CHECK_FALSE(has_finding(third, "output_exists"));
+  CHECK(third.totals.written == 0);
+  CHECK(third.totals.earlier == first.totals.messages - first.totals.missing);
   CHECK(test::read_file(archive) == before);
+  CHECK(fs::exists(tmp.path / "out" / "carl" / "zimbra-0002.tgz"));
+  CHECK(test::read_file(tmp.path / "out" / "carl" / "zimbra-archives.tsv").find("2\tzimbra-0002.tgz\tzimbra-flags-0002.zmm\t0\t") !=
+        std::string::npos);
+  // A record of the archives that cannot be read: nothing is made.
+  { std::ofstream(tmp.path / "out" / "carl" / "journal" / "zimbra.done", std::ios::trunc) << "yet another\n"; }
+  { std::ofstream(tmp.path / "out" / "carl" / "zimbra-archives.tsv", std::ios::trunc) << "garbage\n"; }
+  const ConvertReport fourth = run_convert(spool_only(spool), opt);
+  CHECK(has_finding(fourth, "output_exists"));
+  CHECK_FALSE(fs::exists(tmp.path / "out" / "carl" / "zimbra-0003.tgz"));
+}
+
+TEST_CASE("convert zimbra-tgz: a message with a line over the server's limit is quarantined with the setting named") {
+  test::TempDir tmp;
+  const fs::path spool = test::fixtures_dir() / "cyrus36-legacy" / "spool";
+  ConvertOptions opt = zimbra_options(tmp.path / "a");
+  const ConvertReport plain = run_convert(spool_only(spool), opt);
+  opt.out = tmp.path / "b";
+  opt.zimbra_max_line = 70;  // the fixture's messages have lines longer than this; 10240 keeps them all
+  const ConvertReport strict = run_convert(spool_only(spool), opt);
+  CHECK(strict.totals.messages == plain.totals.messages);
+  CHECK(strict.totals.quarantined > plain.totals.quarantined);
+  std::uint64_t refused = 0;
+  for (const auto& u : strict.users)
+    for (const auto& f : u.folders)
+      for (const auto& m : test::entries(strict, f))
+        for (const auto& x : m.findings)
+          if (x.kind == "zimbra_line_too_long") {
+            ++refused;
+            CHECK(m.action == "quarantine");
+            CHECK(x.detail.find("zimbra_lmtp_max_line_length") != std::string::npos);
+            std::string side;  // output_layout.h side_file_name
+            for (char c : f.target) side += c == '%' ? "%25" : c == '/' ? "%2F" : std::string(1, c);
+            const fs::path reason =
+                tmp.path / "b" / u.output / "quarantine" / side / ("quarantined-" + std::to_string(m.uid) + ".reason");
+            CHECK(test::read_file(reason).find("zimbra_line_too_long") != std::string::npos);
+          }
+  CHECK(refused == strict.totals.quarantined - plain.totals.quarantined);
+  CHECK(strict.totals.written + strict.totals.repaired + strict.totals.quarantined + strict.totals.missing +
+            strict.totals.not_converted + strict.skipped_deleted ==
+        strict.totals.messages);
+}
+
+TEST_CASE("convert zimbra-tgz: a user over --zimbra-quota gets no archive and a finding") {
+  test::TempDir tmp;
+  const fs::path spool = test::fixtures_dir() / "cyrus36-legacy" / "spool";
+  ConvertOptions opt = zimbra_options(tmp.path / "out");
+  opt.zimbra_quota = 1;
+  const ConvertReport r = run_convert(spool_only(spool), opt);
+  CHECK(has_finding(r, "zimbra_quota_exceeded"));
+  CHECK(r.totals.written == 0);
+  CHECK(r.totals.not_converted == r.totals.messages);
+  CHECK_FALSE(fs::exists(tmp.path / "out" / "carl" / "zimbra.tgz"));
 }

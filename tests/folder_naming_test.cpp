@@ -376,3 +376,20 @@ TEST_CASE("folder naming: every folder of the real fixtures, every profile") {
     }
   }
 }
+
+TEST_CASE("folder naming: zimbra spells out characters beyond the BMP (MySQL utf8 holds 3 bytes), dovecot keeps them") {
+  std::vector<FolderNameInput> in = {mail("user.fred"), mail("user.fred.&2D3c5w- Mail"),
+                                     mail("user.fred.emoji &2Dzfidg834k- party"),
+                                     mail("user.fred.emoji &2Dzfidg834k- party.Sub")};
+  const auto z = name_folders(in, NamingProfile::zimbra);
+  check_outcome(z, NamingProfile::zimbra);
+  CHECK(find(z, "user.fred.&2D3c5w- Mail").path == "U+1F4E7 Mail");
+  CHECK(find(z, "user.fred.&2D3c5w- Mail").reasons == std::vector<RenameReason>{RenameReason::outside_bmp});
+  CHECK(find(z, "user.fred.emoji &2Dzfidg834k- party").path == "emoji U+1F389U+1F389 party");
+  CHECK(find(z, "user.fred.emoji &2Dzfidg834k- party.Sub").path == "emoji U+1F389U+1F389 party/Sub");
+  for (const auto& f : z.folders)
+    for (unsigned char c : f.path) CHECK(c < 0xF0);  // no 4-byte UTF-8 sequence anywhere
+  const auto d = name_folders(in, NamingProfile::dovecot);
+  CHECK(find(d, "user.fred.&2D3c5w- Mail").path == "\xF0\x9F\x93\xA7 Mail");
+  CHECK_FALSE(find(d, "user.fred.&2D3c5w- Mail").renamed);
+}

@@ -7,7 +7,8 @@ For every fixture written by real Cyrus 3.6 (fixtures/*/oracle.jsonl):
     owner-write bit set exactly when \\Seen, and Cyrus's bytes (SHA-1); a repaired message has
     its original in quarantine/, a quarantined one only there; nothing else is in the archive;
   * folder paths are legal Zimbra names and unique without regard to case;
-  * calendar and contact entries parse with python3-icalendar and python3-vobject;
+  * the archive holds only .eml entries; each calendar and address book is its own .ics/.vcf
+    file that parses with python3-icalendar and python3-vobject, one object per resource;
   * zimbra-flags.zmm uses only zmmailbox commands and options ZMailboxUtil declares, and running
     it against a model of the imported mailbox (messages found by Message-ID within a folder,
     as Zimbra's search does) gives every message Cyrus's flags and keywords, except those the
@@ -206,8 +207,10 @@ import sys, icalendar, vobject
 kind, path = sys.argv[1], sys.argv[2]
 data = open(path, "rb").read()
 if kind == "ics":
-    cal = icalendar.Calendar.from_ical(data)
-    print(len([c for c in cal.walk() if c.name in ("VEVENT", "VTODO", "VJOURNAL")]))
+    cals = icalendar.Calendar.from_ical(data, multiple=True)
+    for cal in cals:
+        assert [c for c in cal.walk() if c.name in ("VEVENT", "VTODO", "VJOURNAL")], "a calendar object without components"
+    print(len(cals))
 else:
     print(len(list(vobject.readComponents(data.decode("utf-8")))))
 """
@@ -313,32 +316,41 @@ def check_fixture(args, fixture, work):
         if frow["kind"] == "mail":
             expected_state[key] = (wanted_zimbra_state(m["flags"]), f["target"])
 
-    # Calendar and contact entries, and nothing unexplained in the archives.
+    # Calendars and contacts are never archive entries (ArchiveFormatter closes the tar stream
+    # after an .ics entry): each collection is its own file, posted into its own folder.
     dav = 0
     for key, e in entries.items():
         name = key[1]
-        if name.endswith(".ics") or name.endswith(".vcf"):
-            dav += 1
-            # Debian's python3-icalendar and python3-vobject, as tools/bootstrap installs them.
-            with tempfile.NamedTemporaryFile(suffix=name[-4:]) as tmpf:
-                tmpf.write(e["data"])
-                tmpf.flush()
-                p = subprocess.run(["/usr/bin/python3", "-c", DAV_PARSE, name[-3:], tmpf.name],
-                                   capture_output=True, text=True)
-            if p.returncode != 0:
-                fail(f"{label}: {name} does not parse: {p.stderr[-500:]}")
-            elif int(p.stdout.strip() or 0) < 1:
-                fail(f"{label}: {name}: no event, task, journal or vCard")
-            seen_entries.add(key)
+        if not name.endswith(".eml"):
+            fail(f"{label}: archive entry {key}: only .eml entries belong in zimbra.tgz")
         elif key not in seen_entries and "/Recovered-Orphans/" not in name + "/":
             fail(f"{label}: archive entry {key} is not a message Cyrus served")
+    for u in report["users"]:
+        for f in u["folders"]:
+            if f["action"] not in ("export_calendar", "export_addressbook"):
+                continue
+            want = f["count"]["written"]
+            path = os.path.join(tree, f["output"])
+            if want == 0:
+                continue
+            kind = "ics" if f["action"] == "export_calendar" else "vcf"
+            if not f["output"].endswith("." + kind) or not os.path.exists(path):
+                fail(f"{label}: {u['user']}/{f['name']}: collection file {f['output']} missing")
+                continue
+            # Debian's python3-icalendar and python3-vobject, as tools/bootstrap installs them.
+            p = subprocess.run(["/usr/bin/python3", "-c", DAV_PARSE, kind, path], capture_output=True, text=True)
+            if p.returncode != 0:
+                fail(f"{label}: {f['output']} does not parse: {p.stderr[-500:]}")
+            elif int(p.stdout.strip() or 0) != want:
+                fail(f"{label}: {f['output']}: {p.stdout.strip()} objects, report says {want} written")
+            dav += want
     for u in report["users"]:
         for f in u["folders"]:
             n = sum(1 for (root, name) in entries if root == u["output"] and f.get("target")
                     and os.path.dirname(name) == f["target"])
             c = f["count"]
             want = c["written"] + c["repaired"] + (c["orphans_recovered"] if f["action"] == "recover_orphans" else 0)
-            if f["action"] in ("mail_folder", "export_calendar", "export_addressbook", "recover_orphans") and n != want:
+            if f["action"] in ("mail_folder", "recover_orphans") and n != want:
                 fail(f"{label}: {u['user']}/{f['name']}: {n} archive entries, report says {want} written")
 
     # zimbra-flags.zmm: only documented commands; run against a model of the imported mailbox.
@@ -407,7 +419,7 @@ def check_fixture(args, fixture, work):
                     continue
                 fail(f"{label}: {name}: after import + zmm flags {sorted(got['letters'])} tags {sorted(got['tags'])}, "
                      f"Cyrus {sorted(letters)} {sorted(want_tags)}")
-    print(f"{label}: {compared} messages read back with tarfile, {dav} DAV entries parsed, "
+    print(f"{label}: {compared} messages read back with tarfile, {dav} calendar and contact objects parsed, "
           f"{scripted} tag commands replayed")
 
 
