@@ -6,6 +6,7 @@
 #include "converter/journal.h"
 #include "converter/prior_output.h"
 #include "writers/output_file.h"
+#include "writers/shell_quote.h"
 
 namespace cyrconv {
 
@@ -14,18 +15,6 @@ namespace fs = std::filesystem;
 namespace {
 constexpr const char* script_name = "apply-keywords.sh";
 
-// A shell word that stands for exactly `s`.
-std::string sh_quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  out += '\'';
-  return out;
-}
 }  // namespace
 
 FolderExtraKeywords extra_keywords(std::string mailbox, const std::map<char, std::string>& letters,

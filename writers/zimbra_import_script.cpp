@@ -2,18 +2,9 @@
 
 #include <algorithm>
 
-namespace cyrconv {
+#include "writers/shell_quote.h"
 
-std::string sh_quote(std::string_view s) {
-  std::string out = "'";
-  for (char c : s) {
-    if (c == '\'')
-      out += "'\\''";
-    else
-      out += c;
-  }
-  return out + "'";
-}
+namespace cyrconv {
 
 std::string zimbra_rest_path(std::string_view folder_path, std::string_view fmt) {
   static const char* hex = "0123456789ABCDEF";

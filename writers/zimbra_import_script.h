@@ -32,9 +32,6 @@ std::string zimbra_import_script(const ZimbraImportPlan& plan);
 // "/<path>?fmt=ics" (or vcf) with each level percent-encoded as a URL path segment.
 std::string zimbra_rest_path(std::string_view folder_path, std::string_view fmt);
 
-// A value as one single-quoted sh word.
-std::string sh_quote(std::string_view s);
-
 struct ZimbraExpectedRow {
   std::string folder_path;  // without the leading '/'
   std::string view;         // "message", "appointment", "contact"
