@@ -183,10 +183,12 @@ void move_mbox_messages(const FollowInput& in, const std::string& side, const st
   p.manifest_tmp = p.manifest.string() + ".follow-source.tmp";
   p.held = holding / p.file.filename();
   p.held_manifest = holding / "manifest.jsonl";
-  auto failed = [&r] {
-    return std::any_of(r.findings.begin(), r.findings.end(),
-                       [](const Finding& f) { return f.severity == Finding::Severity::error; });
+  auto errors = [&r] {
+    return std::count_if(r.findings.begin(), r.findings.end(),
+                         [](const Finding& f) { return f.severity == Finding::Severity::error; });
   };
+  const auto errors_before = errors();
+  auto failed = [&] { return errors() != errors_before; };
   if (!exists_no_follow(p.held_manifest)) {
     // Not yet fixed: whatever an interrupted step 1 left is made again from the unchanged file.
     ::unlink(p.file_tmp.c_str());
