@@ -98,7 +98,7 @@ bool only_ours(const FollowInput& in, const DoneEntry& e, const std::string& out
   return false;
 }
 
-// Maildir: the written messages of an unchanged folder that the source no longer lists.
+// The written messages of an unchanged folder that the source no longer lists.
 void plan_expunged(const FollowInput& in, const DoneEntry& e, const std::string& output, const std::string& internal,
                    std::vector<FollowMove>& moves, FollowResult& r) {
   const fs::path manifest = in.user_root / "manifests" / (e.side + ".jsonl");
@@ -124,15 +124,15 @@ void plan_expunged(const FollowInput& in, const DoneEntry& e, const std::string&
     const ManifestRecord& rec = m.records[i];
     if (rec.disposition != "written" && rec.disposition != "repaired") continue;
     if (std::binary_search(live.begin(), live.end(), rec.source_uid)) continue;
-    if (!in.maildir) {
-      ++mbox_kept;
+    if (!in.maildir && (in.gzip || !rec.mbox_offset)) {
+      ++mbox_kept;  // a gzip file is not rewritten (nor is a line without its offset)
       continue;
     }
-    if (rec.output_file.rfind(prefix, 0) != 0) continue;  // not in this folder's Maildir
+    if (in.maildir && rec.output_file.rfind(prefix, 0) != 0) continue;  // not in this folder's Maildir
     FollowMove mv;
     mv.kind = FollowMove::Kind::message;
     mv.side = e.side;
-    mv.from = rec.output_file;
+    mv.from = in.maildir ? rec.output_file : output;  // an mbox line has no output_file
     mv.line = m.lines[i];
     mv.uid = rec.uid;
     moves.push_back(std::move(mv));
@@ -140,8 +140,8 @@ void plan_expunged(const FollowInput& in, const DoneEntry& e, const std::string&
   if (mbox_kept)
     r.findings.push_back(finding(Finding::Severity::info, "follow_source_mbox_messages_kept", manifest.string(), 0,
                                  std::to_string(mbox_kept) +
-                                     " message(s) expunged in the source stay in the mbox file (removing messages "
-                                     "from an mbox is not done yet; they are counted as kept_not_in_source)"));
+                                     " message(s) expunged in the source stay in the gzip mbox file (a --gzip "
+                                     "folder file is not rewritten; they are counted as kept_not_in_source)"));
 }
 
 // Whether the source folder `internal` lists every UID the earlier manifest of `e` has as written.

@@ -6,6 +6,8 @@
 //
 //   message expunged in Cyrus   its Maildir file (the target's name, if Dovecot renamed it) and
 //                               manifest line move to the holding area
+//                               (mbox: the folder file is rewritten without it, its bytes and
+//                               manifest line go to the holding area; converter/follow_source_mbox.cpp)
 //   folder renamed in Cyrus     (same unique id; without one, same UIDVALIDITY) the output folder,
 //                               manifest, quarantine and journal entry are renamed; no copy
 //   folder deleted in Cyrus     the output folder moves whole to the holding area

@@ -7,6 +7,7 @@
 #include <cerrno>
 #include <charconv>
 #include <cstring>
+#include <fstream>
 #include <map>
 #include <nlohmann/json.hpp>
 #include <set>
@@ -359,8 +360,34 @@ void execute_moves(const FollowInput& in, const PendingMoves& p, FollowResult& r
     else
       move_folder_to_holding(in, m, base / m.side, r);
   }
-  for (const auto& [side, ms] : messages) move_messages(in, side, ms, base / side, r);
+  for (const auto& [side, ms] : messages)
+    if (in.maildir)
+      move_messages(in, side, ms, base / side, r);
+    else
+      move_mbox_messages(in, side, ms, base / side, r);
 }
+
+namespace {
+
+// Whether a file directly in `folder` (an mbox the holding area keeps) has a From_ line at `offset`.
+bool mbox_message_at(const fs::path& folder, std::uint64_t offset) {
+  std::error_code ec;
+  for (fs::directory_iterator it(folder, ec), end; !ec && it != end; it.increment(ec)) {
+    const std::string n = it->path().filename().string();
+    if (!it->is_regular_file(ec) || n == "manifest.jsonl" || n.rfind("journal.", 0) == 0) continue;
+    std::ifstream f(it->path(), std::ios::binary);
+    char head[5] = {};
+    if (offset && !f.seekg(static_cast<std::streamoff>(offset - 1))) continue;
+    const std::size_t want = offset ? 6 : 5;
+    char buf[6] = {};
+    if (!f.read(buf, static_cast<std::streamsize>(want))) continue;
+    std::memcpy(head, buf + (offset ? 1 : 0), 5);
+    if ((!offset || buf[0] == '\n') && std::string_view(head, 5) == "From ") return true;
+  }
+  return false;
+}
+
+}  // namespace
 
 HoldingCensus census_holding_area(const fs::path& user_root) {
   HoldingCensus c;
@@ -380,7 +407,10 @@ HoldingCensus census_holding_area(const fs::path& user_root) {
       ++c.messages;
       const fs::path written(rec.output_file);
       bool found = false;
-      if (!written.has_parent_path() || written.parent_path().filename() != "cur") {
+      if (rec.output_file.empty() && rec.mbox_offset) {
+        // An mbox line (no output_file): a message starts at its offset in an mbox file there.
+        found = mbox_message_at(folder, *rec.mbox_offset);
+      } else if (!written.has_parent_path() || written.parent_path().filename() != "cur") {
         // An mbox folder moved whole: its file is in the holding folder.
         found = exists_no_follow(folder / written.filename()) || exists_no_follow(folder / (written.filename().string() + ".gz"));
       } else {

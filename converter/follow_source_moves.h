@@ -38,4 +38,9 @@ void remove_pending_moves(const std::filesystem::path& user_root);
 // Carries out every move (or finds it done), adding counts and one finding per move to `r`.
 void execute_moves(const FollowInput& in, const PendingMoves& p, FollowResult& r);
 
+// mbox: the expunged messages `ms` (all of one folder file) cut out of it into `holding`
+// (converter/follow_source_mbox.cpp).
+void move_mbox_messages(const FollowInput& in, const std::string& side, const std::vector<const FollowMove*>& ms,
+                        const std::filesystem::path& holding, FollowResult& r);
+
 }  // namespace cyrconv

@@ -5,12 +5,17 @@
 #include <doctest/doctest.h>
 
 #include <fstream>
+#include <map>
 
 #include "converter/follow_source.h"
 #include "converter/follow_source_moves.h"
 #include "converter/journal.h"
+#include "converter/mbox_reader.h"
+#include "converter/output_reader.h"
+#include "converter/prior_output.h"
 #include "tests/test_support.h"
 #include "writers/manifest.h"
+#include "writers/mbox.h"
 
 using namespace cyrconv;
 using namespace cyrconv::test;
@@ -239,4 +244,152 @@ TEST_CASE("follow_source: a re-created INBOX never moves the Maildir root that h
   CHECK(r.impossible == 1);
   CHECK(fs::exists(tmp.path / "Maildir" / ".Old" / "cur" / (std::string(message_name) + ":2,S")));
   CHECK(fs::exists(journal_dir(tmp.path) / "INBOX.done"));
+}
+
+namespace {
+
+// One message of an mbox folder as convert writes it (the first with X-IMAPbase).
+std::string mbox_message(std::uint32_t uid, bool first) {
+  const MboxFolderState state{7, 3, {}};
+  return mbox_from_line("", 1700000000 + uid) + mbox_metadata_headers(uid, 0, {}, first ? &state : nullptr) +
+         "Subject: m" + std::to_string(uid) + "\n\nbody " + std::to_string(uid) + "\n\n";
+}
+
+// An earlier run's mbox folder mail/Old (UIDVALIDITY 7) with UIDs 1-3 and their manifest lines.
+std::vector<std::string> earlier_mbox_folder(const fs::path& root) {
+  const std::vector<std::string> msgs = {mbox_message(1, true), mbox_message(2, false), mbox_message(3, false)};
+  fs::create_directories(root / "mail");
+  fs::create_directories(root / "manifests");
+  std::string file, manifest;
+  for (std::uint32_t uid = 1; uid <= 3; ++uid) {
+    ManifestEntry e;
+    e.uid = uid;
+    e.output_file = "mail/Old";
+    e.mbox_offset = file.size();
+    e.disposition = "written";
+    MboxReader reader([&](MboxMessage&& m) {
+      e.size = m.size;
+      e.sha1 = m.sha1;
+      e.sha1_known = true;
+    });
+    reader.feed(msgs[uid - 1]);
+    reader.finish();
+    file += msgs[uid - 1];
+    manifest += manifest_line(e, true);
+  }
+  std::ofstream(root / "mail" / "Old", std::ios::binary) << file;
+  std::ofstream(root / "manifests" / "Old.jsonl") << manifest;
+  REQUIRE(write_folder_done(root, "Old", FolderDone{"user.fred.Old", "Old", 7, 4, 4, 3, "mail/Old", ""}, false));
+  return msgs;
+}
+
+FollowResult follow_mbox(const fs::path& root, std::vector<std::uint32_t> live) {
+  FolderNameResult name = old_folder_name();
+  name.mbox_path = "Old";
+  FollowInput in = input(root, true);
+  in.maildir = false;
+  in.folders.push_back({"user.fred.Old", "", 7, &name});
+  in.live_uids = [live](const std::string&, std::vector<std::uint32_t>& uids, std::string&) {
+    uids = live;
+    return true;
+  };
+  return follow_source(in);
+}
+
+// uid -> mbox_offset of a manifest file's lines.
+std::map<std::uint32_t, std::uint64_t> offsets(const fs::path& manifest) {
+  std::map<std::uint32_t, std::uint64_t> out;
+  for (const auto& r : read_earlier_manifest(manifest).records) out[r.uid] = r.mbox_offset.value_or(~0ull);
+  return out;
+}
+
+}  // namespace
+
+TEST_CASE("follow_source: mbox, an expunged middle message is cut out of the file into the holding area") {
+  TempDir tmp;
+  const auto msgs = earlier_mbox_folder(tmp.path);
+  FollowResult r = follow_mbox(tmp.path, {1, 3});
+  CHECK(r.messages_moved == 1);
+  CHECK(read_file(tmp.path / "mail" / "Old") == msgs[0] + msgs[2]);
+  CHECK(offsets(tmp.path / "manifests" / "Old.jsonl") ==
+        std::map<std::uint32_t, std::uint64_t>{{1, 0}, {3, msgs[0].size()}});
+  const fs::path held = tmp.path / holding_dir_name / "20260101T000000Z" / "Old";
+  CHECK(read_file(held / "Old") == msgs[1]);
+  CHECK(offsets(held / "manifest.jsonl") == std::map<std::uint32_t, std::uint64_t>{{2, 0}});
+  std::string error;
+  CHECK(read_folder_done(tmp.path, "Old", error)->manifest_lines == 2);
+  CHECK_FALSE(fs::exists(tmp.path / "mail" / "Old.follow-source.tmp"));
+  CHECK_FALSE(fs::exists(journal_dir(tmp.path) / "follow-source.pending"));
+  const HoldingCensus c = census_holding_area(tmp.path);
+  CHECK(c.messages == 1);
+  CHECK(c.present == 1);
+  // Nothing more to do on the next run.
+  CHECK(follow_mbox(tmp.path, {1, 3}).messages_moved == 0);
+  CHECK(read_file(tmp.path / "mail" / "Old") == msgs[0] + msgs[2]);
+}
+
+TEST_CASE("follow_source: mbox, when the first message goes its X-IMAPbase moves to the new first") {
+  TempDir tmp;
+  const auto msgs = earlier_mbox_folder(tmp.path);
+  FollowResult r = follow_mbox(tmp.path, {2, 3});
+  CHECK(r.messages_moved == 1);
+  const std::string line = "X-IMAPbase: 7 0000000003\n";
+  REQUIRE(msgs[0].find(line) != std::string::npos);
+  std::string first = msgs[1];
+  first.insert(first.find("X-UID: "), line);
+  CHECK(read_file(tmp.path / "mail" / "Old") == first + msgs[2]);
+  CHECK(offsets(tmp.path / "manifests" / "Old.jsonl") ==
+        std::map<std::uint32_t, std::uint64_t>{{2, 0}, {3, first.size()}});
+  CHECK(read_file(tmp.path / holding_dir_name / "20260101T000000Z" / "Old" / "Old") == msgs[0]);
+}
+
+TEST_CASE("follow_source: mbox, a message whose bytes are not what cyrconv wrote stays in the file") {
+  TempDir tmp;
+  const auto msgs = earlier_mbox_folder(tmp.path);
+  // UID 3's bytes are not what the manifest says (the target rewrote them): it stays.
+  std::string file = msgs[0] + msgs[1] + msgs[2];
+  file.replace(file.rfind("body 3"), 6, "BODY 3");
+  std::ofstream(tmp.path / "mail" / "Old", std::ios::binary) << file;
+  FollowResult r = follow_mbox(tmp.path, {1});
+  CHECK(r.messages_moved == 1);
+  CHECK(r.impossible == 1);
+  CHECK(read_file(tmp.path / "mail" / "Old") == msgs[0] + file.substr(msgs[0].size() + msgs[1].size()));
+  CHECK(offsets(tmp.path / "manifests" / "Old.jsonl") ==
+        std::map<std::uint32_t, std::uint64_t>{{1, 0}, {3, msgs[0].size()}});
+}
+
+TEST_CASE("follow_source: mbox, a list killed before or after its plan was fixed is finished by the next run") {
+  TempDir done, killed;
+  const auto msgs = earlier_mbox_folder(done.path);
+  REQUIRE(follow_mbox(done.path, {1, 3}).messages_moved == 1);
+  earlier_mbox_folder(killed.path);
+  const std::string manifest = read_file(killed.path / "manifests" / "Old.jsonl");
+  FollowMove m;
+  m.kind = FollowMove::Kind::message;
+  m.side = "Old";
+  m.from = "mail/Old";
+  m.line = manifest.substr(manifest.find('\n') + 1, manifest.rfind('\n', manifest.size() - 2) - manifest.find('\n') - 1);
+  m.uid = 2;
+  REQUIRE(m.line.find("\"uid\":2") != std::string::npos);
+  REQUIRE(write_pending_moves(killed.path, PendingMoves{"20260101T000000Z", {m}}, false));
+  const fs::path held = fs::path(holding_dir_name) / "20260101T000000Z" / "Old";
+  SUBCASE("killed after the holding manifest: only the renames are left") {
+    fs::create_directories(killed.path / held);
+    fs::copy_file(done.path / held / "Old", killed.path / held / "Old");
+    fs::copy_file(done.path / held / "manifest.jsonl", killed.path / held / "manifest.jsonl");
+    fs::copy_file(done.path / "mail" / "Old", killed.path / "mail" / "Old.follow-source.tmp");
+    fs::copy_file(done.path / "manifests" / "Old.jsonl", killed.path / "manifests" / "Old.jsonl.follow-source.tmp");
+  }
+  SUBCASE("killed while writing the new folder file: it is made again") {
+    std::ofstream(killed.path / "mail" / "Old.follow-source.tmp") << "partial";
+  }
+  FollowResult r = follow_mbox(killed.path, {1, 3});
+  CHECK(r.messages_moved == 1);
+  for (const fs::path& f : {fs::path("mail") / "Old", fs::path("manifests") / "Old.jsonl", held / "Old", held / "manifest.jsonl"})
+    CHECK(read_file(killed.path / f) == read_file(done.path / f));
+  CHECK_FALSE(fs::exists(killed.path / "mail" / "Old.follow-source.tmp"));
+  CHECK_FALSE(fs::exists(killed.path / "manifests" / "Old.jsonl.follow-source.tmp"));
+  CHECK_FALSE(fs::exists(journal_dir(killed.path) / "follow-source.pending"));
+  std::string error;
+  CHECK(read_folder_done(killed.path, "Old", error)->manifest_lines == 2);
 }

@@ -56,9 +56,16 @@ def normalized(tree):
     return {STAMP.sub(r"\1removed-by-source/STAMP/", k): v for k, v in tree.items()}
 
 
-def check_mbox(args, work, a_dir, b_dir, a, b_folders):
+def mbox_messages(data):
+    """The messages of an mbox file's bytes, each with its trailing empty line, X-IMAPbase taken
+    out (it belongs to the folder: it moves to the new first message, its last UID grows)."""
+    parts = re.split(rb"(?<=\n)(?=From )", data) if data else []
+    return [re.sub(rb"\nX-IMAPbase: [^\n]*", b"", p, count=1) for p in parts]
+
+
+def check_mbox(args, work, a_dir, b_dir, b, b_folders, expunged_in_b, deleted):
     """mbox: folders follow (renamed, deleted, re-created: the folder file moves); expunged
-    messages stay in the file, reported."""
+    messages are cut out of the file into the holding area, byte for byte."""
     import mailbox
     out = os.path.join(work, "mbox")
     rc.convert(args, a_dir, out, "mbox")
@@ -71,9 +78,14 @@ def check_mbox(args, work, a_dir, b_dir, a, b_folders):
     rc.convert(args, b_dir, out, "mbox", extra=["--follow-source"], report=report_path)
     report = json.load(open(report_path, encoding="utf-8"))
     kinds = [f["kind"] for u in report["users"] for f in u["findings"]]
-    for k in ("renamed_folder", "replaced_recreated_folder", "moved_to_holding", "follow_source_mbox_messages_kept"):
+    for k in ("renamed_folder", "replaced_recreated_folder", "moved_to_holding"):
         if k not in kinds:
             fail(f"mbox: no {k} finding ({kinds})")
+    if "follow_source_mbox_messages_kept" in kinds or "follow_source_impossible" in kinds:
+        fail(f"mbox: expunged messages left in the files ({kinds})")
+    if kinds.count("moved_to_holding") != expunged_in_b + len(deleted):
+        fail(f"mbox: {kinds.count('moved_to_holding')} moved_to_holding, expected {expunged_in_b} expunged messages "
+             f"+ {len(deleted)} deleted folders")
     rc.verify(args, b_dir, out, "mbox", "follow-source mbox")
     files = {}
     for dp, _, fns in os.walk(os.path.join(out, "sam", "mail")):
@@ -86,20 +98,35 @@ def check_mbox(args, work, a_dir, b_dir, a, b_folders):
     base = mailbox.mbox(files["Wieder"])[0]["X-IMAPbase"] if "Wieder" in files else ""
     if str(b_folders[("sam", "Wieder")]["uidvalidity"]) not in (base or ""):
         fail(f"mbox: Wieder's X-IMAPbase {base!r}, b's UIDVALIDITY is {b_folders[('sam', 'Wieder')]['uidvalidity']}")
-    # Every earlier folder file is somewhere, byte for byte (renamed, in the holding area, or added to).
-    found = {}
+    # Each folder file holds exactly b's UIDs of its folder; the first message carries X-IMAPbase.
+    for folder, path in files.items():
+        box = mailbox.mbox(path)
+        uids = sorted(int(m["X-UID"]) for m in box)
+        want_uids = sorted(x["uid"] for x in b if x["user"] == "sam" and x["folder"] == folder)
+        if uids != want_uids:
+            fail(f"mbox: sam/{folder} holds UIDs {uids}, b has {want_uids}")
+        if len(box) and not box[0]["X-IMAPbase"]:
+            fail(f"mbox: sam/{folder}: the first message has no X-IMAPbase")
+    # Every earlier message is somewhere, byte for byte: in a folder file or in the holding area.
+    now, held = [], 0
     for dp, _, fns in os.walk(out):
         for fn in fns:
-            with open(os.path.join(dp, fn), "rb") as f:
-                found.setdefault(fn, []).append(f.read())
+            if fn.startswith(".") or fn.endswith(".jsonl") or fn.startswith("journal.") or "/mail" not in "/" + os.path.relpath(dp, out) and "removed-by-source" not in dp:
+                continue
+            msgs = mbox_messages(open(os.path.join(dp, fn), "rb").read())
+            now.extend(msgs)
+            if "removed-by-source" in dp and not os.path.exists(os.path.join(dp, "journal.done")):
+                held += len(msgs)
+    now_set = set(now)
     for rel, data in before.items():
-        name = os.path.basename(rel)
-        cands = found.get(name, []) + (found.get("Nachher", []) if name == "Vorher" else [])
-        # An incremental run changes only the 10-digit last-UID field of X-IMAPbase, then appends.
-        mask = lambda x: re.sub(rb"(\nX-IMAPbase: \d+ )\d{10}", rb"\g<1>0000000000", x, count=1)  # noqa: E731
-        if not any(mask(c)[:len(data)] == mask(data) for c in cands):
-            fail(f"mbox: {rel} of a's run is nowhere in the output")
-    print(f"mbox: {len(files)} folder files as b's folders, {len(before)} earlier files accounted for")
+        for i, m in enumerate(mbox_messages(data)):
+            # An incremental run rewrites nothing but X-IMAPbase; flags of earlier messages stay.
+            if m not in now_set:
+                fail(f"mbox: message {i} of {rel} of a's run is nowhere in the output")
+    if held != expunged_in_b:
+        fail(f"mbox: {held} messages cut out into the holding area, expected {expunged_in_b}")
+    print(f"mbox: {len(files)} folder files as b's folders, {held} expunged messages in the holding area, "
+          f"{len(before)} earlier files accounted for")
 
 
 def main():
@@ -244,7 +271,7 @@ def main():
         if killed < len(points) // 2 or not mid_moves:
             fail(f"{killed} of {len(points)} runs killed, {mid_moves} in the middle of moves: the test hook does not work")
         print(f"follow-source: {len(points)} kill points ({killed} kills, {mid_moves} during the moves)")
-        check_mbox(args, work, a_dir, b_dir, a, b_folders)
+        check_mbox(args, work, a_dir, b_dir, b, b_folders, expunged_in_b, deleted)
     if rc.problems:
         print(f"{len(rc.problems)} problem(s)")
         return 1
