@@ -14,10 +14,7 @@ using cyrconv::test::TempDir;
 
 namespace {
 
-std::string inputs() {
-  const fs::path f = cyrconv::test::fixtures_dir() / "cyrus36-default";
-  return "--spool " + (f / "spool").string() + " --config " + (f / "config").string();
-}
+std::string inputs() { return cyrconv::test::default_fixture_inputs(); }
 
 std::size_t count(const std::string& text, const std::string& what) {
   std::size_t n = 0;

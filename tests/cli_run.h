@@ -5,6 +5,7 @@
 
 #include <array>
 #include <cstdio>
+#include <filesystem>
 #include <string>
 
 #include "tests/test_support.h"
@@ -26,6 +27,12 @@ inline Run run_cyrconv(const std::string& args) {
   const int st = pclose(p);
   r.status = WIFEXITED(st) ? WEXITSTATUS(st) : -1;
   return r;
+}
+
+// --spool and --config of the bundled cyrus36-default store, as the README walk-through gives them.
+inline std::string default_fixture_inputs() {
+  const std::filesystem::path f = fixtures_dir() / "cyrus36-default";
+  return "--spool " + (f / "spool").string() + " --config " + (f / "config").string();
 }
 
 inline int count_lines(const std::string& s) {
