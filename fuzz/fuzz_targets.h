@@ -28,7 +28,7 @@
 #include "parsers/subscriptions.h"
 #include "parsers/utf8.h"
 #ifndef CYRCONV_FUZZ_PARSERS_ONLY  // the fuzz executables of parsers/ targets link only cyrconv_parsers
-#include "converter/rename_map.h"
+#include "converter/plan/rename_map.h"
 #include "writers/sieve_export.h"
 #endif
 
@@ -169,7 +169,7 @@ inline bool valid_utf8(std::string_view s) {
   return true;
 }
 
-// Dates of messages rebuilt without an index (converter/recover.h): any header bytes.
+// Dates of messages rebuilt without an index (converter/source/recover.h): any header bytes.
 inline void fuzz_message_date(std::string_view in) {
   if (auto d = message_header_date(in)) touch(std::to_string(d->seconds));
   if (auto t = parse_rfc5322_date(in)) touch(std::to_string(*t));

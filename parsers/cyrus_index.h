@@ -57,7 +57,7 @@ struct IndexRecord {
   std::array<std::uint8_t, 20> guid{};        // SHA-1 of the message file; all zero when absent
   bool crc_ok = true;                         // v12+: the record's CRC matched
   // index: read from cyrus.index. Otherwise the record was rebuilt from its message file,
-  // without an index (converter/recover.h), and this says where INTERNALDATE came from.
+  // without an index (converter/source/recover.h), and this says where INTERNALDATE came from.
   enum class DateOrigin : std::uint8_t { index, received, date, mtime };
   DateOrigin date_origin = DateOrigin::index;
 

@@ -12,8 +12,8 @@
 #include <sstream>
 #include <tuple>
 
-#include "converter/audit.h"
-#include "converter/inventory.h"
+#include "converter/audit/audit.h"
+#include "converter/source/inventory.h"
 #include "writers/audit_report.h"
 #include "parsers/message_check.h"
 #include "tests/test_support.h"

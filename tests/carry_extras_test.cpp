@@ -1,4 +1,4 @@
-// Carried besides messages (converter/carry_extras.h): ACL mapping, Sieve folder rewriting, the
+// Carried besides messages (converter/convert/carry_extras.h): ACL mapping, Sieve folder rewriting, the
 // #sieve message format, maildirsize, and a convert of cyrus36-extras checked against the
 // fixture's oracle-extras.json (what real Cyrus served over IMAP and ManageSieve).
 #include <doctest/doctest.h>
@@ -9,9 +9,9 @@
 #include <fstream>
 #include <map>
 
-#include "converter/carry_extras.h"
-#include "converter/convert.h"
-#include "converter/source_io.h"
+#include "converter/convert/carry_extras.h"
+#include "converter/convert/convert.h"
+#include "converter/source/source_io.h"
 #include "parsers/sieve_mailbox.h"
 #include "test_support.h"
 #include "writers/dovecot_acl.h"

@@ -12,9 +12,9 @@
 #include <map>
 #include <set>
 
-#include "converter/audit.h"
-#include "converter/convert.h"
-#include "converter/verify.h"
+#include "converter/audit/audit.h"
+#include "converter/convert/convert.h"
+#include "converter/verify/verify.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;

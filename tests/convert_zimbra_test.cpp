@@ -3,7 +3,7 @@
 #include <filesystem>
 #include <fstream>
 
-#include "converter/convert.h"
+#include "converter/convert/convert.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;

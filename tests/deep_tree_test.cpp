@@ -11,8 +11,8 @@
 #include <chrono>
 #include <filesystem>
 
-#include "converter/convert.h"
-#include "converter/output_layout.h"
+#include "converter/convert/convert.h"
+#include "converter/plan/output_layout.h"
 #include "writers/output_file.h"
 #include "writers/convert_report.h"
 #include "tests/test_support.h"

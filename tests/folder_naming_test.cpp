@@ -8,8 +8,8 @@
 
 #include <nlohmann/json.hpp>
 
-#include "converter/folder_naming.h"
-#include "converter/rename_map.h"
+#include "converter/plan/folder_naming.h"
+#include "converter/plan/rename_map.h"
 #include "test_support.h"
 
 using namespace cyrconv;

@@ -1,4 +1,4 @@
-// --follow-source on a hand-made earlier output (converter/follow_source.h): a folder the source
+// --follow-source on a hand-made earlier output (converter/follow/follow_source.h): a folder the source
 // deleted (the snapshots fixture has none), mail the target received, a list of moves
 // interrupted and finished by a run without the option, and the holding area's census. The
 // renamed, re-created and expunged cases against real Cyrus are e2e_follow_source_cutover.
@@ -7,12 +7,12 @@
 #include <fstream>
 #include <map>
 
-#include "converter/follow_source.h"
-#include "converter/follow_source_moves.h"
-#include "converter/journal.h"
-#include "converter/mbox_reader.h"
-#include "converter/output_reader.h"
-#include "converter/prior_output.h"
+#include "converter/follow/follow_source.h"
+#include "converter/follow/follow_source_moves.h"
+#include "converter/convert/journal.h"
+#include "converter/verify/mbox_reader.h"
+#include "converter/verify/output_reader.h"
+#include "converter/convert/prior_output.h"
 #include "tests/test_support.h"
 #include "writers/manifest.h"
 #include "writers/mbox.h"

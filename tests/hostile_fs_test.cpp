@@ -12,8 +12,8 @@
 #include <set>
 #include <string>
 
-#include "converter/audit.h"
-#include "converter/convert.h"
+#include "converter/audit/audit.h"
+#include "converter/convert/convert.h"
 #include "writers/audit_report.h"
 #include "writers/convert_report.h"
 #include "tests/test_support.h"

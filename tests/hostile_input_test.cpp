@@ -8,7 +8,7 @@
 #include <filesystem>
 #include <string>
 
-#include "converter/discover.h"
+#include "converter/source/discover.h"
 #include "parsers/bytes.h"
 #include "parsers/cyrus_index.h"
 #include "parsers/cyrusdb.h"

@@ -2,7 +2,7 @@
 
 #include <string>
 
-#include "converter/folder_naming.h"
+#include "converter/plan/folder_naming.h"
 #include "parsers/imapd_conf.h"
 #include "parsers/mailbox_name.h"
 

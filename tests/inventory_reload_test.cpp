@@ -2,10 +2,10 @@
 // again right before converting the folder, so memory holds the folders in progress only.
 #include <doctest/doctest.h>
 
-#include "converter/discover.h"
-#include "converter/inventory.h"
-#include "converter/plan_names.h"
-#include "converter/user_state.h"
+#include "converter/source/discover.h"
+#include "converter/source/inventory.h"
+#include "converter/plan/plan_names.h"
+#include "converter/source/user_state.h"
 #include "tests/test_support.h"
 
 using namespace cyrconv;

@@ -15,12 +15,12 @@
 #include <map>
 #include <string>
 
-#include "converter/audit.h"
-#include "converter/convert.h"
-#include "converter/io_fanout.h"
-#include "converter/scan.h"
-#include "converter/shard_plan.h"
-#include "converter/verify.h"
+#include "converter/audit/audit.h"
+#include "converter/convert/convert.h"
+#include "converter/source/io_fanout.h"
+#include "converter/audit/scan.h"
+#include "converter/shard/shard_plan.h"
+#include "converter/verify/verify.h"
 #include "tests/test_support.h"
 #include "writers/audit_report.h"
 #include "writers/scan_report.h"

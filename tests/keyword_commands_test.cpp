@@ -5,7 +5,7 @@
 #include <string>
 #include <vector>
 
-#include "converter/keyword_commands.h"
+#include "converter/convert/keyword_commands.h"
 #include "tests/test_support.h"
 #include "writers/manifest.h"
 

@@ -7,7 +7,7 @@
 #include <sstream>
 #include <thread>
 
-#include "converter/audit.h"
+#include "converter/audit/audit.h"
 #include "writers/audit_report.h"
 #include "writers/convert_report.h"
 #include "writers/message_log.h"

@@ -16,8 +16,8 @@
 #include <optional>
 #include <string>
 
-#include "converter/convert.h"
-#include "converter/output_owner.h"
+#include "converter/convert/convert.h"
+#include "converter/convert/output_owner.h"
 #include "writers/convert_report.h"
 #include "tests/test_support.h"
 

@@ -1,4 +1,4 @@
-// Structural damage at the inventory level (converter/recover.h, README "When a mailbox is
+// Structural damage at the inventory level (converter/source/recover.h, README "When a mailbox is
 // damaged"): a mailbox whose index or header is unusable is rebuilt from its files for every
 // subcommand; names that are not UTF-8 never throw; verify's census finds what is not accounted for.
 #include <doctest/doctest.h>
@@ -8,10 +8,10 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
-#include "converter/census.h"
-#include "converter/convert.h"
-#include "converter/scan.h"
-#include "converter/verify.h"
+#include "converter/source/census.h"
+#include "converter/convert/convert.h"
+#include "converter/audit/scan.h"
+#include "converter/verify/verify.h"
 #include "parsers/utf8.h"
 #include "tests/test_support.h"
 #include "writers/convert_report.h"

@@ -1,4 +1,4 @@
-// Pieces of re-runs (converter/prior_output.h, converter/journal.h, OutputFile's commit modes)
+// Pieces of re-runs (converter/convert/prior_output.h, converter/convert/journal.h, OutputFile's commit modes)
 // and convert's behaviour on an output that already holds an earlier run's work.
 #include <doctest/doctest.h>
 
@@ -6,9 +6,9 @@
 
 #include <fstream>
 
-#include "converter/convert.h"
-#include "converter/journal.h"
-#include "converter/prior_output.h"
+#include "converter/convert/convert.h"
+#include "converter/convert/journal.h"
+#include "converter/convert/prior_output.h"
 #include "tests/test_support.h"
 #include "writers/maildir.h"
 #include "writers/output_file.h"

@@ -4,8 +4,8 @@
 
 #include <sys/stat.h>
 
-#include "converter/audit.h"
-#include "converter/scan.h"
+#include "converter/audit/audit.h"
+#include "converter/audit/scan.h"
 #include "parsers/bytes.h"
 #include "parsers/cyrus_index.h"
 #include "tests/test_support.h"

@@ -4,7 +4,7 @@
 
 #include <cstdlib>
 
-#include "converter/scan.h"
+#include "converter/audit/scan.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;

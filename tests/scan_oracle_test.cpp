@@ -7,7 +7,7 @@
 #include <map>
 #include <set>
 
-#include "converter/scan.h"
+#include "converter/audit/scan.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;

@@ -10,9 +10,9 @@
 #include <set>
 #include <sstream>
 
-#include "converter/rename_map.h"
-#include "converter/report_merge.h"
-#include "converter/shard_plan.h"
+#include "converter/plan/rename_map.h"
+#include "converter/report/report_merge.h"
+#include "converter/shard/shard_plan.h"
 #include "tests/test_support.h"
 #include "writers/convert_report.h"
 #include "writers/manifest.h"

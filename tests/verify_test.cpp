@@ -13,10 +13,10 @@
 #include <cstdio>
 #include <fstream>
 
-#include "converter/convert.h"
-#include "converter/mbox_reader.h"
-#include "converter/output_reader.h"
-#include "converter/verify.h"
+#include "converter/convert/convert.h"
+#include "converter/verify/mbox_reader.h"
+#include "converter/verify/output_reader.h"
+#include "converter/verify/verify.h"
 #include "tests/test_support.h"
 
 namespace fs = std::filesystem;

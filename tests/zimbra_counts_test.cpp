@@ -1,6 +1,6 @@
 #include <doctest/doctest.h>
 
-#include "converter/zimbra_counts.h"
+#include "converter/zimbra/zimbra_counts.h"
 #include "writers/shell_quote.h"
 #include "writers/zimbra_import_script.h"
 

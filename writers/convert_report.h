@@ -52,7 +52,7 @@ struct ConvertFolder {
   std::vector<Finding> findings;
   std::vector<AuditMessage> messages;  // messages not written unchanged, by UID: not yet spilled
   std::vector<MessageLogSpan> spilled; // ... and those before them, in the report's MessageLog
-  // Carried besides messages (converter/carry_extras.h):
+  // Carried besides messages (converter/convert/carry_extras.h):
   std::string special_use;              // "\\Sent" ..., the role the target gives this folder
   std::string special_use_source;       // "annotation" | "name"
   std::vector<CarriedAcl> acl;          // the folder's Cyrus ACL, each entry mapped

@@ -1,5 +1,5 @@
 #pragma once
-// The join of a folder's range parts (converter/range_parts.h): the parts of UID ranges 0..k-1,
+// The join of a folder's range parts (converter/convert/range_parts.h): the parts of UID ranges 0..k-1,
 // written by the shards that held them, concatenated in range order into the folder's uidlist,
 // manifest and mbox file and committed as a single convert's finish commits them. Writers never
 // parse Cyrus files; this reads only our own part files.

@@ -203,7 +203,7 @@ struct AuditReport {
   std::vector<AuditUser> users;
   std::shared_ptr<const MessageLog> message_log;  // where folders' spilled entries are
   AuditAccounting totals;
-  std::uint64_t census_files = 0;       // message files found walking the source (converter/census.h)
+  std::uint64_t census_files = 0;       // message files found walking the source (converter/source/census.h)
   std::uint64_t folders = 0, errors = 0, warnings = 0, bytes_read = 0;
   std::array<std::uint64_t, 41> message_sizes{};  // the folders' SizeHistograms added up
   double seconds = 0;                   // wall time of the message pass

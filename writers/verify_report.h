@@ -47,7 +47,7 @@ struct VerifyUser {
   std::vector<Finding> findings;
 };
 
-// verify's own walk of the source (converter/census.h): every regular "<UID>." file, however
+// verify's own walk of the source (converter/source/census.h): every regular "<UID>." file, however
 // its mailbox's index and header look, and what became of it. files = converted + mismatched +
 // expunged + left_out + not_verified + lost.
 struct VerifyCensus {

@@ -2,7 +2,7 @@
 // The per-user import script and expected counts `convert --format zimbra-tgz` writes beside the
 // archive (docs/zimbra.md "Import script"): `zimbra-import.sh` runs every zmmailbox call in order
 // and stops at the first that fails; `zimbra-expected.tsv` says how many items each Zimbra folder
-// must hold afterwards (read back by `cyrconv verify --zimbra-counts`, converter/zimbra_counts.h).
+// must hold afterwards (read back by `cyrconv verify --zimbra-counts`, converter/zimbra/zimbra_counts.h).
 #include <cstdint>
 #include <string>
 #include <string_view>

@@ -1,0 +1,20 @@
+#pragma once
+// `cyrconv scan`: discover and inventory a copied store, and summarise it per user.
+#include "converter/source/discover.h"
+#include "writers/report_model.h"
+
+namespace cyrconv {
+
+struct ScanOptions {
+  int threads = 0;  // 0: one per core
+  int io_depth = 1;  // metadata reads in flight per worker (converter/source/io_fanout.h)
+  bool quiet = true;  // no progress on stderr (the command line shows it unless --quiet)
+};
+
+ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options);
+
+// Folder name as its owner sees it: "INBOX", "Sent/2024"; shared and deleted folders by
+// their whole name. UTF-8 when the modified UTF-7 decodes; `valid` false otherwise.
+std::string display_folder_name(const MailboxName& name, bool& valid, CaretMeaning caret);
+
+}  // namespace cyrconv

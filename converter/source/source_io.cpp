@@ -1,0 +1,196 @@
+#include "converter/source/source_io.h"
+
+#include <dirent.h>
+#include <fcntl.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <cerrno>
+#include <cstring>
+
+namespace cyrconv {
+
+MappedFile::MappedFile(MappedFile&& o) noexcept : data_(o.data_), size_(o.size_), mapped_(o.mapped_) {
+  o.data_ = nullptr;
+  o.size_ = 0;
+  o.mapped_ = false;
+}
+
+MappedFile& MappedFile::operator=(MappedFile&& o) noexcept {
+  if (this != &o) {
+    this->~MappedFile();
+    data_ = o.data_;
+    size_ = o.size_;
+    mapped_ = o.mapped_;
+    o.data_ = nullptr;
+    o.size_ = 0;
+    o.mapped_ = false;
+  }
+  return *this;
+}
+
+MappedFile::~MappedFile() {
+  if (mapped_) munmap(const_cast<char*>(data_), size_);
+}
+
+namespace {
+
+int open_source(const std::filesystem::path& path) {
+  const int flags = O_RDONLY | O_NOFOLLOW | O_CLOEXEC | O_NONBLOCK;
+  // O_NOATIME is refused (EPERM) on files the caller does not own; fall back without it.
+  int fd = ::open(path.c_str(), flags | O_NOATIME);
+  if (fd < 0 && errno == EPERM) fd = ::open(path.c_str(), flags);
+  return fd;
+}
+
+}  // namespace
+
+SourceOpen SourceOpen::map(const std::filesystem::path& path) {
+  SourceOpen r;
+  const int fd = open_source(path);
+  if (fd < 0) {
+    const int err = errno;
+    r.status = err == ENOENT ? Status::missing : (err == ELOOP ? Status::not_regular : Status::error);
+    r.message = path.string() + ": " + (err == ELOOP ? "is a symbolic link (not followed)" : std::strerror(err));
+    return r;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    r.status = Status::not_regular;
+    r.message = path.string() + ": not a regular file";
+    ::close(fd);
+    return r;
+  }
+  r.status = Status::ok;
+  if (st.st_size > 0) {
+    void* p = mmap(nullptr, static_cast<std::size_t>(st.st_size), PROT_READ, MAP_PRIVATE, fd, 0);
+    if (p == MAP_FAILED) {
+      r.status = Status::error;
+      r.message = path.string() + ": mmap: " + std::strerror(errno);
+    } else {
+      r.file.data_ = static_cast<const char*>(p);
+      r.file.size_ = static_cast<std::size_t>(st.st_size);
+      r.file.mapped_ = true;
+    }
+  }
+  ::close(fd);
+  return r;
+}
+
+int open_source_stream(const std::filesystem::path& path, SourceStream& r) {
+  const int fd = open_source(path);
+  if (fd < 0) {
+    const int err = errno;
+    r.status = err == ENOENT ? SourceOpen::Status::missing
+                             : (err == ELOOP ? SourceOpen::Status::not_regular : SourceOpen::Status::error);
+    r.message = path.string() + ": " + (err == ELOOP ? "is a symbolic link (not followed)" : std::strerror(err));
+    return -1;
+  }
+  struct stat st {};
+  if (fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    r.status = SourceOpen::Status::not_regular;
+    r.message = path.string() + ": not a regular file";
+    ::close(fd);
+    return -1;
+  }
+  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  r.status = SourceOpen::Status::ok;
+  return fd;
+}
+
+void read_source_rest(int fd, const std::filesystem::path& path, std::span<char> buffer,
+                      const std::function<void(std::string_view)>& sink, SourceStream& r) {
+  for (;;) {
+    const ssize_t n = ::read(fd, buffer.data(), buffer.size());
+    if (n < 0) {
+      if (errno == EINTR) continue;
+      r.status = SourceOpen::Status::error;
+      r.message = path.string() + ": read error at offset " + std::to_string(r.bytes) + ": " + std::strerror(errno);
+      break;
+    }
+    if (n == 0) break;
+    sink(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
+    r.bytes += static_cast<std::uint64_t>(n);
+  }
+  ::close(fd);
+}
+
+SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
+                                const std::function<void(std::string_view)>& sink) {
+  SourceStream r;
+  const int fd = open_source_stream(path, r);
+  if (fd >= 0) read_source_rest(fd, path, buffer, sink, r);
+  return r;
+}
+
+SourceHead read_source_head(const std::filesystem::path& path, std::size_t max) {
+  SourceHead h;
+  SourceStream r;
+  const int fd = open_source_stream(path, r);
+  h.status = r.status;
+  h.message = r.message;
+  if (fd < 0) return h;
+  struct stat st {};
+  if (fstat(fd, &st) == 0) {
+    h.size = static_cast<std::uint64_t>(st.st_size);
+    h.mtime = st.st_mtime;
+  }
+  h.head.resize(static_cast<std::size_t>(std::min<std::uint64_t>(max, h.size)));
+  std::size_t got = 0;
+  while (got < h.head.size()) {
+    const ssize_t n = ::read(fd, h.head.data() + got, h.head.size() - got);
+    if (n < 0 && errno == EINTR) continue;
+    if (n < 0) {
+      h.status = SourceOpen::Status::error;
+      h.message = path.string() + ": read error: " + std::strerror(errno);
+      break;
+    }
+    if (n == 0) break;  // shorter than its stat said: read what is there
+    got += static_cast<std::size_t>(n);
+  }
+  h.head.resize(got);
+  ::close(fd);
+  return h;
+}
+
+DirListing list_directory(const std::filesystem::path& dir) {
+  DirListing out;
+  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  DIR* d = fd >= 0 ? fdopendir(fd) : nullptr;
+  if (!d) {
+    out.error = dir.string() + ": cannot list directory: " + std::strerror(errno);
+    if (fd >= 0) ::close(fd);
+    return out;
+  }
+  while (dirent* e = readdir(d)) {
+    std::string_view name = e->d_name;
+    if (name == "." || name == "..") continue;
+    DirEntry entry;
+    entry.name = std::string(name);
+    unsigned char t = e->d_type;
+    if (t == DT_UNKNOWN) {
+      struct stat st {};
+      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+        t = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_FIFO;
+      }
+    }
+    entry.type = t == DT_REG   ? DirEntry::Type::file
+                 : t == DT_DIR ? DirEntry::Type::directory
+                 : t == DT_LNK ? DirEntry::Type::symlink
+                               : DirEntry::Type::other;
+    out.entries.push_back(std::move(entry));
+  }
+  closedir(d);
+  std::sort(out.entries.begin(), out.entries.end(),
+            [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
+  return out;
+}
+
+bool is_directory_no_follow(const std::filesystem::path& path) {
+  struct stat st {};
+  return lstat(path.c_str(), &st) == 0 && S_ISDIR(st.st_mode);
+}
+
+}  // namespace cyrconv

@@ -1,0 +1,111 @@
+#include "converter/zimbra/zimbra_runs.h"
+
+#include <charconv>
+#include <cstdio>
+#include <fstream>
+#include <set>
+
+#include "converter/convert/prior_output.h"
+#include "writers/manifest.h"
+
+namespace cyrconv {
+
+namespace fs = std::filesystem;
+
+std::string zimbra_archive_name(unsigned run) {
+  if (run <= 1) return "zimbra.tgz";
+  char b[32];
+  std::snprintf(b, sizeof b, "zimbra-%04u.tgz", run);
+  return b;
+}
+
+std::string zimbra_flags_name(unsigned run) {
+  if (run <= 1) return "zimbra-flags.zmm";
+  char b[40];
+  std::snprintf(b, sizeof b, "zimbra-flags-%04u.zmm", run);
+  return b;
+}
+
+std::vector<ZimbraRun> read_zimbra_runs(const fs::path& root, std::string& error) {
+  std::vector<ZimbraRun> runs;
+  std::error_code ec;
+  std::ifstream in(root / zimbra_runs_file, std::ios::binary);
+  if (!in) {
+    if (fs::exists(root / "zimbra.tgz", ec)) runs.push_back(ZimbraRun{1, zimbra_archive_name(1), zimbra_flags_name(1), 0, ""});
+    return runs;
+  }
+  std::string line;
+  unsigned n = 0;
+  while (std::getline(in, line)) {
+    ++n;
+    if (line.empty() || line[0] == '#') continue;
+    ZimbraRun r;
+    std::vector<std::string> cols;
+    std::size_t at = 0;
+    while (true) {
+      const auto tab = line.find('\t', at);
+      cols.push_back(line.substr(at, tab == std::string::npos ? std::string::npos : tab - at));
+      if (tab == std::string::npos) break;
+      at = tab + 1;
+    }
+    const bool ok = cols.size() == 5 &&
+                    std::from_chars(cols[0].data(), cols[0].data() + cols[0].size(), r.number).ec == std::errc() &&
+                    std::from_chars(cols[3].data(), cols[3].data() + cols[3].size(), r.entries).ec == std::errc() &&
+                    r.number == (runs.empty() ? 1 : runs.back().number + 1) && cols[1] == zimbra_archive_name(r.number) &&
+                    cols[2] == zimbra_flags_name(r.number);
+    if (!ok) {
+      error = (root / zimbra_runs_file).string() + ": line " + std::to_string(n) +
+              ": expected \"run<TAB>archive<TAB>flags file<TAB>messages<TAB>snapshot\" continuing the runs before it";
+      return {};
+    }
+    r.archive = cols[1];
+    r.flags = cols[2];
+    r.fingerprint = cols[4];
+    runs.push_back(r);
+  }
+  return runs;
+}
+
+std::string zimbra_runs_text(const std::vector<ZimbraRun>& runs) {
+  std::string s =
+      "# run\tarchive\tflags file\tmessages\tsnapshot: import every archive once, in this order (zimbra-import.sh "
+      "does)\n";
+  for (const auto& r : runs)
+    s += std::to_string(r.number) + "\t" + r.archive + "\t" + r.flags + "\t" + std::to_string(r.entries) + "\t" +
+         r.fingerprint + "\n";
+  return s;
+}
+
+EarlierZimbraFolder read_earlier_zimbra_folder(const fs::path& manifest, const std::vector<ZimbraRun>& runs) {
+  EarlierZimbraFolder out;
+  std::error_code ec;
+  if (!fs::exists(manifest, ec)) return out;
+  std::set<std::string> archives;
+  for (const auto& r : runs) archives.insert(r.archive);
+  EarlierManifest m = read_earlier_manifest(manifest);
+  if (!m.error.empty()) {
+    out.error = m.error;
+    return out;
+  }
+  for (std::size_t i = 0; i < m.records.size(); ++i) {
+    const ManifestRecord& r = m.records[i];
+    const bool in_archive = r.disposition == "written" || r.disposition == "repaired";
+    if (in_archive) {
+      const auto colon = r.output_file.find(':');
+      if (colon == std::string::npos || !archives.count(r.output_file.substr(0, colon))) continue;
+    } else if (r.disposition != "quarantined") {
+      continue;  // missing, not converted, skipped: tried again
+    }
+    out.in_archives += in_archive;
+    out.by_uid[r.uid] = {m.lines[i], r};
+  }
+  return out;
+}
+
+bool same_zimbra_message(const ManifestRecord& earlier, const IndexRecord* record, const std::string& source_file) {
+  if (!record) return earlier.source_file == source_file;
+  if (record->has_guid() && !earlier.sha1.empty()) return sha1_hex(record->guid) == earlier.sha1;
+  return record->size == earlier.size && record->internaldate == earlier.internaldate;
+}
+
+}  // namespace cyrconv

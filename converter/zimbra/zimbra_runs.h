@@ -1,0 +1,47 @@
+#pragma once
+// Incremental Zimbra archives (docs/zimbra.md "Re-runs"): a run on a newer snapshot of a user
+// whose archive exists writes `zimbra-000N.tgz` holding only the messages no earlier archive
+// holds, found in the folder manifests, and records every archive in `zimbra-archives.tsv`.
+#include <cstdint>
+#include <filesystem>
+#include <map>
+#include <string>
+#include <vector>
+
+#include "converter/verify/output_reader.h"
+#include "parsers/cyrus_index.h"
+
+namespace cyrconv {
+
+struct ZimbraRun {
+  unsigned number = 1;
+  std::string archive, flags;  // file names in the user's directory
+  std::uint64_t entries = 0;   // messages the archive holds
+  std::string fingerprint;     // of the snapshot it completes (journal/zimbra.done's value)
+};
+
+std::string zimbra_archive_name(unsigned run);  // 1: zimbra.tgz, N: zimbra-000N.tgz
+std::string zimbra_flags_name(unsigned run);    // 1: zimbra-flags.zmm, N: zimbra-flags-000N.zmm
+inline constexpr const char* zimbra_runs_file = "zimbra-archives.tsv";
+
+// The archives recorded in `root`, oldest first. A directory written before the record existed
+// (journal/zimbra.done and zimbra.tgz only) counts as run 1. `error` when the record is unreadable.
+std::vector<ZimbraRun> read_zimbra_runs(const std::filesystem::path& root, std::string& error);
+std::string zimbra_runs_text(const std::vector<ZimbraRun>& runs);
+
+// A folder's messages earlier runs dealt with, by target UID: the manifest line and its record.
+// Lines that name an archive no run records (a run killed before its archive was recorded) are
+// not earlier: their messages are written again.
+struct EarlierZimbraFolder {
+  std::map<std::uint32_t, std::pair<std::string, ManifestRecord>> by_uid;
+  std::uint64_t in_archives = 0;  // of them, written or repaired into a recorded archive
+  std::string error;
+};
+EarlierZimbraFolder read_earlier_zimbra_folder(const std::filesystem::path& manifest, const std::vector<ZimbraRun>& runs);
+
+// Whether the message an earlier run recorded is this one: the index's GUID (SHA-1 of the file)
+// against the recorded SHA-1 when both exist, else size and INTERNALDATE; for an orphan file
+// (no record), its path. A UID Cyrus gave to another message (UIDVALIDITY changed) is not.
+bool same_zimbra_message(const ManifestRecord& earlier, const IndexRecord* record, const std::string& source_file);
+
+}  // namespace cyrconv
