@@ -249,15 +249,19 @@ TEST_CASE("follow_source: a re-created INBOX never moves the Maildir root that h
 namespace {
 
 // One message of an mbox folder as convert writes it (the first with X-IMAPbase).
-std::string mbox_message(std::uint32_t uid, bool first) {
+// `body_lines` lines of filler make messages larger than the 1 MiB chunks the folder file is read in.
+std::string mbox_message(std::uint32_t uid, bool first, std::size_t body_lines = 0) {
   const MboxFolderState state{7, 3, {}};
+  std::string filler;
+  for (std::size_t i = 0; i < body_lines; ++i) filler += "line " + std::to_string(i) + " of a long message body\n";
   return mbox_from_line("", 1700000000 + uid) + mbox_metadata_headers(uid, 0, {}, first ? &state : nullptr) +
-         "Subject: m" + std::to_string(uid) + "\n\nbody " + std::to_string(uid) + "\n\n";
+         "Subject: m" + std::to_string(uid) + "\n\nbody " + std::to_string(uid) + "\n" + filler + "\n";
 }
 
 // An earlier run's mbox folder mail/Old (UIDVALIDITY 7) with UIDs 1-3 and their manifest lines.
-std::vector<std::string> earlier_mbox_folder(const fs::path& root) {
-  const std::vector<std::string> msgs = {mbox_message(1, true), mbox_message(2, false), mbox_message(3, false)};
+std::vector<std::string> earlier_mbox_folder(const fs::path& root, std::size_t body_lines = 0) {
+  const std::vector<std::string> msgs = {mbox_message(1, true, body_lines), mbox_message(2, false, body_lines),
+                                         mbox_message(3, false, body_lines)};
   fs::create_directories(root / "mail");
   fs::create_directories(root / "manifests");
   std::string file, manifest;
@@ -341,6 +345,29 @@ TEST_CASE("follow_source: mbox, when the first message goes its X-IMAPbase moves
   CHECK(offsets(tmp.path / "manifests" / "Old.jsonl") ==
         std::map<std::uint32_t, std::uint64_t>{{2, 0}, {3, first.size()}});
   CHECK(read_file(tmp.path / holding_dir_name / "20260101T000000Z" / "Old" / "Old") == msgs[0]);
+}
+
+TEST_CASE("follow_source: mbox, messages larger than the read chunks are cut at their exact bounds") {
+  TempDir tmp;
+  const auto msgs = earlier_mbox_folder(tmp.path, 30000);  // about 1 MiB each: chunk bounds fall inside
+  REQUIRE(msgs[0].size() > 900000);
+  SUBCASE("the first two go: X-IMAPbase moves into the third, read across a chunk bound") {
+    CHECK(follow_mbox(tmp.path, {3}).messages_moved == 2);
+    std::string first = msgs[2];
+    first.insert(first.find("X-UID: "), "X-IMAPbase: 7 0000000003\n");
+    CHECK(read_file(tmp.path / "mail" / "Old") == first);
+    CHECK(offsets(tmp.path / "manifests" / "Old.jsonl") == std::map<std::uint32_t, std::uint64_t>{{3, 0}});
+    CHECK(read_file(tmp.path / holding_dir_name / "20260101T000000Z" / "Old" / "Old") == msgs[0] + msgs[1]);
+  }
+  SUBCASE("the middle one goes") {
+    CHECK(follow_mbox(tmp.path, {1, 3}).messages_moved == 1);
+    CHECK(read_file(tmp.path / "mail" / "Old") == msgs[0] + msgs[2]);
+    CHECK(offsets(tmp.path / "manifests" / "Old.jsonl") ==
+          std::map<std::uint32_t, std::uint64_t>{{1, 0}, {3, msgs[0].size()}});
+    const fs::path held = tmp.path / holding_dir_name / "20260101T000000Z" / "Old";
+    CHECK(read_file(held / "Old") == msgs[1]);
+    CHECK(offsets(held / "manifest.jsonl") == std::map<std::uint32_t, std::uint64_t>{{2, 0}});
+  }
 }
 
 TEST_CASE("follow_source: mbox, a message whose bytes are not what cyrconv wrote stays in the file") {
