@@ -18,6 +18,7 @@
 #include "parsers/cyrusdb.h"
 #include "parsers/dav_resource.h"
 #include "parsers/dlist.h"
+#include "parsers/header_fields.h"
 #include "parsers/mailboxes_db.h"
 #include "parsers/message_check.h"
 #include "parsers/message_date.h"
@@ -231,6 +232,35 @@ inline void fuzz_message_check(std::string_view in) {
   fuzz_require(same(whole, checker.finish()), "check after reset differs");
 }
 
+// Date, From, To, Cc, Message-ID syntax (parsers/header_fields.h; mimetic splits the addresses):
+// the first byte seeds the chunk sizes. Chunking must not change the problems found; every
+// detail is printable ASCII (reports are JSON) and every offset inside the input. The value
+// checks also take the raw input whole, as a value no header scan would hand them.
+inline void fuzz_header_fields(std::string_view in) {
+  const std::uint8_t ctl = take_byte(in);
+  HeaderFieldScanner whole, chunked;
+  whole.feed(in);
+  std::uint32_t rng = 0x85EBCA6Bu ^ ctl;
+  for (std::string_view rest = in; !rest.empty();) {
+    rng = rng * 1103515245u + 12345u;
+    const std::size_t n = std::min<std::size_t>(1 + (rng >> 16) % 61, rest.size());
+    chunked.feed(rest.substr(0, n));
+    rest.remove_prefix(n);
+  }
+  std::vector<HeaderFieldProblem> a, b;
+  whole.finish(a);
+  chunked.finish(b);
+  fuzz_require(a.size() == b.size(), "chunked header scan finds a different number of problems");
+  for (std::size_t i = 0; i < a.size(); ++i) {
+    fuzz_require(a[i].field == b[i].field && a[i].offset == b[i].offset && a[i].detail == b[i].detail,
+                 "chunked header scan differs");
+    fuzz_require(a[i].offset < in.size(), "problem offset outside the message");
+    for (unsigned char c : a[i].detail) fuzz_require(c >= 0x20 && c < 0x7f, "detail not printable ASCII");
+  }
+  for (const std::string& p : {date_problem(in), address_list_problem(in), message_id_problem(in)})
+    for (unsigned char c : p) fuzz_require(c >= 0x20 && c < 0x7f, "value detail not printable ASCII");
+}
+
 inline void fuzz_dav_resource(std::string_view in) {
   auto body = dav_resource_body(in, "fuzz");
   std::string_view obj = body ? body.value() : in;  // also split raw input
@@ -290,6 +320,7 @@ inline constexpr Target targets[] = {
     {"message_date", fuzz_message_date},
     {"name_escape", fuzz_name_escape},
     {"message_check", fuzz_message_check},
+    {"header_fields", fuzz_header_fields},
     {"dav_resource", fuzz_dav_resource},
 #ifndef CYRCONV_FUZZ_PARSERS_ONLY
     {"rename_map", fuzz_rename_map},

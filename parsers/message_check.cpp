@@ -1,5 +1,7 @@
 #include "parsers/message_check.h"
 
+#include "parsers/header_fields.h"
+
 #include <openssl/evp.h>
 
 #if defined(__SSE2__)
@@ -176,6 +178,8 @@ struct MessageChecker::State {
   std::uint64_t missing_boundary = 0, first_missing_boundary = 0;
   std::uint64_t not_found = 0, first_not_found = 0;
   std::uint64_t unclosed = 0, first_unclosed = 0;
+
+  HeaderFieldScanner fields;  // Date, From, To, Cc, Message-ID syntax
 };
 
 const char* to_string(MessageFault f) {
@@ -196,6 +200,9 @@ const char* to_string(MessageFault f) {
     case MessageFault::missing_date: return "missing_date";
     case MessageFault::missing_from: return "missing_from";
     case MessageFault::missing_message_id: return "missing_message_id";
+    case MessageFault::bad_date: return "bad_date";
+    case MessageFault::bad_address: return "bad_address";
+    case MessageFault::bad_message_id: return "bad_message_id";
   }
   return "unknown";
 }
@@ -219,7 +226,10 @@ void MessageChecker::reset() {
   EVP_MD_CTX* sha = s.sha;
   std::string line = std::move(s.line), ct = std::move(s.content_type), cte = std::move(s.cte);
   std::vector<State::Level> stack = std::move(s.stack);
+  HeaderFieldScanner fields = std::move(s.fields);
   s = State{};
+  s.fields = std::move(fields);
+  s.fields.reset();
   s.sha = sha;
   s.line = std::move(line);
   s.line.clear();
@@ -426,6 +436,7 @@ void MessageChecker::feed(Bytes chunk) {
   if (chunk.empty()) return;
   // The digest takes the whole chunk in one call (SHA-NI through EVP), not line by line.
   EVP_DigestUpdate(s.sha, chunk.data(), chunk.size());
+  if (!s.fields.header_done()) s.fields.feed(chunk);
   const char* const base = chunk.data();
   const char* const end = base + chunk.size();
   const auto at = [&](const char* q) { return s.offset + static_cast<std::uint64_t>(q - base); };
@@ -547,6 +558,7 @@ MessageCheckResult MessageChecker::finish() {
     if (!s.has_from) add(MessageFault::missing_from, 0, 0, "no From header field");
     if (!s.has_message_id) add(MessageFault::missing_message_id, 0, 0, "no Message-ID header field");
   }
+  append_header_field_faults(s.fields, r.faults);
   MessageCheckResult out = std::move(r);
   r = MessageCheckResult{};
   return out;

@@ -36,6 +36,9 @@ enum class MessageFault {
   missing_date,
   missing_from,
   missing_message_id,
+  bad_date,        // Date that is not an RFC 5322 date-time (parsers/header_fields.h)
+  bad_address,     // From, To or Cc that does not parse as addresses
+  bad_message_id,  // Message-ID that is not one <id-left@id-right>
 };
 const char* to_string(MessageFault);
 

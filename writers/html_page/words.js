@@ -29,7 +29,10 @@ var CYRCONV_WORDS = {
     mime_bad_base64: ['message (--deep)', 'base64 body with foreign characters, data after padding, or a lone final character', 'warning', 'write unchanged'],
     missing_date: ['message', 'header field absent', 'warning', 'write unchanged'],
     missing_from: ['message', 'header field absent', 'warning', 'write unchanged'],
-    missing_message_id: ['message', 'header field absent', 'warning', 'write unchanged']
+    missing_message_id: ['message', 'header field absent', 'warning', 'write unchanged'],
+    bad_date: ['message', 'first Date field is not an RFC 5322 date-time', 'warning', 'write unchanged'],
+    bad_address: ['message', 'first From, To or Cc field does not parse as addresses (one finding for the three)', 'warning', 'write unchanged'],
+    bad_message_id: ['message', 'first Message-ID field is not one <id-left@id-right>', 'warning', 'write unchanged']
   },
   // verify's kinds (README "cyrconv verify"); every other mismatch kind gets the general sentence.
   verify_kinds: {
