@@ -45,14 +45,6 @@ struct JobResult {
   MessageCheckResult check;
 };
 
-// Per-thread reusable state: one checker and one read buffer, no heap work per message.
-struct Worker {
-  explicit Worker(MessageCheckOptions o) : checker(o), buffer(read_buffer_size) {}
-  MessageChecker checker;
-  std::vector<char> buffer;
-  Prefetcher prefetch;  // --io-depth: the next files of this worker's range, read ahead
-};
-
 bool is_message_file_kind(const std::string& kind) {
   return kind == "message_file_missing" || kind == "orphan_message_file";
 }
@@ -228,15 +220,9 @@ void AuditRun::assemble_job(std::size_t f, const Job& job, const JobResult& res)
   const bool is_missing = subject.record && !job.duplicate && (!res.read || res.missing);
   AuditMessage m;
   if (is_missing) {
-    m.uid = job.uid;
-    m.file = subject.file;
-    m.action = options.on_corrupt == OnCorrupt::fail ? "fail" : "missing";
-    m.reason = "message file missing";
     auto it = missing_findings[f].find(job.uid);
-    m.findings.push_back(it != missing_findings[f].end()
-                             ? it->second
-                             : Finding{Finding::Severity::error, "message_file_missing", subject.file, 0, job.uid,
-                                       "the index lists a live message but its file is missing"});
+    m = missing_file_message(job.uid, subject.file, options.on_corrupt,
+                             it != missing_findings[f].end() ? &it->second : nullptr);
   } else {
     m = decide_message(subject, res.read ? &res.check : nullptr, options.on_corrupt, out.name);
     if (mb.kind == MailboxKind::sieve && m.action == "repair") {  // convert exports the script, not the message

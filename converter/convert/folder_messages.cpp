@@ -124,14 +124,8 @@ void FolderConversion::convert_message(MessageWork& mw, bool count_progress) {
     if (count_progress) progress.add(r->size, 1);
     return;
   }
-  if (r && !mw.duplicate && missing.count(mw.item.source_uid)) {
-    m.uid = mw.item.source_uid;
-    m.file = mw.path.string();
-    m.action = opt.on_corrupt == OnCorrupt::fail ? "fail" : "missing";
-    m.reason = "message file missing";
-    m.findings.push_back(make_finding(Finding::Severity::error, "message_file_missing", mw.path.string(), m.uid,
-                                      "the index lists a live message but its file is missing"));
-  }
+  if (r && !mw.duplicate && missing.count(mw.item.source_uid))
+    m = missing_file_message(mw.item.source_uid, mw.path.string(), opt.on_corrupt);
   stream_and_decide(mw);
   apply_decision(mw);
   if (recovery) {

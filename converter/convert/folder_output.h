@@ -24,16 +24,6 @@
 
 namespace cyrconv {
 
-// Per-thread reusable state: no heap work per message once warm.
-struct Worker {
-  explicit Worker(MessageCheckOptions o) : checker(o), buffer(read_buffer_size) {}
-  MessageChecker checker;
-  std::vector<char> buffer;
-  std::string encoded;
-  OutputFile message_file;
-  Prefetcher prefetch;  // --io-depth: the folder's next message files, read ahead
-};
-
 // A user convert writes for (converter/plan/run_prep.h), and what is carried besides messages.
 struct UserPlan : RunUser {
   CarriedExtras extras;  // converter/convert/carry_extras.h

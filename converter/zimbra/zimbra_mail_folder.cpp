@@ -110,7 +110,7 @@ struct FolderRun {
       if (r && (duplicate || missing.count(item.source_uid))) continue;
       ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
     }
-    run.prefetch.start(run.io, static_cast<std::size_t>(opt.io_depth), read_buffer_size, std::move(ahead));
+    run.w.prefetch.start(run.io, static_cast<std::size_t>(opt.io_depth), read_buffer_size, std::move(ahead));
   }
 
   void describe(ZimbraMessage& zm) {
@@ -207,12 +207,7 @@ bool FolderRun::read_and_decide(ZimbraMessage& zm, bool duplicate) {
   const Item& item = zm.item;
   AuditMessage& m = zm.m;
   if (r && !duplicate && missing.count(item.source_uid)) {
-    m.uid = item.source_uid;
-    m.file = zm.path.string();
-    m.action = opt.on_corrupt == OnCorrupt::fail ? "fail" : "missing";
-    m.reason = "message file missing";
-    m.findings.push_back(zimbra_finding(Finding::Severity::error, "message_file_missing", zm.path.string(), m.uid,
-                                        "the index lists a live message but its file is missing"));
+    m = missing_file_message(item.source_uid, zm.path.string(), opt.on_corrupt);
   } else if (duplicate) {
     MessageSubject subject;
     subject.record = r;
@@ -221,15 +216,15 @@ bool FolderRun::read_and_decide(ZimbraMessage& zm, bool duplicate) {
     subject.duplicate_record = true;
     m = decide_message(subject, nullptr, opt.on_corrupt, out.name);
   } else {
-    run.checker.reset();
+    run.w.checker.reset();
     run.message_id.reset();
     WriteStatus scratch = run.raw.clear();
-    SourceStream s = run.prefetch.stream(zm.path, run.buffer, [&](std::string_view chunk) {
-      run.checker.feed(chunk);
+    SourceStream s = run.w.prefetch.stream(zm.path, run.w.buffer, [&](std::string_view chunk) {
+      run.w.checker.feed(chunk);
       run.message_id.feed(chunk);
       if (scratch) scratch = run.raw.write(chunk);
     });
-    zm.check = run.checker.finish();
+    zm.check = run.w.checker.finish();
     zm.msgid = run.message_id.value();
     zm.me.sha1 = zm.check.sha1;
     zm.me.sha1_known = s.status == SourceOpen::Status::ok;
@@ -274,15 +269,15 @@ void FolderRun::repair(ZimbraMessage& zm, const std::string& entry, std::uint32_
   st = keep_zimbra_original(run, quarantine_dir, zm.path, &run.raw, zm.item.source_uid, "original", zm.m);
   if (st) st = run.repaired.clear();
   if (st)
-    st = run.raw.read_all(run.buffer, [&](std::string_view chunk) {
-      run.encoded.clear();
-      encoder.encode(chunk, run.encoded);
-      return run.repaired.write(run.encoded);
+    st = run.raw.read_all(run.w.buffer, [&](std::string_view chunk) {
+      run.w.encoded.clear();
+      encoder.encode(chunk, run.w.encoded);
+      return run.repaired.write(run.w.encoded);
     });
   if (st) {
-    run.encoded.clear();
-    encoder.finish(run.encoded);
-    st = run.repaired.write(run.encoded);
+    run.w.encoded.clear();
+    encoder.finish(run.w.encoded);
+    st = run.repaired.write(run.w.encoded);
   }
   if (st) st = run.add_entry(entry, run.repaired, zm.internaldate, mode);
 }
@@ -398,7 +393,7 @@ void convert_zimbra_mail_folder(UserRun& run, ZimbraJob& job, const MailboxInven
   out.output = run.user.root_rel + "/" + run.user.archive_file();
   if (!f.open_manifest()) return;
   f.list_items(orphan_uids);
-  PrefetchScope prefetch_scope{run.prefetch};
+  PrefetchScope prefetch_scope{run.w.prefetch};
   f.prefetch();
   for (const Item& item : f.items) f.convert_message(item);
   f.finish();

@@ -14,7 +14,7 @@ Finding zimbra_finding(Finding::Severity sev, std::string kind, std::string file
 WriteStatus UserRun::add_entry(const std::string& name, ScratchFile& scratch, std::int64_t mtime, std::uint32_t mode) {
   if (!stream_status) return stream_status;
   WriteStatus st = tar.begin(TarEntry{name, scratch.size(), mtime, mode});
-  if (st) st = scratch.read_all(buffer, [&](std::string_view b) { return tar.write(b); });
+  if (st) st = scratch.read_all(w.buffer, [&](std::string_view b) { return tar.write(b); });
   if (st) st = tar.end();
   if (!st) stream_failed(st);
   return st;
@@ -41,10 +41,10 @@ WriteStatus keep_zimbra_original(UserRun& run, const fs::path& dir, const fs::pa
   OutputFile copy;
   if (auto st = copy.open(dir, name); !st) return st;
   if (scratch) {
-    if (auto st = scratch->read_all(run.buffer, [&](std::string_view b) { return copy.write(b); }); !st) return st;
+    if (auto st = scratch->read_all(run.w.buffer, [&](std::string_view b) { return copy.write(b); }); !st) return st;
   } else {
     WriteStatus ws;
-    SourceStream s = stream_source_file(source, run.buffer, [&](std::string_view b) {
+    SourceStream s = stream_source_file(source, run.w.buffer, [&](std::string_view b) {
       if (ws) ws = copy.write(b);
     });
     if (!ws) return ws;

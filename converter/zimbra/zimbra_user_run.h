@@ -61,13 +61,10 @@ struct UserRun {
   TarWriter tar{[this](std::string_view b) { return archive.write(b); }};
   OutputFile zmm;
   WriteStatus stream_status;  // the archive or zmm stream failed: nothing more goes in
-  MessageChecker checker;
+  Worker w;  // checker, read buffer, prefetch of a folder's next message files (on `io`)
   MessageIdScanner message_id;
   ScratchFile raw, repaired;
-  std::vector<char> buffer = std::vector<char>(read_buffer_size);
   IoThreads* io = nullptr;  // --io-depth > 1: the prefetch stage's I/O threads
-  Prefetcher prefetch;      // a folder's next message files, read ahead on `io`
-  std::string encoded;
   // Folders without entries (path, view) and the folders that have some: the import creates
   // folders only for entries, so the empty ones that are no parent of a filled one get a
   // createFolder line at the end.
@@ -79,7 +76,7 @@ struct UserRun {
   std::vector<ZimbraExpectedRow> expected;  // zimbra-expected.tsv
 
   UserRun(const ConvertOptions& o, ZimbraUser& u, Progress& p)
-      : opt(o), user(u), progress(p), checker(MessageCheckOptions{o.mime}) {}
+      : opt(o), user(u), progress(p), w(MessageCheckOptions{o.mime}) {}
 
   bool sync() const { return opt.sync != SyncPolicy::none; }
   void stream_failed(const WriteStatus& st) {
