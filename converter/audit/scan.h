@@ -1,6 +1,7 @@
 #pragma once
 // `cyrconv scan`: discover and inventory a copied store, and summarise it per user.
 #include "converter/source/discover.h"
+#include "converter/plan/display_name.h"  // display_folder_name, for includers from before it moved
 #include "writers/report_model.h"
 
 namespace cyrconv {
@@ -12,9 +13,5 @@ struct ScanOptions {
 };
 
 ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options);
-
-// Folder name as its owner sees it: "INBOX", "Sent/2024"; shared and deleted folders by
-// their whole name. UTF-8 when the modified UTF-7 decodes; `valid` false otherwise.
-std::string display_folder_name(const MailboxName& name, bool& valid, CaretMeaning caret);
 
 }  // namespace cyrconv

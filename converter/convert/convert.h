@@ -68,4 +68,7 @@ struct ConvertOptions {
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);
 
+// The report's head: output, format, profile, policy, inputs (convert and zimbra-tgz).
+ConvertReport new_convert_report(const SourceInputs& inputs, const ConvertOptions& options);
+
 }  // namespace cyrconv

@@ -1,0 +1,153 @@
+#pragma once
+// Converting one mail folder (or the recovery folder of a folder's orphan files), as steps:
+//   prepare   what is at the target (new, resumed, incremental, taken: a sibling), the earlier
+//             manifest, target UIDs, keywords, flag changes of earlier messages (folder_prepare.cpp)
+//   ranges    cut into UID ranges converted in parallel, joined in UID order, or a shard plan's
+//             ranges written as part files (folder_ranges.cpp)
+//   messages  each message streamed once from the source into the output (folder_messages.cpp)
+//   commit    uidlist, mbox, manifest, then the journal entry (folder_commit.cpp)
+// The steps share the plain state below; each is a member function named for what it does.
+#include <tbb/enumerable_thread_specific.h>
+
+#include <cstdint>
+#include <map>
+#include <memory>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "converter/cli/progress.h"
+#include "converter/convert/folder_output.h"
+#include "converter/convert/prior_output.h"
+#include "converter/convert/range_parts.h"
+#include "converter/convert/run_control.h"
+
+namespace cyrconv {
+
+using Workers = tbb::enumerable_thread_specific<Worker>;
+struct MessageWork;  // one message on its way through a range (folder_messages.cpp)
+
+// Converts one mail folder job; what happened goes into job.out.
+void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& job, const MailboxInventory& planned,
+                    const SeenState& seen_state, const std::vector<std::uint32_t>& orphan_uids, Workers& workers,
+                    Progress& progress, RunControl& run);
+
+struct FolderConversion {
+  FolderConversion(const ConvertOptions& opt, const UserPlan& user, FolderJob& job,
+                   const std::vector<std::uint32_t>& orphan_uids, Workers& workers, Progress& progress, RunControl& run);
+
+  const ConvertOptions& opt;
+  const UserPlan& user;
+  FolderJob& job;
+  ConvertFolder& out;
+  const std::vector<std::uint32_t>& orphan_uids;
+  Workers& workers;
+  Worker& w;  // the preparing thread's
+  Progress& progress;
+  RunControl& run;
+  const bool recovery;     // the recovery folder of `source`'s orphan files
+  const MailboxRef& source;
+  const bool mbox_format;
+  const bool sync_folder;  // --sync folder or message
+  const bool sync_each;    // --sync message
+
+  // A folder a shard plan splits across shards (README "Many machines"): this shard converts the
+  // ranges it holds into part files. The holder of range 0 ("lead") also does the preparation's
+  // side effects; the others make the same decisions read-only (nobody changes the folder's
+  // uidlist or journal before the join).
+  const std::vector<PlanFolderRange>* plan = nullptr;
+  bool lead = true;
+
+  MailboxInventory inv;  // the folder's records, read again
+  std::uint32_t uidvalidity = 0, source_uidnext = 0;
+
+  // The messages to write: live records in UID order, or the orphan files of the source folder.
+  struct Item {
+    const IndexRecord* record;
+    std::uint32_t source_uid;
+    std::uint32_t target_uid;
+    std::ptrdiff_t earlier = -1;  // index of its line in the earlier manifest
+  };
+  std::vector<Item> items;
+
+  FolderOutput fo;
+  FolderNameResult target;
+  PriorFolder prior;
+  bool incremental = false;
+  std::filesystem::path parts_dir;
+
+  // Incremental: what the earlier run wrote.
+  EarlierManifest earlier;
+  std::string uidlist_text;
+  std::map<char, std::string> target_keywords;  // letter -> keyword in the target now
+  std::uint32_t target_next = 0;                // the target's own UIDNEXT now
+  std::vector<char> dropped;                    // per earlier line: not converted then, tried again now
+  std::vector<std::ptrdiff_t> item_of_line;     // per earlier line: its item, or -1
+
+  std::uint32_t first_free = 1;
+  std::size_t new_items = 0;
+  std::uint32_t uidnext = 0;
+  FolderKeywords kw;
+  bool keywords_changed = false;
+  std::vector<std::string> earlier_lines;  // the manifest's first part, in order
+  bool anything_changed = true;
+  std::set<std::uint32_t> missing;         // live records whose file is missing
+  std::vector<std::pair<std::size_t, std::size_t>> cuts;  // UID ranges as item index ranges
+  std::vector<std::unique_ptr<RangeOutput>> ranges;
+
+  // prepare (folder_prepare.cpp)
+  bool take_plan_ranges();
+  bool reload_records(const MailboxInventory& planned, const SeenState& seen_state);
+  void list_items();
+  std::filesystem::path folder_path(const FolderNameResult& n);
+  PriorFolder inspect(const FolderNameResult& n);
+  bool must_move(const PriorFolder& p) const;
+  void choose_target();
+  void fail(const std::string& kind, const std::string& file, const std::string& why);
+  void read_target_state();
+  void match_earlier_lines();
+  void assign_target_uids();
+  void choose_keywords();
+  void carry_earlier_lines();
+  std::string carried_line(std::size_t k, const Item& item);
+  void rename_for_flags(ManifestRecord& rec, const Item& item, const std::filesystem::path& file, const FlagState& was,
+                        const FlagState& now);
+  void drop_preparation();
+  void write_part(const RangePart& part);
+  bool nothing_changed();
+  void open_output();
+  void cut_ranges();
+
+  // messages (folder_messages.cpp)
+  void list_missing_files();
+  void convert_range(std::size_t begin, std::size_t end, RangeOutput& ro, bool count_progress);
+  void prefetch_range(std::size_t begin, std::size_t end, RangeOutput& ro, Worker& worker);
+  void describe_message(MessageWork& mw);
+  void convert_message(MessageWork& mw, bool count_progress);
+  void stream_and_decide(MessageWork& mw);
+  void undo_stream(MessageWork& mw);
+  void fail_write(MessageWork& mw, const WriteStatus& st);
+  bool commit_message(MessageWork& mw, const FolderOutput::Written& done);
+  void apply_decision(MessageWork& mw);
+
+  // ranges (folder_ranges.cpp)
+  std::unique_ptr<RangeOutput> first_range();
+  std::unique_ptr<RangeOutput> later_range();
+  void open_own_files(RangeOutput& ro, const std::filesystem::path& dir, const std::string& hint);
+  void convert_plan_ranges();
+  void commit_plan_part(std::size_t k);
+  void convert_split_ranges();
+  void run_later_range(std::size_t k, const std::filesystem::path& scratch_dir);
+  void append_range(std::size_t k, std::vector<char>& buffer, const std::string* imapbase);
+  bool gather_ranges();
+
+  // commit (folder_commit.cpp)
+  void fail_commit(const WriteStatus& st);
+  void commit(bool lines_lost);
+};
+
+// Keywords of a folder an incremental run adds to: the letters the target already has (ours or
+// Dovecot's) stay, new keywords take the next free letters.
+FolderKeywords merged_keywords(const MailboxInventory& inv, const std::map<char, std::string>& existing);
+
+}  // namespace cyrconv
