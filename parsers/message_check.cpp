@@ -1,6 +1,6 @@
 #include "parsers/message_check.h"
 
-#include <openssl/evp.h>
+#include "parsers/sha1.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -8,7 +8,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 
 namespace cyrconv {
 
@@ -135,7 +134,7 @@ BareCrs find_bare_crs(const char* p, const char* end) {
 }  // namespace
 
 struct MessageChecker::State {
-  EVP_MD_CTX* sha = nullptr;
+  std::unique_ptr<Sha1> sha;  // kept across messages (reset() reassigns the rest)
   std::uint64_t offset = 0;  // bytes fed so far
 
   // The line being assembled (first line_cap bytes), its start and full length.
@@ -205,22 +204,20 @@ bool MessageCheckResult::has(MessageFault f) const {
 }
 
 MessageChecker::MessageChecker(MessageCheckOptions options) : options_(options), s_(std::make_unique<State>()) {
-  s_->sha = EVP_MD_CTX_new();
-  if (!s_->sha) throw std::runtime_error("OpenSSL: cannot allocate a digest context");
   s_->line.reserve(line_cap);
   s_->content_type.reserve(value_cap);
   reset();
 }
 
-MessageChecker::~MessageChecker() { EVP_MD_CTX_free(s_->sha); }
+MessageChecker::~MessageChecker() = default;
 
 void MessageChecker::reset() {
   State& s = *s_;
-  EVP_MD_CTX* sha = s.sha;
+  std::unique_ptr<Sha1> sha = s.sha ? std::move(s.sha) : std::make_unique<Sha1>();
   std::string line = std::move(s.line), ct = std::move(s.content_type), cte = std::move(s.cte);
   std::vector<State::Level> stack = std::move(s.stack);
   s = State{};
-  s.sha = sha;
+  s.sha = std::move(sha);
   s.line = std::move(line);
   s.line.clear();
   s.content_type = std::move(ct);
@@ -229,7 +226,7 @@ void MessageChecker::reset() {
   s.cte.clear();
   s.stack = std::move(stack);
   s.stack.clear();
-  if (EVP_DigestInit_ex(s.sha, EVP_sha1(), nullptr) != 1) throw std::runtime_error("OpenSSL: SHA-1 init failed");
+  s.sha->reset();
 }
 
 namespace {
@@ -425,7 +422,7 @@ void MessageChecker::feed(Bytes chunk) {
   State& s = *s_;
   if (chunk.empty()) return;
   // The digest takes the whole chunk in one call (SHA-NI through EVP), not line by line.
-  EVP_DigestUpdate(s.sha, chunk.data(), chunk.size());
+  s.sha->update(chunk);
   const char* const base = chunk.data();
   const char* const end = base + chunk.size();
   const auto at = [&](const char* q) { return s.offset + static_cast<std::uint64_t>(q - base); };
@@ -501,8 +498,7 @@ MessageCheckResult MessageChecker::finish() {
 
   MessageCheckResult& r = s.r;
   r.size = s.offset;
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(s.sha, r.sha1.data(), &len);
+  r.sha1 = s.sha->finish();
   auto add = [&](MessageFault f, std::uint64_t off, std::uint64_t count, std::string detail) {
     r.faults.push_back(MessageFaultHit{f, off, count, std::move(detail)});
   };
