@@ -182,7 +182,7 @@ inline void fuzz_name_escape(std::string_view in) {
   const std::string e = cyrconv::escape_invalid_utf8(in);
   fuzz_require(valid_utf8(e), "escape_invalid_utf8 produced invalid UTF-8");
   fuzz_require(cyrconv::valid_utf8(in) == (e == in), "escape_invalid_utf8 changed a valid name or kept an invalid one");
-  fuzz_require(cyrconv::hex_bytes(in).size() == 2 * in.size(), "hex_bytes length");
+  fuzz_require(cyrconv::to_hex(in).size() == 2 * in.size(), "to_hex length");
 }
 
 inline void fuzz_mutf7(std::string_view in) {

@@ -1,8 +1,7 @@
 #include "parsers/message_check.h"
 
 #include "parsers/header_fields.h"
-
-#include <openssl/evp.h>
+#include "parsers/sha1.h"
 
 #if defined(__SSE2__)
 #include <emmintrin.h>
@@ -10,7 +9,6 @@
 
 #include <algorithm>
 #include <cstring>
-#include <stdexcept>
 
 namespace cyrconv {
 
@@ -21,6 +19,7 @@ constexpr std::size_t value_cap = 2048;     // bytes of a Content-Type / -Transf
 constexpr std::size_t max_depth = 32;       // nested multiparts tracked
 constexpr std::size_t max_boundary = 256;   // RFC 2046 allows 70; be generous
 constexpr std::uint64_t max_line = 998;     // RFC 5322 2.1.1
+constexpr std::size_t scan_block_size = 256 * 1024;  // bytes scanned at a time: LF offsets kept <= 1 MiB
 
 char lower(char c) { return (c >= 'A' && c <= 'Z') ? static_cast<char>(c - 'A' + 'a') : c; }
 
@@ -100,44 +99,70 @@ void parse_content_type(std::string_view v, std::string& type, std::string& boun
   }
 }
 
-// CRs in [p, end) not followed by an LF. A CR in the last byte is left out: what follows it is
-// in the next chunk. SSE2 (every x86-64) compares 64 bytes per step with the same bytes shifted
-// by one; a step without a bare CR, nearly all of them, costs a dozen instructions.
-struct BareCrs {
-  std::uint64_t count = 0;
-  const char* first = nullptr;
+// One pass over a block of the chunk finds what does not depend on lines: every LF (its offset
+// goes to `lf`), NUL bytes, and CRs not followed by an LF. A CR in the block's last byte is left
+// out: what follows it is in the next block or chunk. SSE2 (every x86-64) compares 64 bytes per
+// step, the CR test against the same bytes shifted by one; a step holds no NUL and no bare CR
+// nearly always, so it costs a few instructions plus one store per LF.
+struct BlockScan {
+  std::uint64_t nul = 0, bare_cr = 0;
+  const char* first_nul = nullptr;
+  const char* first_bare_cr = nullptr;
+  std::size_t lf_count = 0;
 };
-BareCrs find_bare_crs(const char* p, const char* end) {
-  BareCrs r;
-  const auto hit = [&r](const char* q) {
-    if (r.count++ == 0) r.first = q;
+BlockScan scan_block(const char* p, const char* end, std::uint32_t* lf) {
+  BlockScan r;
+  const auto nul = [&r](const char* q) {
+    if (r.nul++ == 0) r.first_nul = q;
+  };
+  const auto bare = [&r](const char* q) {
+    if (r.bare_cr++ == 0) r.first_bare_cr = q;
   };
   const char* q = p;
 #if defined(__SSE2__)
-  const __m128i cr = _mm_set1_epi8('\r'), lf = _mm_set1_epi8('\n');
-  const auto bare = [&](const char* b) {
-    const __m128i here = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b));
-    const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(b + 1));
-    return _mm_andnot_si128(_mm_cmpeq_epi8(next, lf), _mm_cmpeq_epi8(here, cr));
+  const __m128i cr = _mm_set1_epi8('\r'), nl = _mm_set1_epi8('\n'), zero = _mm_setzero_si128();
+  const auto mask64 = [](__m128i a, __m128i b, __m128i c, __m128i d) {
+    return static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(a))) |
+           static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(b))) << 16 |
+           static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(c))) << 32 |
+           static_cast<std::uint64_t>(static_cast<unsigned>(_mm_movemask_epi8(d))) << 48;
   };
   for (; end - q > 64; q += 64) {  // q[64], the byte after the step, is read too
-    const __m128i a = bare(q), b = bare(q + 16), c = bare(q + 32), d = bare(q + 48);
-    if (_mm_movemask_epi8(_mm_or_si128(_mm_or_si128(a, b), _mm_or_si128(c, d))) == 0) continue;
-    const __m128i parts[4] = {a, b, c, d};
-    for (int k = 0; k < 4; ++k)
-      for (unsigned m = static_cast<unsigned>(_mm_movemask_epi8(parts[k])); m; m &= m - 1)
-        hit(q + 16 * k + __builtin_ctz(m));
+    __m128i x[4], lfs[4], odd[4];
+    for (int k = 0; k < 4; ++k) {
+      x[k] = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16 * k));
+      const __m128i next = _mm_loadu_si128(reinterpret_cast<const __m128i*>(q + 16 * k + 1));
+      lfs[k] = _mm_cmpeq_epi8(x[k], nl);
+      // A bare CR, or a NUL: both rare, told apart below.
+      odd[k] = _mm_or_si128(_mm_andnot_si128(_mm_cmpeq_epi8(next, nl), _mm_cmpeq_epi8(x[k], cr)), _mm_cmpeq_epi8(x[k], zero));
+    }
+    const auto at = static_cast<std::uint32_t>(q - p);
+    for (std::uint64_t m = mask64(lfs[0], lfs[1], lfs[2], lfs[3]); m; m &= m - 1)
+      lf[r.lf_count++] = at + static_cast<std::uint32_t>(__builtin_ctzll(m));
+    for (std::uint64_t m = mask64(odd[0], odd[1], odd[2], odd[3]); m; m &= m - 1) {
+      const char* c = q + __builtin_ctzll(m);
+      if (*c == '\0') nul(c); else bare(c);
+    }
   }
 #endif
-  for (; end - q > 1; ++q)
-    if (q[0] == '\r' && q[1] != '\n') hit(q);
+  for (; q < end; ++q) {
+    if (*q == '\n') lf[r.lf_count++] = static_cast<std::uint32_t>(q - p);
+    else if (*q == '\0') nul(q);
+    else if (*q == '\r' && end - q > 1 && q[1] != '\n') bare(q);
+  }
   return r;
 }
 
 }  // namespace
 
 struct MessageChecker::State {
-  EVP_MD_CTX* sha = nullptr;
+  std::unique_ptr<Sha1> sha;  // kept across messages (reset() reassigns the rest)
+  // LF offsets of the block being scanned (scan_block), kept across messages; line_ends() shows
+  // them while the chunk last fed was a single block.
+  std::unique_ptr<std::uint32_t[]> lf;
+  std::size_t lf_count = 0;
+  const char* lf_chunk = nullptr;
+  std::size_t lf_chunk_size = 0;
   std::uint64_t offset = 0;  // bytes fed so far
 
   // The line being assembled (first line_cap bytes), its start and full length.
@@ -212,25 +237,25 @@ bool MessageCheckResult::has(MessageFault f) const {
 }
 
 MessageChecker::MessageChecker(MessageCheckOptions options) : options_(options), s_(std::make_unique<State>()) {
-  s_->sha = EVP_MD_CTX_new();
-  if (!s_->sha) throw std::runtime_error("OpenSSL: cannot allocate a digest context");
   s_->line.reserve(line_cap);
   s_->content_type.reserve(value_cap);
   reset();
 }
 
-MessageChecker::~MessageChecker() { EVP_MD_CTX_free(s_->sha); }
+MessageChecker::~MessageChecker() = default;
 
 void MessageChecker::reset() {
   State& s = *s_;
-  EVP_MD_CTX* sha = s.sha;
+  std::unique_ptr<Sha1> sha = s.sha ? std::move(s.sha) : std::make_unique<Sha1>();
+  std::unique_ptr<std::uint32_t[]> lf = std::move(s.lf);
   std::string line = std::move(s.line), ct = std::move(s.content_type), cte = std::move(s.cte);
   std::vector<State::Level> stack = std::move(s.stack);
   HeaderFieldScanner fields = std::move(s.fields);
   s = State{};
   s.fields = std::move(fields);
   s.fields.reset();
-  s.sha = sha;
+  s.sha = std::move(sha);
+  s.lf = lf ? std::move(lf) : std::unique_ptr<std::uint32_t[]>(new std::uint32_t[scan_block_size]);
   s.line = std::move(line);
   s.line.clear();
   s.content_type = std::move(ct);
@@ -239,7 +264,7 @@ void MessageChecker::reset() {
   s.cte.clear();
   s.stack = std::move(stack);
   s.stack.clear();
-  if (EVP_DigestInit_ex(s.sha, EVP_sha1(), nullptr) != 1) throw std::runtime_error("OpenSSL: SHA-1 init failed");
+  s.sha->reset();
 }
 
 namespace {
@@ -433,34 +458,54 @@ void process_line(S& s, std::string_view line, std::uint64_t full_len, std::uint
 
 void MessageChecker::feed(Bytes chunk) {
   State& s = *s_;
+  s.lf_chunk = nullptr;
   if (chunk.empty()) return;
   // The digest takes the whole chunk in one call (SHA-NI through EVP), not line by line.
-  EVP_DigestUpdate(s.sha, chunk.data(), chunk.size());
+  s.sha->update(chunk);
   if (!s.fields.header_done()) s.fields.feed(chunk);
-  const char* const base = chunk.data();
-  const char* const end = base + chunk.size();
+  for (std::size_t done = 0; done < chunk.size(); done += scan_block_size)
+    feed_block(chunk.substr(done, scan_block_size));
+  if (chunk.size() <= scan_block_size) {
+    s.lf_chunk = chunk.data();
+    s.lf_chunk_size = chunk.size();
+  }
+}
+
+LineEnds MessageChecker::line_ends() const {
+  const State& s = *s_;
+  if (!s.lf_chunk) return {};
+  return LineEnds{s.lf_chunk, s.lf_chunk_size, std::span<const std::uint32_t>(s.lf.get(), s.lf_count)};
+}
+
+// One block of at most scan_block_size bytes: scan it once, then take its lines in order.
+void MessageChecker::feed_block(Bytes block) {
+  State& s = *s_;
+  const char* const base = block.data();
+  const char* const end = base + block.size();
   const auto at = [&](const char* q) { return s.offset + static_cast<std::uint64_t>(q - base); };
-  // NULs do not depend on lines: one scan of the chunk, which finds none in almost every message.
-  for (const char* q = base; (q = static_cast<const char*>(std::memchr(q, '\0', static_cast<std::size_t>(end - q)))); ++q)
-    if (s.r.nul_bytes++ == 0) s.first_nul = at(q);
-  // Nor do bare CRs: a CR is bare unless an LF follows it, and the one that ended the last
-  // chunk is decided by this chunk's first byte.
+  const BlockScan scan = scan_block(base, end, s.lf.get());
+  s.lf_count = scan.lf_count;
+  if (scan.nul) {
+    if (s.r.nul_bytes == 0) s.first_nul = at(scan.first_nul);
+    s.r.nul_bytes += scan.nul;
+  }
+  // A CR that ended the last block is bare unless this one starts with its LF.
   {
     const bool carried = s.line_ends_cr && base[0] != '\n';
-    const BareCrs b = find_bare_crs(base, end);
-    if ((carried || b.count) && !s.seen_bare_cr) {
-      s.first_bare_cr = carried ? s.offset - 1 : at(b.first);
+    if ((carried || scan.bare_cr) && !s.seen_bare_cr) {
+      s.first_bare_cr = carried ? s.offset - 1 : at(scan.first_bare_cr);
       s.seen_bare_cr = true;
     }
-    s.r.bare_cr += b.count + (carried ? 1 : 0);
+    s.r.bare_cr += scan.bare_cr + (carried ? 1 : 0);
   }
   const char* p = base;
+  std::size_t next_lf = 0;
   while (p < end) {
-    const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* lf = next_lf < scan.lf_count ? base + s.lf[next_lf++] : nullptr;
     const char* seg_end = lf ? lf : end;
     const std::size_t n = static_cast<std::size_t>(seg_end - p);
-    // A line wholly inside this chunk is looked at where it lies; only one that began in an
-    // earlier chunk has its start (first line_cap bytes) copied.
+    // A line wholly inside this block is looked at where it lies; only one that began in an
+    // earlier block has its start (first line_cap bytes) copied.
     const bool spans = s.line_len > 0 || !lf;
     if (n) {
       if (s.in_top_header)
@@ -489,7 +534,7 @@ void MessageChecker::feed(Bytes chunk) {
     s.header_8bit_in_line = 0;
     p = lf + 1;
   }
-  s.offset += chunk.size();
+  s.offset += block.size();
 }
 
 MessageCheckResult MessageChecker::finish() {
@@ -512,8 +557,7 @@ MessageCheckResult MessageChecker::finish() {
 
   MessageCheckResult& r = s.r;
   r.size = s.offset;
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(s.sha, r.sha1.data(), &len);
+  r.sha1 = s.sha->finish();
   auto add = [&](MessageFault f, std::uint64_t off, std::uint64_t count, std::string detail) {
     r.faults.push_back(MessageFaultHit{f, off, count, std::move(detail)});
   };

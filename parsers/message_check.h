@@ -15,6 +15,7 @@
 #include <vector>
 
 #include "parsers/bytes.h"
+#include "parsers/line_ends.h"
 
 namespace cyrconv {
 
@@ -73,11 +74,15 @@ class MessageChecker {
 
   void reset();             // start a new message; keeps allocated buffers
   void feed(Bytes chunk);   // next bytes of the file, any size
+  // The LF positions of the chunk last fed (empty after reset(), or when that chunk was longer
+  // than one scan block, 256 KiB): the encoder takes them instead of searching again.
+  LineEnds line_ends() const;
   MessageCheckResult finish();
 
   struct State;  // bounded per-message state, reused across messages
 
  private:
+  void feed_block(Bytes block);
   MessageCheckOptions options_;
   std::unique_ptr<State> s_;
 };

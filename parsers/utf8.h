@@ -5,6 +5,8 @@
 #include <string>
 #include <string_view>
 
+#include "parsers/hex.h"
+
 namespace cyrconv {
 
 inline void append_utf8(std::string& out, std::uint32_t cp) {
@@ -73,7 +75,6 @@ inline bool valid_utf8(std::string_view s) {
 // Reports print names this way and add the raw bytes in hex ("name_bytes").
 inline std::string escape_invalid_utf8(std::string_view s) {
   if (valid_utf8(s)) return std::string(s);
-  static constexpr char hex[] = "0123456789abcdef";
   std::string out;
   out.reserve(s.size() + 8);
   for (std::size_t i = 0; i < s.size();) {
@@ -81,8 +82,8 @@ inline std::string escape_invalid_utf8(std::string_view s) {
     if (n == 0) {
       const auto c = static_cast<unsigned char>(s[i]);
       out += "\\x";
-      out += hex[c >> 4];
-      out += hex[c & 15];
+      out += hex_digits[c >> 4];
+      out += hex_digits[c & 15];
       ++i;
     } else if (s[i] == '\\') {
       out += "\\\\";
@@ -91,18 +92,6 @@ inline std::string escape_invalid_utf8(std::string_view s) {
       out.append(s.substr(i, n));
       i += n;
     }
-  }
-  return out;
-}
-
-// The bytes of `s` as lowercase hex.
-inline std::string hex_bytes(std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
-  std::string out;
-  out.reserve(2 * s.size());
-  for (unsigned char c : s) {
-    out += hex[c >> 4];
-    out += hex[c & 15];
   }
   return out;
 }

@@ -9,6 +9,7 @@
 #include <string>
 #include <vector>
 
+#include "parsers/hex.h"
 #include "parsers/message_check.h"
 #include "tests/test_support.h"
 #include "writers/message_encoder.h"
@@ -63,16 +64,9 @@ OutputEncoding mbox_encoding() {
   return e;
 }
 
-std::string sha1_hex(const std::array<std::uint8_t, 20>& d) {
-  static const char* x = "0123456789abcdef";
-  std::string s;
-  for (auto b : d) (s += x[b >> 4]) += x[b & 15];
-  return s;
-}
-
 // Everything a check reports, as one comparable string.
 std::string describe(const MessageCheckResult& r) {
-  std::string s = std::to_string(r.size) + " " + sha1_hex(r.sha1) + " h" + std::to_string(r.header_size) + " crlf" +
+  std::string s = std::to_string(r.size) + " " + to_hex(r.sha1) + " h" + std::to_string(r.header_size) + " crlf" +
                   std::to_string(r.crlf_lines) + " lf" + std::to_string(r.lf_lines) + " cr" + std::to_string(r.bare_cr) +
                   " nul" + std::to_string(r.nul_bytes) + " long" + std::to_string(r.long_lines);
   for (const auto& f : r.faults)

@@ -2,7 +2,6 @@
 // reported and never followed or read; no folder name writes outside --out; output is 0700/0600;
 // a read-only source keeps its bytes and mtimes through audit and convert.
 #include <doctest/doctest.h>
-#include <openssl/evp.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -14,6 +13,8 @@
 
 #include "converter/audit/audit.h"
 #include "converter/convert/convert.h"
+#include "parsers/hex.h"
+#include "parsers/sha1.h"
 #include "writers/audit_report.h"
 #include "writers/convert_report.h"
 #include "tests/test_support.h"
@@ -36,16 +37,6 @@ void write_file(const fs::path& p, const std::string& bytes) {
   out << bytes;
 }
 
-std::string sha1_hex(const std::string& bytes) {
-  unsigned char md[20];
-  unsigned int len = 0;
-  EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha1(), nullptr);
-  static const char* hex = "0123456789abcdef";
-  std::string s;
-  for (unsigned i = 0; i < len; ++i) s += {hex[md[i] >> 4], hex[md[i] & 15]};
-  return s;
-}
-
 // path -> "type sha1 mtime_ns" for everything below root (lstat: links are not followed).
 std::map<std::string, std::string> snapshot(const fs::path& root) {
   std::map<std::string, std::string> out;
@@ -54,7 +45,7 @@ std::map<std::string, std::string> snapshot(const fs::path& root) {
     REQUIRE(lstat(it->path().c_str(), &st) == 0);
     std::string v = std::to_string(st.st_mode) + " " + std::to_string(st.st_mtim.tv_sec) + "." +
                     std::to_string(st.st_mtim.tv_nsec) + " " + std::to_string(st.st_size);
-    if (S_ISREG(st.st_mode)) v += " " + sha1_hex(test::read_file(it->path()));
+    if (S_ISREG(st.st_mode)) v += " " + to_hex(sha1(test::read_file(it->path())));
     out[fs::relative(it->path(), root).string()] = v;
   }
   return out;

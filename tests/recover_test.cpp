@@ -210,7 +210,7 @@ TEST_CASE("names that are not UTF-8: escaped losslessly, never an exception") {
   CHECK_FALSE(valid_utf8("\xc0\xaf"));      // overlong
   CHECK(escape_invalid_utf8("plain\\name") == "plain\\name");  // valid: unchanged
   CHECK(escape_invalid_utf8("a\\b\xff") == "a\\\\b\\xff");
-  CHECK(hex_bytes("\xe4\xff") == "e4ff");
+  CHECK(to_hex("\xe4\xff") == "e4ff");
   // Every byte string escapes to valid UTF-8 and the escape is undone exactly.
   std::mt19937 rng(18);
   for (int n = 0; n < 2000; ++n) {

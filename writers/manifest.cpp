@@ -1,41 +1,131 @@
 #include "writers/manifest.h"
 
+#include <charconv>
+
 #include <nlohmann/json.hpp>
+
+#include "parsers/hex.h"
+#include "parsers/utf8.h"
 
 namespace cyrconv {
 
-std::string sha1_hex(const std::array<std::uint8_t, 20>& d) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  s.reserve(40);
-  for (auto b : d) {
-    s += digits[b >> 4];
-    s += digits[b & 15];
+namespace {
+
+// A JSON string as nlohmann's dump(-1, ' ', false, replace) writes it. ASCII and valid UTF-8,
+// nearly every string here, are escaped in place; text with invalid UTF-8 goes through
+// nlohmann itself, so its U+FFFD replacement rules are the library's own, byte for byte.
+void append_string(std::string& out, std::string_view s) {
+  bool ascii = true;
+  for (char c : s) ascii &= static_cast<unsigned char>(c) < 0x80;
+  if (!ascii && !valid_utf8(s)) {
+    out += nlohmann::json(std::string(s)).dump(-1, ' ', false, nlohmann::json::error_handler_t::replace);
+    return;
   }
-  return s;
+  out += '"';
+  std::size_t plain = 0;  // start of the run copied as it is
+  for (std::size_t i = 0; i < s.size(); ++i) {
+    const auto c = static_cast<unsigned char>(s[i]);
+    if (c >= 0x20 && c != '"' && c != '\\') continue;
+    out.append(s.data() + plain, i - plain);
+    plain = i + 1;
+    switch (c) {
+      case '"': out += "\\\""; break;
+      case '\\': out += "\\\\"; break;
+      case '\b': out += "\\b"; break;
+      case '\f': out += "\\f"; break;
+      case '\n': out += "\\n"; break;
+      case '\r': out += "\\r"; break;
+      case '\t': out += "\\t"; break;
+      default:
+        out += "\\u00";
+        out += hex_digits[c >> 4];
+        out += hex_digits[c & 15];
+    }
+  }
+  out.append(s.data() + plain, s.size() - plain);
+  out += '"';
+}
+
+template <typename Int>
+void append_number(std::string& out, Int v) {
+  char buf[24];
+  const auto r = std::to_chars(buf, buf + sizeof buf, v);
+  out.append(buf, r.ptr);
+}
+
+void append_strings(std::string& out, const std::vector<std::string>& v) {
+  out += '[';
+  for (std::size_t i = 0; i < v.size(); ++i) {
+    if (i) out += ',';
+    append_string(out, v[i]);
+  }
+  out += ']';
+}
+
+// `,"key":` (the first key has no comma; written by hand below).
+void key(std::string& out, std::string_view k) {
+  out += ",\"";
+  out += k;
+  out += "\":";
+}
+
+}  // namespace
+
+void append_manifest_line(std::string& out, const ManifestEntry& e, bool mbox) {
+  out += "{\"uid\":";
+  append_number(out, e.uid);
+  // An incremental run that met UIDs taken in the target numbers new messages on from there.
+  if (e.source_uid && e.source_uid != e.uid) {
+    key(out, "source_uid");
+    append_number(out, e.source_uid);
+  }
+  key(out, "source_file");
+  append_string(out, e.source_file);
+  // manifest_line_shifted finds "mbox_offset" right after "source_file"'s value.
+  const bool written = e.disposition == "written" || e.disposition == "repaired";
+  if (mbox && written) {
+    key(out, "mbox_offset");
+    append_number(out, e.mbox_offset);
+  } else if (!mbox) {
+    key(out, "output_file");
+    append_string(out, e.output_file);
+  }
+  key(out, "flags");
+  append_strings(out, e.flags);
+  key(out, "keywords");
+  append_strings(out, e.keywords);
+  key(out, "internaldate");
+  append_number(out, e.internaldate);
+  if (!e.internaldate_source.empty()) {
+    key(out, "internaldate_source");
+    append_string(out, e.internaldate_source);
+  }
+  key(out, "size");
+  append_number(out, e.size);
+  if (e.sha1_known) {
+    key(out, "sha1");
+    out += '"';
+    append_hex(out, e.sha1.data(), e.sha1.size());
+    out += '"';
+  }
+  key(out, "disposition");
+  append_string(out, e.disposition);
+  if (!e.changes.empty()) {
+    key(out, "changes");
+    append_strings(out, e.changes);
+  }
+  if (!e.reason.empty()) {
+    key(out, "reason");
+    append_string(out, e.reason);
+  }
+  out += "}\n";
 }
 
 std::string manifest_line(const ManifestEntry& e, bool mbox) {
-  nlohmann::ordered_json j;
-  j["uid"] = e.uid;
-  // An incremental run that met UIDs taken in the target numbers new messages on from there.
-  if (e.source_uid && e.source_uid != e.uid) j["source_uid"] = e.source_uid;
-  j["source_file"] = e.source_file;
-  const bool written = e.disposition == "written" || e.disposition == "repaired";
-  if (mbox && written)
-    j["mbox_offset"] = e.mbox_offset;
-  else if (!mbox)
-    j["output_file"] = e.output_file;
-  j["flags"] = e.flags;
-  j["keywords"] = e.keywords;
-  j["internaldate"] = e.internaldate;
-  if (!e.internaldate_source.empty()) j["internaldate_source"] = e.internaldate_source;
-  j["size"] = e.size;
-  if (e.sha1_known) j["sha1"] = sha1_hex(e.sha1);
-  j["disposition"] = e.disposition;
-  if (!e.changes.empty()) j["changes"] = e.changes;
-  if (!e.reason.empty()) j["reason"] = e.reason;
-  return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
+  std::string out;
+  out.reserve(256 + e.source_file.size() + e.output_file.size());
+  append_manifest_line(out, e, mbox);
+  return out;
 }
 
 std::optional<std::uint64_t> manifest_line_mbox_offset(std::string_view line) {

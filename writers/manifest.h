@@ -30,13 +30,15 @@ struct ManifestEntry {
   std::string reason;                    // quarantined: why
 };
 
-std::string manifest_line(const ManifestEntry& e, bool mbox);  // one JSON object + '\n'
+// One JSON object + '\n', written directly (no JSON object per message); bytes as nlohmann's
+// dump() with invalid UTF-8 replaced by U+FFFD, which earlier versions used and readers expect.
+std::string manifest_line(const ManifestEntry& e, bool mbox);
+void append_manifest_line(std::string& out, const ManifestEntry& e, bool mbox);  // into a reused buffer
 // The same line with its "mbox_offset" raised by `delta` (unchanged when it has none): lines of a
 // folder's later UID range are written against the range's own mbox segment, then moved to where
 // the segment lands in the folder's file.
 std::string manifest_line_shifted(std::string_view line, std::uint64_t delta);
 // The mbox offset a manifest line carries, if any (a message written to an mbox).
 std::optional<std::uint64_t> manifest_line_mbox_offset(std::string_view line);
-std::string sha1_hex(const std::array<std::uint8_t, 20>& d);
 
 }  // namespace cyrconv

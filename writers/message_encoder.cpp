@@ -245,8 +245,22 @@ bool MessageEncoder::from_prefix(const char* p, const char* end, std::string& ou
   return true;
 }
 
-void MessageEncoder::encode(std::string_view in, std::string& out) {
+const char* MessageEncoder::find_lf(const char* p, const char* end) {
+  if (!lf_base_) return static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+  while (next_lf_ < lf_.size() && lf_base_ + lf_[next_lf_] < p) ++next_lf_;
+  return next_lf_ < lf_.size() ? lf_base_ + lf_[next_lf_] : nullptr;
+}
+
+void MessageEncoder::encode(std::string_view in, std::string& out, const LineEnds& ends) {
   if (in.empty()) return;  // nothing to do, and an empty view's data() may be null (memchr)
+  const bool known = ends.describe(in);
+  lf_base_ = known ? in.data() : nullptr;
+  lf_ = known ? ends.lf : std::span<const std::uint32_t>();
+  next_lf_ = 0;
+  struct Forget {  // the positions belong to this chunk only
+    MessageEncoder& e;
+    ~Forget() { e.lf_base_ = nullptr; e.lf_ = {}; }
+  } forget{*this};
   out.reserve(out.size() + in.size() + 16);
   if (enc_.drop_nul || enc_.fix_line_ends || enc_.blank_line_before >= 0) {
     encode_repairing(in, out);
@@ -260,7 +274,7 @@ void MessageEncoder::encode(std::string_view in, std::string& out) {
     char prev = last_out_;
     put(p, in.size(), out);
     in_pos_ += in.size();
-    for (const char* q = p; (q = static_cast<const char*>(std::memchr(q, '\n', static_cast<std::size_t>(end - q)))); ++q) {
+    for (const char* q = p; (q = find_lf(q, end)); ++q) {
       if ((q == p ? prev : q[-1]) != '\r') ++crlf_size_;
     }
     return;
@@ -280,7 +294,7 @@ void MessageEncoder::encode(std::string_view in, std::string& out) {
       continue;
     }
     // The rest of the line: copied in one go, its CRLF made LF for Unix targets.
-    const char* lf = static_cast<const char*>(std::memchr(p, '\n', static_cast<std::size_t>(end - p)));
+    const char* lf = find_lf(p, end);
     if (!lf) {
       std::size_t n = static_cast<std::size_t>(end - p);
       in_pos_ += n;

@@ -6,8 +6,11 @@
 // count of '>' at a line start.
 #include <cstdint>
 #include <cstddef>
+#include <span>
 #include <string>
 #include <string_view>
+
+#include "parsers/line_ends.h"
 
 namespace cyrconv {
 
@@ -32,7 +35,11 @@ class MessageEncoder {
   explicit MessageEncoder(OutputEncoding enc = {}) : enc_(enc) {}
   void reset();
   // Appends the encoded form of `in` to `out`.
-  void encode(std::string_view in, std::string& out);
+  void encode(std::string_view in, std::string& out) { encode(in, out, LineEnds{}); }
+  // The same, with the LF positions the checker found in `in` (MessageChecker::line_ends()),
+  // so that the line ends are searched once per chunk, not once by each (used only when they
+  // describe `in`; output is the same either way).
+  void encode(std::string_view in, std::string& out, const LineEnds& ends);
   // Appends whatever is still held (a final CR, a partial "From " prefix).
   void finish(std::string& out);
 
@@ -55,6 +62,7 @@ class MessageEncoder {
   void put(const char* p, std::size_t n, std::string& out);  // a run without LF, unchanged
   bool header_line_start(const char* p, const char* end, std::string& out);
   bool from_prefix(const char* p, const char* end, std::string& out);
+  const char* find_lf(const char* p, const char* end);  // next LF at or after p, or nullptr
 
   OutputEncoding enc_;
   bool matching_ = true;       // still inside a possible ^>*From  prefix
@@ -74,6 +82,11 @@ class MessageEncoder {
   std::size_t header_len_ = 0;
   std::uint64_t renamed_ = 0;
   bool trailer_done_ = false;
+  // The LF positions of the chunk being encoded, when the caller gave them; next_lf_ is the
+  // first not yet passed.
+  const char* lf_base_ = nullptr;
+  std::span<const std::uint32_t> lf_;
+  std::size_t next_lf_ = 0;
   bool added_line_end_ = false;
   void emit_trailer(std::string& out);
 };

@@ -17,6 +17,10 @@ namespace fs = std::filesystem;
 namespace {
 constexpr std::size_t buffer_size = 256 * 1024;
 std::atomic<bool> use_tmpfile{true};
+// Whether linkat(fd, "", AT_EMPTY_PATH) links our unnamed files: Linux 6.10 and later allow it
+// to the process that opened the file; before, only with CAP_DAC_READ_SEARCH. 0: not known yet,
+// 1: it does, 2: it does not (the /proc/self/fd path, which costs a path walk per file).
+std::atomic<int> empty_path_link{0};
 
 // Whether the file behind `fa` (read from offset 0 with pread) holds the same bytes as `fb`.
 bool same_content(int fa, int fb) {
@@ -50,7 +54,6 @@ OutputFile::~OutputFile() { abort(); }
 
 WriteStatus OutputFile::open(const fs::path& dir, std::string_view hint) {
   abort();
-  const fs::path named = dir / ("." + std::string(hint) + ".cyrconv-tmp");
   if (use_tmpfile.load(std::memory_order_relaxed)) {
     // O_RDWR, not O_WRONLY: keep_identical compares through this descriptor.
     fd_ = ::open(dir.c_str(), O_TMPFILE | O_RDWR | O_CLOEXEC, 0600);
@@ -63,8 +66,8 @@ WriteStatus OutputFile::open(const fs::path& dir, std::string_view hint) {
     // Otherwise the file system (or an old kernel) has no O_TMPFILE: a named temporary file.
   }
   if (fd_ < 0) {
-    tmp_path_ = named;
-    where_ = named;
+    tmp_path_ = dir / ("." + std::string(hint) + ".cyrconv-tmp");
+    where_ = tmp_path_;
     const int flags = O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW;
     fd_ = ::open(tmp_path_.c_str(), flags, 0600);
     if (fd_ < 0 && errno == EEXIST) {
@@ -158,12 +161,21 @@ WriteStatus OutputFile::rewind_to(std::uint64_t mark) {
 
 // Gives the unnamed file the name `to`; fails with EEXIST when `to` exists (never replaces).
 WriteStatus OutputFile::link_unnamed(const fs::path& to) {
+  const int how = empty_path_link.load(std::memory_order_relaxed);
+  if (how != 2) {
+    if (::linkat(fd_, "", AT_FDCWD, to.c_str(), AT_EMPTY_PATH) == 0) {
+      if (how == 0) empty_path_link.store(1, std::memory_order_relaxed);
+      return {};
+    }
+    // EEXIST and the like are the answer; a refusal of the descriptor form (ENOENT, EPERM) is
+    // not known to be one until the /proc form has been tried.
+    if (how == 1 || (errno != ENOENT && errno != EPERM)) return write_error(to, "link");
+  }
   const std::string proc = "/proc/self/fd/" + std::to_string(fd_);
-  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) == 0) return {};
-  // Without /proc, AT_EMPTY_PATH does the same (it needs CAP_DAC_READ_SEARCH).
-  if (errno == ENOENT && ::access("/proc/self/fd", X_OK) != 0 &&
-      ::linkat(fd_, "", AT_FDCWD, to.c_str(), AT_EMPTY_PATH) == 0)
+  if (::linkat(AT_FDCWD, proc.c_str(), AT_FDCWD, to.c_str(), AT_SYMLINK_FOLLOW) == 0) {
+    if (how == 0) empty_path_link.store(2, std::memory_order_relaxed);
     return {};
+  }
   return write_error(to, "link");
 }
 

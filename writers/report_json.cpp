@@ -1,5 +1,6 @@
 #include "writers/report_json.h"
 
+#include "parsers/hex.h"
 #include "parsers/utf8.h"
 
 namespace cyrconv {
@@ -12,14 +13,14 @@ nlohmann::ordered_json finding_json(const Finding& f) {
   if (f.offset) j["offset"] = f.offset;
   if (f.uid) j["uid"] = f.uid;
   j["detail"] = escape_invalid_utf8(f.detail);
-  if (!valid_utf8(f.file)) j["file_bytes"] = hex_bytes(f.file);
+  if (!valid_utf8(f.file)) j["file_bytes"] = to_hex(f.file);
   return j;
 }
 
 void add_name_json(nlohmann::ordered_json& j, const std::string& name, const std::string& name_raw) {
   j["name"] = escape_invalid_utf8(name);
   j["name_raw"] = escape_invalid_utf8(name_raw);
-  if (!valid_utf8(name_raw)) j["name_bytes"] = hex_bytes(name_raw);
+  if (!valid_utf8(name_raw)) j["name_bytes"] = to_hex(name_raw);
 }
 
 nlohmann::ordered_json findings_json(const std::vector<Finding>& findings) {

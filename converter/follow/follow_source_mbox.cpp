@@ -26,6 +26,7 @@
 #include "converter/verify/mbox_reader.h"
 #include "converter/verify/output_reader.h"
 #include "converter/convert/prior_output.h"
+#include "parsers/hex.h"
 #include "writers/crash_test_point.h"
 #include "writers/imapbase_insert.h"
 #include "writers/manifest.h"
@@ -57,7 +58,7 @@ struct Paths {
 bool is_written(const MboxMessage& f, const ManifestRecord& rec) {
   if (!f.uid || *f.uid != rec.uid) return false;
   const bool size_ok = f.size == rec.size || f.size_without_added_eol == rec.size;
-  const bool sha_ok = rec.sha1.empty() || hex20(f.sha1) == rec.sha1 || hex20(f.sha1_without_added_eol) == rec.sha1;
+  const bool sha_ok = rec.sha1.empty() || to_hex(f.sha1) == rec.sha1 || to_hex(f.sha1_without_added_eol) == rec.sha1;
   return size_ok && sha_ok;
 }
 

@@ -1,18 +1,10 @@
 #include "converter/plan/message_policy.h"
 
+#include "parsers/hex.h"
+
 namespace cyrconv {
 
 namespace {
-
-std::string hex(const std::array<std::uint8_t, 20>& d) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (auto b : d) {
-    s += digits[b >> 4];
-    s += digits[b & 15];
-  }
-  return s;
-}
 
 // How a fault is handled: a fault convert cannot fix quarantines, one it can repairs, a note
 // is written unchanged with a warning.
@@ -89,7 +81,7 @@ AuditMessage decide_message(const MessageSubject& m, const MessageCheckResult* c
       quarantine_reasons.push_back("size differs from the index");
     } else if (m.record && c.size != 0 && m.index_version >= 10 && m.record->has_guid() && c.sha1 != m.record->guid) {
       add(Finding::Severity::error, "sha1_mismatch", 0,
-          "the index GUID is " + hex(m.record->guid) + ", the file's SHA-1 is " + hex(c.sha1));
+          "the index GUID is " + to_hex(m.record->guid) + ", the file's SHA-1 is " + to_hex(c.sha1));
       quarantine_reasons.push_back("SHA-1 differs from the index GUID");
     }
     for (const auto& h : c.faults) {

@@ -1,6 +1,7 @@
 #include "converter/plan/output_layout.h"
 
-#include <openssl/evp.h>
+#include "parsers/hex.h"
+#include "parsers/sha1.h"
 
 #include "writers/maildir.h"
 
@@ -43,14 +44,10 @@ std::string side_file_name(const FolderNameResult& n) {
   // whole name. Deterministic, so verify and re-runs find the same files.
   constexpr std::size_t max_side = 200, keep = 150;
   if (s.size() <= max_side) return s;
-  unsigned char md[20];
-  unsigned int len = 0;
-  EVP_Digest(s.data(), s.size(), md, &len, EVP_sha1(), nullptr);
   std::size_t cut = keep;
   while (cut > 0 && (static_cast<unsigned char>(s[cut]) & 0xC0) == 0x80) --cut;
   std::string out = s.substr(0, cut) + "~";
-  static const char* hex = "0123456789abcdef";
-  for (unsigned i = 0; i < len; ++i) out += {hex[md[i] >> 4], hex[md[i] & 15]};
+  out += to_hex(sha1(s));
   return out;
 }
 

@@ -1,9 +1,10 @@
 // Shard plans (shard_plan.h; README "Many machines: shard plans").
 #include "converter/shard/shard_plan.h"
 
+#include "parsers/hex.h"
+#include "parsers/sha1.h"
 #include "parsers/utf8.h"
 
-#include <openssl/evp.h>
 #include <tbb/global_control.h>
 
 #include <algorithm>
@@ -21,20 +22,6 @@ namespace cyrconv {
 namespace {
 
 using nlohmann::ordered_json;
-
-std::string sha1_hex(std::string_view bytes) {
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  if (EVP_Digest(bytes.data(), bytes.size(), md, &len, EVP_sha1(), nullptr) != 1)
-    throw std::runtime_error("OpenSSL: SHA-1 failed");
-  static const char hex[] = "0123456789abcdef";
-  std::string out;
-  for (unsigned int i = 0; i < len; ++i) {
-    out += hex[md[i] >> 4];
-    out += hex[md[i] & 15];
-  }
-  return out;
-}
 
 ordered_json dirs_json(const std::vector<std::pair<std::string, std::string>>& dirs) {
   ordered_json a = ordered_json::array();
@@ -157,7 +144,7 @@ ShardPlan assemble_shard_plan(const SourceInputs& inputs, std::string tool_versi
     s.folders += p.units[i].folders;
   }
   for (auto& s : p.shards) std::sort(s.users.begin(), s.users.end());
-  p.id = sha1_hex(id_content(p));
+  p.id = to_hex(sha1(id_content(p)));
   return p;
 }
 
@@ -170,7 +157,7 @@ std::string store_fingerprint(const Discovery& d) {
   std::sort(lines.begin(), lines.end());  // a name found twice may come in either order
   std::string all;
   for (const auto& l : lines) all += l;
-  return sha1_hex(all);
+  return to_hex(sha1(all));
 }
 
 std::vector<UidRangeCut> cut_uid_ranges(const std::vector<std::pair<std::uint32_t, std::uint64_t>>& uid_size,

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "converter/convert/prior_output.h"
+#include "parsers/hex.h"
 #include "writers/manifest.h"
 
 namespace cyrconv {
@@ -104,7 +105,7 @@ EarlierZimbraFolder read_earlier_zimbra_folder(const fs::path& manifest, const s
 
 bool same_zimbra_message(const ManifestRecord& earlier, const IndexRecord* record, const std::string& source_file) {
   if (!record) return earlier.source_file == source_file;
-  if (record->has_guid() && !earlier.sha1.empty()) return sha1_hex(record->guid) == earlier.sha1;
+  if (record->has_guid() && !earlier.sha1.empty()) return to_hex(record->guid) == earlier.sha1;
   return record->size == earlier.size && record->internaldate == earlier.internaldate;
 }
 
