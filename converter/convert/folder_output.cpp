@@ -140,7 +140,7 @@ FolderOutput::Written FolderOutput::stream_message(RangeOutput& ro, const fs::pa
     }
     first = false;
     w.encoded.clear();
-    encoder.encode(chunk, w.encoded);
+    encoder.encode(chunk, w.encoded, w.checker.line_ends());
     if (r.write) r.write = is_mbox() ? ro.mbox->write(w.encoded) : w.message_file.write(w.encoded);
   });
   if (first && is_mbox() && r.write) r.write = ro.mbox->write(mbox_from_line("", internaldate));  // empty file

@@ -12,6 +12,7 @@
 #include "converter/convert/journal.h"
 #include "converter/source/recover.h"
 #include "writers/maildir.h"
+#include "parsers/hex.h"
 #include "writers/manifest.h"
 
 namespace cyrconv {
@@ -19,16 +20,6 @@ namespace cyrconv {
 namespace fs = std::filesystem;
 
 namespace {
-
-std::array<std::uint8_t, 20> sha1_from_hex(const std::string& hex) {
-  std::array<std::uint8_t, 20> d{};
-  auto nibble = [](char c) -> std::uint8_t {
-    return static_cast<std::uint8_t>(c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
-  };
-  for (std::size_t i = 0; i < 20 && 2 * i + 1 < hex.size(); ++i)
-    d[i] = static_cast<std::uint8_t>(nibble(hex[2 * i]) << 4 | nibble(hex[2 * i + 1]));
-  return d;
-}
 
 ManifestEntry entry_from_record(const ManifestRecord& r) {
   ManifestEntry e;
@@ -41,8 +32,9 @@ ManifestEntry entry_from_record(const ManifestRecord& r) {
   e.keywords = r.keywords;
   e.internaldate = r.internaldate;
   e.size = r.size;
-  e.sha1_known = r.sha1.size() == 40;
-  if (e.sha1_known) e.sha1 = sha1_from_hex(r.sha1);
+  const auto sha1 = from_hex<20>(r.sha1);  // a manifest line without a valid digest has none
+  e.sha1_known = sha1.has_value();
+  if (sha1) e.sha1 = *sha1;
   e.disposition = r.disposition;
   e.changes = r.changes;
   e.reason = r.reason;

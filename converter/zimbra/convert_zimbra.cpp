@@ -10,14 +10,14 @@
 #include <optional>
 #include <tuple>
 
-#include <openssl/evp.h>
-
 #include "converter/convert/journal.h"
 #include "converter/convert/prior_output.h"
 #include "converter/plan/output_layout.h"
 #include "converter/source/inventory.h"
 #include "converter/zimbra/zimbra_limits.h"
 #include "converter/zimbra/zimbra_user_run.h"
+#include "parsers/hex.h"
+#include "parsers/sha1.h"
 #include "writers/maildir.h"
 #include "writers/manifest.h"
 
@@ -40,11 +40,10 @@ struct ZimbraConvert {
 // give equal archives, so a re-run on the same snapshot has nothing to do.
 std::string snapshot_fingerprint(const ZimbraUser& u, const std::vector<ZimbraJob>& jobs, const std::vector<MailboxInventory>& inv,
                                  const ConvertOptions& opt) {
-  EVP_MD_CTX* ctx = EVP_MD_CTX_new();
-  EVP_DigestInit_ex(ctx, EVP_sha1(), nullptr);
+  Sha1 sha;
   auto add = [&](std::string_view s) {
-    EVP_DigestUpdate(ctx, s.data(), s.size());
-    EVP_DigestUpdate(ctx, "\0", 1);
+    sha.update(s);
+    sha.update(std::string_view("\0", 1));
   };
   add(to_string(opt.profile));
   add(to_string(opt.on_corrupt));
@@ -65,17 +64,7 @@ std::string snapshot_fingerprint(const ZimbraUser& u, const std::vector<ZimbraJo
       add(rec);
     }
   }
-  unsigned char md[EVP_MAX_MD_SIZE];
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx, md, &len);
-  EVP_MD_CTX_free(ctx);
-  static const char* hex = "0123456789abcdef";
-  std::string out;
-  for (unsigned int k = 0; k < len; ++k) {
-    out += hex[md[k] >> 4];
-    out += hex[md[k] & 15];
-  }
-  return out;
+  return to_hex(sha.finish());
 }
 
 // Users and their folders in archive order: by target path (parents before children), so the
