@@ -35,7 +35,7 @@ int open_scratch_file() {
 
 }  // namespace
 
-ScratchStore::ScratchStore() : fd_(open_scratch_file()) {}
+ScratchStore::ScratchStore() = default;
 
 ScratchStore::~ScratchStore() {
   if (fd_ >= 0) ::close(fd_);
@@ -44,7 +44,14 @@ ScratchStore::~ScratchStore() {
 std::uint64_t ScratchStore::append(std::string_view bytes) {
   const std::uint64_t at = size();
   memory_.append(bytes);
-  if (fd_ >= 0 && !full_ && memory_.size() >= flush_at) flush();
+  if (!full_ && memory_.size() >= flush_at) {
+    // The file is made when it is needed: a small folder never has one.
+    if (fd_ < 0) fd_ = open_scratch_file();
+    if (fd_ < 0)
+      full_ = true;  // none can be made: everything stays in memory
+    else
+      flush();
+  }
   return at;
 }
 

@@ -1,9 +1,10 @@
 #pragma once
 // Bytes verify keeps per message of a folder but reads back only once or twice (Maildir file
 // names, what the mbox reader found per message): appended to an unnamed scratch file in the
-// temporary directory, so memory does not grow with the folder (issue 25). Where no scratch
-// file can be made, or a write fails, the rest stays in memory: nothing is lost, it only costs
-// memory. Read back by offset. Nothing is written under the source or the output tree.
+// temporary directory, made once 64 KiB wait (small folders never have one), so memory does not
+// grow with the folder (issue 25). Where no scratch file can be made, or a write fails, the rest
+// stays in memory: nothing is lost, it only costs memory. Read back by offset. Nothing is
+// written under the source or the output tree.
 #include <cstdint>
 #include <cstring>
 #include <string>

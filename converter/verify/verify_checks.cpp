@@ -19,11 +19,7 @@ void read_manifest(FolderContext& c, const fs::path& path) {
         c.add(error("manifest_unreadable", path, 0, "line " + std::to_string(line_no) + ": " + what));
       });
   if (!c.manifest.lines().empty()) c.manifest.open(path);  // a failure shows when a line is read again
-  if (!why.empty()) {
-    c.add(error("manifest_missing", path, 0, "the flag manifest of this folder cannot be read: " + why));
-    return;
-  }
-  c.manifest_read = true;
+  if (!why.empty()) c.add(error("manifest_missing", path, 0, "the flag manifest of this folder cannot be read: " + why));
 }
 
 void pair_with_manifest(FolderContext& c, const PairFn& fn, const std::function<void(const ManifestRecord&)>& left) {

@@ -118,7 +118,6 @@ struct FolderContext {
   FolderKeywords keywords;
   std::optional<std::map<char, std::string>> letters_from_file;  // Maildir: letters the keywords file gives
   ManifestIndex manifest;
-  bool manifest_read = false;
 
   // Findings: each with the step and the position within it that order it.
   Step step = Step::outputs;
