@@ -33,6 +33,15 @@ std::vector<std::string_view> split_lines(std::string_view text) {
 
 }  // namespace
 
+std::optional<UidlistLine> parse_uidlist_entry(std::string_view l) {
+  const std::size_t sp = l.find(' ');
+  const std::size_t colon = l.find(" :");
+  std::uint32_t uid = 0;
+  if (sp == std::string_view::npos || colon == std::string_view::npos || !to_number(l.substr(0, sp), uid) || uid == 0)
+    return std::nullopt;
+  return UidlistLine{uid, l.substr(colon + 2)};
+}
+
 ParsedUidlist parse_dovecot_uidlist(std::string_view text) {
   ParsedUidlist u;
   const auto lines = split_lines(text);
@@ -63,15 +72,13 @@ ParsedUidlist parse_dovecot_uidlist(std::string_view text) {
   for (std::size_t i = 1; i < lines.size(); ++i) {
     std::string_view l = lines[i];
     if (l.empty()) continue;
-    const std::size_t sp = l.find(' ');
-    const std::size_t colon = l.find(" :");
-    std::uint32_t uid = 0;
-    if (sp == std::string_view::npos || colon == std::string_view::npos || !to_number(l.substr(0, sp), uid) || uid == 0) {
+    const auto entry = parse_uidlist_entry(l);
+    if (!entry) {
       u.errors.push_back("line " + std::to_string(i + 1) + ": not '<uid> :<file name>'");
       continue;
     }
-    if (!u.base_of_uid.emplace(uid, std::string(l.substr(colon + 2))).second)
-      u.errors.push_back("line " + std::to_string(i + 1) + ": UID " + std::to_string(uid) + " listed twice");
+    if (!u.base_of_uid.emplace(entry->uid, std::string(entry->base)).second)
+      u.errors.push_back("line " + std::to_string(i + 1) + ": UID " + std::to_string(entry->uid) + " listed twice");
   }
   return u;
 }
@@ -117,6 +124,16 @@ MaildirName parse_maildir_name(std::string_view name) {
   return r;
 }
 
+Disposition disposition_of(std::string_view t) {
+  if (t == "written") return Disposition::written;
+  if (t == "repaired") return Disposition::repaired;
+  if (t == "quarantined") return Disposition::quarantined;
+  if (t == "missing") return Disposition::missing;
+  if (t == "skipped_deleted") return Disposition::skipped_deleted;
+  if (t == "not_converted") return Disposition::not_converted;
+  return Disposition::unknown;
+}
+
 std::optional<ManifestRecord> parse_manifest_line(std::string_view line, std::string& error) {
   try {
     const auto j = nlohmann::json::parse(line);
@@ -134,6 +151,7 @@ std::optional<ManifestRecord> parse_manifest_line(std::string_view line, std::st
     m.sha1 = j.value("sha1", "");
     m.disposition = j.at("disposition").get<std::string>();
     m.reason = j.value("reason", "");
+    m.kind = disposition_of(m.disposition);
     return m;
   } catch (const std::exception& e) {
     error = e.what();

@@ -23,6 +23,12 @@ struct ParsedUidlist {
   std::vector<std::string> errors;                   // "line 3: ..." (duplicates, bad lines)
 };
 ParsedUidlist parse_dovecot_uidlist(std::string_view text);
+// One entry line, "<uid> [extension fields] :<base>"; nullopt when it is not one.
+struct UidlistLine {
+  std::uint32_t uid = 0;
+  std::string_view base;
+};
+std::optional<UidlistLine> parse_uidlist_entry(std::string_view line);
 
 // "<index> <keyword>" lines -> keyword of each letter (index 0 = 'a').
 std::map<char, std::string> parse_dovecot_keywords(std::string_view text, std::vector<std::string>& errors);
@@ -36,6 +42,10 @@ struct MaildirName {
 };
 MaildirName parse_maildir_name(std::string_view file_name);
 
+// A manifest line's "disposition" (strings stay at this parsing edge).
+enum class Disposition : std::uint8_t { written, repaired, quarantined, missing, skipped_deleted, not_converted, unknown };
+Disposition disposition_of(std::string_view text);
+
 // One manifest line (README "Flag manifests").
 struct ManifestRecord {
   std::uint32_t uid = 0;
@@ -47,6 +57,7 @@ struct ManifestRecord {
   std::uint64_t size = 0;
   std::string sha1;  // hex
   std::string disposition, reason;
+  Disposition kind = Disposition::unknown;  // of `disposition`
 };
 // nullopt with `error` set when the line is not a manifest object.
 std::optional<ManifestRecord> parse_manifest_line(std::string_view line, std::string& error);

@@ -3,7 +3,8 @@
 // side exactly as convert planned it (discover -> inventory -> plan_names); output side: per
 // folder the uidlist / mbox file, the flag manifest and the quarantine tree. Every live source
 // message must be in the output (right bytes, flags, keywords, INTERNALDATE, UID) or listed in
-// the manifest as quarantined, missing, skipped_deleted or not_converted. Writes nothing.
+// the manifest as quarantined, missing, skipped_deleted or not_converted. Writes nothing (its
+// per-message state waits in unnamed scratch files in $TMPDIR: converter/verify/scratch_store.h).
 #include <filesystem>
 #include <optional>
 #include <string>
