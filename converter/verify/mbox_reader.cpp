@@ -40,14 +40,7 @@ std::string trim(std::string_view v) {
 }  // namespace
 
 MboxReader::MboxReader(std::function<void(MboxMessage&&)> sink)
-    : sink_(std::move(sink)), ctx_(EVP_MD_CTX_new()), fork_(EVP_MD_CTX_new()) {
-  if (!ctx_ || !fork_) throw std::runtime_error("OpenSSL: cannot allocate a SHA-1 context");
-}
-
-MboxReader::~MboxReader() {
-  EVP_MD_CTX_free(ctx_);
-  EVP_MD_CTX_free(fork_);
-}
+    : sink_(std::move(sink)) {}
 
 void MboxReader::feed(std::string_view chunk) {
   for (char c : chunk) on_byte(c);
@@ -153,7 +146,7 @@ void MboxReader::end_line() {
 
 void MboxReader::flush_eols() {
   for (; pending_eols_ > 0; --pending_eols_) {
-    EVP_DigestUpdate(ctx_, "\r\n", 2);
+    sha_.update("\r\n");
     size_ += 2;
   }
 }
@@ -161,7 +154,7 @@ void MboxReader::flush_eols() {
 void MboxReader::emit(std::string_view s) {
   if (s.empty()) return;
   flush_eols();
-  EVP_DigestUpdate(ctx_, s.data(), s.size());
+  sha_.update(s);
   size_ += s.size();
 }
 
@@ -173,7 +166,7 @@ void MboxReader::start_message() {
   in_header_ = true;
   pending_eols_ = 0;
   size_ = 0;
-  if (EVP_DigestInit_ex(ctx_, EVP_sha1(), nullptr) != 1) throw std::runtime_error("OpenSSL: SHA-1 init failed");
+  sha_.reset();
 }
 
 void MboxReader::take_metadata() {
@@ -208,13 +201,11 @@ void MboxReader::finish_message() {
   const std::uint64_t keep = pending_eols_ ? pending_eols_ - 1 : 0;
   pending_eols_ = keep ? keep - 1 : 0;
   flush_eols();
-  EVP_MD_CTX_copy_ex(fork_, ctx_);
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(fork_, msg_.sha1_without_added_eol.data(), &len);
+  msg_.sha1_without_added_eol = sha_.peek();
   msg_.size_without_added_eol = size_;
   if (keep) pending_eols_ = 1;
   flush_eols();
-  EVP_DigestFinal_ex(ctx_, msg_.sha1.data(), &len);
+  msg_.sha1 = sha_.finish();
   msg_.size = size_;
   in_message_ = false;
   sink_(std::move(msg_));

@@ -5,8 +5,6 @@
 // X-Cyrconv-Orig- renames, the mboxrd quoting and LF line ends (back to CRLF). The caller learns
 // from the manifest whether a final line end was added, so both digests are kept. Memory is
 // bounded: a line prefix and the metadata lines are held, never a message.
-#include <openssl/evp.h>
-
 #include <array>
 #include <cstdint>
 #include <functional>
@@ -14,6 +12,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "parsers/sha1.h"
 
 namespace cyrconv {
 
@@ -35,7 +35,6 @@ struct MboxMessage {
 class MboxReader {
  public:
   explicit MboxReader(std::function<void(MboxMessage&&)> sink);
-  ~MboxReader();
   MboxReader(const MboxReader&) = delete;
   MboxReader& operator=(const MboxReader&) = delete;
 
@@ -55,8 +54,7 @@ class MboxReader {
   void take_metadata();
 
   std::function<void(MboxMessage&&)> sink_;
-  EVP_MD_CTX* ctx_ = nullptr;
-  EVP_MD_CTX* fork_ = nullptr;
+  Sha1 sha_;
   std::vector<std::string> errors_;
   std::uint64_t pos_ = 0, line_start_ = 0;
   LineKind kind_ = LineKind::undecided;

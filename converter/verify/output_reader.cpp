@@ -159,13 +159,8 @@ std::optional<ManifestRecord> parse_manifest_line(std::string_view line, std::st
   }
 }
 
-Sha1Stream::Sha1Stream() : ctx_(EVP_MD_CTX_new()) {
-  if (!ctx_) throw std::runtime_error("OpenSSL: cannot allocate a SHA-1 context");
-}
-Sha1Stream::~Sha1Stream() { EVP_MD_CTX_free(ctx_); }
-
 void Sha1Stream::reset(bool lf_to_crlf) {
-  if (EVP_DigestInit_ex(ctx_, EVP_sha1(), nullptr) != 1) throw std::runtime_error("OpenSSL: SHA-1 init failed");
+  sha_.reset();
   lf_to_crlf_ = lf_to_crlf;
   last_ = 0;
   size_ = vsize_ = 0;
@@ -179,25 +174,20 @@ void Sha1Stream::feed(std::string_view bytes) {
     last_ = c;
   }
   if (!lf_to_crlf_) {
-    EVP_DigestUpdate(ctx_, bytes.data(), bytes.size());
+    sha_.update(bytes);
     return;
   }
   std::size_t start = 0;
   for (std::size_t i = 0; i < bytes.size(); ++i) {
     if (bytes[i] != '\n') continue;
-    EVP_DigestUpdate(ctx_, bytes.data() + start, i - start);
-    EVP_DigestUpdate(ctx_, "\r\n", 2);
+    sha_.update(bytes.substr(start, i - start));
+    sha_.update("\r\n");
     start = i + 1;
   }
-  EVP_DigestUpdate(ctx_, bytes.data() + start, bytes.size() - start);
+  sha_.update(bytes.substr(start));
 }
 
-std::array<std::uint8_t, 20> Sha1Stream::finish() {
-  std::array<std::uint8_t, 20> d{};
-  unsigned int len = 0;
-  EVP_DigestFinal_ex(ctx_, d.data(), &len);
-  return d;
-}
+std::array<std::uint8_t, 20> Sha1Stream::finish() { return sha_.finish(); }
 
 std::string stream_gzip_file(const std::filesystem::path& path, std::span<char> buffer, std::uint64_t& bytes_read,
                              const std::function<void(std::string_view)>& sink) {
@@ -231,16 +221,6 @@ std::string stream_gzip_file(const std::filesystem::path& path, std::span<char> 
   if (s.status != SourceOpen::Status::ok) return s.message.empty() ? path.string() + ": cannot read" : s.message;
   if (error.empty() && !ended) error = path.string() + ": gzip stream ends early (truncated?)";
   return error;
-}
-
-std::string hex20(const std::array<std::uint8_t, 20>& d) {
-  static const char* digits = "0123456789abcdef";
-  std::string s;
-  for (auto b : d) {
-    s += digits[b >> 4];
-    s += digits[b & 15];
-  }
-  return s;
 }
 
 }  // namespace cyrconv

@@ -2,7 +2,6 @@
 // Reading back what convert wrote, for verify: dovecot-uidlist, dovecot-keywords, Maildir file
 // names, manifest lines, and a streaming SHA-1 that can count every LF as CRLF. Pure parsing of
 // bytes handed in; the caller reads the files (read-only) and reports what failed to parse.
-#include <openssl/evp.h>
 
 #include <array>
 #include <cstdint>
@@ -14,6 +13,8 @@
 #include <string>
 #include <string_view>
 #include <vector>
+
+#include "parsers/sha1.h"
 
 namespace cyrconv {
 
@@ -67,8 +68,7 @@ std::optional<ManifestRecord> parse_manifest_line(std::string_view line, std::st
 // preceded by CR counts twice).
 class Sha1Stream {
  public:
-  Sha1Stream();
-  ~Sha1Stream();
+  Sha1Stream() = default;
   Sha1Stream(const Sha1Stream&) = delete;
   Sha1Stream& operator=(const Sha1Stream&) = delete;
   void reset(bool lf_to_crlf);
@@ -78,7 +78,7 @@ class Sha1Stream {
   std::uint64_t vsize() const { return vsize_; }
 
  private:
-  EVP_MD_CTX* ctx_ = nullptr;
+  Sha1 sha_;
   bool lf_to_crlf_ = false;
   char last_ = 0;
   std::uint64_t size_ = 0, vsize_ = 0;
@@ -88,7 +88,5 @@ class Sha1Stream {
 // the decompressed bytes to `sink` chunk by chunk. "" or "PATH: what went wrong".
 std::string stream_gzip_file(const std::filesystem::path& path, std::span<char> buffer, std::uint64_t& bytes_read,
                              const std::function<void(std::string_view)>& sink);
-
-std::string hex20(const std::array<std::uint8_t, 20>& d);
 
 }  // namespace cyrconv

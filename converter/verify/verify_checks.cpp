@@ -2,6 +2,7 @@
 // source, listed dispositions, the quarantine tree, and each message's bytes.
 #include <algorithm>
 
+#include "parsers/hex.h"
 #include "converter/plan/output_layout.h"
 #include "converter/verify/verify_folder.h"
 #include "writers/maildir.h"
@@ -159,7 +160,7 @@ void check_kept_original(FolderContext& c, const SourceMessage& m, const fs::pat
     bad = true;
   } else if (*got != *want) {
     c.add(error("quarantine_mismatch", eml, m.uid,
-                uid_text(m.uid) + ": SHA-1 " + hex20(*got) + ", the source file's is " + hex20(*want)));
+                uid_text(m.uid) + ": SHA-1 " + to_hex(*got) + ", the source file's is " + to_hex(*want)));
     bad = true;
   }
 }
@@ -209,11 +210,11 @@ void check_body(FolderContext& c, const SourceMessage& m, const ManifestRecord* 
   }
   if (got != *want) {
     c.add(error("body_mismatch", file, m.uid,
-                uid_text(m.uid) + ": SHA-1 " + hex20(got) + how + ", the source's is " + hex20(*want)));
+                uid_text(m.uid) + ": SHA-1 " + to_hex(got) + how + ", the source's is " + to_hex(*want)));
     bad = true;
   }
-  if (e && e->sha1 != hex20(*want)) {
-    c.add(error("manifest_mismatch", mpath, m.uid, uid_text(m.uid) + ": sha1 " + e->sha1 + ", the source's is " + hex20(*want)));
+  if (e && e->sha1 != to_hex(*want)) {
+    c.add(error("manifest_mismatch", mpath, m.uid, uid_text(m.uid) + ": sha1 " + e->sha1 + ", the source's is " + to_hex(*want)));
     bad = true;
   }
 }
