@@ -148,6 +148,12 @@ int fail_input(const std::string& message) {
   return exit_input_unusable;
 }
 
+// Options that do not go together: a usage error (README "Exit statuses": 2), like CLI11's own.
+int fail_usage(const std::string& message) {
+  std::cerr << "cyrconv: " << message << "\n";
+  return exit_usage;
+}
+
 using PathKind = PreflightPath::Kind;
 
 // The one place every subcommand's pre-flight checks run (converter/cli/preflight.h): a refusal is
@@ -263,8 +269,8 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.dry_run = c.dry_run;
   options.follow_source = c.follow_source;
   if (c.follow_source && options.format == OutputFormat::zimbra_tgz)
-    return fail_input("--follow-source applies to --format maildir and mbox (a zimbra-tgz archive is written whole)");
-  if (options.gzip && options.format != OutputFormat::mbox) return fail_input("--gzip applies to --format mbox only");
+    return fail_usage("--follow-source applies to --format maildir and mbox (a zimbra-tgz archive is written whole)");
+  if (options.gzip && options.format != OutputFormat::mbox) return fail_usage("--gzip applies to --format mbox only");
   options.mime = c.deep;
   if (!c.rename_map.empty()) {
     std::ifstream in_map(c.rename_map, std::ios::binary);
@@ -298,7 +304,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.split_messages = c.split_messages;
   options.zimbra_max_line = c.zimbra_max_line;
   options.zimbra_quota = c.zimbra_quota;
-  if (options.format != OutputFormat::maildir && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
+  if (options.format != OutputFormat::maildir && options.crlf) return fail_usage("--eol crlf applies to --format maildir only");
   if (auto stop = run_preflight(&inputs, in.log, {{"--out", c.out, PathKind::directory},
                                                   {"--report", c.report_file, PathKind::file},
                                                   {"--html", c.html_file, PathKind::file}}))
