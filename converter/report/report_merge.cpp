@@ -25,6 +25,8 @@ bool per_shard_key(const std::string& key) {
   return key == "findings" || key == "users" || key == "totals" || key == "seconds" || key == "shard";
 }
 
+const std::string not_complete = "a shard report is not a complete convert report: ";
+
 std::string short_id(const std::string& id) { return id.substr(0, 12); }
 
 std::map<std::string, std::size_t> unit_index(const ShardPlan& plan) {
@@ -291,18 +293,19 @@ ordered_json store_findings(const ShardTrees& t) {
   return findings;
 }
 
-// The severities of a folder's per-message entries, from their spans (nlohmann's exception for
-// an entry that is not a convert report's, as reading it whole would have thrown).
-void count_entry_severities(const ordered_json& spans, const ReportEntrySpill& spill, std::uint64_t& errors,
-                            std::uint64_t& warnings) {
+// The severities of a folder's per-message entries, from their spans. "" or the refusal (an entry
+// that is not a convert report's, as reading the report whole would have said).
+std::string count_entry_severities(const ordered_json& spans, const ReportEntrySpill& spill, std::uint64_t& errors,
+                                   std::uint64_t& warnings) {
   for (const auto& n : spans) {
     if (!n.is_number_unsigned() || n.get<std::size_t>() >= spill.span_count())
-      throw nlohmann::json::other_error::create(501, "a folder's \"messages\" is not where report entries are", &n);
+      return std::string(not_complete) + "a folder's \"messages\" is not where report entries are";
     const ReportEntrySpan& s = spill.span(n.get<std::size_t>());
-    if (!s.malformed.empty()) throw nlohmann::json::other_error::create(501, s.malformed, &n);
+    if (!s.malformed.empty()) return not_complete + s.malformed;
     errors += s.errors;
     warnings += s.warnings;
   }
+  return {};
 }
 
 // Totals: recounted from the folders exactly as convert counts them, and checked against the
@@ -320,7 +323,7 @@ std::string recount_totals(const ShardTrees& t, const MergedUsers& mu, const ord
       for (const auto& [key, v] : f.at("count").items())
         if (v.is_number_unsigned()) count_sums[key] += v.get<std::uint64_t>();
       count_severities(f.at("findings"), m.errors, m.warnings);
-      count_entry_severities(f.at("messages"), spill, m.errors, m.warnings);
+      if (auto why = count_entry_severities(f.at("messages"), spill, m.errors, m.warnings); !why.empty()) return why;
     }
   }
   totals = ordered_json::object();
@@ -421,7 +424,7 @@ MergedReport merge_shard_report_streams(const ShardPlan& plan, const std::vector
     m.entries = std::move(spill);
     return m;
   } catch (const nlohmann::json::exception& e) {
-    return refused(std::string("a shard report is not a complete convert report: ") + e.what());
+    return refused(not_complete + e.what());
   }
 }
 
