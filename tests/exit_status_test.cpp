@@ -76,6 +76,33 @@ TEST_CASE("verify takes the options convert recorded and refuses contradicting o
   CHECK(run_cyrconv("verify --eol crlf --users alice " + inputs() + out).status == 0);
 }
 
+TEST_CASE("exit status 2: options that do not go together are a usage error, and nothing is written") {
+  TempDir tmp;
+  const fs::path out = tmp.path / "out";
+  const std::string plan = (tmp.path / "plan.json").string();
+  const struct {
+    const char* options;
+    const char* says;
+  } refused[] = {
+      {"--format zimbra-tgz --follow-source", "--follow-source applies to --format maildir and mbox"},
+      {"--format maildir --gzip", "--gzip applies to --format mbox only"},
+      {"--format zimbra-tgz --gzip", "--gzip applies to --format mbox only"},
+      {"--format mbox --eol crlf", "--eol crlf applies to --format maildir only"},
+      {"--format zimbra-tgz --eol crlf", "--eol crlf applies to --format maildir only"},
+      {"--format maildir --shard 0", "--shard needs --plan FILE"},
+      {"--format maildir --users alice --plan PLAN --shard 0", "--users and --plan exclude each other"},
+  };
+  for (const auto& r : refused) {
+    std::string options = r.options;
+    if (auto at = options.find("PLAN"); at != std::string::npos) options.replace(at, 4, plan);
+    Run run = run_cyrconv("convert " + options + " " + inputs() + " --out " + out.string());
+    INFO(options);
+    CHECK_MESSAGE(run.status == 2, run.out);
+    CHECK(run.out.find(r.says) != std::string::npos);
+    CHECK_FALSE(fs::exists(out));
+  }
+}
+
 TEST_CASE("convert --dry-run prints the plan and creates nothing") {
   TempDir tmp;
   const fs::path out = tmp.path / "out";

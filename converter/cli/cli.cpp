@@ -148,6 +148,12 @@ int fail_input(const std::string& message) {
   return exit_input_unusable;
 }
 
+// Options that do not go together: a usage error (README "Exit statuses": 2), like CLI11's own.
+int fail_usage(const std::string& message) {
+  std::cerr << "cyrconv: " << message << "\n";
+  return exit_usage;
+}
+
 using PathKind = PreflightPath::Kind;
 
 // The one place every subcommand's pre-flight checks run (converter/cli/preflight.h): a refusal is
@@ -263,8 +269,8 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.dry_run = c.dry_run;
   options.follow_source = c.follow_source;
   if (c.follow_source && options.format == OutputFormat::zimbra_tgz)
-    return fail_input("--follow-source applies to --format maildir and mbox (a zimbra-tgz archive is written whole)");
-  if (options.gzip && options.format != OutputFormat::mbox) return fail_input("--gzip applies to --format mbox only");
+    return fail_usage("--follow-source applies to --format maildir and mbox (a zimbra-tgz archive is written whole)");
+  if (options.gzip && options.format != OutputFormat::mbox) return fail_usage("--gzip applies to --format mbox only");
   options.mime = c.deep;
   if (!c.rename_map.empty()) {
     std::ifstream in_map(c.rename_map, std::ios::binary);
@@ -298,7 +304,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.split_messages = c.split_messages;
   options.zimbra_max_line = c.zimbra_max_line;
   options.zimbra_quota = c.zimbra_quota;
-  if (options.format != OutputFormat::maildir && options.crlf) return fail_input("--eol crlf applies to --format maildir only");
+  if (options.format != OutputFormat::maildir && options.crlf) return fail_usage("--eol crlf applies to --format maildir only");
   if (auto stop = run_preflight(&inputs, in.log, {{"--out", c.out, PathKind::directory},
                                                   {"--report", c.report_file, PathKind::file},
                                                   {"--html", c.html_file, PathKind::file}}))
@@ -402,6 +408,86 @@ int run_verify_command(const InputOptions& in, VerifyCommandOptions v) {
       with_html(v.html_file, v.report_file, [&](std::ostream& o) { o << verify_report_json(report); }, status));
 }
 
+// `plan`: its options into `p`.
+CLI::App* add_plan_subcommand(CLI::App& app, InputOptions& in, PlanRequest& p) {
+  CLI::App* plan = app.add_subcommand(
+      "plan", "Cut the store into shards of users and UID ranges of big folders, balanced by bytes, for several "
+              "machines (Slurm array, Kubernetes indexed Job, GNU parallel); each runs convert --plan FILE --shard K, "
+              "then report merge joins reports and split folders");
+  add_input_options(*plan, in);
+  add_io_depth_option(*plan, in);
+  plan->add_option("--shards", p.shards, "Number of shards")->required()->check(whole_number(1, 1000000));
+  plan->add_option("--out", p.out, "Write the plan (JSON, schema in docs/many-machines.md) to FILE")->required()->type_name("FILE");
+  plan->add_option("--split-bytes", p.split_bytes,
+                   "Cut a mail folder above this many bytes into UID ranges, each a unit of its own that any shard may "
+                   "convert (as convert's --split-bytes; default 256M, 0: no limit); report merge joins them")
+      ->transform(size_value())
+      ->type_name("SIZE");
+  plan->add_option("--split-messages", p.split_messages, "... or above this many messages (default 20000; 0: no limit)")
+      ->check(whole_number(0, 4000000000LL))
+      ->type_name("N");
+  return plan;
+}
+
+// `report merge` and `report html`.
+struct ReportSubcommands {
+  CLI::App* merge = nullptr;
+  CLI::App* html = nullptr;
+};
+ReportSubcommands add_report_subcommands(CLI::App& app, MergeRequest& merge_opts, ReportHtmlRequest& html_opts) {
+  ReportSubcommands r;
+  CLI::App* report_cmd = app.add_subcommand("report", "Work with reports");
+  report_cmd->require_subcommand(1, 1);
+  CLI::App* merge = r.merge = report_cmd->add_subcommand(
+      "merge", "Join the convert reports of a plan's shards into the report of the whole run, and the UID-range parts "
+              "of folders the plan split across shards into those folders (run it before the output is used)");
+  merge->add_option("--plan", merge_opts.plan_file, "The plan the shards ran")->required()->type_name("FILE");
+  merge->add_option("--out", merge_opts.out, "Write the merged JSON report to FILE")->required()->type_name("FILE");
+  merge->add_option("--rename-map", merge_opts.rename_map,
+                    "Also join the shards' rename maps into FILE (e.g. OUT/rename-map.tsv)")
+      ->type_name("FILE");
+  merge->add_option("reports", merge_opts.reports, "The shards' convert --report files")->required()->type_name("SHARD.json");
+  CLI::App* html = r.html = report_cmd->add_subcommand(
+      "html", "Turn a JSON report (scan --json, audit, convert, verify, report merge) into one self-contained HTML "
+              "page: charts, sortable users, per-message entries; no network needed to view it");
+  html->add_option("report", html_opts.report, "The JSON report")->required()->type_name("REPORT.json");
+  html->add_option("-o,--out", html_opts.out, "Write the page to FILE (default: the report's name with .html)")
+      ->type_name("FILE");
+  return r;
+}
+
+// A parse error's message and exit status: --help and --version exit 0, the rest are usage errors.
+int parse_failure(CLI::App& app, const CLI::ParseError& e, int argc, char** argv) {
+  if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
+  // An unknown word makes CLI11 complain of extras, or of a missing subcommand ("conver").
+  if (auto hint = suggest_for_unknown(app, argc, argv); !hint.empty()) {
+    std::cerr << "cyrconv: " << hint << "\n";
+    return exit_usage;
+  }
+  std::cerr << "cyrconv: " << e.what() << " (see cyrconv --help)\n";
+  return exit_usage;
+}
+
+int run_plan_subcommand(const InputOptions& in, PlanRequest& plan_opts) {
+  SourceInputs inputs;
+  if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
+  if (auto stop = run_preflight(&inputs, "", {{"--out", plan_opts.out, PathKind::file}})) return *stop;
+  plan_opts.io_depth = in.io_depth;
+  return run_plan_command(inputs, plan_opts, in.threads);
+}
+
+int run_merge_subcommand(const MergeRequest& merge_opts) {
+  if (auto stop = run_preflight(nullptr, "", {{"--out", merge_opts.out, PathKind::file},
+                                          {"--rename-map", merge_opts.rename_map, PathKind::file}}))
+    return *stop;
+  return run_report_merge_command(merge_opts);
+}
+
+int run_html_subcommand(const ReportHtmlRequest& html_opts) {
+  if (auto stop = run_preflight(nullptr, "", {{"--out", html_opts.out, PathKind::file}})) return *stop;
+  return run_report_html_command(html_opts, CYRCONV_VERSION);
+}
+
 }  // namespace
 
 int run_cli(int argc, char** argv) {
@@ -460,55 +546,17 @@ int run_cli(int argc, char** argv) {
   add_verify_options(*verify, ver);
 
   PlanRequest plan_opts;
-  CLI::App* plan = app.add_subcommand(
-      "plan", "Cut the store into shards of users and UID ranges of big folders, balanced by bytes, for several "
-              "machines (Slurm array, Kubernetes indexed Job, GNU parallel); each runs convert --plan FILE --shard K, "
-              "then report merge joins reports and split folders");
-  add_input_options(*plan, in);
-  add_io_depth_option(*plan, in);
-  plan->add_option("--shards", plan_opts.shards, "Number of shards")->required()->check(whole_number(1, 1000000));
-  plan->add_option("--out", plan_opts.out, "Write the plan (JSON, schema in docs/many-machines.md) to FILE")->required()->type_name("FILE");
-  plan->add_option("--split-bytes", plan_opts.split_bytes,
-                   "Cut a mail folder above this many bytes into UID ranges, each a unit of its own that any shard may "
-                   "convert (as convert's --split-bytes; default 256M, 0: no limit); report merge joins them")
-      ->transform(size_value())
-      ->type_name("SIZE");
-  plan->add_option("--split-messages", plan_opts.split_messages, "... or above this many messages (default 20000; 0: no limit)")
-      ->check(whole_number(0, 4000000000LL))
-      ->type_name("N");
+  CLI::App* plan = add_plan_subcommand(app, in, plan_opts);
 
   MergeRequest merge_opts;
-  CLI::App* report_cmd = app.add_subcommand("report", "Work with reports");
-  report_cmd->require_subcommand(1, 1);
-  CLI::App* merge = report_cmd->add_subcommand(
-      "merge", "Join the convert reports of a plan's shards into the report of the whole run, and the UID-range parts "
-              "of folders the plan split across shards into those folders (run it before the output is used)");
-  merge->add_option("--plan", merge_opts.plan_file, "The plan the shards ran")->required()->type_name("FILE");
-  merge->add_option("--out", merge_opts.out, "Write the merged JSON report to FILE")->required()->type_name("FILE");
-  merge->add_option("--rename-map", merge_opts.rename_map,
-                    "Also join the shards' rename maps into FILE (e.g. OUT/rename-map.tsv)")
-      ->type_name("FILE");
-  merge->add_option("reports", merge_opts.reports, "The shards' convert --report files")->required()->type_name("SHARD.json");
   ReportHtmlRequest html_opts;
-  CLI::App* html = report_cmd->add_subcommand(
-      "html", "Turn a JSON report (scan --json, audit, convert, verify, report merge) into one self-contained HTML "
-              "page: charts, sortable users, per-message entries; no network needed to view it");
-  html->add_option("report", html_opts.report, "The JSON report")->required()->type_name("REPORT.json");
-  html->add_option("-o,--out", html_opts.out, "Write the page to FILE (default: the report's name with .html)")
-      ->type_name("FILE");
+  const ReportSubcommands report = add_report_subcommands(app, merge_opts, html_opts);
 
   for (int i = 0; i < argc; ++i) command_line += (i ? " " : "") + std::string(argv[i]);
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
-    if (e.get_exit_code() == 0) return app.exit(e);  // --help, --version
-    // An unknown word makes CLI11 complain of extras, or of a missing subcommand ("conver").
-    if (auto hint = suggest_for_unknown(app, argc, argv); !hint.empty()) {
-      std::cerr << "cyrconv: " << hint << "\n";
-      return exit_usage;
-    }
-    std::cerr << "cyrconv: " << e.what() << " (see cyrconv --help)\n";
-    return exit_usage;
+    return parse_failure(app, e, argc, argv);
   }
 
   // convert winds down at the next message boundary; zimbra-tgz, --dry-run and the others exit at once.
@@ -523,23 +571,9 @@ int run_cli(int argc, char** argv) {
   conv.shard.shard_given = shard_opt->count() > 0;
   if (convert->parsed()) return run_convert_command(in, conv);
   if (verify->parsed()) return run_verify_command(in, ver);
-  if (plan->parsed()) {
-    SourceInputs inputs;
-    if (auto err = make_inputs(in, inputs); !err.empty()) return fail_input(err);
-    if (auto stop = run_preflight(&inputs, "", {{"--out", plan_opts.out, PathKind::file}})) return *stop;
-    plan_opts.io_depth = in.io_depth;
-    return run_plan_command(inputs, plan_opts, in.threads);
-  }
-  if (merge->parsed()) {
-    if (auto stop = run_preflight(nullptr, "", {{"--out", merge_opts.out, PathKind::file},
-                                            {"--rename-map", merge_opts.rename_map, PathKind::file}}))
-      return *stop;
-    return run_report_merge_command(merge_opts);
-  }
-  if (html->parsed()) {
-    if (auto stop = run_preflight(nullptr, "", {{"--out", html_opts.out, PathKind::file}})) return *stop;
-    return run_report_html_command(html_opts, CYRCONV_VERSION);
-  }
+  if (plan->parsed()) return run_plan_subcommand(in, plan_opts);
+  if (report.merge->parsed()) return run_merge_subcommand(merge_opts);
+  if (report.html->parsed()) return run_html_subcommand(html_opts);
   return exit_usage;
 }
 

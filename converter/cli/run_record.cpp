@@ -29,7 +29,8 @@ std::optional<RunRecord> read_run_record(const fs::path& out, std::string& error
   }
 }
 
-WriteStatus record_convert_run(const fs::path& out, const RunRecord& now, bool sync) {
+// The record as it should read after this run: what `now` and an earlier record agree on.
+static std::string merged_run_record(const fs::path& out, const RunRecord& now) {
   std::string error;
   RunRecord r = now;
   if (auto was = read_run_record(out, error)) {
@@ -54,7 +55,17 @@ WriteStatus record_convert_run(const fs::path& out, const RunRecord& now, bool s
   j["profile"] = r.profile;
   j["users"] = r.users ? nlohmann::ordered_json(*r.users) : nlohmann::ordered_json(nullptr);
   j["rename_map"] = r.rename_map;
-  return write_small_file(out / run_record_file, j.dump(2) + "\n", sync);
+  return j.dump(2) + "\n";
+}
+
+WriteStatus record_convert_run(const fs::path& out, const RunRecord& now, bool sync) {
+  // The shards of a plan start together into one --out and write this file at the same moment:
+  // one's replace can take the temporary name from under another's. Read it again and retry;
+  // the same bytes already there are left as they are.
+  for (int attempt = 1;; ++attempt) {
+    WriteStatus st = write_small_file(out / run_record_file, merged_run_record(out, now), sync);
+    if (st || attempt == 5) return st;
+  }
 }
 
 std::string apply_run_record(const fs::path& out, RecordedOptions& given) {

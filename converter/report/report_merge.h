@@ -6,13 +6,22 @@
 // user two shards claim (except the owner of a split folder, whose other shards report only the
 // folder's UID ranges they converted: those entries become the one entry a single run writes).
 // Works on the JSON documents: it reads what writers/convert_report.cpp
-// wrote and never the store.
+// wrote and never the store. Each report is read entry by entry and its per-message entries wait
+// in a scratch file (report_entry_spill.h) until the merged report streams out: memory grows with
+// users and folders, not with messages.
 #include <cstdint>
+#include <filesystem>
+#include <istream>
+#include <memory>
 #include <string>
 #include <string_view>
 #include <vector>
 
 #include <ostream>
+
+#include <nlohmann/json.hpp>
+
+#include "converter/report/report_entry_spill.h"
 
 #include "converter/shard/shard_plan.h"
 #include "writers/convert_report.h"
@@ -48,12 +57,32 @@ struct MergedReport {
   std::string error;  // non-empty: refused, nothing else is set
   std::string out;    // the shards' output root
   std::vector<SplitFolderParts> split_folders;
-  std::string json;   // the merged report
+  // The merged report but for its per-message entries: each folder's "messages" holds the
+  // numbers of its spans in `entries` (several, in UID-range order, for a folder split across
+  // shards). write_merged_report puts the entries in.
+  nlohmann::ordered_json tree;
+  std::shared_ptr<ReportEntrySpill> entries;
+  std::string json;   // the merged report (merge_shard_reports on texts only)
   std::vector<std::string> rename_maps;  // per shard, from its stamp
   std::uint64_t users = 0, folders = 0, messages = 0, errors = 0, warnings = 0;
   bool problems = false;  // what convert's exit status 1 means, for the whole run
 };
+// The reports as texts, entries kept in memory; sets `json`.
 MergedReport merge_shard_reports(const ShardPlan& plan, const std::vector<ShardReportText>& reports);
+
+struct ShardReportInput {
+  std::string file;  // for messages
+  std::istream* in = nullptr;
+};
+// The reports read from streams, their entries spilled into `entries` (opened by the caller, or
+// not: then they stay in memory); `json` stays empty: write_merged_report writes the report.
+MergedReport merge_shard_report_streams(const ShardPlan& plan, const std::vector<ShardReportInput>& reports,
+                                        std::shared_ptr<ReportEntrySpill> entries);
+// The merged report, byte for byte as one dump(2) of the whole tree with its entries, streamed:
+// a folder split across shards gets its parts' entries merged by UID. "" or what failed.
+std::string write_merged_report(const MergedReport& merged, std::ostream& out);
+// ... into `path`, replaced atomically once complete (nothing is left there on a failure).
+std::string write_merged_report_file(const MergedReport& merged, const std::filesystem::path& path);
 
 // The shards' rename maps (index = shard) into one, user blocks in the order a single convert
 // writes them. Refuses a line for a user the plan gives to another shard.

@@ -61,9 +61,8 @@ std::string user_list(const std::vector<std::string>& users, std::size_t at_most
 
 // A single run counts the X-IMAPbase line of a folder's first message as written; a join that
 // put it in adds it to the folder and the totals.
-std::string add_bytes_written(const std::string& report_json, const std::string& user, const std::string& folder,
-                              std::uint64_t bytes) {
-  auto j = nlohmann::ordered_json::parse(report_json);
+void add_bytes_written(nlohmann::ordered_json& j, const std::string& user, const std::string& folder,
+                       std::uint64_t bytes) {
   for (auto& u : j.at("users")) {
     if (u.at("user").get<std::string>() != user) continue;
     for (auto& f : u.at("folders"))
@@ -71,15 +70,13 @@ std::string add_bytes_written(const std::string& report_json, const std::string&
         f["bytes_written"] = f.value("bytes_written", std::uint64_t{0}) + bytes;
   }
   j["totals"]["bytes_written"] = j["totals"].value("bytes_written", std::uint64_t{0}) + bytes;
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 // A Maildir user with a split folder got its maildirsize (and the report its quota usage) from
 // its owner shard, before the other shards' ranges were there: counted again once joined.
-std::string recount_quota_usage(const std::string& report_json, const fs::path& out_root,
-                                const std::set<std::string>& users, std::vector<std::string>& errors) {
-  auto j = nlohmann::ordered_json::parse(report_json);
-  if (j.value("format", "") != "maildir") return report_json;
+void recount_quota_usage(nlohmann::ordered_json& j, const fs::path& out_root, const std::set<std::string>& users,
+                         std::vector<std::string>& errors) {
+  if (j.value("format", "") != "maildir") return;
   for (auto& u : j.at("users")) {
     if (!users.count(u.at("user").get<std::string>())) continue;
     for (auto& q : u.at("extras").at("quota")) {
@@ -102,16 +99,14 @@ std::string recount_quota_usage(const std::string& report_json, const fs::path& 
         errors.push_back(st.message);
     }
   }
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 // A Maildir user with a split folder got its apply-keywords.sh (and its report finding) from its
 // owner shard, before the other shards' ranges (and their manifest lines) were there: written
 // again once joined, and the finding counts them all.
-std::string refresh_apply_keywords(const std::string& report_json, const fs::path& out_root,
-                                   const std::set<std::string>& users, std::vector<std::string>& errors) {
-  auto j = nlohmann::ordered_json::parse(report_json);
-  if (j.value("format", "") != "maildir") return report_json;
+void refresh_apply_keywords(nlohmann::ordered_json& j, const fs::path& out_root, const std::set<std::string>& users,
+                            std::vector<std::string>& errors) {
+  if (j.value("format", "") != "maildir") return;
   for (auto& u : j.at("users")) {
     const std::string name = u.at("user").get<std::string>();
     if (name.empty() || !users.count(name)) continue;
@@ -144,7 +139,6 @@ std::string refresh_apply_keywords(const std::string& report_json, const fs::pat
                                               (root / "apply-keywords.sh").string(), 0, 0,
                                               keywords_need_doveadm_detail(extra)}));
   }
-  return j.dump(2, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
 }
 
 }  // namespace
@@ -253,14 +247,22 @@ int run_report_merge_command(const MergeRequest& o) {
   auto parsed = parse_shard_plan(*plan_text, o.plan_file);
   if (!parsed) return fail_input(parsed.error().to_string());
   const ShardPlan& plan = parsed.value();
-  std::vector<ShardReportText> reports;
+  // Each report is read entry by entry; the per-message entries wait in a scratch file beside --out.
+  std::vector<std::ifstream> files;
+  files.reserve(o.reports.size());
+  std::vector<ShardReportInput> reports;
   for (const auto& file : o.reports) {
-    auto text = read_whole_file(file);
-    if (!text) return fail_input("cannot read shard report " + file);
-    reports.push_back(ShardReportText{file, std::move(*text)});
+    files.emplace_back(file, std::ios::binary);
+    if (!files.back()) return fail_input("cannot read shard report " + file);
+    reports.push_back(ShardReportInput{file, &files.back()});
   }
-  MergedReport merged = merge_shard_reports(plan, reports);
+  auto entries = std::make_shared<ReportEntrySpill>();
+  if (auto why = entries->open(fs::absolute(o.out).parent_path()); !why.empty())
+    std::cerr << "cyrconv: warning: " << why << "; the merge keeps the report entries in memory\n";
+  MergedReport merged = merge_shard_report_streams(plan, reports, entries);
   if (!merged.error.empty()) return fail_input(merged.error);
+  for (const auto& f : files)
+    if (f.bad()) return fail_input("cannot read the shard reports to their end");
   // Split folders: every range's part must be there before anything is joined.
   const fs::path out_root = merged.out;
   for (const auto& f : merged.split_folders) {
@@ -284,15 +286,15 @@ int run_report_merge_command(const MergeRequest& o) {
     if (!j.note.empty()) notes.push_back("folder \"" + f.folder + "\" of user \"" + f.user + "\": " + j.note);
     joined += j.joined;
     joined_before += j.joined_before;
-    if (j.bytes_added) merged.json = add_bytes_written(merged.json, f.user, f.folder, j.bytes_added);
+    if (j.bytes_added) add_bytes_written(merged.tree, f.user, f.folder, j.bytes_added);
   }
   if (!merged.split_folders.empty()) {
     std::set<std::string> users;
     for (const auto& f : merged.split_folders) users.insert(f.user);
     std::vector<std::string> errors;
-    merged.json = recount_quota_usage(merged.json, out_root, users, errors);
+    recount_quota_usage(merged.tree, out_root, users, errors);
     if (!errors.empty()) return fail_input("maildirsize: " + errors.front());
-    merged.json = refresh_apply_keywords(merged.json, out_root, users, errors);
+    refresh_apply_keywords(merged.tree, out_root, users, errors);
     if (!errors.empty()) return fail_input("apply-keywords.sh: " + errors.front());
   }
   if (!o.rename_map.empty()) {
@@ -310,7 +312,7 @@ int run_report_merge_command(const MergeRequest& o) {
     if (!map.error.empty()) return fail_input(map.error);
     if (auto st = write_small_file(fs::absolute(o.rename_map), map.text, true); !st) return fail_input(st.message);
   }
-  if (auto st = write_small_file(fs::absolute(o.out), merged.json, true); !st) return fail_input(st.message);
+  if (auto why = write_merged_report_file(merged, fs::absolute(o.out)); !why.empty()) return fail_input(why);
   std::cout << "cyrconv report merge: " << reports.size() << " shard report(s) of plan " << plan.id.substr(0, 12)
             << ": " << merged.users << " user(s), " << merged.folders << " folders, " << merged.messages
             << " messages; errors: " << merged.errors << ", warnings: " << merged.warnings << "\n"

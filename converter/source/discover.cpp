@@ -173,48 +173,45 @@ MailboxKind kind_from_header_type(const std::string& letters) {
   }
 }
 
-}  // namespace
-
-Discovery discover(const SourceInputs& inputs, int io_depth) {
-  Discovery d;
-  std::map<std::string, fs::path> roots(inputs.partitions.begin(), inputs.partitions.end());
-
-  // mailboxes.db (2.0+) or the 1.x "mailboxes" text file.
+// mailboxes.db (2.0+) or the 1.x "mailboxes" text file, when a config directory is given.
+std::optional<MailboxesDb> read_mailbox_list(const SourceInputs& inputs, Discovery& d) {
   std::optional<MailboxesDb> db;
-  if (inputs.config_dir) {
-    for (const char* fname : {"mailboxes.db", "mailboxes"}) {
-      const fs::path p = *inputs.config_dir / fname;
-      SourceOpen f = SourceOpen::map(p);
-      if (f.status == SourceOpen::Status::missing) continue;
-      d.mailboxes_db = p;
-      if (f.status != SourceOpen::Status::ok) {
-        d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_unreadable", p.string(), f.message));
-        break;
-      }
-      auto raw = read_cyrusdb(f.file.bytes(), p.string());
-      if (!raw) {
-        d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_unreadable", p.string(), raw.error().to_string()));
-        break;
-      }
-      d.mailboxes_db_format = to_string(raw.value().format);
-      for (const auto& w : raw.value().warnings)
-        d.findings.push_back(finding(Finding::Severity::warning, "mailboxes_db_warning", p.string(), w.to_string()));
-      auto parsed = parse_mailboxes_db(raw.value().records, p.string());
-      if (!parsed) {
-        d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_unreadable", p.string(), parsed.error().to_string()));
-        break;
-      }
-      for (const auto& bad : parsed.value().bad_entries)
-        d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_bad_entry", p.string(), bad.to_string()));
-      db = std::move(parsed).value();
+  if (!inputs.config_dir) return db;
+  for (const char* fname : {"mailboxes.db", "mailboxes"}) {
+    const fs::path p = *inputs.config_dir / fname;
+    SourceOpen f = SourceOpen::map(p);
+    if (f.status == SourceOpen::Status::missing) continue;
+    d.mailboxes_db = p;
+    if (f.status != SourceOpen::Status::ok) {
+      d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_unreadable", p.string(), f.message));
       break;
     }
-    if (d.mailboxes_db.empty())
-      d.findings.push_back(finding(Finding::Severity::info, "no_mailboxes_db", inputs.config_dir->string(),
-                                   "no mailboxes.db in the config directory: mailboxes found by walking the spool"));
+    auto raw = read_cyrusdb(f.file.bytes(), p.string());
+    if (!raw) {
+      d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_unreadable", p.string(), raw.error().to_string()));
+      break;
+    }
+    d.mailboxes_db_format = to_string(raw.value().format);
+    for (const auto& w : raw.value().warnings)
+      d.findings.push_back(finding(Finding::Severity::warning, "mailboxes_db_warning", p.string(), w.to_string()));
+    auto parsed = parse_mailboxes_db(raw.value().records, p.string());
+    if (!parsed) {
+      d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_unreadable", p.string(), parsed.error().to_string()));
+      break;
+    }
+    for (const auto& bad : parsed.value().bad_entries)
+      d.findings.push_back(finding(Finding::Severity::error, "mailboxes_db_bad_entry", p.string(), bad.to_string()));
+    db = std::move(parsed).value();
+    break;
   }
+  if (d.mailboxes_db.empty())
+    d.findings.push_back(finding(Finding::Severity::info, "no_mailboxes_db", inputs.config_dir->string(),
+                                 "no mailboxes.db in the config directory: mailboxes found by walking the spool"));
+  return db;
+}
 
-  // Walk every partition.
+// Every partition's mailbox directories, in walk order.
+std::vector<WalkedMailbox> walk_partitions(const SourceInputs& inputs, int io_depth, Discovery& d) {
   std::vector<WalkedMailbox> walked;
   for (const auto& [pname, root] : inputs.partitions) {
     if (!is_directory_no_follow(root)) {
@@ -224,94 +221,114 @@ Discovery discover(const SourceInputs& inputs, int io_depth) {
     }
     walk_partition(pname, root, io_depth, walked, d.findings);
   }
-  std::map<fs::path, std::size_t> walked_by_dir;
-  for (std::size_t i = 0; i < walked.size(); ++i) walked_by_dir[walked[i].dir] = i;
-  std::vector<bool> matched(walked.size(), false);
+  return walked;
+}
 
-  if (db) {
-    for (const auto& e : db->entries) {
-      if (e.tombstone || e.remote || e.reserved || e.intermediate) continue;  // no files by design
-      MailboxRef ref;
-      ref.name = e.name;
-      ref.kind = e.kind;
-      ref.deleted = is_deleted_name(e.name);
-      ref.in_db = true;
-      ref.partition = e.partition;
-      ref.unique_id = e.unique_id;
-      ref.db_uidvalidity = e.uidvalidity;
-      ref.acl = e.acl;
-      const std::string internal = e.name.internal();
-      auto root = roots.find(e.partition.empty() ? "default" : e.partition);
-      if (root == roots.end()) {
-        d.findings.push_back(finding(Finding::Severity::error, "partition_not_given", d.mailboxes_db.string(),
-                                     internal + " is on partition '" + e.partition + "': give it with --partition " +
-                                         e.partition + "=DIR"));
-        d.mailboxes.push_back(std::move(ref));
-        continue;
-      }
-      std::vector<fs::path> candidates;
-      if (!e.legacy_dirs && !e.unique_id.empty()) candidates.push_back(uuid_mailbox_dir(root->second, e.unique_id));
-      for (auto& c : legacy_mailbox_dirs(root->second, e.name)) candidates.push_back(std::move(c));
-      for (const auto& c : candidates) {
-        auto it = walked_by_dir.find(c);
-        if (it == walked_by_dir.end() || matched[it->second]) continue;
-        matched[it->second] = true;
-        ref.on_disk = true;
-        ref.dir = c;
-        const WalkedMailbox& w = walked[it->second];
-        if (w.header && !w.header->unique_id.empty() && !e.unique_id.empty() && w.header->unique_id != e.unique_id)
-          d.findings.push_back(finding(Finding::Severity::warning, "unique_id_mismatch", (c / "cyrus.header").string(),
-                                       "mailboxes.db gives " + internal + " unique id " + e.unique_id +
-                                           ", its cyrus.header says " + w.header->unique_id));
-        if (ref.unique_id.empty() && w.header) ref.unique_id = w.header->unique_id;
-        ref.header = w.header;
-        ref.header_error = w.header_error;
-        ref.header_crc = w.header_crc;
-        break;
-      }
-      if (!ref.on_disk) {
-        std::string tried;
-        for (const auto& c : candidates) tried += (tried.empty() ? "" : ", ") + c.string();
-        d.findings.push_back(finding(ref.deleted ? Finding::Severity::warning : Finding::Severity::error,
-                                     "mailbox_directory_missing", d.mailboxes_db.string(),
-                                     internal + " is listed in mailboxes.db but has no directory with cyrus.header (tried " +
-                                         tried + ")"));
-      }
-      d.mailboxes.push_back(std::move(ref));
-    }
+// The walked mailboxes, and which of them a mailboxes.db entry has claimed.
+struct WalkedSet {
+  std::vector<WalkedMailbox> mailboxes;
+  std::map<fs::path, std::size_t> by_dir;
+  std::vector<bool> matched;
+};
+
+// A mailboxes.db entry's directory: the first candidate (uuid, then legacy paths) the walk
+// found and no other entry claimed. Fills `ref` from its header; names the candidates tried.
+void find_db_entry_dir(const MailboxEntry& e, const fs::path& root, WalkedSet& ws, MailboxRef& ref,
+                       Discovery& d) {
+  const std::string internal = e.name.internal();
+  std::vector<fs::path> candidates;
+  if (!e.legacy_dirs && !e.unique_id.empty()) candidates.push_back(uuid_mailbox_dir(root, e.unique_id));
+  for (auto& c : legacy_mailbox_dirs(root, e.name)) candidates.push_back(std::move(c));
+  for (const auto& c : candidates) {
+    auto it = ws.by_dir.find(c);
+    if (it == ws.by_dir.end() || ws.matched[it->second]) continue;
+    ws.matched[it->second] = true;
+    ref.on_disk = true;
+    ref.dir = c;
+    const WalkedMailbox& w = ws.mailboxes[it->second];
+    if (w.header && !w.header->unique_id.empty() && !e.unique_id.empty() && w.header->unique_id != e.unique_id)
+      d.findings.push_back(finding(Finding::Severity::warning, "unique_id_mismatch", (c / "cyrus.header").string(),
+                                   "mailboxes.db gives " + internal + " unique id " + e.unique_id +
+                                       ", its cyrus.header says " + w.header->unique_id));
+    if (ref.unique_id.empty() && w.header) ref.unique_id = w.header->unique_id;
+    ref.header = w.header;
+    ref.header_error = w.header_error;
+    ref.header_crc = w.header_crc;
+    break;
   }
+  if (!ref.on_disk) {
+    std::string tried;
+    for (const auto& c : candidates) tried += (tried.empty() ? "" : ", ") + c.string();
+    d.findings.push_back(finding(ref.deleted ? Finding::Severity::warning : Finding::Severity::error,
+                                 "mailbox_directory_missing", d.mailboxes_db.string(),
+                                 internal + " is listed in mailboxes.db but has no directory with cyrus.header (tried " +
+                                     tried + ")"));
+  }
+}
 
-  // Mailboxes found on disk that the database does not list (or all of them, without a db).
-  for (std::size_t i = 0; i < walked.size(); ++i) {
-    if (matched[i]) continue;
-    const WalkedMailbox& w = walked[i];
+// Every mailboxes.db entry that has files by design, matched to its walked directory.
+void add_db_mailboxes(const MailboxesDb& db, const std::map<std::string, fs::path>& roots, WalkedSet& ws,
+                      Discovery& d) {
+  for (const auto& e : db.entries) {
+    if (e.tombstone || e.remote || e.reserved || e.intermediate) continue;  // no files by design
+    MailboxRef ref;
+    ref.name = e.name;
+    ref.kind = e.kind;
+    ref.deleted = is_deleted_name(e.name);
+    ref.in_db = true;
+    ref.partition = e.partition;
+    ref.unique_id = e.unique_id;
+    ref.db_uidvalidity = e.uidvalidity;
+    ref.acl = e.acl;
+    auto root = roots.find(e.partition.empty() ? "default" : e.partition);
+    if (root == roots.end()) {
+      d.findings.push_back(finding(Finding::Severity::error, "partition_not_given", d.mailboxes_db.string(),
+                                   e.name.internal() + " is on partition '" + e.partition +
+                                       "': give it with --partition " + e.partition + "=DIR"));
+      d.mailboxes.push_back(std::move(ref));
+      continue;
+    }
+    find_db_entry_dir(e, root->second, ws, ref, d);
+    d.mailboxes.push_back(std::move(ref));
+  }
+}
+
+// A walked mailbox's name: a name-based directory is named by its path (a copied directory keeps
+// its old header); a uuid directory only by the name inside its 3.6 header; else Recovered/<dir>.
+MailboxName walked_mailbox_name(const WalkedMailbox& w, Discovery& d) {
+  std::optional<MailboxName> name;
+  const bool uuid_dir = !w.rel.empty() && w.rel[0] == "uuid";
+  if (!uuid_dir) name = name_from_legacy_path(w.rel);
+  if (w.header && !w.header->name.empty()) {
+    MailboxName in_header = parse_internal_name(w.header->name);
+    if (!name)
+      name = in_header;
+    else if (!(*name == in_header))
+      d.findings.push_back(finding(Finding::Severity::warning, "header_name_mismatch", (w.dir / "cyrus.header").string(),
+                                   "cyrus.header names the mailbox " + w.header->name + " but its directory says " +
+                                       name->internal()));
+  }
+  if (!name) {
+    // Never dropped: its files are converted under a name of its own.
+    name = recovered_mailbox_name(w.dir);
+    d.findings.push_back(finding(Finding::Severity::error, "mailbox_name_unknown", w.dir.string(),
+                                 "a mailbox directory whose name cannot be told from its path or cyrus.header" +
+                                     (w.header_error.empty() ? std::string() : " (" + w.header_error + ")") +
+                                     ": converted as " + name->internal()));
+  }
+  return *name;
+}
+
+// Mailboxes found on disk that the database does not list (or all of them, without a db).
+void add_unlisted_mailboxes(const WalkedSet& ws, bool have_db, Discovery& d) {
+  for (std::size_t i = 0; i < ws.mailboxes.size(); ++i) {
+    if (ws.matched[i]) continue;
+    const WalkedMailbox& w = ws.mailboxes[i];
     MailboxRef ref;
     ref.on_disk = true;
     ref.partition = w.partition;
     ref.dir = w.dir;
-    // A name-based directory is named by its path (a copied directory keeps its old header);
-    // a uuid directory only by the name inside its 3.6 header.
-    std::optional<MailboxName> name;
-    const bool uuid_dir = !w.rel.empty() && w.rel[0] == "uuid";
-    if (!uuid_dir) name = name_from_legacy_path(w.rel);
-    if (w.header && !w.header->name.empty()) {
-      MailboxName in_header = parse_internal_name(w.header->name);
-      if (!name)
-        name = in_header;
-      else if (!(*name == in_header))
-        d.findings.push_back(finding(Finding::Severity::warning, "header_name_mismatch", (w.dir / "cyrus.header").string(),
-                                     "cyrus.header names the mailbox " + w.header->name + " but its directory says " +
-                                         name->internal()));
-    }
-    if (!name) {
-      // Never dropped: its files are converted under a name of its own.
-      name = recovered_mailbox_name(w.dir);
-      d.findings.push_back(finding(Finding::Severity::error, "mailbox_name_unknown", w.dir.string(),
-                                   "a mailbox directory whose name cannot be told from its path or cyrus.header" +
-                                       (w.header_error.empty() ? std::string() : " (" + w.header_error + ")") +
-                                       ": converted as " + name->internal()));
-    }
-    ref.name = *name;
+    ref.name = walked_mailbox_name(w, d);
     ref.deleted = is_deleted_name(ref.name);
     ref.header = w.header;
     ref.header_error = w.header_error;
@@ -321,13 +338,15 @@ Discovery discover(const SourceInputs& inputs, int io_depth) {
       ref.acl = w.header->acl;
       ref.kind = kind_from_header_type(w.header->type_letters);
     }
-    if (db)
+    if (have_db)
       d.findings.push_back(finding(Finding::Severity::warning, "mailbox_not_in_db", w.dir.string(),
                                    ref.name.internal() + " has a directory with cyrus.header but mailboxes.db does not list it"));
     d.mailboxes.push_back(std::move(ref));
   }
+}
 
-  // Archive partitions mirror the spool partition's relative layout.
+// Archive partitions mirror the spool partition's relative layout.
+void set_archive_dirs(const SourceInputs& inputs, const std::map<std::string, fs::path>& roots, Discovery& d) {
   std::map<std::string, fs::path> archive_roots(inputs.archive_partitions.begin(), inputs.archive_partitions.end());
   for (auto& m : d.mailboxes) {
     if (!m.on_disk) continue;
@@ -340,7 +359,10 @@ Discovery discover(const SourceInputs& inputs, int io_depth) {
     if (!roots.count(pname))
       d.findings.push_back(finding(Finding::Severity::error, "archive_partition_unmatched", root.string(),
                                    "archive partition '" + pname + "' has no spool partition of that name"));
+}
 
+// Mailboxes sorted by name, special-use roles, and a name found twice reported.
+void sort_and_annotate(const SourceInputs& inputs, Discovery& d) {
   std::sort(d.mailboxes.begin(), d.mailboxes.end(),
             [](const MailboxRef& a, const MailboxRef& b) { return a.name < b.name; });
   if (inputs.config_dir) load_special_use(*inputs.config_dir, d.mailboxes, d.findings);
@@ -349,7 +371,10 @@ Discovery discover(const SourceInputs& inputs, int io_depth) {
       d.findings.push_back(finding(Finding::Severity::error, "mailbox_duplicate_name", d.mailboxes[i].dir.string(),
                                    d.mailboxes[i].name.internal() + " is found twice, also at " +
                                        d.mailboxes[i - 1].dir.string() + ": both are kept and listed"));
-  // '^' in names: what the server made of it depends on its unixhierarchysep alone.
+}
+
+// '^' in names: what the server made of it depends on its unixhierarchysep alone.
+void decide_caret(const SourceInputs& inputs, Discovery& d) {
   const MailboxRef* with_caret = nullptr;
   for (const auto& m : d.mailboxes)
     for (std::size_t i = m.name.is_user() ? 2 : 0; i < m.name.parts.size() && !with_caret; ++i)
@@ -369,6 +394,23 @@ Discovery discover(const SourceInputs& inputs, int io_depth) {
             "): read as '.', as Cyrus serves it under unixhierarchysep: yes (the default since 3.0); if the server "
             "ran with unixhierarchysep: no, it served a literal '^': give --imapd-conf FILE or --unixhierarchysep no"));
   }
+}
+
+}  // namespace
+
+Discovery discover(const SourceInputs& inputs, int io_depth) {
+  Discovery d;
+  const std::map<std::string, fs::path> roots(inputs.partitions.begin(), inputs.partitions.end());
+  const std::optional<MailboxesDb> db = read_mailbox_list(inputs, d);
+  WalkedSet ws;
+  ws.mailboxes = walk_partitions(inputs, io_depth, d);
+  for (std::size_t i = 0; i < ws.mailboxes.size(); ++i) ws.by_dir[ws.mailboxes[i].dir] = i;
+  ws.matched.assign(ws.mailboxes.size(), false);
+  if (db) add_db_mailboxes(*db, roots, ws, d);
+  add_unlisted_mailboxes(ws, db.has_value(), d);
+  set_archive_dirs(inputs, roots, d);
+  sort_and_annotate(inputs, d);
+  decide_caret(inputs, d);
   d.fatal = d.mailboxes.empty() && !d.findings.empty() &&
             std::any_of(d.findings.begin(), d.findings.end(),
                         [](const Finding& f) { return f.severity == Finding::Severity::error; });
