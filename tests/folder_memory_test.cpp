@@ -131,6 +131,8 @@ TEST_CASE("read_earlier_manifest: lines and records read again from the file it 
   CHECK(e.lines[0] == a);
   CHECK(e.lines[1] == b + "\r");  // a line end's CR stays, as before
   CHECK(e.records[1].source_uid == 2);
+  CHECK(e.source_uid(0) == 1);
+  CHECK(e.source_uid(1) == 2);
   CHECK(e.records[1].disposition == "quarantined");
   std::vector<std::string> all_lines;
   for (const auto& l : e.lines) all_lines.push_back(l);

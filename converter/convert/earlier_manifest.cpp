@@ -14,12 +14,15 @@ struct EarlierManifest::Store {
   int fd = -1;
   std::vector<std::uint64_t> offset;  // of each non-empty line
   std::vector<std::uint32_t> length;  // without its line end
+  std::vector<std::uint32_t> source_uid;
   ~Store() {
     if (fd >= 0) ::close(fd);
   }
 };
 
 std::size_t EarlierManifest::count(const Store* s) { return s ? s->offset.size() : 0; }
+
+std::uint32_t EarlierManifest::source_uid(std::size_t k) const { return lines.store_->source_uid.at(k); }
 
 std::string EarlierManifest::line_at(const Store& s, std::size_t k) {
   std::string line(s.length.at(k), '\0');
@@ -64,7 +67,8 @@ EarlierManifest read_earlier_manifest(const std::filesystem::path& path) {
   auto finish_line = [&]() {
     ++line_no;
     if (line.empty()) return true;
-    if (!parse_manifest_line(line, error)) {
+    const auto rec = parse_manifest_line(line, error);
+    if (!rec) {
       m.error = path.string() + ": line " + std::to_string(line_no) + ": " + error;
       return false;
     }
@@ -74,6 +78,7 @@ EarlierManifest read_earlier_manifest(const std::filesystem::path& path) {
     }
     store->offset.push_back(line_start);
     store->length.push_back(static_cast<std::uint32_t>(line.size()));
+    store->source_uid.push_back(rec->source_uid);
     return true;
   };
   char buf[64 * 1024];

@@ -1,9 +1,9 @@
 #pragma once
 // The manifest of an earlier run (manifests/SIDE.jsonl), as an incremental run, --follow-source
 // and the Zimbra re-run read it. Every line is read and checked once; what stays in memory is
-// where each line is in the file (12 bytes a message), with the file held open, not the lines
-// and their parsed records (about 1 KB a message: a folder of a million messages would need a
-// gigabyte). lines[k] and records[k] read line k again. A manifest is only ever replaced by a
+// where each line is in the file and its source UID (16 bytes a message), with the file held
+// open, not the lines and their parsed records (about 1 KB a message: a folder of a million
+// messages would need a gigabyte). lines[k] and records[k] read line k again. A manifest is only ever replaced by a
 // rename (writers/manifest.h, write_small_file), never rewritten in place, so the open file
 // keeps the bytes that were checked whatever a later step writes.
 #include <cstddef>
@@ -57,6 +57,7 @@ class EarlierManifest {
     }
 
    private:
+    friend class EarlierManifest;
     friend EarlierManifest read_earlier_manifest(const std::filesystem::path& path);
     std::shared_ptr<const Store> store_;
   };
@@ -64,6 +65,10 @@ class EarlierManifest {
   static std::size_t count(const Store*);
   static std::string line_at(const Store&, std::size_t k);
   static ManifestRecord record_at(const Store&, std::size_t k);
+
+  // Line k's source UID without reading it again (kept, 4 bytes a line): what an incremental
+  // run matches the source's records by.
+  std::uint32_t source_uid(std::size_t k) const;
 
   View<std::string, &EarlierManifest::line_at> lines;          // without their line ends
   View<ManifestRecord, &EarlierManifest::record_at> records;  // parallel to lines
