@@ -130,7 +130,8 @@ std::int64_t seconds_from(std::uint64_t raw, bool ns) {
   return static_cast<std::int64_t>(ns ? raw / ns_per_second : raw);
 }
 
-void add_problem(CyrusIndex& idx, IndexProblem::Kind kind, std::uint64_t offset, std::uint32_t uid,
+template <class Index>
+void add_problem(Index& idx, IndexProblem::Kind kind, std::uint64_t offset, std::uint32_t uid,
                  std::string detail) {
   idx.problems.push_back(IndexProblem{kind, offset, uid, std::move(detail)});
 }
@@ -179,7 +180,8 @@ const RecordLayout& pick_v19_wide_layout(Bytes data, std::size_t start, std::siz
   return record_v16_v19;
 }
 
-Result<CyrusIndex> parse_index_file(Bytes data, std::string_view file, bool check_ascending) {
+Result<IndexWalk> walk_index_file(Bytes data, std::string_view file, bool check_ascending, const IndexRecordSink& sink,
+                                  const IndexHeaderSink& on_header) {
   constexpr std::size_t base_header_size = 24;  // the fields every version has
   if (data.size() < base_header_size)
     return parse_error(file, data.size(),
@@ -218,7 +220,7 @@ Result<CyrusIndex> parse_index_file(Bytes data, std::string_view file, bool chec
     return parse_error(file, data.size(), "index header truncated: start_offset is " + std::to_string(start_offset) +
                                               ", file has " + std::to_string(data.size()) + " bytes");
 
-  CyrusIndex idx;
+  IndexWalk idx;
   idx.header = read_header(data.substr(0, start_offset), minor, *layout.header);
   IndexHeader& h = idx.header;
   if (h.has_crcs && !h.header_crc_ok)
@@ -246,7 +248,8 @@ Result<CyrusIndex> parse_index_file(Bytes data, std::string_view file, bool chec
   }
   const RecordLayout r = clip_to_record_size(*record_layout, record_size);
 
-  idx.records.reserve(usable);
+  idx.records = usable;
+  if (on_header) on_header(h, usable);
   std::uint32_t previous_uid = 0;
   std::uint32_t live = 0;
   for (std::size_t i = 0; i < usable; ++i) {
@@ -290,7 +293,7 @@ Result<CyrusIndex> parse_index_file(Bytes data, std::string_view file, bool chec
                   "UID " + std::to_string(out.uid) + " follows UID " + std::to_string(previous_uid));
     previous_uid = out.uid;
     if (out.live()) ++live;
-    idx.records.push_back(out);
+    sink(out, offset);
   }
 
   // Only v12+ keep expunged records in the index, so only there does `exists` differ from the count.
@@ -321,12 +324,37 @@ const char* to_string(IndexProblem::Kind kind) {
   return "unknown";
 }
 
+namespace {
+
+Result<CyrusIndex> parse_index_file(Bytes data, std::string_view file, bool check_ascending) {
+  CyrusIndex idx;
+  auto walked = walk_index_file(
+      data, file, check_ascending, [&](const IndexRecord& r, std::uint64_t) { idx.records.push_back(r); },
+      [&](const IndexHeader&, std::size_t records) { idx.records.reserve(records); });
+  if (!walked) return walked.error();
+  idx.header = walked.value().header;
+  idx.problems = std::move(walked.value().problems);
+  return idx;
+}
+
+}  // namespace
+
 Result<CyrusIndex> parse_cyrus_index(Bytes data, std::string_view file) {
   return parse_index_file(data, file, /*check_ascending=*/true);
 }
 
 Result<CyrusIndex> parse_cyrus_expunge(Bytes data, std::string_view file) {
   return parse_index_file(data, file, /*check_ascending=*/false);
+}
+
+Result<IndexWalk> walk_cyrus_index(Bytes data, std::string_view file, const IndexRecordSink& sink,
+                                   const IndexHeaderSink& on_header) {
+  return walk_index_file(data, file, /*check_ascending=*/true, sink, on_header);
+}
+
+Result<IndexWalk> walk_cyrus_expunge(Bytes data, std::string_view file, const IndexRecordSink& sink,
+                                     const IndexHeaderSink& on_header) {
+  return walk_index_file(data, file, /*check_ascending=*/false, sink, on_header);
 }
 
 }  // namespace cyrconv

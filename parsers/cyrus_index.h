@@ -4,6 +4,7 @@
 // start_offset / record_size do not exist and read as 0 (uidvalidity as 1).
 #include <array>
 #include <cstdint>
+#include <functional>
 #include <string>
 #include <vector>
 
@@ -97,5 +98,22 @@ struct CyrusIndex {
 Result<CyrusIndex> parse_cyrus_index(Bytes data, std::string_view file);
 // cyrus.expunge of 2.3 stores: same layout, records unsorted (no ordering check).
 Result<CyrusIndex> parse_cyrus_expunge(Bytes data, std::string_view file);
+
+// The same reading without keeping the records: each complete, counted record goes to `sink`
+// in file order with its byte offset, so a caller keeps only what it needs of a folder of
+// millions (4 bytes of a UID, not a record of 80) and can let go of the bytes behind it.
+// `records`: how many were handed over. Problems and errors exactly as parse_cyrus_index's.
+struct IndexWalk {
+  IndexHeader header;
+  std::size_t records = 0;
+  std::vector<IndexProblem> problems;
+};
+// `on_header`, when given, sees the header and the number of records to come before the first.
+using IndexRecordSink = std::function<void(const IndexRecord&, std::uint64_t offset)>;
+using IndexHeaderSink = std::function<void(const IndexHeader&, std::size_t records)>;
+Result<IndexWalk> walk_cyrus_index(Bytes data, std::string_view file, const IndexRecordSink& sink,
+                                   const IndexHeaderSink& on_header = {});
+Result<IndexWalk> walk_cyrus_expunge(Bytes data, std::string_view file, const IndexRecordSink& sink,
+                                     const IndexHeaderSink& on_header = {});
 
 }  // namespace cyrconv

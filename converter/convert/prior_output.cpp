@@ -124,33 +124,6 @@ PriorFolder inspect_prior_folder(const fs::path& user_root, const std::string& s
   return p;
 }
 
-EarlierManifest read_earlier_manifest(const fs::path& path) {
-  EarlierManifest m;
-  std::string error;
-  auto text = read_output_text(path, error);
-  if (!text) {
-    m.error = error.empty() ? path.string() + ": missing, but the journal says the folder was converted" : error;
-    return m;
-  }
-  std::size_t pos = 0, line_no = 0;
-  while (pos < text->size()) {
-    std::size_t eol = text->find('\n', pos);
-    if (eol == std::string::npos) eol = text->size();
-    ++line_no;
-    std::string line = text->substr(pos, eol - pos);
-    pos = eol + 1;
-    if (line.empty()) continue;
-    auto rec = parse_manifest_line(line, error);
-    if (!rec) {
-      m.error = path.string() + ": line " + std::to_string(line_no) + ": " + error;
-      return m;
-    }
-    m.lines.push_back(std::move(line));
-    m.records.push_back(std::move(*rec));
-  }
-  return m;
-}
-
 std::optional<std::string> uidlist_with_uidnext(std::string_view existing, std::uint32_t uidnext, std::string& error,
                                                 const std::set<std::uint32_t>& rewritten) {
   const auto eol = existing.find('\n');

@@ -13,6 +13,7 @@
 #include <string_view>
 #include <vector>
 
+#include "converter/convert/earlier_manifest.h"
 #include "converter/convert/journal.h"
 #include "converter/verify/output_reader.h"
 
@@ -33,12 +34,7 @@ PriorFolder inspect_prior_folder(const std::filesystem::path& user_root, const s
 // "<digits>.V<uidvalidity>U<digits>.cyrconv,S=...": a message file cyrconv names for this UIDVALIDITY.
 bool is_our_maildir_name(std::string_view name, std::uint32_t uidvalidity);
 
-struct EarlierManifest {
-  std::vector<std::string> lines;        // without their line ends
-  std::vector<ManifestRecord> records;   // parallel to lines
-  std::string error;                     // "PATH: line N: ..." when unreadable
-};
-EarlierManifest read_earlier_manifest(const std::filesystem::path& path);
+// EarlierManifest and read_earlier_manifest: converter/convert/earlier_manifest.h.
 
 // The uidlist text with its header's N field set to `uidnext` and every other field and line kept
 // as they are (Dovecot may have added its own), except the lines of UIDs in `rewritten` (which an

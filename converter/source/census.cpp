@@ -4,6 +4,7 @@
 #include <map>
 
 #include "converter/source/source_io.h"
+#include "converter/source/uid_listing.h"
 
 namespace cyrconv {
 
@@ -18,21 +19,22 @@ void walk(const fs::path& root, SourceCensus& out) {
   while (!stack.empty()) {
     auto [dir, depth] = std::move(stack.back());
     stack.pop_back();
-    DirListing listing = list_directory(dir);
-    if (!listing.error.empty()) {
-      out.findings.push_back(Finding{Finding::Severity::error, "census_directory_unreadable", dir.string(), 0, 0, listing.error});
+    // Message files as UIDs (no string per file: one folder may hold millions); subdirectories
+    // pushed in name order, as a sorted listing gives them.
+    CensusDir here{dir.lexically_normal().string(), {}};
+    std::vector<std::string> subdirs;
+    const std::string error = list_message_uids(dir, here.uids, [&](std::string_view name, DirEntry::Type type) {
+      if (type != DirEntry::Type::directory || depth >= max_depth) return;
+      if (depth == 0 && ((!name.empty() && name.back() == '.') || name == "lost+found")) return;
+      if (name.starts_with("cyrus.")) return;  // where a metadata file belongs: no mailbox (as discovery)
+      subdirs.emplace_back(name);
+    });
+    if (!error.empty()) {
+      out.findings.push_back(Finding{Finding::Severity::error, "census_directory_unreadable", dir.string(), 0, 0, error});
       continue;
     }
-    CensusDir here{dir.lexically_normal().string(), {}};
-    for (const auto& e : listing.entries) {
-      if (e.type == DirEntry::Type::file && is_message_file_name(e.name)) {
-        here.uids.push_back(static_cast<std::uint32_t>(std::stoul(e.name)));
-      } else if (e.type == DirEntry::Type::directory && depth < max_depth) {
-        if (depth == 0 && ((!e.name.empty() && e.name.back() == '.') || e.name == "lost+found")) continue;
-        if (e.name.starts_with("cyrus.")) continue;  // where a metadata file belongs: no mailbox (as discovery)
-        stack.emplace_back(dir / e.name, depth + 1);
-      }
-    }
+    std::sort(subdirs.begin(), subdirs.end());
+    for (const auto& name : subdirs) stack.emplace_back(dir / name, depth + 1);
     if (!here.uids.empty()) {
       std::sort(here.uids.begin(), here.uids.end());
       out.files += here.uids.size();
@@ -104,10 +106,9 @@ VerifyCensus account_census(const SourceCensus& census, CensusAccounts a, std::v
 }
 
 std::uint64_t count_message_files(const fs::path& dir) {
-  std::uint64_t n = 0;
-  for (const auto& e : list_directory(dir).entries)
-    if (e.type == DirEntry::Type::file && is_message_file_name(e.name)) ++n;
-  return n;
+  std::vector<std::uint32_t> uids;
+  (void)list_message_uids(dir, uids, [](std::string_view, DirEntry::Type) {});
+  return uids.size();
 }
 
 SourceCensus take_census(const SourceInputs& inputs) {

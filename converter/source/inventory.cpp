@@ -1,11 +1,15 @@
 #include "converter/source/inventory.h"
 
+#include <sys/mman.h>
+#include <unistd.h>
+
 #include <algorithm>
 #include <charconv>
 
 #include "converter/source/mailbox_error.h"
 #include "converter/source/recover.h"
 #include "converter/source/source_io.h"
+#include "converter/source/uid_listing.h"
 
 namespace cyrconv {
 
@@ -35,19 +39,35 @@ Finding::Severity severity_of(IndexProblem::Kind k) {
   }
 }
 
-void collect_message_files(const DirListing& listing, const fs::path& dir, std::vector<std::uint32_t>& files,
-                           std::vector<Finding>& findings) {
-  for (const auto& e : listing.entries) {
-    auto uid = message_file_uid(e.name);
-    if (!uid) continue;
-    if (e.type != DirEntry::Type::file) {
-      findings.push_back(make_finding(Finding::Severity::error, "message_not_regular_file", dir / e.name, 0, *uid,
-                                      "message path is a symlink, directory or special file: not read"));
-      continue;
-    }
-    files.push_back(*uid);
-  }
+// Lists `dir`'s message files into `files` (4 bytes each, no name kept); a message name that is
+// not a regular file is a finding, in name order as a sorted listing gives them.
+std::string collect_message_files(const fs::path& dir, std::vector<std::uint32_t>& files,
+                                  std::vector<Finding>& findings) {
+  std::vector<std::pair<std::string, std::uint32_t>> odd;  // rare: symlinks, directories named "<UID>."
+  std::string error = list_message_uids(dir, files, [&](std::string_view name, DirEntry::Type) {
+    if (auto uid = message_file_uid(name)) odd.emplace_back(std::string(name), *uid);
+  });
+  std::sort(odd.begin(), odd.end());
+  for (const auto& [name, uid] : odd)
+    findings.push_back(make_finding(Finding::Severity::error, "message_not_regular_file", dir / name, 0, uid,
+                                    "message path is a symlink, directory or special file: not read"));
+  return error;
 }
+
+// Lets go of the mapped index bytes before `end` (whole pages): a walked window of records costs
+// no resident memory after it is read. The mapping stays valid; a later touch reads the page again.
+struct MappedWindow {
+  const char* base;
+  std::size_t released = 0;
+  void release_before(std::uint64_t end) {
+    static const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
+    constexpr std::size_t window = 1u << 20;
+    const std::size_t upto = static_cast<std::size_t>(end) / page * page;
+    if (upto < released + window) return;
+    ::madvise(const_cast<char*>(base) + released, upto - released, MADV_DONTNEED);
+    released = upto;
+  }
+};
 
 void apply_seen_set(std::vector<IndexRecord>& live, const UidSet& set) {
   for (auto& r : live)
@@ -112,12 +132,17 @@ std::vector<std::uint32_t> read_expunge_uids(const fs::path& dir, MailboxInvento
   const fs::path expunge_path = dir / "cyrus.expunge";
   SourceOpen expunge_file = SourceOpen::map(expunge_path);
   if (expunge_file.status == SourceOpen::Status::ok) {
-    auto ex = parse_cyrus_expunge(expunge_file.file.bytes(), expunge_path.string());
-    if (!ex)
+    MappedWindow window{expunge_file.file.bytes().data()};
+    auto ex = walk_cyrus_expunge(expunge_file.file.bytes(), expunge_path.string(),
+                                 [&](const IndexRecord& r, std::uint64_t offset) {
+                                   uids.push_back(r.uid);
+                                   window.release_before(offset);
+                                 });
+    if (!ex) {
+      uids.clear();
       inv.findings.push_back(make_finding(Finding::Severity::error, "expunge_unreadable", expunge_path, ex.error().offset, 0,
                                           ex.error().message));
-    else
-      for (const auto& r : ex.value().records) uids.push_back(r.uid);
+    }
   } else if (expunge_file.status != SourceOpen::Status::missing) {
     inv.findings.push_back(make_finding(Finding::Severity::error, "expunge_unreadable", expunge_path, 0, 0, expunge_file.message));
   }
@@ -130,14 +155,15 @@ struct MessageFiles {
 };
 MessageFiles list_message_files(const MailboxRef& mb, MailboxInventory& inv) {
   MessageFiles f;
-  DirListing listing = list_directory(mb.dir);
-  if (!listing.error.empty())
-    inv.findings.push_back(make_finding(Finding::Severity::error, "directory_unreadable", mb.dir, 0, 0, listing.error));
-  collect_message_files(listing, mb.dir, f.spool, inv.findings);
+  if (std::string error = collect_message_files(mb.dir, f.spool, inv.findings); !error.empty())
+    inv.findings.push_back(make_finding(Finding::Severity::error, "directory_unreadable", mb.dir, 0, 0, error));
   // ARCHIVED messages (3.0+) sit on the archive partition; list it once too when given.
   if (!mb.archive_dir.empty()) {
-    DirListing archive = list_directory(mb.archive_dir);
-    if (archive.error.empty()) collect_message_files(archive, mb.archive_dir, f.archive, inv.findings);
+    std::vector<Finding> archive_findings;
+    if (collect_message_files(mb.archive_dir, f.archive, archive_findings).empty())
+      for (auto& fd : archive_findings) inv.findings.push_back(std::move(fd));
+    else
+      f.archive.clear();
   }
   std::sort(f.spool.begin(), f.spool.end());
   std::sort(f.archive.begin(), f.archive.end());
@@ -149,18 +175,16 @@ MessageFiles list_message_files(const MailboxRef& mb, MailboxInventory& inv) {
 // rewrite caught half-way), or an index copied from another mailbox: it expects another
 // cyrus.header and either its UIDVALIDITY is not the one mailboxes.db gives or most of the
 // directory's files are not its records.
-std::string unusable_index(const MailboxRef& mb, const CyrusIndex& index, const std::vector<std::uint32_t>& files) {
-  const IndexHeader& h = index.header;
-  if (h.has_crcs && !h.header_crc_ok &&
-      std::none_of(index.records.begin(), index.records.end(), [](const IndexRecord& r) { return r.crc_ok; }))
-    return "its header CRC and every record CRC are wrong";
+std::string unusable_index(const MailboxRef& mb, const IndexHeader& h, bool any_record_crc_ok,
+                           const std::vector<IndexRecord>& live_records, const std::vector<std::uint32_t>& files) {
+  if (h.has_crcs && !h.header_crc_ok && !any_record_crc_ok) return "its header CRC and every record CRC are wrong";
   if (!h.has_crcs || !mb.header || h.header_file_crc == mb.header_crc) return {};
   if (mb.db_uidvalidity && h.uidvalidity != mb.db_uidvalidity)
     return "it belongs to another mailbox: UIDVALIDITY " + std::to_string(h.uidvalidity) + ", mailboxes.db gives " +
            std::to_string(mb.db_uidvalidity) + ", and it expects another cyrus.header";
   std::vector<std::uint32_t> live;
-  for (const auto& r : index.records)
-    if (r.live()) live.push_back(r.uid);
+  live.reserve(live_records.size());
+  for (const auto& r : live_records) live.push_back(r.uid);
   std::sort(live.begin(), live.end());
   std::size_t listed = 0;
   for (std::uint32_t uid : files) listed += std::binary_search(live.begin(), live.end(), uid);
@@ -168,6 +192,31 @@ std::string unusable_index(const MailboxRef& mb, const CyrusIndex& index, const 
     return "it belongs to another mailbox: it expects another cyrus.header and lists only " + std::to_string(listed) +
            " of the " + std::to_string(files.size()) + " message files";
   return {};
+}
+
+// The live records of an index walked once, the mapped bytes released behind the walk; the
+// UIDs of its expunged records (v12+ keep them) in `expunged`.
+struct WalkedIndex {
+  std::vector<IndexRecord> live;
+  std::vector<std::uint32_t> expunged;
+  bool any_record_crc_ok = false;
+};
+Result<IndexWalk> walk_live_records(const MappedFile& file, const fs::path& path, WalkedIndex& out,
+                                    std::size_t expect_live) {
+  MappedWindow window{file.bytes().data()};
+  return walk_cyrus_index(
+      file.bytes(), path.string(),
+      [&](const IndexRecord& r, std::uint64_t offset) {
+        out.any_record_crc_ok = out.any_record_crc_ok || r.crc_ok;
+        if (r.live())
+          out.live.push_back(r);
+        else
+          out.expunged.push_back(r.uid);
+        window.release_before(offset);
+      },
+      [&](const IndexHeader& h, std::size_t records) {
+        out.live.reserve(expect_live ? expect_live : std::min<std::size_t>(h.exists, records));
+      });
 }
 
 // The inventory of a mailbox without a usable index: its files, as reconstruct would.
@@ -220,16 +269,18 @@ MailboxInventory read_inventory(const MailboxRef& mb, const SeenState& seen) {
     recover_inventory(mb, inv, mf, expunged_uids, index_file.message);
     return inv;
   }
-  auto parsed = parse_cyrus_index(index_file.file.bytes(), index_path.string());
+  WalkedIndex walked;
+  auto parsed = walk_live_records(index_file.file, index_path, walked, 0);
   if (!parsed) {
     inv.findings.push_back(make_finding(Finding::Severity::error, "index_unreadable", index_path, parsed.error().offset, 0,
                                         parsed.error().message));
     recover_inventory(mb, inv, mf, expunged_uids, parsed.error().message);
     return inv;
   }
-  CyrusIndex& index = parsed.value();
-  if (std::string why = unusable_index(mb, index, files); !why.empty()) {
+  IndexWalk& index = parsed.value();
+  if (std::string why = unusable_index(mb, index.header, walked.any_record_crc_ok, walked.live, files); !why.empty()) {
     inv.findings.push_back(make_finding(Finding::Severity::error, "index_unusable", index_path, 0, 0, why));
+    walked = WalkedIndex{};
     recover_inventory(mb, inv, mf, expunged_uids, why);
     return inv;
   }
@@ -244,20 +295,30 @@ MailboxInventory read_inventory(const MailboxRef& mb, const SeenState& seen) {
                                             std::to_string(index.header.header_file_crc) + ", the file has " +
                                             std::to_string(mb.header_crc)));
 
-  for (auto& r : index.records) {
-    if (r.live())
-      inv.live.push_back(r);
-    else
-      expunged_uids.push_back(r.uid);
-  }
+  inv.live = std::move(walked.live);
+  expunged_uids.insert(expunged_uids.end(), walked.expunged.begin(), walked.expunged.end());
+  walked = WalkedIndex{};
   std::sort(expunged_uids.begin(), expunged_uids.end());
   expunged_uids.erase(std::unique(expunged_uids.begin(), expunged_uids.end()), expunged_uids.end());
 
+  // The live UIDs, to look files up in: the records themselves when the index is in UID order
+  // (Cyrus writes it so), a sorted copy only for a damaged one.
+  const bool ascending = std::is_sorted(inv.live.begin(), inv.live.end(),
+                                        [](const IndexRecord& a, const IndexRecord& b) { return a.uid < b.uid; });
   std::vector<std::uint32_t> live_uids;
-  live_uids.reserve(inv.live.size());
+  if (!ascending) {
+    live_uids.reserve(inv.live.size());
+    for (const auto& r : inv.live) live_uids.push_back(r.uid);
+    std::sort(live_uids.begin(), live_uids.end());
+  }
+  auto is_live = [&](std::uint32_t uid) {
+    if (!ascending) return std::binary_search(live_uids.begin(), live_uids.end(), uid);
+    auto it = std::lower_bound(inv.live.begin(), inv.live.end(), uid,
+                               [](const IndexRecord& r, std::uint32_t u) { return r.uid < u; });
+    return it != inv.live.end() && it->uid == uid;
+  };
   for (const auto& r : inv.live) {
     inv.bytes += r.size;
-    live_uids.push_back(r.uid);
     const bool archived = r.system_flags & sysflag::archived;
     const bool present = archived ? std::binary_search(archived_files.begin(), archived_files.end(), r.uid) ||
                                         std::binary_search(files.begin(), files.end(), r.uid)
@@ -274,9 +335,8 @@ MailboxInventory read_inventory(const MailboxRef& mb, const SeenState& seen) {
                                                    : "the index lists a live message but its file is missing"));
     }
   }
-  std::sort(live_uids.begin(), live_uids.end());
   for (std::uint32_t uid : files) {
-    if (std::binary_search(live_uids.begin(), live_uids.end(), uid)) {
+    if (is_live(uid)) {
       ++inv.listed_files;
       continue;
     }
@@ -291,7 +351,7 @@ MailboxInventory read_inventory(const MailboxRef& mb, const SeenState& seen) {
   }
 
   for (std::uint32_t uid : archived_files)
-    if (std::binary_search(live_uids.begin(), live_uids.end(), uid)) ++inv.listed_files;
+    if (is_live(uid)) ++inv.listed_files;
   apply_seen(mb, inv, seen, dir);
   inv.live_count = inv.live.size();
   return inv;
@@ -327,15 +387,15 @@ LiveRecords reload_live_records(const MailboxRef& mb, const SeenState& seen, con
     out.error = index_file.message;
     return out;
   }
-  auto parsed = parse_cyrus_index(index_file.file.bytes(), index_path.string());
+  WalkedIndex walked;
+  auto parsed = walk_live_records(index_file.file, index_path, walked, planned.live_count);
   if (!parsed) {
     out.error = index_path.string() + ": " + parsed.error().message;
     return out;
   }
   MailboxInventory again;  // apply_seen works on an inventory
   again.header = parsed.value().header;
-  for (const auto& r : parsed.value().records)
-    if (r.live()) again.live.push_back(r);
+  again.live = std::move(walked.live);
   const IndexHeader& was = planned.header;
   if (again.header.uidvalidity != was.uidvalidity || again.header.last_uid != was.last_uid ||
       again.header.num_records != was.num_records || again.live.size() != planned.live_count) {
