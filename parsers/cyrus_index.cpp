@@ -180,6 +180,34 @@ const RecordLayout& pick_v19_wide_layout(Bytes data, std::size_t start, std::siz
   return record_v16_v19;
 }
 
+// One record's fields at the places `r` gives (a field the version lacks keeps its default).
+IndexRecord decode_record(Bytes rec, const RecordLayout& r, std::uint32_t minor, const IndexHeader& h) {
+  IndexRecord out;
+  out.uid = load_be32(rec, 0);
+  if (r.internaldate >= 0) {
+    const auto at = static_cast<std::size_t>(r.internaldate);
+    out.internaldate = r.times_ns ? seconds_from(load_be64(rec, at), true) : load_be32(rec, at);
+  }
+  if (r.size >= 0) {
+    const auto at = static_cast<std::size_t>(r.size);
+    out.size = r.size_is_u64 ? load_be64(rec, at) : load_be32(rec, at);
+  }
+  if (r.header_size >= 0) out.header_size = load_be32(rec, static_cast<std::size_t>(r.header_size));
+  if (r.system_flags >= 0) out.system_flags = load_be32(rec, static_cast<std::size_t>(r.system_flags));
+  if (r.user_flags >= 0)
+    for (std::size_t w = 0; w < 4; ++w) out.user_flags[w] = load_be32(rec, static_cast<std::size_t>(r.user_flags) + 4 * w);
+  if (r.guid >= 0)
+    std::copy_n(reinterpret_cast<const std::uint8_t*>(rec.data()) + r.guid, out.guid.size(), out.guid.begin());
+  if (r.modseq >= 0) {
+    out.modseq = load_be64(rec, static_cast<std::size_t>(r.modseq));
+    // Cyrus 3.0 (reconstruct -V 8/9) wrote the modseq as a u32 into the high half of the
+    // u64 at 72 (seen in the real version9 test mailbox); a modseq above highestmodseq with
+    // a zero low word can only be that.
+    if (minor <= 9 && out.modseq > h.highestmodseq && (out.modseq & 0xffffffffu) == 0) out.modseq >>= 32;
+  }
+  return out;
+}
+
 Result<IndexWalk> walk_index_file(Bytes data, std::string_view file, bool check_ascending, const IndexRecordSink& sink,
                                   const IndexHeaderSink& on_header) {
   constexpr std::size_t base_header_size = 24;  // the fields every version has
@@ -255,29 +283,7 @@ Result<IndexWalk> walk_index_file(Bytes data, std::string_view file, bool check_
   for (std::size_t i = 0; i < usable; ++i) {
     const std::size_t offset = start_offset + i * static_cast<std::size_t>(record_size);
     const Bytes rec = data.substr(offset, record_size);
-    IndexRecord out;
-    out.uid = load_be32(rec, 0);
-    if (r.internaldate >= 0) {
-      const auto at = static_cast<std::size_t>(r.internaldate);
-      out.internaldate = r.times_ns ? seconds_from(load_be64(rec, at), true) : load_be32(rec, at);
-    }
-    if (r.size >= 0) {
-      const auto at = static_cast<std::size_t>(r.size);
-      out.size = r.size_is_u64 ? load_be64(rec, at) : load_be32(rec, at);
-    }
-    if (r.header_size >= 0) out.header_size = load_be32(rec, static_cast<std::size_t>(r.header_size));
-    if (r.system_flags >= 0) out.system_flags = load_be32(rec, static_cast<std::size_t>(r.system_flags));
-    if (r.user_flags >= 0)
-      for (std::size_t w = 0; w < 4; ++w) out.user_flags[w] = load_be32(rec, static_cast<std::size_t>(r.user_flags) + 4 * w);
-    if (r.guid >= 0)
-      std::copy_n(reinterpret_cast<const std::uint8_t*>(rec.data()) + r.guid, out.guid.size(), out.guid.begin());
-    if (r.modseq >= 0) {
-      out.modseq = load_be64(rec, static_cast<std::size_t>(r.modseq));
-      // Cyrus 3.0 (reconstruct -V 8/9) wrote the modseq as a u32 into the high half of the
-      // u64 at 72 (seen in the real version9 test mailbox); a modseq above highestmodseq with
-      // a zero low word can only be that.
-      if (minor <= 9 && out.modseq > h.highestmodseq && (out.modseq & 0xffffffffu) == 0) out.modseq >>= 32;
-    }
+    IndexRecord out = decode_record(rec, r, minor, h);
     if (r.crc >= 0 && !record_crc_matches(rec, r.crc)) {
       out.crc_ok = false;
       add_problem(idx, IndexProblem::Kind::record_crc_mismatch, offset, out.uid, "record CRC32 does not match");

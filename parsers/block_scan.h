@@ -1,0 +1,23 @@
+#pragma once
+// The checker's scan of one block of a chunk (parsers/message_check.cpp). One pass over the
+// block finds what does not depend on lines: every LF (its offset goes to `lf`), NUL bytes, and
+// CRs not followed by an LF. A CR in the block's last byte is left
+// out: what follows it is in the next block or chunk. SSE2 (every x86-64) compares 64 bytes per
+// step, the CR test against the same bytes shifted by one; a step holds no NUL and no bare CR
+// nearly always, so it costs a few instructions plus one store per LF.
+#include <cstddef>
+#include <cstdint>
+
+namespace cyrconv {
+
+struct BlockScan {
+  std::uint64_t nul = 0, bare_cr = 0;
+  const char* first_nul = nullptr;
+  const char* first_bare_cr = nullptr;
+  std::size_t lf_count = 0;
+};
+
+// `lf` must hold one slot per byte of [p, end).
+BlockScan scan_block(const char* p, const char* end, std::uint32_t* lf);
+
+}  // namespace cyrconv
