@@ -54,7 +54,7 @@ void FolderConversion::commit(bool lines_lost) {
   done.uidvalidity = uidvalidity;
   done.source_uidnext = source_uidnext;
   done.target_uidnext = uidnext;
-  done.manifest_lines = earlier_lines.size() + new_items;
+  done.manifest_lines = earlier_kept.size() + new_items;
   done.output = (mbox_format ? fo.mbox_file : fo.maildir).lexically_relative(user.root).string();
   done.uniqueid = source.unique_id;
   if (opt.sync == SyncPolicy::folder) {

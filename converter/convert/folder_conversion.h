@@ -11,6 +11,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <memory>
 #include <string>
 #include <utility>
@@ -89,7 +90,11 @@ struct FolderConversion {
   std::uint32_t uidnext = 0;
   FolderKeywords kw;
   bool keywords_changed = false;
-  std::vector<std::string> earlier_lines;  // the manifest's first part, in order
+  // The manifest's first part, in order: earlier line numbers, and the lines whose flags changed
+  // (by line number, ascending). The others are read again from the earlier manifest when written,
+  // so memory holds 8 bytes per earlier message, not its line.
+  std::vector<std::size_t> earlier_kept;
+  std::vector<std::pair<std::size_t, std::string>> earlier_changed;
   bool anything_changed = true;
   std::set<std::uint32_t> missing;         // live records whose file is missing
   std::vector<std::pair<std::size_t, std::size_t>> cuts;  // UID ranges as item index ranges
@@ -109,7 +114,7 @@ struct FolderConversion {
   void assign_target_uids();
   void choose_keywords();
   void carry_earlier_lines();
-  std::string carried_line(std::size_t k, const Item& item);
+  std::optional<std::string> carried_line(std::size_t k, const Item& item);  // nullopt: line k as it is
   void rename_for_flags(ManifestRecord& rec, const Item& item, const std::filesystem::path& file, const FlagState& was,
                         const FlagState& now);
   void drop_preparation();

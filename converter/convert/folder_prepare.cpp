@@ -240,24 +240,28 @@ void FolderConversion::read_target_state() {
 }
 
 void FolderConversion::match_earlier_lines() {
-  std::map<std::uint32_t, std::vector<std::size_t>> earlier_of_uid;  // source UID -> manifest lines
-  for (std::size_t k = 0; k < earlier.records.size(); ++k) earlier_of_uid[earlier.records[k].source_uid].push_back(k);
+  // (source UID, line) sorted: the lines of one UID in manifest order, 8 bytes a line. The n-th
+  // item of a UID takes the n-th line of it (`taken` counts per UID at its first line's slot).
+  std::vector<std::pair<std::uint32_t, std::uint32_t>> of_uid(earlier.records.size());
+  for (std::size_t k = 0; k < of_uid.size(); ++k)
+    of_uid[k] = {earlier.source_uid(k), static_cast<std::uint32_t>(k)};
+  std::sort(of_uid.begin(), of_uid.end());
+  std::vector<std::uint32_t> taken(of_uid.size(), 0);
   dropped.assign(earlier.records.size(), 0);
   item_of_line.assign(earlier.records.size(), -1);
-  {
-    std::map<std::uint32_t, std::size_t> seen;
-    for (std::size_t i = 0; i < items.size(); ++i) {
-      auto it = earlier_of_uid.find(items[i].source_uid);
-      if (it == earlier_of_uid.end()) continue;
-      const std::size_t n = seen[items[i].source_uid]++;
-      if (n >= it->second.size()) continue;
-      const std::size_t k = it->second[n];
-      if (converted_before(earlier.records[k])) {
-        items[i].earlier = static_cast<std::ptrdiff_t>(k);
-        item_of_line[k] = static_cast<std::ptrdiff_t>(i);
-      } else {
-        dropped[k] = 1;
-      }
+  for (std::size_t i = 0; i < items.size(); ++i) {
+    const std::uint32_t uid = items[i].source_uid;
+    const auto first = std::lower_bound(of_uid.begin(), of_uid.end(), std::pair<std::uint32_t, std::uint32_t>{uid, 0});
+    if (first == of_uid.end() || first->first != uid) continue;
+    const auto slot = static_cast<std::size_t>(first - of_uid.begin());
+    const std::size_t n = taken[slot]++;
+    if (slot + n >= of_uid.size() || of_uid[slot + n].first != uid) continue;
+    const std::size_t k = of_uid[slot + n].second;
+    if (converted_before(earlier.records[k])) {
+      items[i].earlier = static_cast<std::ptrdiff_t>(k);
+      item_of_line[k] = static_cast<std::ptrdiff_t>(i);
+    } else {
+      dropped[k] = 1;
     }
   }
 }
@@ -324,7 +328,7 @@ void FolderConversion::carry_earlier_lines() {
     const ManifestRecord& rec = earlier.records[k];
     if (item_of_line[k] < 0) {
       if (converted_before(rec)) ++out.kept_not_in_source;
-      earlier_lines.push_back(earlier.lines[k]);
+      earlier_kept.push_back(k);
       continue;
     }
     const Item& item = items[static_cast<std::size_t>(item_of_line[k])];
@@ -340,11 +344,9 @@ void FolderConversion::carry_earlier_lines() {
       if (rec.disposition == "quarantined") ++out.count.earlier_quarantined;
     }
     progress.add(item.record ? item.record->size : 0, 1);
-    if (!item.record) {
-      earlier_lines.push_back(earlier.lines[k]);
-      continue;
-    }
-    earlier_lines.push_back(carried_line(k, item));
+    earlier_kept.push_back(k);
+    if (!item.record) continue;
+    if (auto line = carried_line(k, item)) earlier_changed.emplace_back(k, std::move(*line));
   }
   if (out.flags_not_applied && mbox_format)
     out.findings.push_back(make_finding(Finding::Severity::warning, "flags_not_applied", fo.mbox_file.string(), 0,
@@ -358,14 +360,14 @@ void FolderConversion::carry_earlier_lines() {
 }
 
 // Earlier line k, its flags following the source's when they changed there.
-std::string FolderConversion::carried_line(std::size_t k, const Item& item) {
+std::optional<std::string> FolderConversion::carried_line(std::size_t k, const Item& item) {
   ManifestRecord rec = earlier.records[k];
   FlagState was{system_flags_from_names(rec.flags), sorted(rec.keywords)};
   const std::vector<std::string> now_keywords = record_keywords(*item.record, inv);
   FlagState now{converted_system_flags(item.record->system_flags), sorted(now_keywords)};
-  if (was.system == now.system && was.keywords == now.keywords) return earlier.lines[k];
+  if (was.system == now.system && was.keywords == now.keywords) return std::nullopt;
   anything_changed = true;
-  if (!lead) return earlier.lines[k];  // range 0's shard renames and records it
+  if (!lead) return std::nullopt;  // range 0's shard renames and records it
   rec.flags = system_flag_names(now.system);
   rec.keywords = now_keywords;
   if (mbox_format || rec.disposition == "quarantined" || out.failed) {
@@ -472,8 +474,12 @@ void FolderConversion::open_output() {
       fail("output_failed", st.message, st.message);
     }
   }
-  for (const auto& line : earlier_lines)
-    if (!out.failed) (void)fo.manifest.write(line + "\n");
+  std::size_t changed = 0;
+  for (const std::size_t k : earlier_kept) {
+    if (out.failed) break;
+    const bool is_changed = changed < earlier_changed.size() && earlier_changed[changed].first == k;
+    (void)fo.manifest.write((is_changed ? earlier_changed[changed++].second : earlier.lines[k]) + "\n");
+  }
 }
 
 // UID ranges: a folder with more new messages than --split-bytes / --split-messages is cut into

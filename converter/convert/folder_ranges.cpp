@@ -128,7 +128,7 @@ void FolderConversion::commit_plan_part(std::size_t k) {
     part.done.uidvalidity = uidvalidity;
     part.done.source_uidnext = source_uidnext;
     part.done.target_uidnext = uidnext;
-    part.done.manifest_lines = earlier_lines.size() + new_items;
+    part.done.manifest_lines = earlier_kept.size() + new_items;
     part.done.output = (mbox_format ? fo.mbox_file : fo.maildir).lexically_relative(user.root).string();
     part.done.uniqueid = source.unique_id;
   }
