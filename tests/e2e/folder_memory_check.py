@@ -41,10 +41,8 @@ NOT_YET_BOUNDED = {
     "convert maildir": "converter/convert/convert.cpp: per-message items, decisions and report entries of a folder",
     "convert mbox": "converter/convert/convert.cpp: per-message items, decisions and report entries of a folder",
     "convert zimbra-tgz": "converter/zimbra/convert_zimbra.cpp: per-message state of a user's archive",
-    "incremental convert mbox": "converter/convert/convert.cpp: a map of the earlier manifest's UIDs and a copy "
-                                "of every earlier line",
-    "incremental convert maildir": "converter/convert/convert.cpp: a map of the earlier manifest's UIDs, a copy of "
-                                   "every earlier line, the uidlist's text",
+    "incremental convert mbox": "converter/convert/: per-message items of a folder (as convert mbox)",
+    "incremental convert maildir": "converter/convert/: per-message items of a folder, the uidlist's text",
 }
 NEW_MESSAGES = 5
 problems = []
