@@ -28,14 +28,15 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One message file to read: a live record or an orphan.
+// One message file to read: a live record or an orphan. 16 bytes: a folder of a million
+// messages holds a million of them.
 struct Job {
-  std::size_t folder = 0;
+  std::uint32_t folder = 0;
   std::uint32_t uid = 0;
-  std::size_t record = 0;  // index into the folder's live records; npos for orphans
-  bool duplicate = false;  // same UID as an earlier record: not read again
+  std::uint32_t record = 0;  // index into the folder's live records; no_record for orphans
+  bool duplicate = false;    // same UID as an earlier record: not read again
 };
-constexpr std::size_t no_record = static_cast<std::size_t>(-1);
+constexpr std::uint32_t no_record = static_cast<std::uint32_t>(-1);
 
 struct JobResult {
   bool read = false;
@@ -118,14 +119,11 @@ void AuditRun::list_jobs(std::size_t first, std::size_t last) {
       if (fd.kind == "orphan_message_file") orphans[f].push_back(fd.uid);
     }
     std::sort(missing[f].begin(), missing[f].end());
-    std::set<std::uint32_t> seen_uids;
     const std::size_t folder_start = jobs.size();
-    for (std::size_t r = 0; r < inv[f].live.size(); ++r) {
-      const std::uint32_t uid = inv[f].live[r].uid;
-      const bool dup = !seen_uids.insert(uid).second;
-      jobs.push_back(Job{f, uid, r, dup});
-    }
-    for (std::uint32_t uid : orphans[f]) jobs.push_back(Job{f, uid, no_record, false});
+    const auto folder = static_cast<std::uint32_t>(f);
+    for (std::size_t r = 0; r < inv[f].live.size(); ++r)
+      jobs.push_back(Job{folder, inv[f].live[r].uid, static_cast<std::uint32_t>(r), false});
+    for (std::uint32_t uid : orphans[f]) jobs.push_back(Job{folder, uid, no_record, false});
     // The report's order, which is also convert's (UID order, a damaged index's disorder
     // aside; then the orphans): entries leave for the log as they come, never to be sorted.
     std::stable_sort(jobs.begin() + static_cast<std::ptrdiff_t>(folder_start), jobs.end(),
@@ -133,6 +131,10 @@ void AuditRun::list_jobs(std::size_t first, std::size_t last) {
                        const bool ao = a.record == no_record, bo = b.record == no_record;
                        return ao != bo ? !ao : a.uid < b.uid;
                      });
+    // A record whose UID an earlier record has (the sort is stable: index order within a UID).
+    for (std::size_t j = folder_start + 1; j < jobs.size(); ++j)
+      jobs[j].duplicate =
+          jobs[j].record != no_record && jobs[j - 1].record != no_record && jobs[j].uid == jobs[j - 1].uid;
   }
 }
 
