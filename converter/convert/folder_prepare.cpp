@@ -463,11 +463,14 @@ void FolderConversion::open_output() {
     const fs::path mbox_base = fo.mbox_file;
     std::string error;
     const bool have_mbox = incremental && mbox_format && fs::exists(mbox_base);
-    std::set<std::uint32_t> new_uids;  // listed already if an interrupted run of this addition got that far
+    // Listed already if an interrupted run of this addition got that far; only an incremental
+    // Maildir run's uidlist needs them (a set of every UID would cost ~40 bytes a message).
+    const bool extends_uidlist = incremental && !uidlist_text.empty();
+    std::set<std::uint32_t> new_uids;
     for (const auto& item : items)
-      if (item.earlier < 0) new_uids.insert(item.target_uid);
+      if (extends_uidlist && item.earlier < 0) new_uids.insert(item.target_uid);
     if (auto st = fo.open(uidvalidity, uidnext, kw, keywords_changed && lead,
-                          incremental && !uidlist_text.empty() ? &uidlist_text : nullptr, new_uids,
+                          extends_uidlist ? &uidlist_text : nullptr, new_uids,
                           have_mbox && lead ? &mbox_base : nullptr, w);
         !st) {
       run.note(st);
