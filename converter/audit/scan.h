@@ -1,7 +1,6 @@
 #pragma once
 // `cyrconv scan`: discover and inventory a copied store, and summarise it per user.
 #include "converter/source/discover.h"
-#include "converter/plan/display_name.h"  // display_folder_name, for includers from before it moved
 #include "writers/report_model.h"
 
 namespace cyrconv {

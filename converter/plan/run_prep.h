@@ -1,7 +1,8 @@
 #pragma once
 // One run preparation for the subcommands that convert or check a whole store (convert,
-// convert --format zimbra-tgz; verify and audit can call it too): discover -> select the users'
-// folders -> read their seen state and subscriptions -> inventory -> plan names -> folder jobs.
+// convert --format zimbra-tgz, verify; audit selects no users and names nothing): discover ->
+// select the users' folders -> read their seen state and subscriptions -> inventory -> plan
+// names -> folder jobs.
 // Plain data out; nothing is written.
 #include <cstdint>
 #include <filesystem>

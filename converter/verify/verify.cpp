@@ -13,10 +13,11 @@
 #include <chrono>
 #include <set>
 
-#include "converter/audit/scan.h"
+#include "converter/plan/display_name.h"
 #include "converter/cli/progress.h"
 #include "converter/follow/follow_source.h"
 #include "converter/plan/output_layout.h"
+#include "converter/plan/run_prep.h"
 #include "converter/source/mailbox_error.h"
 #include "converter/verify/verify_folder.h"
 
@@ -27,12 +28,10 @@ namespace {
 using namespace verify;
 
 // The source side, as convert planned it.
-struct SourceSide {
-  Discovery disc;
-  std::vector<const MailboxRef*> selected;
-  SourceStates states;
-  std::vector<MailboxInventory> inv;  // per selected folder
-};
+// The source as convert prepared it (converter/plan/run_prep.h): discovery, the users' folders,
+// their states and inventories (mail folders keep only their summary until they are verified),
+// and the names.
+using SourceSide = RunPreparation;
 
 VerifyReport fatal(VerifyReport& report, const VerifyOptions& opt, std::string kind, std::string detail) {
   report.findings.push_back(Finding{Finding::Severity::error, std::move(kind), opt.out.string(), 0, 0, std::move(detail)});
@@ -49,23 +48,6 @@ VerifyReport start_report(const SourceInputs& inputs, const VerifyOptions& opt) 
   for (const auto& [name, dir] : inputs.partitions) report.inputs.push_back("partition " + name + "=" + dir.string());
   if (inputs.config_dir) report.inputs.push_back("config=" + inputs.config_dir->string());
   return report;
-}
-
-// Discover, select as convert selects, read the states, take each folder's inventory. Mail
-// folders keep only their summary until they are verified (then their records are read again):
-// memory holds the folders in progress, not the store.
-void read_source_side(const SourceInputs& inputs, const VerifyOptions& opt, SourceSide& s) {
-  s.disc = discover(inputs, opt.io_depth);
-  const std::set<std::string> wanted(opt.users.begin(), opt.users.end());
-  for (const auto& mb : s.disc.mailboxes)
-    if (selected_for_conversion(mb, wanted)) s.selected.push_back(&mb);
-  if (s.selected.empty()) return;
-  s.states = load_source_states(inputs, s.selected, opt.io_depth);
-  s.inv.resize(s.selected.size());
-  for_each_io(opt.io_depth, s.selected.size(), [&](std::size_t i) {
-    s.inv[i] = inventory_mailbox(*s.selected[i], s.states.seen_for(*s.selected[i]));
-    if (s.selected[i]->kind == MailboxKind::email) std::vector<IndexRecord>().swap(s.inv[i].live);
-  });
 }
 
 // Output format: given, or whichever tree the users' output roots hold. Empty: `why` says.
@@ -314,10 +296,12 @@ VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& opt) {
   VerifyReport report = start_report(inputs, opt);
 
   // Source side, as convert planned it: discover, inventory, names.
-  SourceSide source;
-  read_source_side(inputs, opt, source);
+  const SourceSide source = prepare_run(inputs, RunPrepOptions{.users = opt.users,
+                                                                .profile = opt.profile,
+                                                                .rename_map = &opt.rename_map,
+                                                                .io_depth = opt.io_depth});
   if (source.selected.empty()) return fatal(report, opt, "no_source_folders", "no folder to verify was found in the source");
-  const NamePlan plan = plan_names(source.selected, source.inv, opt.profile, opt.rename_map, source.disc.caret);
+  const NamePlan& plan = source.plan;
   for (const auto& e : plan.rename_map_errors) report.findings.push_back(error("rename_map_refused", "", 0, e));
   for (const auto& e : plan.naming_errors) report.findings.push_back(error("naming_refused", "", 0, e));
   if (plan.refused()) return fatal(report, opt, "naming_refused", "target names cannot be recomputed; nothing verified");
