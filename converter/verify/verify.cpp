@@ -27,7 +27,6 @@ namespace {
 
 using namespace verify;
 
-// The source side, as convert planned it.
 // The source as convert prepared it (converter/plan/run_prep.h): discovery, the users' folders,
 // their states and inventories (mail folders keep only their summary until they are verified),
 // and the names.
