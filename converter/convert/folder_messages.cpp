@@ -1,7 +1,6 @@
 // The message pass of one UID range of a folder: each message file read once, checked and
 // encoded in the same pass, then written, repaired (original kept), quarantined or accounted as
 // missing; one manifest line and one report entry each.
-#include <sys/stat.h>
 
 #include "converter/convert/folder_conversion.h"
 #include "converter/source/inventory.h"
@@ -78,26 +77,13 @@ void FolderConversion::convert_range(std::size_t begin, std::size_t end, RangeOu
 
 // The manifest entry's source side: UIDs, file, flags, date, keywords.
 void FolderConversion::describe_message(MessageWork& mw) {
-  const Item& item = mw.item;
-  const IndexRecord* r = mw.r = item.record;
-  mw.path = r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + ".");
-  ManifestEntry& me = mw.me;
-  me.uid = item.target_uid;
-  me.source_uid = item.source_uid;
-  me.source_file = mw.path.string();
-  if (r) {
-    mw.flags = converted_system_flags(r->system_flags);
-    mw.internaldate = r->internaldate;
-    if (r->date_origin != IndexRecord::DateOrigin::index) me.internaldate_source = to_string(r->date_origin);
-    me.size = r->size;
-    me.keywords = record_keywords(*r, inv);
-  } else {
-    // An orphan has no record: Cyrus set its file's mtime to the INTERNALDATE on append.
-    struct stat st {};
-    if (::lstat(mw.path.c_str(), &st) == 0) mw.internaldate = st.st_mtime;
-  }
-  me.flags = system_flag_names(mw.flags);
-  me.internaldate = mw.internaldate;
+  mw.r = mw.item.record;
+  mw.me.uid = mw.item.target_uid;
+  mw.me.source_uid = mw.item.source_uid;
+  SourceMessage sm = describe_source_message(source, inv, mw.r, mw.item.source_uid, mw.me);
+  mw.path = std::move(sm.path);
+  mw.flags = sm.flags;
+  mw.internaldate = sm.internaldate;
 }
 
 void FolderConversion::convert_message(MessageWork& mw, bool count_progress) {

@@ -9,8 +9,10 @@
 #include <vector>
 
 #include "converter/plan/message_policy.h"
+#include "converter/source/inventory.h"
 #include "converter/source/prefetch.h"
 #include "parsers/message_check.h"
+#include "writers/manifest.h"
 #include "writers/output_file.h"
 #include "writers/report_model.h"
 
@@ -21,6 +23,17 @@ inline constexpr std::size_t read_buffer_size = 256 * 1024;
 
 // Per-thread reusable state of a message pass: no heap work per message once warm. `encoded`
 // and `message_file` are the writing passes' (audit writes nothing).
+// A source message as convert and zimbra-tgz describe it before reading it: its file, and (into
+// `me`) the file, flags, INTERNALDATE, size and keywords its record gives. An orphan (`r` null)
+// takes its INTERNALDATE from the file's mtime, which Cyrus set to it on append.
+struct SourceMessage {
+  std::filesystem::path path;
+  std::uint32_t flags = 0;
+  std::int64_t internaldate = 0;
+};
+SourceMessage describe_source_message(const MailboxRef& source, const MailboxInventory& inv, const IndexRecord* r,
+                                      std::uint32_t source_uid, ManifestEntry& me);
+
 struct Worker {
   explicit Worker(MessageCheckOptions o) : checker(o), buffer(read_buffer_size) {}
   MessageChecker checker;

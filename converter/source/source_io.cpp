@@ -155,34 +155,39 @@ SourceHead read_source_head(const std::filesystem::path& path, std::size_t max) 
   return h;
 }
 
-DirListing list_directory(const std::filesystem::path& dir) {
-  DirListing out;
+std::string for_each_directory_entry(const std::filesystem::path& dir,
+                                    const std::function<void(std::string_view, DirEntry::Type)>& fn) {
   const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
   DIR* d = fd >= 0 ? fdopendir(fd) : nullptr;
   if (!d) {
-    out.error = dir.string() + ": cannot list directory: " + std::strerror(errno);
+    std::string error = dir.string() + ": cannot list directory: " + std::strerror(errno);
     if (fd >= 0) ::close(fd);
-    return out;
+    return error;
   }
   while (dirent* e = readdir(d)) {
-    std::string_view name = e->d_name;
+    const std::string_view name = e->d_name;
     if (name == "." || name == "..") continue;
-    DirEntry entry;
-    entry.name = std::string(name);
     unsigned char t = e->d_type;
     if (t == DT_UNKNOWN) {
       struct stat st {};
-      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) {
+      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0)
         t = S_ISREG(st.st_mode) ? DT_REG : S_ISDIR(st.st_mode) ? DT_DIR : S_ISLNK(st.st_mode) ? DT_LNK : DT_FIFO;
-      }
     }
-    entry.type = t == DT_REG   ? DirEntry::Type::file
-                 : t == DT_DIR ? DirEntry::Type::directory
-                 : t == DT_LNK ? DirEntry::Type::symlink
-                               : DirEntry::Type::other;
-    out.entries.push_back(std::move(entry));
+    fn(name, t == DT_REG   ? DirEntry::Type::file
+             : t == DT_DIR ? DirEntry::Type::directory
+             : t == DT_LNK ? DirEntry::Type::symlink
+                           : DirEntry::Type::other);
   }
   closedir(d);
+  return {};
+}
+
+DirListing list_directory(const std::filesystem::path& dir) {
+  DirListing out;
+  out.error = for_each_directory_entry(dir, [&out](std::string_view name, DirEntry::Type type) {
+    out.entries.push_back(DirEntry{std::string(name), type});
+  });
+  if (!out.error.empty()) return out;
   std::sort(out.entries.begin(), out.entries.end(),
             [](const DirEntry& a, const DirEntry& b) { return a.name < b.name; });
   return out;

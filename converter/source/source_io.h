@@ -87,6 +87,9 @@ struct DirListing {
   std::string error;
 };
 DirListing list_directory(const std::filesystem::path& dir);
+// The same walk without keeping anything: `fn` sees each entry in directory order. "" or the error.
+std::string for_each_directory_entry(const std::filesystem::path& dir,
+                                     const std::function<void(std::string_view, DirEntry::Type)>& fn);
 
 bool is_directory_no_follow(const std::filesystem::path& path);
 

@@ -10,6 +10,7 @@
 #include <cstring>
 #include <functional>
 
+#include "converter/source/source_io.h"
 #include "converter/verify/output_reader.h"
 
 namespace cyrconv::verify {
@@ -101,27 +102,13 @@ std::string UidlistIndex::base(const Entry& e) const {
 }
 
 std::string CurListing::list(const std::filesystem::path& dir) {
-  const int fd = ::open(dir.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  DIR* d = fd >= 0 ? fdopendir(fd) : nullptr;
-  if (!d) {
-    std::string error = dir.string() + ": cannot list directory: " + std::strerror(errno);
-    if (fd >= 0) ::close(fd);
-    return error;
-  }
-  while (dirent* e = readdir(d)) {
-    const std::string_view name = e->d_name;
-    if (name == "." || name == "..") continue;
-    unsigned char t = e->d_type;
-    if (t == DT_UNKNOWN) {
-      struct stat st {};
-      if (fstatat(dirfd(d), e->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0) t = S_ISREG(st.st_mode) ? DT_REG : DT_UNKNOWN;
-    }
-    if (t != DT_REG) continue;
+  std::string error = for_each_directory_entry(dir, [this](std::string_view name, DirEntry::Type type) {
+    if (type != DirEntry::Type::file) return;
     const std::string_view base = name.substr(0, name.find(':'));
     entries_.push_back(Entry{base_hash(base), names_.append(name), static_cast<std::uint32_t>(name.size()),
                              static_cast<std::uint32_t>(base.size())});
-  }
-  closedir(d);
+  });
+  if (!error.empty()) return error;
   // By hash, and within one hash by name; of equal bases only the first name stays.
   std::sort(entries_.begin(), entries_.end(), [&](const Entry& a, const Entry& b) {
     if (a.hash != b.hash) return a.hash < b.hash;

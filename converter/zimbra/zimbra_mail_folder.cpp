@@ -1,7 +1,6 @@
 // One mail folder (or the recovery folder of a folder's orphan files) into the user's archive:
 // each message file read once into a scratch file (checked, SHA-1 and Message-ID in the same
 // pass), then a tar entry, repaired, quarantined, or accounted as missing; its manifest line.
-#include <sys/stat.h>
 
 #include <set>
 
@@ -114,23 +113,11 @@ struct FolderRun {
   }
 
   void describe(ZimbraMessage& zm) {
-    const IndexRecord* r = zm.r;
-    zm.path = r ? message_file_path(source, *r) : source.dir / (std::to_string(zm.item.source_uid) + ".");
-    ManifestEntry& me = zm.me;
-    me.uid = zm.item.target_uid;
-    me.source_file = zm.path.string();
-    if (r) {
-      zm.flags = converted_system_flags(r->system_flags);
-      zm.internaldate = r->internaldate;
-      if (r->date_origin != IndexRecord::DateOrigin::index) me.internaldate_source = to_string(r->date_origin);
-      me.size = r->size;
-      me.keywords = record_keywords(*r, inv);
-    } else {
-      struct stat st {};  // an orphan: Cyrus set its file's mtime to the INTERNALDATE on append
-      if (::lstat(zm.path.c_str(), &st) == 0) zm.internaldate = st.st_mtime;
-    }
-    me.flags = system_flag_names(zm.flags);
-    me.internaldate = zm.internaldate;
+    zm.me.uid = zm.item.target_uid;
+    SourceMessage sm = describe_source_message(source, inv, zm.r, zm.item.source_uid, zm.me);
+    zm.path = std::move(sm.path);
+    zm.flags = sm.flags;
+    zm.internaldate = sm.internaldate;
   }
 
   void finish_message(ZimbraMessage& zm, const AuditMessage* m) {
