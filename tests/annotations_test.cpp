@@ -113,7 +113,7 @@ TEST_CASE("annotations: 32-bit and 64-bit big-endian hosts, records without mods
   }
 }
 
-TEST_CASE("annotations: a deleted entry keeps no value; bad records are named and the rest still read") {
+TEST_CASE("annotations: a deleted entry keeps no value, bad records are named and the rest still read") {
   auto d = parse_annotation_record(key_of("id", "/comment", ""), value_of("stale", 8, false, 5, 1), "a");
   REQUIRE(d.ok());
   CHECK(d.value().deleted);

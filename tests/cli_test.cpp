@@ -52,7 +52,7 @@ TEST_CASE("cli: convert requires --format and --out") {
   CHECK(lines(bad.out) == 1);
 }
 
-TEST_CASE("cli: plan needs --shards and --out; report merge needs --plan, --out and reports") {
+TEST_CASE("cli: plan needs --shards and --out, report merge needs --plan, --out and reports") {
   cyrconv::test::TempDir tmp;
   for (const std::string& args : std::vector<std::string>{"plan --spool " + tmp.path.string(), "plan --shards 0 --out x --spool " + tmp.path.string(),
                                  "report", "report merge --out x a.json", "report merge --plan p --out x"}) {
@@ -81,7 +81,7 @@ TEST_CASE("cli: scan refuses missing inputs with status 3") {
   CHECK(bad.out.find("NAME=DIR") != std::string::npos);
 }
 
-TEST_CASE("cli: --imapd-conf gives the store through --root; options given as well win") {
+TEST_CASE("cli: --imapd-conf gives the store through --root, options given as well win") {
   namespace fs = std::filesystem;
   cyrconv::test::TempDir tmp;
   const fs::path fixture = cyrconv::test::fixtures_dir() / "cyrus36-dotsep";

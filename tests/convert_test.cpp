@@ -113,7 +113,7 @@ TEST_CASE("convert: every damaged spool is converted as audit predicted, nothing
   }
 }
 
-TEST_CASE("convert --on-corrupt=fail stops only the damaged folder; quarantine keeps repairs out") {
+TEST_CASE("convert --on-corrupt=fail stops only the damaged folder, quarantine keeps repairs out") {
   test::TempDir tmp;
   const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
                           (tmp.path / "damaged").string() + " --only size_mismatch --only bare_lf --fixture " +

@@ -58,7 +58,7 @@ TEST_CASE("convert zimbra-tgz: every message accounted for, one archive and one 
     CHECK(e.path().filename().string().find("cyrconv-tmp") == std::string::npos);
 }
 
-TEST_CASE("convert zimbra-tgz re-run: the same snapshot leaves the archive as it is; another snapshot's is never replaced") {
+TEST_CASE("convert zimbra-tgz re-run: the same snapshot leaves the archive as it is, another snapshot's is never replaced") {
   test::TempDir tmp;
   const fs::path spool = test::fixtures_dir() / "cyrus36-legacy" / "spool";
   const ConvertOptions opt = zimbra_options(tmp.path / "out");

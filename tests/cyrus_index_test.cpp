@@ -759,7 +759,7 @@ TEST_CASE("cyrus_index: unreadable files are refused with file and offset") {
   refused_at(synth_index(17, recs).substr(0, 100), 100);
 }
 
-TEST_CASE("cyrus_expunge: unsorted records are normal; the rest as cyrus.index") {
+TEST_CASE("cyrus_expunge: unsorted records are normal, the rest as cyrus.index") {
   auto recs = synth_records();
   std::swap(recs[0], recs[2]);  // expunge order, not UID order
   for (auto& r : recs) r.system_flags &= ~sysflag::expunged;

@@ -65,7 +65,7 @@ TEST_CASE("dlist: quoted escapes and literals with CRLF, LF and literal+") {
   CHECK(key_lit.value().string_at("K") == "v");
 }
 
-TEST_CASE("dlist: top-level atom and NIL; trailing bytes allowed") {
+TEST_CASE("dlist: top-level atom and NIL, trailing bytes allowed") {
   auto a = parse_dlist("hello\r\n", "t");
   REQUIRE(a.ok());
   CHECK(a.value().kind == DlistValue::Kind::string);

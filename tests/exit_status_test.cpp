@@ -18,7 +18,7 @@ std::string inputs() { return cyrconv::test::default_fixture_inputs() + " --quie
 
 }  // namespace
 
-TEST_CASE("exit status 0: every message written or repaired (original kept); a no-op re-run confirms it") {
+TEST_CASE("exit status 0: every message written or repaired (original kept), a no-op re-run confirms it") {
   TempDir tmp;
   const std::string out = " --out " + (tmp.path / "out").string();
   Run first = run_cyrconv("convert --format maildir " + inputs() + out);
@@ -120,7 +120,7 @@ TEST_CASE("convert --dry-run prints the plan and creates nothing") {
   CHECK(fs::is_empty(out));
 }
 
-TEST_CASE("cli: misspelled options get a suggestion; type errors name the type") {
+TEST_CASE("cli: misspelled options get a suggestion, type errors name the type") {
   Run user = run_cyrconv("convert --user alice --format maildir --out /tmp/x --spool /tmp");
   CHECK(user.status == 2);
   CHECK(user.out == "cyrconv: unknown option --user for convert: did you mean --users?\n");

@@ -277,7 +277,7 @@ TEST_CASE("folder naming: the same result twice and in any input order") {
   }
 }
 
-TEST_CASE("folder naming: overrides apply first; colliding overrides are refused") {
+TEST_CASE("folder naming: overrides apply first, colliding overrides are refused") {
   std::vector<FolderNameInput> in = {mail("user.fred"), mail("user.fred.A"), mail("user.fred.B"), mail("user.fred.B.kid")};
   auto o = name_folders(in, NamingProfile::dovecot, {{"user.fred.B", "A"}});
   CHECK(o.errors.empty());

@@ -111,7 +111,7 @@ TEST_CASE("follow_source: a folder holding mail the target received stays where 
   CHECK_FALSE(fs::exists(tmp.path / holding_dir_name));
 }
 
-TEST_CASE("follow_source: an expunged message moves with its manifest line; its uidlist line goes") {
+TEST_CASE("follow_source: an expunged message moves with its manifest line, its uidlist line goes") {
   TempDir tmp;
   earlier_folder(tmp.path);
   const FolderNameResult name = old_folder_name();

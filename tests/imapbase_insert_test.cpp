@@ -30,7 +30,7 @@ TEST_CASE("ImapbaseInserter: before the first X-UID field, at every chunk size")
   }
 }
 
-TEST_CASE("ImapbaseInserter: a segment without X-UID passes unchanged and says so; a failing sink stops it") {
+TEST_CASE("ImapbaseInserter: a segment without X-UID passes unchanged and says so, a failing sink stops it") {
   std::string got;
   ImapbaseInserter insert("X-IMAPbase: 1 2\n", [&](std::string_view b) {
     got.append(b);

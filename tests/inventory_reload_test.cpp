@@ -23,7 +23,7 @@ SourceInputs copied_fixture(const fs::path& to) {
 
 }  // namespace
 
-TEST_CASE("reload_live_records gives the records inventory gave, \\Seen applied; a changed index is an error") {
+TEST_CASE("reload_live_records gives the records inventory gave, \\Seen applied, a changed index is an error") {
   test::TempDir tmp;
   const SourceInputs in = copied_fixture(tmp.path / "store");
   const Discovery disc = discover(in);

@@ -51,7 +51,7 @@ bool same(const AuditMessage& a, const AuditMessage& b) {
 
 }  // namespace
 
-TEST_CASE("message log: an entry decodes to exactly what was encoded; a cut or padded one is refused") {
+TEST_CASE("message log: an entry decodes to exactly what was encoded, a cut or padded one is refused") {
   const AuditMessage m = sample(15);
   std::string bytes;
   encode_message(m, bytes);
@@ -102,7 +102,7 @@ TEST_CASE("message log: spans read back in order across block edges, spills from
   }
 }
 
-TEST_CASE("message log: a log that did not open keeps the entries in memory; a lost span is an error, not silence") {
+TEST_CASE("message log: a log that did not open keeps the entries in memory, a lost span is an error, not silence") {
   MessageLog closed;
   CHECK(closed.open("/nonexistent-dir/for/cyrconv") != "");
   std::vector<AuditMessage> pending{sample(1), sample(2)};

@@ -242,7 +242,7 @@ TEST_CASE("--owner: the command line refuses non-root, unreadable and malformed 
   CHECK(owner_of(out / "carl" / "Maildir").uid == 4201);
 }
 
-TEST_CASE("--owner FILE as root: every path of a mapped user's tree, every format; others stay root's 0700/0600") {
+TEST_CASE("--owner FILE as root: every path of a mapped user's tree, every format, others stay root's 0700/0600") {
   if (::geteuid() != 0) {
     MESSAGE("not root: --owner cannot be exercised; skipped");
     return;
@@ -272,7 +272,7 @@ TEST_CASE("--owner FILE as root: every path of a mapped user's tree, every forma
   }
 }
 
-TEST_CASE("--owner: files a later run writes get the owner; planted links, FIFOs and hard links are not followed") {
+TEST_CASE("--owner: files a later run writes get the owner, planted links, FIFOs and hard links are not followed") {
   if (::geteuid() != 0) {
     MESSAGE("not root: --owner cannot be exercised; skipped");
     return;

@@ -100,7 +100,7 @@ TEST_CASE("preflight: an output location that cannot be written is refused befor
   CHECK(fs::exists(tmp.path / "o" / "logs" / "convert.log"));
 }
 
-TEST_CASE("preflight: a uuid-layout store needs --config; a store without it gets one warning") {
+TEST_CASE("preflight: a uuid-layout store needs --config, a store without it gets one warning") {
   const fs::path fixtures = cyrconv::test::fixtures_dir();
   TempDir tmp;
   Run uuid = run_cyrconv("convert --format maildir --spool " + (fixtures / "cyrus36-default" / "spool").string() +

@@ -171,7 +171,7 @@ TEST_CASE("a uuid mailbox without header or index and without mailboxes.db becom
   CHECK(f->messages == message_files_in(victim));
 }
 
-TEST_CASE("verify's census: each file converted, expunged, left out or not verified; the rest is lost") {
+TEST_CASE("verify's census: each file converted, expunged, left out or not verified, the rest is lost") {
   SourceCensus census;
   census.dirs = {{"/s/a", {1, 2, 3, 4}}, {"/s/b", {1}}, {"/s/c", {1}}, {"/s/d", {7}}};
   census.files = 7;

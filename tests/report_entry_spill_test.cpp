@@ -113,7 +113,7 @@ TEST_CASE("shard report reader: only users[].folders[].messages go to the spill,
   CHECK(spill3.span(0).malformed.find("findings") != std::string::npos);
 }
 
-TEST_CASE("merged report streams out as one dump of the tree with its entries; split folders merged by UID") {
+TEST_CASE("merged report streams out as one dump of the tree with its entries, split folders merged by UID") {
   auto spill = std::make_shared<ReportEntrySpill>();
   MergedReport m;
   const auto add_span = [&](std::vector<std::uint64_t> uids) {

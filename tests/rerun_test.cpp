@@ -66,7 +66,7 @@ TEST_CASE("merge_flag_change: the source's changes are applied, the target's own
   CHECK(merge_flag_change(there, was, FlagState{0, was.keywords}).system == imapflag::answered);
 }
 
-TEST_CASE("journal files round-trip; an options change is described") {
+TEST_CASE("journal files round-trip, an options change is described") {
   test::TempDir tmp;
   const JournalOptions o{"maildir", "lf", "dovecot", "repair", false, false};
   REQUIRE(write_journal_options(tmp.path, o, false));

@@ -33,7 +33,7 @@ bool has_finding(const std::vector<Finding>& fs, const std::string& kind) {
 
 }  // namespace
 
-TEST_CASE("prepare_run: every user's folders selected, inventoried as summaries, named; DELETED ones only reported") {
+TEST_CASE("prepare_run: every user's folders selected, inventoried as summaries, named, DELETED ones only reported") {
   const fs::path fixture = test::fixtures_dir() / "cyrus36-default";
   RunPrepOptions opt;
   opt.block = 4096;
@@ -88,7 +88,7 @@ TEST_CASE("prepare_run: every user's folders selected, inventoried as summaries,
   }
 }
 
-TEST_CASE("prepare_run: --users selects one user, names an unknown one; guests get only the folders they convert") {
+TEST_CASE("prepare_run: --users selects one user, names an unknown one, guests get only the folders they convert") {
   const fs::path fixture = test::fixtures_dir() / "cyrus36-default";
   RunPrepOptions opt;
   opt.users = {"alice", "nobody"};

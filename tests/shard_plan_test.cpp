@@ -88,7 +88,7 @@ TEST_CASE("shard balance: deterministic whatever the input order") {
   for (const auto& s : a.shards) CHECK(s.bytes <= a.total_bytes() / 7 + largest);
 }
 
-TEST_CASE("shard balance: more shards than users leaves shards empty; one shard takes everything") {
+TEST_CASE("shard balance: more shards than users leaves shards empty, one shard takes everything") {
   const auto units = units_of({{"x", 5}, {"y", 30}, {"", 20}});
   const ShardPlan p = assemble_shard_plan(some_inputs(), "1", "fp", 3, units, 5);
   REQUIRE(p.shards.size() == 5);
@@ -150,7 +150,7 @@ TEST_CASE("shard plan: inputs must be the plan's, in any option order") {
   CHECK(plan_input_mismatch(p, moved).find("/mnt/spool") != std::string::npos);
 }
 
-TEST_CASE("shard choice: --shard, then SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX; 0-based, in range") {
+TEST_CASE("shard choice: --shard, then SLURM_ARRAY_TASK_ID, then JOB_COMPLETION_INDEX, 0-based, in range") {
   CHECK(choose_shard(std::string("2"), "1", "0", 4).index == 2);
   CHECK(choose_shard(std::nullopt, "1", "0", 4).index == 1);
   CHECK(choose_shard(std::nullopt, "1", "0", 4).source == "SLURM_ARRAY_TASK_ID");
@@ -249,7 +249,7 @@ ShardReportText shard_report(const ShardPlan& plan, std::size_t k, const std::st
 
 }  // namespace
 
-TEST_CASE("report merge: users sorted, totals added up, store findings once; refusals") {
+TEST_CASE("report merge: users sorted, totals added up, store findings once, refusals") {
   const ShardPlan plan =
       assemble_shard_plan(some_inputs(), "1", "fp", 9, units_of({{"zed", 50}, {"amy", 40}, {"bob", 30}, {"", 5}}), 3);
   std::vector<ShardReportText> reports;

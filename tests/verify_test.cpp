@@ -164,7 +164,7 @@ TEST_CASE("verify: a fresh Maildir and mbox conversion verifies clean") {
   }
 }
 
-TEST_CASE("verify: mbox --gzip output is read through zlib; a truncated .gz is reported") {
+TEST_CASE("verify: mbox --gzip output is read through zlib, a truncated .gz is reported") {
   test::TempDir tmp;
   ConvertOptions opt;
   opt.format = OutputFormat::mbox;
@@ -350,7 +350,7 @@ TEST_CASE("verify: each tampering with an mbox output is its own mismatch") {
   }
 }
 
-TEST_CASE("mbox reader: undoes quoting, renames, metadata and the separator; keeps both final-EOL digests") {
+TEST_CASE("mbox reader: undoes quoting, renames, metadata and the separator, keeps both final-EOL digests") {
   std::vector<MboxMessage> got;
   MboxReader reader([&](MboxMessage&& m) { got.push_back(std::move(m)); });
   const std::string mbox =

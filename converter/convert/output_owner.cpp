@@ -30,7 +30,7 @@ const std::vector<std::string> user_root_entries = {
     "Maildir",    "mail",     "calendars", "addressbooks", "manifests",      "quarantine",
     "journal",    "zimbra.tgz", "zimbra-flags.zmm", "sieve", ".dovecot.sieve", "acl.tsv",
     "dovecot-special-use.conf", "contacts", "zimbra-import.sh", "zimbra-expected.tsv",
-    "zimbra-archives.tsv"};
+    "zimbra-archives.tsv", "apply-keywords.sh"};
 
 std::optional<std::uint32_t> parse_id(std::string_view s) {
   if (s.empty() || s.size() > 10) return std::nullopt;

@@ -136,11 +136,11 @@ void commit_archive(UserRun& run, const ZimbraImportPlan& import, const std::vec
       run.stream_failed(c);
   }
   if (run.stream_status) {
-    if (auto c = write_zimbra_side_file(user.root, script_name, zimbra_import_script(import), run.sync(), 0755); !c)
+    if (auto c = write_zimbra_side_file(user.root, script_name, zimbra_import_script(import), run.sync(), 0600); !c)
       run.stream_failed(c);
   }
   if (run.stream_status) {
-    if (auto c = write_zimbra_side_file(user.root, expected_name, zimbra_expected_tsv(run.expected), run.sync(), 0644); !c)
+    if (auto c = write_zimbra_side_file(user.root, expected_name, zimbra_expected_tsv(run.expected), run.sync(), 0600); !c)
       run.stream_failed(c);
   }
   if (run.stream_status) {
