@@ -62,7 +62,7 @@ std::string manifest_of(const std::vector<std::pair<std::uint32_t, std::vector<s
     ManifestEntry e;
     e.uid = uid;
     e.keywords = keywords;
-    e.disposition = "written";
+    e.disposition = MessageDisposition::written;
     text += manifest_line(e, false);
   }
   return text;

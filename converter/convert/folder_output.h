@@ -85,23 +85,32 @@ struct FolderOutput {
   WriteStatus copy_earlier_mbox(const std::filesystem::path& earlier, std::uint32_t uidvalidity, std::uint32_t uidnext,
                                 Worker& w);
 
-  // Keeps the original bytes of a repaired or quarantined message, with the reason beside them.
-  WriteStatus keep_original(const std::filesystem::path& source, std::uint32_t uid, std::string_view label,
-                            const AuditMessage& m, Worker& w);
+  // Keeps the original bytes of a repaired or quarantined message (those read, in `kept`, or,
+  // when the file was not read, the source's), with the reason beside them.
+  WriteStatus keep_original(const std::filesystem::path& source, ScratchFile* kept, std::uint32_t uid,
+                            std::string_view label, const AuditMessage& m, Worker& w);
 
-  // Streams one message file into the output with `enc`; returns the check of the bytes read.
+  // One message written into the output as its bytes come: begin, feed each chunk (the worker's
+  // checker fed the same chunk first), end.
   struct Written {
-    SourceStream read;
-    MessageCheckResult check;
     std::uint64_t size = 0, vsize = 0;
     std::uint64_t renamed_headers = 0, quoted_lines = 0;
     std::uint64_t mbox_mark = 0;
     bool added_final_newline = false;
     WriteStatus write;
   };
-  Written stream_message(RangeOutput& ro, const std::filesystem::path& source, OutputEncoding enc, std::uint32_t uid,
-                         std::uint32_t flags, const std::vector<std::string>& keywords, const std::string& maildir_base,
-                         std::int64_t internaldate, Worker& w);
+  struct Streaming {
+    Written r;
+    MessageEncoder encoder;
+    std::string trailer;  // the encoder's header trailer (mbox metadata)
+    std::int64_t internaldate = 0;
+    bool first = true;
+  };
+  void begin_message(Streaming& s, RangeOutput& ro, OutputEncoding enc, std::uint32_t uid, std::uint32_t flags,
+                     const std::vector<std::string>& keywords, const std::string& maildir_base,
+                     std::int64_t internaldate, Worker& w);
+  void feed_message(Streaming& s, RangeOutput& ro, std::string_view chunk, Worker& w);
+  void end_message(Streaming& s, RangeOutput& ro, Worker& w);
 };
 
 // How a message is encoded for this run's format; `repair`: with the fixes its check asks for.
