@@ -17,6 +17,7 @@ ManifestRecord rec(std::uint32_t uid, std::vector<std::string> keywords, std::st
   ManifestRecord r;
   r.uid = uid;
   r.keywords = std::move(keywords);
+  r.kind = disposition_of(disposition);
   r.disposition = std::move(disposition);
   return r;
 }
