@@ -215,6 +215,7 @@ WriteStatus FolderConversion::commit_message(MessageWork& mw, const FolderOutput
   ManifestEntry& me = mw.me;
   if (!done.write) return done.write;
   if (fo.is_mbox()) {
+    if (auto st = ro.mbox->settle(); !st) return st;  // --gzip: into the compressed stream now
     ro.mbox_first = false;
     ++ro.mbox_committed;
     me.mbox_offset = done.mbox_mark;

@@ -51,9 +51,20 @@ WriteStatus FolderOutput::open(std::uint32_t uidvalidity, std::uint32_t uidnext,
   } else {
     if (auto st = make_directories(mbox_file.parent_path()); !st) return st;
     if (auto st = mbox.open(mbox_file.parent_path(), mbox_file.filename().string()); !st) return st;
+    writer = MboxWriter(&mbox);
     mbox_state = MboxFolderState{uidvalidity, uidnext ? uidnext - 1 : 0, kw.all_used};
     if (mbox_base) return copy_earlier_mbox(*mbox_base, uidvalidity, uidnext, w);
   }
+  return {};
+}
+
+WriteStatus FolderOutput::compress_as_written() {
+  if (mbox.bytes_written() != 0) return {};  // an earlier mbox copied first: compressed on commit
+  const fs::path gz = mbox_file.string() + ".gz";
+  if (auto st = mbox_gz.open(gz.parent_path(), gz.filename().string()); !st) return st;
+  if (auto st = mbox_pending.open(mbox_file.parent_path()); !st) return st;
+  writer = MboxWriter(&mbox_gz, &mbox_pending);
+  compressing = true;
   return {};
 }
 
@@ -140,24 +151,24 @@ void FolderOutput::feed_message(Streaming& s, RangeOutput& ro, std::string_view 
   if (!s.r.write) return;
   if (s.first && is_mbox()) {
     // The From_ line needs the envelope sender, which Cyrus put in the first Return-Path.
-    s.r.write = ro.mbox->write(mbox_from_line(envelope_sender_from_header(chunk), s.internaldate));
+    s.r.write = ro.mbox->write_message(mbox_from_line(envelope_sender_from_header(chunk), s.internaldate));
   }
   s.first = false;
   w.encoded.clear();
   s.encoder.encode(chunk, w.encoded, w.checker.line_ends());
-  if (s.r.write) s.r.write = is_mbox() ? ro.mbox->write(w.encoded) : w.message_file.write(w.encoded);
+  if (s.r.write) s.r.write = is_mbox() ? ro.mbox->write_message(w.encoded) : w.message_file.write(w.encoded);
 }
 
 void FolderOutput::end_message(Streaming& s, RangeOutput& ro, Worker& w) {
   Written& r = s.r;
-  if (s.first && is_mbox() && r.write) r.write = ro.mbox->write(mbox_from_line("", s.internaldate));  // empty file
+  if (s.first && is_mbox() && r.write) r.write = ro.mbox->write_message(mbox_from_line("", s.internaldate));  // empty file
   w.encoded.clear();
   s.encoder.finish(w.encoded);
-  if (r.write && !w.encoded.empty()) r.write = is_mbox() ? ro.mbox->write(w.encoded) : w.message_file.write(w.encoded);
+  if (r.write && !w.encoded.empty()) r.write = is_mbox() ? ro.mbox->write_message(w.encoded) : w.message_file.write(w.encoded);
   if (r.write && is_mbox()) {
     // The empty line that separates messages; a last line without its newline gets one first.
     r.added_final_newline = s.encoder.added_line_end() || s.encoder.last_output() != '\n';
-    r.write = ro.mbox->write(r.added_final_newline ? "\n\n" : "\n");
+    r.write = ro.mbox->write_message(r.added_final_newline ? "\n\n" : "\n");
   }
   r.size = s.encoder.output_size();
   r.vsize = s.encoder.crlf_size();

@@ -17,7 +17,9 @@
 #include "converter/source/prefetch.h"
 #include "converter/source/source_io.h"
 #include "parsers/message_check.h"
+#include "writers/gzip_stream.h"
 #include "writers/mbox.h"
+#include "writers/mbox_writer.h"
 #include "writers/message_encoder.h"
 #include "writers/message_log.h"
 #include "writers/output_file.h"
@@ -35,7 +37,8 @@ struct UserPlan : RunUser {
 // its own that are appended to the folder's in UID order once every range is done. So the
 // output's bytes do not depend on the split.
 struct RangeOutput {
-  OutputFile* mbox = nullptr;
+  MboxWriter* mbox = nullptr;
+  MboxWriter own_writer;  // a later range's, into own_mbox
   OutputFile* manifest = nullptr;
   OutputFile* uidlist = nullptr;
   OutputFile own_mbox, own_manifest, own_uidlist;  // a later range's
@@ -60,6 +63,11 @@ struct FolderOutput {
   std::filesystem::path maildir;        // Maildir folder directory
   std::filesystem::path mbox_file;      // mbox folder file
   OutputFile mbox;         // the folder's mbox, committed at the end
+  // --gzip: the folder's mbox compressed as it is written (compress_as_written), its pending message.
+  GzipOutputFile mbox_gz;
+  ScratchFile mbox_pending;
+  bool compressing = false;
+  MboxWriter writer;       // what range 0 writes the folder's mbox through
   OutputFile uidlist;
   OutputFile manifest;
   std::filesystem::path manifest_path, uidlist_path;
@@ -79,6 +87,9 @@ struct FolderOutput {
   WriteStatus open(std::uint32_t uidvalidity, std::uint32_t uidnext, const FolderKeywords& kw, bool write_keywords,
                    const std::string* uidlist_base, const std::set<std::uint32_t>& new_uids,
                    const std::filesystem::path* mbox_base, Worker& w);
+
+  // --gzip, before any message is written: the mbox goes into mbox_gz as it is written.
+  WriteStatus compress_as_written();
 
   // An incremental run never changes the earlier mbox in place: it copies it (with X-IMAPbase
   // carrying the new last UID, a fixed-width field) and appends, then renames the copy over it.
