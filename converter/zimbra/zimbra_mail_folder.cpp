@@ -127,7 +127,7 @@ struct FolderRun {
     if (!job.earlier) return false;
     auto it = job.earlier->by_uid.find(zm.item.target_uid);
     if (it != job.earlier->by_uid.end() && same_zimbra_message(it->second.second, zm.r, zm.me.source_file)) {
-      const bool in_archive = it->second.second.disposition != "quarantined";
+      const bool in_archive = it->second.second.kind != Disposition::quarantined;
       if (recovery)
         ++(in_archive ? out.count.orphans_recovered : out.count.orphans_quarantined);
       else {
