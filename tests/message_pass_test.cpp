@@ -115,7 +115,7 @@ TEST_CASE("a repaired orphan's original is the bytes of the one read, small or b
   }
 }
 
-TEST_CASE("a quarantined message's copy comes from the read; a file read in part is read again for it") {
+TEST_CASE("a quarantined message's copy comes from the read, a file read in part is read again for it") {
   Pass p;
   const std::string bytes = message_with_bare_cr(100);
   write_file(p.path, bytes);
@@ -142,7 +142,7 @@ TEST_CASE("a quarantined message's copy comes from the read; a file read in part
   CHECK(r.disposition == MessageDisposition::quarantined);
 }
 
-TEST_CASE("a clean message is committed as streamed; a missing or duplicate one is not read") {
+TEST_CASE("a clean message is committed as streamed, a missing or duplicate one is not read") {
   IndexRecord rec;
   rec.uid = 7;
   {
@@ -190,7 +190,7 @@ TEST_CASE("a clean message is committed as streamed; a missing or duplicate one 
   }
 }
 
-TEST_CASE("the decision outside the recovery folder keeps recover (audit); one place counts") {
+TEST_CASE("the decision outside the recovery folder keeps recover (audit), one place counts") {
   PassInput in;
   const fs::path path = "/nonexistent/5.";
   const std::string folder = "user/a";
