@@ -245,7 +245,7 @@ TEST_CASE("convert: a recovered orphan that needs a repair is repaired, its orig
   for (const auto& u : r.users)
     for (const auto& f : u.folders)
       if (f.action == "recover_orphans")
-        for (const auto& m : test::entries(r, f)) repaired = repaired || (m.action == "repair" && !m.changes.empty());
+        for (const auto& m : test::entries(r, f)) repaired = repaired || (m.action == MessageAction::repair && !m.changes.empty());
   CHECK(repaired);
 
   VerifyOptions v;

@@ -118,7 +118,7 @@ TEST_CASE("convert zimbra-tgz: a message with a line over the server's limit is 
         for (const auto& x : m.findings)
           if (x.kind == "zimbra_line_too_long") {
             ++refused;
-            CHECK(m.action == "quarantine");
+            CHECK(m.action == MessageAction::quarantine);
             CHECK(x.detail.find("zimbra_lmtp_max_line_length") != std::string::npos);
             std::string side;  // output_layout.h side_file_name
             for (char c : f.target) side += c == '%' ? "%25" : c == '/' ? "%2F" : std::string(1, c);

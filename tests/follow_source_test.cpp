@@ -36,7 +36,7 @@ void earlier_folder(const fs::path& root) {
   e.uid = 1;
   e.output_file = "Maildir/.Old/cur/" + std::string(message_name) + ":2,";
   e.size = 6;
-  e.disposition = "written";
+  e.disposition = MessageDisposition::written;
   std::ofstream(root / "manifests" / "Old.jsonl") << manifest_line(e, false);
   REQUIRE(write_folder_done(root, "Old", FolderDone{"user.fred.Old", "Old", 7, 2, 2, 1, "Maildir/.Old", ""}, false));
   std::ofstream(root / "Maildir" / "subscriptions") << "INBOX\nOld\n";
@@ -270,7 +270,7 @@ std::vector<std::string> earlier_mbox_folder(const fs::path& root, std::size_t b
     e.uid = uid;
     e.output_file = "mail/Old";
     e.mbox_offset = file.size();
-    e.disposition = "written";
+    e.disposition = MessageDisposition::written;
     MboxReader reader([&](MboxMessage&& m) {
       e.size = m.size;
       e.sha1 = m.sha1;

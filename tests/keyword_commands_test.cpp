@@ -17,6 +17,7 @@ ManifestRecord rec(std::uint32_t uid, std::vector<std::string> keywords, std::st
   ManifestRecord r;
   r.uid = uid;
   r.keywords = std::move(keywords);
+  r.kind = disposition_of(disposition);
   r.disposition = std::move(disposition);
   return r;
 }
@@ -62,7 +63,7 @@ std::string manifest_of(const std::vector<std::pair<std::uint32_t, std::vector<s
     ManifestEntry e;
     e.uid = uid;
     e.keywords = keywords;
-    e.disposition = "written";
+    e.disposition = MessageDisposition::written;
     text += manifest_line(e, false);
   }
   return text;

@@ -18,7 +18,8 @@ std::string reference_line(const ManifestEntry& e, bool mbox) {
   j["uid"] = e.uid;
   if (e.source_uid && e.source_uid != e.uid) j["source_uid"] = e.source_uid;
   j["source_file"] = e.source_file;
-  const bool written = e.disposition == "written" || e.disposition == "repaired";
+  const std::string disposition = to_string(e.disposition);
+  const bool written = disposition == "written" || disposition == "repaired";
   if (mbox && written)
     j["mbox_offset"] = e.mbox_offset;
   else if (!mbox)
@@ -29,7 +30,7 @@ std::string reference_line(const ManifestEntry& e, bool mbox) {
   if (!e.internaldate_source.empty()) j["internaldate_source"] = e.internaldate_source;
   j["size"] = e.size;
   if (e.sha1_known) j["sha1"] = to_hex(e.sha1);
-  j["disposition"] = e.disposition;
+  j["disposition"] = disposition;
   if (!e.changes.empty()) j["changes"] = e.changes;
   if (!e.reason.empty()) j["reason"] = e.reason;
   return j.dump(-1, ' ', false, nlohmann::json::error_handler_t::replace) + "\n";
@@ -52,7 +53,6 @@ std::string random_text(std::mt19937& rng) {
 
 TEST_CASE("manifest_line equals nlohmann's dump for every field and string kind") {
   std::mt19937 rng(20261207);
-  const char* dispositions[] = {"written", "repaired", "quarantined", "missing", "not_converted"};
   for (int round = 0; round < 4000; ++round) {
     ManifestEntry e;
     e.uid = static_cast<std::uint32_t>(rng());
@@ -67,7 +67,7 @@ TEST_CASE("manifest_line equals nlohmann's dump for every field and string kind"
     e.size = round % 7 == 0 ? UINT64_MAX : rng();
     e.sha1_known = round % 2 == 0;
     for (auto& b : e.sha1) b = static_cast<std::uint8_t>(rng());
-    e.disposition = dispositions[rng() % 5];
+    e.disposition = static_cast<MessageDisposition>(rng() % 6);
     for (int i = static_cast<int>(rng() % 3); i > 0; --i) e.changes.push_back(random_text(rng));
     if (round % 3 == 0) e.reason = random_text(rng);
     for (bool mbox : {false, true}) {
@@ -84,7 +84,7 @@ TEST_CASE("manifest_line: an empty entry and a typical written message") {
   ManifestEntry e;
   CHECK(manifest_line(e, false) ==
         "{\"uid\":0,\"source_file\":\"\",\"output_file\":\"\",\"flags\":[],\"keywords\":[],\"internaldate\":0,"
-        "\"size\":0,\"disposition\":\"\"}\n");
+        "\"size\":0,\"disposition\":\"not_converted\"}\n");
   e.uid = 7;
   e.source_file = "user/jdoe/7.";
   e.flags = {"\\Seen", "\\Flagged"};
@@ -93,7 +93,7 @@ TEST_CASE("manifest_line: an empty entry and a typical written message") {
   e.size = 1234;
   e.sha1_known = true;
   e.sha1[0] = 0xab;
-  e.disposition = "written";
+  e.disposition = MessageDisposition::written;
   e.mbox_offset = 42;
   CHECK(manifest_line(e, true) ==
         "{\"uid\":7,\"source_file\":\"user/jdoe/7.\",\"mbox_offset\":42,\"flags\":[\"\\\\Seen\",\"\\\\Flagged\"],"

@@ -25,7 +25,7 @@ AuditMessage sample(std::uint32_t uid, std::size_t detail_bytes = 40) {
   m.file = "/spool/u/user/fred/" + std::to_string(uid) + ".";
   m.orphan = uid % 7 == 0;
   m.size = 1000 + uid;  // carried through the log (the HTML page weighs fault classes by it)
-  m.action = uid % 3 == 0 ? "repair" : "write";
+  m.action = uid % 3 == 0 ? MessageAction::repair : MessageAction::write;
   if (uid % 3 == 0) m.changes = {"bare LF made CRLF", std::string("NUL\0removed", 11)};
   if (uid % 5 == 0) m.reason = "header \xff\xfe not UTF-8";
   if (m.orphan) m.recover_folder = "INBOX/recovered";

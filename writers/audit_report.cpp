@@ -38,7 +38,7 @@ ordered_json message_json(const AuditMessage& m) {
   j["file"] = m.file;
   j["orphan"] = m.orphan;
   j["size"] = m.size;
-  j["action"] = m.action;
+  j["action"] = to_string(m.action);
   if (!m.changes.empty()) j["changes"] = m.changes;
   if (!m.reason.empty()) j["reason"] = m.reason;
   if (!m.recover_folder.empty()) j["recover_folder"] = m.recover_folder;
@@ -84,7 +84,7 @@ void write_audit_text(const AuditReport& r, std::ostream& out, bool verbose) {
       std::map<std::string, std::uint64_t> warnings;
       bool changed = false;
       auto e = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
-        if (m.action != "write" || m.orphan) changed = true;
+        if (m.action != MessageAction::write || m.orphan) changed = true;
         else
           for (const auto& fd : m.findings) ++warnings[fd.kind];
       });
@@ -105,8 +105,8 @@ void write_audit_text(const AuditReport& r, std::ostream& out, bool verbose) {
         out << '\n';
       }
       for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
-        if (!verbose && m.action == "write" && !m.orphan) return;
-        out << "    " << (m.orphan ? "orphan " : "uid ") << m.uid << ": " << m.action;
+        if (!verbose && m.action == MessageAction::write && !m.orphan) return;
+        out << "    " << (m.orphan ? "orphan " : "uid ") << m.uid << ": " << to_string(m.action);
         if (!m.changes.empty()) {
           out << " (";
           for (std::size_t i = 0; i < m.changes.size(); ++i) out << (i ? "; " : "") << m.changes[i];

@@ -94,7 +94,7 @@ ordered_json message_json(const AuditMessage& m) {
   jm["uid"] = m.uid;
   jm["file"] = m.file;
   jm["size"] = m.size;
-  jm["action"] = m.action;
+  jm["action"] = to_string(m.action);
   if (!m.changes.empty()) jm["changes"] = m.changes;
   if (!m.reason.empty()) jm["reason"] = m.reason;
   jm["findings"] = findings_json(m.findings);
@@ -160,8 +160,8 @@ void write_folder_text(const ConvertReport& r, const ConvertFolder& f, const Fol
   // The messages not written unchanged, one line each (a second pass over the entries).
   if (fm.changed)
     for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
-      if (m.action == "write") return;
-      out << "      uid " << m.uid << ": " << m.action;
+      if (m.action == MessageAction::write) return;
+      out << "      uid " << m.uid << ": " << to_string(m.action);
       if (!m.reason.empty()) out << " (" << m.reason << ")";
       for (const auto& c2 : m.changes) out << "; " << c2;
       out << '\n';
@@ -228,7 +228,7 @@ void write_convert_text(const ConvertReport& r, std::ostream& out, bool verbose)
       // Messages written unchanged but with notes, by kind; and whether any was not.
       FolderMessages fm;
       fm.error = for_each_message(r.message_log.get(), f.spilled, f.messages, [&](const AuditMessage& m) {
-        if (m.action != "write") fm.changed = true;
+        if (m.action != MessageAction::write) fm.changed = true;
         else
           for (const auto& fd : m.findings) ++fm.warnings[fd.kind];
       });

@@ -82,7 +82,7 @@ void append_manifest_line(std::string& out, const ManifestEntry& e, bool mbox) {
   key(out, "source_file");
   append_string(out, e.source_file);
   // manifest_line_shifted finds "mbox_offset" right after "source_file"'s value.
-  const bool written = e.disposition == "written" || e.disposition == "repaired";
+  const bool written = in_output(e.disposition);
   if (mbox && written) {
     key(out, "mbox_offset");
     append_number(out, e.mbox_offset);
@@ -109,7 +109,7 @@ void append_manifest_line(std::string& out, const ManifestEntry& e, bool mbox) {
     out += '"';
   }
   key(out, "disposition");
-  append_string(out, e.disposition);
+  append_string(out, to_string(e.disposition));
   if (!e.changes.empty()) {
     key(out, "changes");
     append_strings(out, e.changes);
@@ -119,6 +119,19 @@ void append_manifest_line(std::string& out, const ManifestEntry& e, bool mbox) {
     append_string(out, e.reason);
   }
   out += "}\n";
+}
+
+namespace {
+constexpr const char* disposition_names[] = {"written", "repaired", "quarantined", "missing", "skipped_deleted",
+                                             "not_converted"};
+}
+
+const char* to_string(MessageDisposition d) { return disposition_names[static_cast<std::size_t>(d)]; }
+
+std::optional<MessageDisposition> parse_message_disposition(std::string_view s) {
+  for (std::size_t i = 0; i < std::size(disposition_names); ++i)
+    if (s == disposition_names[i]) return static_cast<MessageDisposition>(i);
+  return std::nullopt;
 }
 
 std::string manifest_line(const ManifestEntry& e, bool mbox) {

@@ -10,6 +10,14 @@
 
 namespace cyrconv {
 
+// What became of a source message; the strings are the manifests' words.
+enum class MessageDisposition : std::uint8_t { written, repaired, quarantined, missing, skipped_deleted, not_converted };
+const char* to_string(MessageDisposition d);
+std::optional<MessageDisposition> parse_message_disposition(std::string_view s);
+inline bool in_output(MessageDisposition d) {  // a message the output holds
+  return d == MessageDisposition::written || d == MessageDisposition::repaired;
+}
+
 struct ManifestEntry {
   std::uint32_t uid = 0;                 // the UID in the target folder
   std::uint32_t source_uid = 0;          // the UID in Cyrus, when it differs (0: same as uid)
@@ -25,7 +33,7 @@ struct ManifestEntry {
   std::uint64_t size = 0;                // source size (RFC822.SIZE Cyrus served)
   std::array<std::uint8_t, 20> sha1{};   // of the source file's bytes
   bool sha1_known = false;               // false: the file was not read (missing, duplicate record)
-  std::string disposition;               // written, repaired, quarantined, missing, not_converted
+  MessageDisposition disposition = MessageDisposition::not_converted;
   std::vector<std::string> changes;      // repaired: each change made
   std::string reason;                    // quarantined: why
 };

@@ -58,7 +58,7 @@ void encode_message(const AuditMessage& m, std::string& out) {
   out.push_back(m.orphan ? 1 : 0);
   put_str(out, m.file);
   put_u64(out, m.size);
-  put_str(out, m.action);
+  out.push_back(static_cast<char>(m.action));
   put_str(out, m.reason);
   put_str(out, m.recover_folder);
   put_u32(out, static_cast<std::uint32_t>(m.changes.size()));
@@ -83,7 +83,9 @@ bool decode_message(std::string_view bytes, AuditMessage& m) {
   m.orphan = c.get<std::uint8_t>() != 0;
   m.file = c.str();
   m.size = c.get<std::uint64_t>();
-  m.action = c.str();
+  const auto action = c.get<std::uint8_t>();
+  if (action > static_cast<std::uint8_t>(MessageAction::not_converted)) c.ok = false;
+  m.action = static_cast<MessageAction>(action);
   m.reason = c.str();
   m.recover_folder = c.str();
   const auto changes = c.get<std::uint32_t>();

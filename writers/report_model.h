@@ -6,7 +6,9 @@
 #include <cstdint>
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
+#include <string_view>
 #include <vector>
 
 namespace cyrconv {
@@ -98,13 +100,18 @@ namespace cyrconv {
 
 // ---- `cyrconv audit` (README "audit --report schema") ----
 
+// What convert does (audit: would do) with one message; the strings are the reports' words.
+enum class MessageAction : std::uint8_t { write, repair, quarantine, recover, missing, fail, not_converted };
+const char* to_string(MessageAction a);
+std::optional<MessageAction> parse_message_action(std::string_view s);
+
 // One message file (or orphan) the audit found something about, with what convert would do.
 struct AuditMessage {
   std::uint32_t uid = 0;
   std::string file;
   bool orphan = false;                 // a file no index record lists
   std::uint64_t size = 0;              // bytes of the file read (missing: the index's size)
-  std::string action;                  // write, repair, quarantine, recover, missing, fail
+  MessageAction action = MessageAction::write;
   std::vector<std::string> changes;    // repair: each change convert makes
   std::string reason;                  // quarantine / fail: why
   std::string recover_folder;          // recover: the folder orphans go to

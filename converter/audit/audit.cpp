@@ -89,7 +89,7 @@ struct AuditRun {
   void read_window(std::size_t w0, std::size_t w1);
   void read_range(std::size_t w0, const tbb::blocked_range<std::size_t>& range);
   void begin_folder(std::size_t f);
-  void assemble_job(std::size_t f, const Job& job, const JobResult& res);
+  void assemble_job(std::size_t f, const Job& job, JobResult& res);
   void finish_folder(std::size_t f);
   void run_batch(std::size_t first, std::size_t last);
   void total_by_user();
@@ -175,16 +175,16 @@ void AuditRun::read_range(std::size_t w0, const tbb::blocked_range<std::size_t>&
     const Job& job = jobs[j];
     JobResult& res = results[j - w0];
     if (!to_read(job)) continue;
-    w.checker.reset();
-    const fs::path file = file_of(job);
-    SourceStream s = w.prefetch.stream(file, w.buffer, [&](std::string_view chunk) { w.checker.feed(chunk); });
-    res.check = w.checker.finish();
+    PassResult pr;
+    NullSink sink;
+    read_message(w, nullptr, file_of(job), sink, pr);
+    res.check = std::move(pr.check);
     res.read = true;
-    if (s.status == SourceOpen::Status::missing) {
+    if (pr.read.status == SourceOpen::Status::missing) {
       res.missing = true;
-    } else if (s.status != SourceOpen::Status::ok) {
+    } else if (pr.read.status != SourceOpen::Status::ok) {
       res.read_failed = true;
-      res.read_error = s.message;
+      res.read_error = std::move(pr.read.message);
     }
   }
 }
@@ -207,60 +207,58 @@ void AuditRun::begin_folder(std::size_t f) {
   count_folder_files(out.count, inv[f]);
 }
 
-void AuditRun::assemble_job(std::size_t f, const Job& job, const JobResult& res) {
+void AuditRun::assemble_job(std::size_t f, const Job& job, JobResult& res) {
   const MailboxRef& mb = disc.mailboxes[f];
   AuditFolder& out = folders[f];
-  MessageSubject subject;
-  subject.record = job.record == no_record ? nullptr : &inv[f].live[job.record];
-  subject.uid = job.uid;
-  subject.file = (subject.record ? message_file_path(mb, *subject.record)
-                                 : mb.dir / (std::to_string(job.uid) + ".")).string();
-  subject.index_version = out.index_version;
-  subject.duplicate_record = job.duplicate;
-  subject.read_failed = res.read_failed;
-  subject.read_error = res.read_error;
-  const bool is_missing = subject.record && !job.duplicate && (!res.read || res.missing);
-  AuditMessage m;
-  if (is_missing) {
-    auto it = missing_findings[f].find(job.uid);
-    m = missing_file_message(job.uid, subject.file, options.on_corrupt,
-                             it != missing_findings[f].end() ? &it->second : nullptr);
-  } else {
-    m = decide_message(subject, res.read ? &res.check : nullptr, options.on_corrupt, out.name);
-    if (mb.kind == MailboxKind::sieve && m.action == "repair") {  // convert exports the script, not the message
-      m.action = "write";
+  const IndexRecord* record = job.record == no_record ? nullptr : &inv[f].live[job.record];
+  const fs::path file = record ? message_file_path(mb, *record) : mb.dir / (std::to_string(job.uid) + ".");
+  PassInput in;
+  in.record = record;
+  in.uid = job.uid;
+  in.path = &file;
+  in.index_version = out.index_version;
+  in.duplicate = job.duplicate;
+  in.missing = record && !job.duplicate && (!res.read || res.missing);
+  in.on_corrupt = options.on_corrupt;
+  in.folder_name = &out.name;
+  if (in.missing)
+    if (auto it = missing_findings[f].find(job.uid); it != missing_findings[f].end()) in.missing_finding = &it->second;
+  // The same decision as convert's, from the check made when the window was read.
+  PassResult pr;
+  pr.streamed = res.read;
+  pr.check = std::move(res.check);
+  pr.read.status = res.read_failed ? SourceOpen::Status::error : SourceOpen::Status::ok;
+  pr.read.message = res.read_error;
+  decide_passed_message(in, pr);
+  AuditMessage& m = pr.m;
+  if (!in.missing) {
+    if (mb.kind == MailboxKind::sieve && m.action == MessageAction::repair) {  // convert exports the script, not the message
+      m.action = MessageAction::write;
       m.changes.clear();
     }
     if (m.orphan)
       m.findings.insert(m.findings.begin(),
-                        Finding{Finding::Severity::warning, "orphan_message_file", subject.file, 0, job.uid,
+                        Finding{Finding::Severity::warning, "orphan_message_file", in.path->string(), 0, job.uid,
                                 "message file with no record in cyrus.index or cyrus.expunge; recovered into " +
                                     orphan_folder_name(out.name)});
   }
-  m.size = res.read && !res.missing ? res.check.size : (subject.record ? subject.record->size : 0);
-  out.bytes_read += res.read ? res.check.size : 0;
-  if (res.read && !res.missing && !job.duplicate) out.sizes.add(res.check.size);
+  m.size = res.read && !res.missing ? pr.check.size : (record ? record->size : 0);
+  out.bytes_read += res.read ? pr.check.size : 0;
+  if (res.read && !res.missing && !job.duplicate) out.sizes.add(pr.check.size);
 
-  // Accounting; with --on-corrupt=fail the folder stops at its first failing message.
+  // Accounting as convert's; with --on-corrupt=fail the folder stops at its first failing message.
   AuditAccounting& c = out.count;
   if (m.orphan) {
     ++c.orphans;
-    if (m.action == "quarantine" || m.action == "fail") ++c.orphans_quarantined;
-    else ++c.orphans_recovered;
+    count_orphan(c, disposition_for(m.action));
   } else if (out.failed) {
-    ++c.not_converted;
-  } else if (m.action == "fail") {
-    out.failed = true;
-    out.fail_reason = "UID " + std::to_string(m.uid) + ": " + m.reason;
-    ++c.not_converted;
-  } else if (m.action == "write") {
-    ++c.written;
-  } else if (m.action == "repair") {
-    ++c.repaired;
-  } else if (m.action == "quarantine") {
-    ++c.quarantined;
-  } else if (m.action == "missing") {
-    ++c.missing;
+    account_message(c, MessageDisposition::not_converted, false);
+  } else {
+    if (m.action == MessageAction::fail) {
+      out.failed = true;
+      out.fail_reason = "UID " + std::to_string(m.uid) + ": " + m.reason;
+    }
+    account_message(c, disposition_for(m.action), false);
   }
   if (!m.findings.empty()) out.messages.push_back(std::move(m));
 }

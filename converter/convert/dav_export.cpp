@@ -24,7 +24,7 @@ void export_dav_collection(const MailboxRef& mb, const MailboxInventory& inv, co
     m.uid = r.uid;
     m.file = path;
     m.size = r.size;
-    m.action = "not_converted";
+    m.action = MessageAction::not_converted;
     m.reason = detail;
     m.findings.push_back(Finding{Finding::Severity::error, "dav_resource_unreadable", path, 0, r.uid, detail});
     out.messages.push_back(std::move(m));

@@ -34,8 +34,13 @@ void FolderConversion::commit(bool lines_lost) {
     const OnExisting existing = incremental ? OnExisting::replace : OnExisting::keep_identical;
     if (!opt.gzip) {
       if (auto st = fo.mbox.commit(fo.mbox_file, -1, fsync_files, existing); !st) fail_commit(st);
+    } else if (fo.compressing) {
+      // Compressed as it was written: the stream is ended and linked into place (a resumed run
+      // keeps the identical archive it committed before).
+      if (auto st = fo.mbox_gz.commit(fs::path(fo.mbox_file.string() + ".gz"), fsync_files); !st) fail_commit(st);
     } else {
-      // Commit the plain file under a temporary name, then compress it into place.
+      // Written plain (after a copied earlier mbox): committed under a temporary name, then
+      // compressed into place.
       fs::path plain = fo.mbox_file;
       plain.replace_filename("." + fo.mbox_file.filename().string() + ".cyrconv-plain");
       ::unlink(plain.c_str());

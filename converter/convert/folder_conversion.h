@@ -128,12 +128,10 @@ struct FolderConversion {
   void convert_range(std::size_t begin, std::size_t end, RangeOutput& ro, bool count_progress);
   void prefetch_range(std::size_t begin, std::size_t end, RangeOutput& ro, Worker& worker);
   void describe_message(MessageWork& mw);
-  void convert_message(MessageWork& mw, bool count_progress);
-  void stream_and_decide(MessageWork& mw);
+  void convert_message(MessageWork& mw, bool count_progress);  // through pass_message
   void undo_stream(MessageWork& mw);
   void fail_write(MessageWork& mw, const WriteStatus& st);
-  bool commit_message(MessageWork& mw, const FolderOutput::Written& done);
-  void apply_decision(MessageWork& mw);
+  WriteStatus commit_message(MessageWork& mw, const FolderOutput::Written& done);
 
   // ranges (folder_ranges.cpp)
   std::unique_ptr<RangeOutput> first_range();

@@ -1,6 +1,6 @@
-// The message pass of one UID range of a folder: each message file read once, checked and
-// encoded in the same pass, then written, repaired (original kept), quarantined or accounted as
-// missing; one manifest line and one report entry each.
+// The message pass of one UID range of a folder: each message through pass_message
+// (converter/convert/message_pass.h) into the folder's Maildir or mbox, its original kept from the
+// same read; one manifest line and one report entry each.
 
 #include "converter/convert/folder_conversion.h"
 #include "converter/source/inventory.h"
@@ -25,10 +25,53 @@ struct MessageWork {
   ManifestEntry me;
   std::uint32_t flags = 0;
   std::int64_t internaldate = 0;
-  AuditMessage m;
   std::string base, letters;  // Maildir base name, keyword letters
-  FolderOutput::Written wr;
+  ScratchFile* kept = nullptr;  // the worker's copy of the bytes read
   bool streamed = false;
+  FolderOutput::Streaming out;  // the message being written
+};
+
+// convert's sink for pass_message: the folder's Maildir file or its mbox.
+struct FolderSink {
+  FolderConversion& fc;
+  MessageWork& mw;
+  void start(const OutputEncoding& enc) {
+    fc.fo.begin_message(mw.out, mw.ro, enc, mw.item.target_uid, mw.flags, mw.me.keywords, mw.base, mw.internaldate,
+                        mw.worker);
+    mw.streamed = true;
+  }
+  void begin() { start(encoding_for(fc.opt, false, nullptr, MessageCheckResult{})); }
+  void feed(std::string_view chunk) { fc.fo.feed_message(mw.out, mw.ro, chunk, mw.worker); }
+  void end() {
+    fc.fo.end_message(mw.out, mw.ro, mw.worker);
+    mw.ro.bytes_written += mw.out.r.size;
+  }
+  void adjust(AuditMessage&, const MessageCheckResult&) {}
+  WriteStatus commit() { return fc.commit_message(mw, mw.out.r); }
+  void undo() { fc.undo_stream(mw); }
+  WriteStatus keep(std::string_view label, const AuditMessage& m, ScratchFile* kept) {
+    return fc.fo.keep_original(mw.path, kept, mw.item.source_uid, label, m, mw.worker);
+  }
+  // The repaired message from the kept bytes, the checker fed again for the encoder's line ends.
+  WriteStatus repair(const AuditMessage& m, const MessageCheckResult& check, ScratchFile& kept) {
+    Worker& w = mw.worker;
+    start(encoding_for(fc.opt, true, &m, check));
+    w.checker.reset();
+    WriteStatus st = kept.read_all(w.buffer, [&](std::string_view chunk) {
+      w.checker.feed(chunk);
+      feed(chunk);
+      return WriteStatus{};
+    });
+    end();
+    if (st) st = commit();
+    if (!st) undo();
+    return st;
+  }
+  void failed(const WriteStatus& st) { fc.fail_write(mw, st); }
+  void stop(const std::string& reason) {
+    mw.ro.failed = true;
+    mw.ro.fail_reason = reason;
+  }
 };
 
 void FolderConversion::list_missing_files() {
@@ -58,6 +101,13 @@ void FolderConversion::convert_range(std::size_t begin, std::size_t end, RangeOu
   Worker& worker = workers.local();
   PrefetchScope prefetch_scope{worker.prefetch};
   prefetch_range(begin, end, ro, worker);
+  WriteStatus scratch;
+  ScratchFile* kept = kept_copy(worker, opt.out, scratch);
+  if (!kept && !ro.failed) {
+    ro.failed = true;
+    ro.fail_reason = scratch.message;
+    ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", scratch.message, 0, scratch.message));
+  }
   std::uint32_t previous_uid = 0;
   for (std::size_t i = begin; i < end; ++i) {
     const Item& item = items[i];
@@ -70,6 +120,7 @@ void FolderConversion::convert_range(std::size_t begin, std::size_t end, RangeOu
       ro.findings.push_back(make_finding(Finding::Severity::error, "stopped", "", 0, ro.fail_reason));
     }
     MessageWork mw(item, ro, worker, duplicate);
+    mw.kept = kept;
     convert_message(mw, count_progress);
   }
   if (run.log) run.log->spill(ro.messages, ro.spilled);  // on failure they stay in memory
@@ -91,84 +142,63 @@ void FolderConversion::convert_message(MessageWork& mw, bool count_progress) {
   RangeOutput& ro = mw.ro;
   const IndexRecord* r = mw.r;
   ManifestEntry& me = mw.me;
-  AuditMessage& m = mw.m;
   if (recovery)
     ++ro.count.orphans;
   else
     ++ro.count.messages;
-  if (ro.failed) {
-    ++ro.count.not_converted;
-    me.disposition = "not_converted";
+  auto done = [&] {
     (void)ro.manifest->write(manifest_line(me, fo.is_mbox()));
     if (count_progress) progress.add(r ? r->size : 0, 1);
-    return;
+  };
+  if (ro.failed) {
+    me.disposition = MessageDisposition::not_converted;
+    account_message(ro.count, me.disposition, false);
+    return done();
   }
   if (r && opt.skip_deleted && (mw.flags & imapflag::deleted)) {
     ++ro.skipped_deleted;
-    me.disposition = "skipped_deleted";
-    (void)ro.manifest->write(manifest_line(me, fo.is_mbox()));
-    if (count_progress) progress.add(r->size, 1);
-    return;
+    me.disposition = MessageDisposition::skipped_deleted;
+    return done();
   }
-  if (r && !mw.duplicate && missing.count(mw.item.source_uid))
-    m = missing_file_message(mw.item.source_uid, mw.path.string(), opt.on_corrupt);
-  stream_and_decide(mw);
-  apply_decision(mw);
-  if (recovery) {
-    if (me.disposition == "written" || me.disposition == "repaired")
-      ++ro.count.orphans_recovered;
-    else
-      ++ro.count.orphans_quarantined;
-  }
-  (void)ro.manifest->write(manifest_line(me, fo.is_mbox()));
-  if (count_progress) progress.add(r ? r->size : 0, 1);
-  if (!m.findings.empty() || m.action != "write") ro.messages.push_back(std::move(m));
-}
-
-// Stream: read once, check and encode in the same pass; then decide what the message needs.
-void FolderConversion::stream_and_decide(MessageWork& mw) {
-  const Item& item = mw.item;
-  const IndexRecord* r = mw.r;
-  mw.base = maildir_base_name(uidvalidity, item.target_uid, mw.internaldate);
+  mw.base = maildir_base_name(uidvalidity, mw.item.target_uid, mw.internaldate);
   mw.letters = r ? record_keyword_letters(*r, kw) : std::string();
-  AuditMessage& m = mw.m;
-  if (m.action.empty() && !mw.duplicate) {
-    FolderOutput::Written& wr = mw.wr;
-    wr = fo.stream_message(mw.ro, mw.path, encoding_for(opt, false, nullptr, MessageCheckResult{}), item.target_uid,
-                           mw.flags, mw.me.keywords, mw.base, mw.internaldate, mw.worker);
-    mw.streamed = true;
-    mw.me.sha1 = wr.check.sha1;
-    mw.me.sha1_known = wr.read.status == SourceOpen::Status::ok;
-    if (!r) mw.me.size = wr.check.size;
-    mw.ro.bytes_written += wr.size;
-    MessageSubject subject;
-    subject.record = r;
-    subject.uid = item.source_uid;
-    subject.file = mw.path.string();
-    subject.index_version = inv.header.minor_version;
-    subject.read_failed = wr.read.status != SourceOpen::Status::ok;
-    subject.read_error = wr.read.message;
-    m = decide_message(subject, &wr.check, opt.on_corrupt, job.out.name);
-    // This is the recovery folder: a recovered orphan is written, with the repairs it needs.
-    if (m.action == "recover") m.action = m.changes.empty() ? "write" : "repair";
-  } else if (mw.duplicate) {
-    MessageSubject subject;
-    subject.record = r;
-    subject.uid = item.source_uid;
-    subject.file = mw.path.string();
-    subject.duplicate_record = true;
-    m = decide_message(subject, nullptr, opt.on_corrupt, job.out.name);
+  PassInput in;
+  in.record = r;
+  in.uid = mw.item.source_uid;
+  in.path = &mw.path;
+  in.index_version = inv.header.minor_version;
+  in.duplicate = mw.duplicate;
+  in.missing = r && missing.count(mw.item.source_uid);
+  in.recovery = recovery;
+  in.on_corrupt = opt.on_corrupt;
+  in.folder_name = &job.out.name;
+  PassResult pr;
+  FolderSink sink{*this, mw};
+  pass_message(mw.worker, mw.kept, in, sink, pr);
+  if (pr.streamed) {
+    me.sha1 = pr.check.sha1;
+    me.sha1_known = pr.read.status == SourceOpen::Status::ok;
+    if (!r) me.size = pr.check.size;
   }
-  m.size = mw.streamed && mw.wr.read.status == SourceOpen::Status::ok ? mw.wr.check.size : (r ? r->size : 0);
+  me.disposition = pr.disposition;
+  if (me.disposition == MessageDisposition::repaired)
+    me.changes.insert(me.changes.begin(), pr.m.changes.begin(), pr.m.changes.end());
+  if (me.disposition == MessageDisposition::quarantined || me.disposition == MessageDisposition::missing)
+    me.reason = pr.m.reason;
+  account_message(ro.count, me.disposition, recovery);
+  done();
+  if (!pr.keep_failed && (!pr.m.findings.empty() || pr.m.action != MessageAction::write))
+    ro.messages.push_back(std::move(pr.m));
 }
 
 void FolderConversion::undo_stream(MessageWork& mw) {
   if (!mw.streamed) return;
+  mw.streamed = false;
   if (fo.is_mbox())
-    (void)mw.ro.mbox->rewind_to(mw.wr.mbox_mark);
+    (void)mw.ro.mbox->rewind_to(mw.out.r.mbox_mark);
   else
     mw.worker.message_file.abort();
-  mw.ro.bytes_written -= mw.wr.size;
+  mw.ro.bytes_written -= mw.out.r.size;
 }
 
 void FolderConversion::fail_write(MessageWork& mw, const WriteStatus& st) {
@@ -180,14 +210,12 @@ void FolderConversion::fail_write(MessageWork& mw, const WriteStatus& st) {
 
 // The streamed message becomes part of the folder: its place in the mbox, or its file in cur/
 // and its uidlist line.
-bool FolderConversion::commit_message(MessageWork& mw, const FolderOutput::Written& done) {
+WriteStatus FolderConversion::commit_message(MessageWork& mw, const FolderOutput::Written& done) {
   RangeOutput& ro = mw.ro;
   ManifestEntry& me = mw.me;
-  if (!done.write) {
-    fail_write(mw, done.write);
-    return false;
-  }
+  if (!done.write) return done.write;
   if (fo.is_mbox()) {
+    if (auto st = ro.mbox->settle(); !st) return st;  // --gzip: into the compressed stream now
     ro.mbox_first = false;
     ++ro.mbox_committed;
     me.mbox_offset = done.mbox_mark;
@@ -197,74 +225,20 @@ bool FolderConversion::commit_message(MessageWork& mw, const FolderOutput::Writt
     if (done.renamed_headers)
       me.changes.push_back("renamed " + std::to_string(done.renamed_headers) +
                            " header field(s) mbox readers take as their own to X-Cyrconv-Orig-*");
-    return true;
+    mw.streamed = false;  // committed: nothing to undo
+    return {};
   }
   const std::string name = maildir_file_name(mw.base, done.size, done.vsize, maildir_info_flags(mw.flags, mw.letters));
   // A resumed run meets the files it committed before it was stopped: same name, same bytes.
   if (auto st = mw.worker.message_file.commit(fo.maildir / "cur" / name, mw.internaldate, sync_each,
                                               OutputFile::OnExisting::keep_identical);
-      !st) {
-    fail_write(mw, st);
-    return false;
-  }
+      !st)
+    return st;
+  mw.streamed = false;
   me.output_file = out.output.substr(user.root_rel.size() + 1) + "/cur/" + name;
   // Dovecot matches uidlist entries on the whole name before ":2,", S= and W= included.
   (void)ro.uidlist->write(std::to_string(mw.item.target_uid) + " :" + name.substr(0, name.find(':')) + "\n");
-  return true;
-}
-
-// Write, repair (original kept), quarantine, fail the folder, or account as missing.
-void FolderConversion::apply_decision(MessageWork& mw) {
-  RangeOutput& ro = mw.ro;
-  ManifestEntry& me = mw.me;
-  const AuditMessage& m = mw.m;
-  const std::uint32_t uid = mw.item.source_uid;
-  if (m.action == "write") {
-    if (commit_message(mw, mw.wr)) {
-      ++ro.count.written;
-      me.disposition = "written";
-    } else {
-      undo_stream(mw);
-      ++ro.count.not_converted;
-      me.disposition = "not_converted";
-    }
-  } else if (m.action == "repair") {
-    undo_stream(mw);
-    const auto kept = fo.keep_original(mw.path, uid, "original", m, mw.worker);
-    FolderOutput::Written fixed = fo.stream_message(ro, mw.path, encoding_for(opt, true, &m, mw.wr.check),
-                                                    mw.item.target_uid, mw.flags, me.keywords, mw.base, mw.internaldate,
-                                                    mw.worker);
-    ro.bytes_written += fixed.size;
-    if (kept && commit_message(mw, fixed)) {
-      ++ro.count.repaired;
-      me.disposition = "repaired";
-      me.changes.insert(me.changes.begin(), m.changes.begin(), m.changes.end());
-    } else {
-      if (!kept) fail_write(mw, kept);
-      ++ro.count.not_converted;
-      me.disposition = "not_converted";
-    }
-  } else if (m.action == "quarantine" || m.action == "fail") {
-    undo_stream(mw);
-    if (m.action == "fail") {
-      ro.failed = true;
-      ro.fail_reason = "UID " + std::to_string(uid) + ": " + m.reason;
-      ++ro.count.not_converted;
-      me.disposition = "not_converted";
-    } else if (const auto kept = fo.keep_original(mw.path, uid, "quarantined", m, mw.worker); !kept) {
-      fail_write(mw, kept);
-      ++ro.count.not_converted;
-      me.disposition = "not_converted";
-    } else {
-      ++ro.count.quarantined;
-      me.disposition = "quarantined";
-      me.reason = m.reason;
-    }
-  } else if (m.action == "missing") {
-    ++ro.count.missing;
-    me.disposition = "missing";
-    me.reason = m.reason;
-  }
+  return {};
 }
 
 }  // namespace cyrconv

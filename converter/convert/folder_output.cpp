@@ -51,9 +51,20 @@ WriteStatus FolderOutput::open(std::uint32_t uidvalidity, std::uint32_t uidnext,
   } else {
     if (auto st = make_directories(mbox_file.parent_path()); !st) return st;
     if (auto st = mbox.open(mbox_file.parent_path(), mbox_file.filename().string()); !st) return st;
+    writer = MboxWriter(&mbox);
     mbox_state = MboxFolderState{uidvalidity, uidnext ? uidnext - 1 : 0, kw.all_used};
     if (mbox_base) return copy_earlier_mbox(*mbox_base, uidvalidity, uidnext, w);
   }
+  return {};
+}
+
+WriteStatus FolderOutput::compress_as_written() {
+  if (mbox.bytes_written() != 0) return {};  // an earlier mbox copied first: compressed on commit
+  const fs::path gz = mbox_file.string() + ".gz";
+  if (auto st = mbox_gz.open(gz.parent_path(), gz.filename().string()); !st) return st;
+  if (auto st = mbox_pending.open(mbox_file.parent_path()); !st) return st;
+  writer = MboxWriter(&mbox_gz, &mbox_pending);
+  compressing = true;
   return {};
 }
 
@@ -94,18 +105,22 @@ WriteStatus FolderOutput::copy_earlier_mbox(const fs::path& earlier, std::uint32
 }
 
 // Keeps the original bytes of a repaired or quarantined message, with the reason beside them.
-WriteStatus FolderOutput::keep_original(const fs::path& source, std::uint32_t uid, std::string_view label, const AuditMessage& m,
-                          Worker& w) {
+WriteStatus FolderOutput::keep_original(const fs::path& source, ScratchFile* kept, std::uint32_t uid,
+                                        std::string_view label, const AuditMessage& m, Worker& w) {
   if (auto st = make_directories(quarantine_dir); !st) return st;
   OutputFile copy;
   const std::string file = std::string(label) + "-" + std::to_string(uid) + ".eml";
   if (auto st = copy.open(quarantine_dir, file); !st) return st;
-  WriteStatus write_status;
-  SourceStream s = stream_source_file(source, w.buffer, [&](std::string_view chunk) {
-    if (write_status) write_status = copy.write(chunk);
-  });
-  if (!write_status) return write_status;
-  if (s.status != SourceOpen::Status::ok) return WriteStatus{false, s.message};
+  if (kept) {
+    if (auto st = kept->read_all(w.buffer, [&](std::string_view chunk) { return copy.write(chunk); }); !st) return st;
+  } else {  // not read (a duplicate record, a file read only in part)
+    WriteStatus write_status;
+    SourceStream s = stream_source_file(source, w.buffer, [&](std::string_view chunk) {
+      if (write_status) write_status = copy.write(chunk);
+    });
+    if (!write_status) return write_status;
+    if (s.status != SourceOpen::Status::ok) return WriteStatus{false, s.message};
+  }
   // Ours to replace: a resumed run rewrites the same bytes.
   if (auto st = copy.commit(quarantine_dir / file, -1, opt.sync == SyncPolicy::message, OutputFile::OnExisting::replace);
       !st)
@@ -114,50 +129,51 @@ WriteStatus FolderOutput::keep_original(const fs::path& source, std::uint32_t ui
                           quarantine_reason_text(uid, source, m), opt.sync == SyncPolicy::message);
 }
 
-FolderOutput::Written FolderOutput::stream_message(RangeOutput& ro, const fs::path& source, OutputEncoding enc, std::uint32_t uid,
-                       std::uint32_t flags, const std::vector<std::string>& keywords, const std::string& maildir_base,
-                       std::int64_t internaldate, Worker& w) {
-  Written r;
+void FolderOutput::begin_message(Streaming& s, RangeOutput& ro, OutputEncoding enc, std::uint32_t uid,
+                                 std::uint32_t flags, const std::vector<std::string>& keywords,
+                                 const std::string& maildir_base, std::int64_t internaldate, Worker& w) {
+  s.r = Written{};
+  s.first = true;
+  s.internaldate = internaldate;
   // mbox metadata goes at the end of the message's own header: a header that starts with a
   // continuation line cannot swallow it, and the message's fields stay first.
-  const std::string trailer =
-      is_mbox() ? mbox_metadata_headers(uid, flags, keywords, ro.mbox_first ? &mbox_state : nullptr) : std::string();
-  enc.header_trailer = trailer;
-  MessageEncoder encoder(enc);
-  w.checker.reset();
-  if (!is_mbox()) {
-    r.write = w.message_file.open(maildir / "tmp", maildir_base);
-  } else {
-    r.mbox_mark = ro.mbox->bytes_written();
+  s.trailer = is_mbox() ? mbox_metadata_headers(uid, flags, keywords, ro.mbox_first ? &mbox_state : nullptr)
+                        : std::string();
+  enc.header_trailer = s.trailer;
+  s.encoder = MessageEncoder(enc);
+  if (!is_mbox())
+    s.r.write = w.message_file.open(maildir / "tmp", maildir_base);
+  else
+    s.r.mbox_mark = ro.mbox->bytes_written();
+}
+
+void FolderOutput::feed_message(Streaming& s, RangeOutput& ro, std::string_view chunk, Worker& w) {
+  if (!s.r.write) return;
+  if (s.first && is_mbox()) {
+    // The From_ line needs the envelope sender, which Cyrus put in the first Return-Path.
+    s.r.write = ro.mbox->write_message(mbox_from_line(envelope_sender_from_header(chunk), s.internaldate));
   }
-  bool first = true;
-  r.read = w.prefetch.stream(source, w.buffer, [&](std::string_view chunk) {
-    w.checker.feed(chunk);
-    if (!r.write) return;
-    if (first && is_mbox()) {
-      // The From_ line needs the envelope sender, which Cyrus put in the first Return-Path.
-      r.write = ro.mbox->write(mbox_from_line(envelope_sender_from_header(chunk), internaldate));
-    }
-    first = false;
-    w.encoded.clear();
-    encoder.encode(chunk, w.encoded, w.checker.line_ends());
-    if (r.write) r.write = is_mbox() ? ro.mbox->write(w.encoded) : w.message_file.write(w.encoded);
-  });
-  if (first && is_mbox() && r.write) r.write = ro.mbox->write(mbox_from_line("", internaldate));  // empty file
+  s.first = false;
   w.encoded.clear();
-  encoder.finish(w.encoded);
-  if (r.write && !w.encoded.empty()) r.write = is_mbox() ? ro.mbox->write(w.encoded) : w.message_file.write(w.encoded);
+  s.encoder.encode(chunk, w.encoded, w.checker.line_ends());
+  if (s.r.write) s.r.write = is_mbox() ? ro.mbox->write_message(w.encoded) : w.message_file.write(w.encoded);
+}
+
+void FolderOutput::end_message(Streaming& s, RangeOutput& ro, Worker& w) {
+  Written& r = s.r;
+  if (s.first && is_mbox() && r.write) r.write = ro.mbox->write_message(mbox_from_line("", s.internaldate));  // empty file
+  w.encoded.clear();
+  s.encoder.finish(w.encoded);
+  if (r.write && !w.encoded.empty()) r.write = is_mbox() ? ro.mbox->write_message(w.encoded) : w.message_file.write(w.encoded);
   if (r.write && is_mbox()) {
     // The empty line that separates messages; a last line without its newline gets one first.
-    r.added_final_newline = encoder.added_line_end() || encoder.last_output() != '\n';
-    r.write = ro.mbox->write(r.added_final_newline ? "\n\n" : "\n");
+    r.added_final_newline = s.encoder.added_line_end() || s.encoder.last_output() != '\n';
+    r.write = ro.mbox->write_message(r.added_final_newline ? "\n\n" : "\n");
   }
-  r.check = w.checker.finish();
-  r.size = encoder.output_size();
-  r.vsize = encoder.crlf_size();
-  r.renamed_headers = encoder.renamed_headers();
-  r.quoted_lines = encoder.quoted_lines();
-  return r;
+  r.size = s.encoder.output_size();
+  r.vsize = s.encoder.crlf_size();
+  r.renamed_headers = s.encoder.renamed_headers();
+  r.quoted_lines = s.encoder.quoted_lines();
 }
 
 OutputEncoding encoding_for(const ConvertOptions& opt, bool repair, const AuditMessage* m,

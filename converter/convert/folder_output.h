@@ -17,7 +17,9 @@
 #include "converter/source/prefetch.h"
 #include "converter/source/source_io.h"
 #include "parsers/message_check.h"
+#include "writers/gzip_stream.h"
 #include "writers/mbox.h"
+#include "writers/mbox_writer.h"
 #include "writers/message_encoder.h"
 #include "writers/message_log.h"
 #include "writers/output_file.h"
@@ -35,7 +37,8 @@ struct UserPlan : RunUser {
 // its own that are appended to the folder's in UID order once every range is done. So the
 // output's bytes do not depend on the split.
 struct RangeOutput {
-  OutputFile* mbox = nullptr;
+  MboxWriter* mbox = nullptr;
+  MboxWriter own_writer;  // a later range's, into own_mbox
   OutputFile* manifest = nullptr;
   OutputFile* uidlist = nullptr;
   OutputFile own_mbox, own_manifest, own_uidlist;  // a later range's
@@ -60,6 +63,11 @@ struct FolderOutput {
   std::filesystem::path maildir;        // Maildir folder directory
   std::filesystem::path mbox_file;      // mbox folder file
   OutputFile mbox;         // the folder's mbox, committed at the end
+  // --gzip: the folder's mbox compressed as it is written (compress_as_written), its pending message.
+  GzipOutputFile mbox_gz;
+  ScratchFile mbox_pending;
+  bool compressing = false;
+  MboxWriter writer;       // what range 0 writes the folder's mbox through
   OutputFile uidlist;
   OutputFile manifest;
   std::filesystem::path manifest_path, uidlist_path;
@@ -80,28 +88,40 @@ struct FolderOutput {
                    const std::string* uidlist_base, const std::set<std::uint32_t>& new_uids,
                    const std::filesystem::path* mbox_base, Worker& w);
 
+  // --gzip, before any message is written: the mbox goes into mbox_gz as it is written.
+  WriteStatus compress_as_written();
+
   // An incremental run never changes the earlier mbox in place: it copies it (with X-IMAPbase
   // carrying the new last UID, a fixed-width field) and appends, then renames the copy over it.
   WriteStatus copy_earlier_mbox(const std::filesystem::path& earlier, std::uint32_t uidvalidity, std::uint32_t uidnext,
                                 Worker& w);
 
-  // Keeps the original bytes of a repaired or quarantined message, with the reason beside them.
-  WriteStatus keep_original(const std::filesystem::path& source, std::uint32_t uid, std::string_view label,
-                            const AuditMessage& m, Worker& w);
+  // Keeps the original bytes of a repaired or quarantined message (those read, in `kept`, or,
+  // when the file was not read, the source's), with the reason beside them.
+  WriteStatus keep_original(const std::filesystem::path& source, ScratchFile* kept, std::uint32_t uid,
+                            std::string_view label, const AuditMessage& m, Worker& w);
 
-  // Streams one message file into the output with `enc`; returns the check of the bytes read.
+  // One message written into the output as its bytes come: begin, feed each chunk (the worker's
+  // checker fed the same chunk first), end.
   struct Written {
-    SourceStream read;
-    MessageCheckResult check;
     std::uint64_t size = 0, vsize = 0;
     std::uint64_t renamed_headers = 0, quoted_lines = 0;
     std::uint64_t mbox_mark = 0;
     bool added_final_newline = false;
     WriteStatus write;
   };
-  Written stream_message(RangeOutput& ro, const std::filesystem::path& source, OutputEncoding enc, std::uint32_t uid,
-                         std::uint32_t flags, const std::vector<std::string>& keywords, const std::string& maildir_base,
-                         std::int64_t internaldate, Worker& w);
+  struct Streaming {
+    Written r;
+    MessageEncoder encoder;
+    std::string trailer;  // the encoder's header trailer (mbox metadata)
+    std::int64_t internaldate = 0;
+    bool first = true;
+  };
+  void begin_message(Streaming& s, RangeOutput& ro, OutputEncoding enc, std::uint32_t uid, std::uint32_t flags,
+                     const std::vector<std::string>& keywords, const std::string& maildir_base,
+                     std::int64_t internaldate, Worker& w);
+  void feed_message(Streaming& s, RangeOutput& ro, std::string_view chunk, Worker& w);
+  void end_message(Streaming& s, RangeOutput& ro, Worker& w);
 };
 
 // How a message is encoded for this run's format; `repair`: with the fixes its check asks for.

@@ -35,7 +35,7 @@ ManifestEntry entry_from_record(const ManifestRecord& r) {
   const auto sha1 = from_hex<20>(r.sha1);  // a manifest line without a valid digest has none
   e.sha1_known = sha1.has_value();
   if (sha1) e.sha1 = *sha1;
-  e.disposition = r.disposition;
+  e.disposition = parse_message_disposition(r.disposition).value_or(MessageDisposition::not_converted);
   e.changes = r.changes;
   e.reason = r.reason;
   return e;

@@ -16,7 +16,7 @@ namespace fs = std::filesystem;
 // Range 0 writes into the folder's own files.
 std::unique_ptr<RangeOutput> FolderConversion::first_range() {
   auto ro = std::make_unique<RangeOutput>();
-  ro->mbox = &fo.mbox;
+  ro->mbox = &fo.writer;
   ro->manifest = &fo.manifest;
   ro->uidlist = &fo.uidlist;
   ro->mbox_first = fo.mbox_first;
@@ -30,7 +30,8 @@ std::unique_ptr<RangeOutput> FolderConversion::first_range() {
 // lines never reach the folder's files.
 std::unique_ptr<RangeOutput> FolderConversion::later_range() {
   auto ro = std::make_unique<RangeOutput>();
-  ro->mbox = &ro->own_mbox;
+  ro->own_writer = MboxWriter(&ro->own_mbox);
+  ro->mbox = &ro->own_writer;
   ro->manifest = &ro->own_manifest;
   ro->uidlist = &ro->own_uidlist;
   ro->failed = out.failed;
@@ -94,7 +95,7 @@ void FolderConversion::commit_plan_part(std::size_t k) {
   RangeOutput& ro = *ranges[k];
   using OnExisting = OutputFile::OnExisting;
   for (auto [file, what] : {std::pair{ro.manifest, "manifest"}, std::pair{ro.uidlist, "uidlist"},
-                            std::pair{ro.mbox, "mbox"}}) {
+                            std::pair{ro.mbox->plain(), "mbox"}}) {
     if (ro.failed || (what == std::string_view("mbox") && !mbox_format) ||
         (what == std::string_view("uidlist") && mbox_format))
       continue;
@@ -152,18 +153,18 @@ void FolderConversion::run_later_range(std::size_t k, const fs::path& scratch_di
 // (range 0 committed no message, this range is the first that did).
 void FolderConversion::append_range(std::size_t k, std::vector<char>& buffer, const std::string* imapbase) {
   RangeOutput& ro = *ranges[k];
-  auto append = [&](OutputFile& to) { return [&to](std::string_view chunk) { return to.write(chunk); }; };
+  auto append = [](auto& to) { return [&to](std::string_view chunk) { return to.write(chunk); }; };
   WriteStatus st;
   if (!mbox_format) {
     st = ro.own_uidlist.read_back(buffer, append(fo.uidlist));
     if (st) st = ro.own_manifest.read_back(buffer, append(fo.manifest));
   } else {
-    const std::uint64_t delta = fo.mbox.bytes_written();
+    const std::uint64_t delta = fo.writer.bytes_written();
     std::uint64_t inserted_at = UINT64_MAX, shift = 0;  // lines at or past it move by shift more
     if (!imapbase) {
-      st = ro.own_mbox.read_back(buffer, append(fo.mbox));
+      st = ro.own_mbox.read_back(buffer, append(fo.writer));
     } else {
-      ImapbaseInserter insert(*imapbase, append(fo.mbox));
+      ImapbaseInserter insert(*imapbase, append(fo.writer));
       st = ro.own_mbox.read_back(buffer, [&](std::string_view chunk) { return insert.feed(chunk); });
       if (st) st = insert.finish();
       if (st && !insert.inserted())
@@ -245,6 +246,11 @@ struct RangeJoin {
 
 // The folder's UID ranges in parallel (one range: just that), joined in UID order.
 void FolderConversion::convert_split_ranges() {
+  if (mbox_format && opt.gzip && !out.failed)
+    if (auto st = fo.compress_as_written(); !st) {
+      run.note(st);
+      fail("output_failed", st.message, st.message);
+    }
   ranges.push_back(first_range());
   if (cuts.size() == 1) {
     convert_range(cuts[0].first, cuts[0].second, *ranges[0], true);

@@ -23,7 +23,7 @@ FolderExtraKeywords extra_keywords(std::string mailbox, const std::map<char, std
   std::set<std::string> lettered;
   for (const auto& [letter, name] : letters) lettered.insert(name);
   for (const auto& r : records) {
-    if (r.disposition != "written" && r.disposition != "repaired") continue;  // not in the Maildir
+    if (r.kind != Disposition::written && r.kind != Disposition::repaired) continue;  // not in the Maildir
     for (const auto& k : r.keywords)
       if (!lettered.count(k)) f.uids_of_keyword[k].push_back(r.uid);
   }

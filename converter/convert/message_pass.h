@@ -1,10 +1,12 @@
 #pragma once
-// What the message passes of convert, convert --format zimbra-tgz and audit share: the read
-// buffer's size, the decision for a message whose file is missing, and the text kept beside a
-// quarantined or repaired message's original.
+// The message pass convert, convert --format zimbra-tgz and audit share: each message file
+// streamed once through the checker into a sink (a Maildir file or an mbox, a tar entry, nothing
+// for audit) and into a kept copy, then one decision (write / repair / quarantine / fail /
+// missing) acted on through the sink, and counted in one place.
 #include <cstddef>
 #include <cstdint>
 #include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -15,6 +17,7 @@
 #include "writers/manifest.h"
 #include "writers/output_file.h"
 #include "writers/report_model.h"
+#include "writers/scratch_file.h"
 
 namespace cyrconv {
 
@@ -40,15 +43,161 @@ struct Worker {
   std::vector<char> buffer;
   std::string encoded;
   OutputFile message_file;
+  // convert: the bytes read, for a repaired or quarantined message's original (kept_copy)
+  std::optional<ScratchFile> original;
+  std::filesystem::path original_dir;
   Prefetcher prefetch;  // --io-depth: the next message files, read ahead
 };
+
+// The worker's scratch for the bytes read, opened in `dir` on first use; null when it cannot be
+// (`st` says why).
+ScratchFile* kept_copy(Worker& w, const std::filesystem::path& dir, WriteStatus& st);
 
 // A live record whose message file is missing: "missing" (or "fail" under --on-corrupt fail),
 // with the inventory's finding when it has one, else the standard one.
 AuditMessage missing_file_message(std::uint32_t uid, const std::string& file, OnCorrupt on_corrupt,
                                   const Finding* found = nullptr);
 
+// One message as the pass takes it.
+struct PassInput {
+  const IndexRecord* record = nullptr;  // null: an orphan file
+  std::uint32_t uid = 0;                // its UID in the source
+  const std::filesystem::path* path = nullptr;
+  std::uint32_t index_version = 0;
+  bool duplicate = false;  // a second record of the UID: its file is not read again
+  bool missing = false;    // the inventory found no file for the record
+  bool recovery = false;   // the recovery folder: a recovered orphan is written (repaired if need be)
+  OnCorrupt on_corrupt = OnCorrupt::repair;
+  const std::string* folder_name = nullptr;
+  const Finding* missing_finding = nullptr;  // the inventory's, else the standard one
+};
+
+// What the pass made of it.
+struct PassResult {
+  AuditMessage m;
+  MessageCheckResult check;
+  SourceStream read;
+  bool streamed = false;       // the file was read (into the sink and the kept copy)
+  bool keep_failed = false;    // the kept copy could not be written: the output failed
+  WriteStatus keep_error;
+  MessageDisposition disposition = MessageDisposition::not_converted;
+  bool read_ok() const { return streamed && read.status == SourceOpen::Status::ok; }
+};
+
+// The decision for a message once read (or not: missing, duplicate): decide_message, a recovered
+// orphan written (repaired if need be), the size the report gives.
+void decide_passed_message(const PassInput& in, PassResult& r);
+
+// Counts one message's outcome; `recovery`: an orphan of the recovery folder, counted as
+// recovered (in the output) or quarantined besides (count_orphan: only that, audit's way).
+void account_message(AuditAccounting& c, MessageDisposition d, bool recovery);
+void count_orphan(AuditAccounting& c, MessageDisposition d);
+
+// A sink takes one message's bytes and acts on the decision:
+//   void begin();  void feed(std::string_view);  void end();   the bytes as they are read
+//   void adjust(AuditMessage&, const MessageCheckResult&);   a format's own limits
+//   WriteStatus commit();   keep what was streamed        void undo();   drop it
+//   WriteStatus keep(std::string_view label, const AuditMessage&, ScratchFile* kept);
+//                           the original beside (`kept` null: the file was not read; read it)
+//   WriteStatus repair(const AuditMessage&, const MessageCheckResult&, ScratchFile& kept);
+//                           the repaired message, encoded from the kept bytes, committed
+//   void failed(const WriteStatus&);   the output failed: the folder stops
+//   void stop(const std::string& reason);   --on-corrupt fail: the folder stops
+// `keep` receives the bytes as they are read (convert: the worker's scratch, zimbra-tgz: the
+// archive entry's), so a repaired or quarantined message's original is never read again.
+template <class Sink>
+void pass_message(Worker& w, ScratchFile* keep, const PassInput& in, Sink& sink, PassResult& r);
+// Its first half, the one read: the file through the checker into `keep` and the sink.
+template <class Sink>
+void read_message(Worker& w, ScratchFile* keep, const std::filesystem::path& path, Sink& sink, PassResult& r);
+
+// audit's sink: the check is all it needs.
+struct NullSink {
+  void begin() {}
+  void feed(std::string_view) {}
+  void end() {}
+};
+
+// What convert does with a message of that action (audit's forecast; recover: written).
+MessageDisposition disposition_for(MessageAction a);
+
 // The `.reason` file beside a kept original: UID, source file, action, reason, changes, findings.
 std::string quarantine_reason_text(std::uint32_t uid, const std::filesystem::path& source, const AuditMessage& m);
+
+template <class Sink>
+MessageDisposition act_on_decision(ScratchFile* keep, PassResult& r, Sink& sink) {
+  const AuditMessage& m = r.m;
+  auto undo = [&] {
+    if (r.streamed) sink.undo();
+  };
+  switch (m.action) {
+    case MessageAction::write:
+      if (auto st = sink.commit(); !st) {
+        undo();
+        sink.failed(st);
+        return MessageDisposition::not_converted;
+      }
+      return MessageDisposition::written;
+    case MessageAction::repair: {
+      undo();
+      WriteStatus st = keep ? sink.keep("original", m, keep) : WriteStatus{false, "no copy of the bytes read"};
+      if (st) st = sink.repair(m, r.check, *keep);
+      if (!st) {
+        sink.failed(st);
+        return MessageDisposition::not_converted;
+      }
+      return MessageDisposition::repaired;
+    }
+    case MessageAction::quarantine:
+      undo();
+      // A file read only in part is read again for its copy (the error, if it persists, fails it).
+      if (auto st = sink.keep("quarantined", m, r.read_ok() ? keep : nullptr); !st) {
+        sink.failed(st);
+        return MessageDisposition::not_converted;
+      }
+      return MessageDisposition::quarantined;
+    case MessageAction::fail:
+      undo();
+      sink.stop("UID " + std::to_string(m.uid) + ": " + m.reason);
+      return MessageDisposition::not_converted;
+    case MessageAction::missing: return MessageDisposition::missing;
+    default: undo(); return MessageDisposition::not_converted;
+  }
+}
+
+template <class Sink>
+void read_message(Worker& w, ScratchFile* keep, const std::filesystem::path& path, Sink& sink, PassResult& r) {
+  w.checker.reset();
+  WriteStatus kept = keep ? keep->clear() : WriteStatus{};
+  sink.begin();
+  r.read = w.prefetch.stream(path, w.buffer, [&](std::string_view chunk) {
+    w.checker.feed(chunk);
+    if (keep && kept) kept = keep->write(chunk);
+    sink.feed(chunk);
+  });
+  r.check = w.checker.finish();
+  r.streamed = true;
+  sink.end();
+  if (!kept) {
+    r.keep_failed = true;
+    r.keep_error = kept;
+  }
+}
+
+template <class Sink>
+void pass_message(Worker& w, ScratchFile* keep, const PassInput& in, Sink& sink, PassResult& r) {
+  if (!in.missing && !in.duplicate) {
+    read_message(w, keep, *in.path, sink, r);
+    if (r.keep_failed) {
+      sink.undo();
+      sink.failed(r.keep_error);
+      r.disposition = MessageDisposition::not_converted;
+      return;
+    }
+  }
+  decide_passed_message(in, r);
+  if (r.streamed) sink.adjust(r.m, r.check);
+  r.disposition = act_on_decision(keep, r, sink);
+}
 
 }  // namespace cyrconv

@@ -122,7 +122,7 @@ void plan_expunged(const FollowInput& in, const DoneEntry& e, const std::string&
   std::uint64_t mbox_kept = 0;
   for (std::size_t i = 0; i < m.records.size(); ++i) {
     const ManifestRecord& rec = m.records[i];
-    if (rec.disposition != "written" && rec.disposition != "repaired") continue;
+    if (rec.kind != Disposition::written && rec.kind != Disposition::repaired) continue;
     if (std::binary_search(live.begin(), live.end(), rec.source_uid)) continue;
     if (!in.maildir && (in.gzip || !rec.mbox_offset)) {
       ++mbox_kept;  // a gzip file is not rewritten (nor is a line without its offset)
@@ -153,7 +153,7 @@ bool holds_written(const FollowInput& in, const DoneEntry& e, const std::string&
   std::sort(live.begin(), live.end());
   bool any = false;
   for (const auto& r : m.records) {
-    if (r.disposition != "written" && r.disposition != "repaired") continue;
+    if (r.kind != Disposition::written && r.kind != Disposition::repaired) continue;
     if (!std::binary_search(live.begin(), live.end(), r.source_uid)) return false;
     any = true;
   }

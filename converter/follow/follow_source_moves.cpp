@@ -403,7 +403,7 @@ HoldingCensus census_holding_area(const fs::path& user_root) {
       continue;
     }
     for (const auto& rec : m.records) {
-      if (rec.disposition != "written" && rec.disposition != "repaired") continue;
+      if (rec.kind != Disposition::written && rec.kind != Disposition::repaired) continue;
       ++c.messages;
       const fs::path written(rec.output_file);
       bool found = false;

@@ -99,18 +99,18 @@ AuditMessage decide_message(const MessageSubject& m, const MessageCheckResult* c
 
   const bool must_act = !quarantine_reasons.empty() || !out.changes.empty();
   if (policy == OnCorrupt::fail && must_act) {
-    out.action = "fail";
+    out.action = MessageAction::fail;
     out.reason = !quarantine_reasons.empty() ? quarantine_reasons.front() : "needs repair: " + out.changes.front();
   } else if (!quarantine_reasons.empty() || (policy == OnCorrupt::quarantine && !out.changes.empty())) {
-    out.action = "quarantine";
+    out.action = MessageAction::quarantine;
     for (const auto& r : quarantine_reasons) out.reason += (out.reason.empty() ? "" : "; ") + r;
     for (const auto& c : out.changes) out.reason += (out.reason.empty() ? "needs repair: " : "; ") + c;
     out.changes.clear();
   } else if (out.orphan) {
-    out.action = "recover";
+    out.action = MessageAction::recover;
     out.recover_folder = orphan_folder_name(folder_name);
   } else {
-    out.action = out.changes.empty() ? "write" : "repair";
+    out.action = out.changes.empty() ? MessageAction::write : MessageAction::repair;
   }
   return out;
 }

@@ -7,6 +7,7 @@
 #include <stdexcept>
 
 #include "converter/source/source_io.h"
+#include "writers/manifest.h"
 
 namespace cyrconv {
 
@@ -124,14 +125,14 @@ MaildirName parse_maildir_name(std::string_view name) {
   return r;
 }
 
+// The words the manifest writer uses (writers/manifest.h), its enum in the same order; unknown otherwise.
+#define CYRCONV_SAME(v) (static_cast<int>(Disposition::v) == static_cast<int>(MessageDisposition::v))
+static_assert(CYRCONV_SAME(written) && CYRCONV_SAME(repaired) && CYRCONV_SAME(quarantined) && CYRCONV_SAME(missing) &&
+              CYRCONV_SAME(skipped_deleted) && CYRCONV_SAME(not_converted));
+#undef CYRCONV_SAME
 Disposition disposition_of(std::string_view t) {
-  if (t == "written") return Disposition::written;
-  if (t == "repaired") return Disposition::repaired;
-  if (t == "quarantined") return Disposition::quarantined;
-  if (t == "missing") return Disposition::missing;
-  if (t == "skipped_deleted") return Disposition::skipped_deleted;
-  if (t == "not_converted") return Disposition::not_converted;
-  return Disposition::unknown;
+  const auto d = parse_message_disposition(t);
+  return d ? static_cast<Disposition>(*d) : Disposition::unknown;
 }
 
 std::optional<ManifestRecord> parse_manifest_line(std::string_view line, std::string& error) {

@@ -48,7 +48,7 @@ void convert_zimbra_dav_folder(UserRun& run, ZimbraJob& job, const MailboxInvent
       m.uid = r.uid;
       m.file = path.string();
       m.size = r.size;
-      m.action = "not_converted";
+      m.action = MessageAction::not_converted;
       m.reason = detail;
       m.findings.push_back(Finding{Finding::Severity::error, std::move(kind), path.string(), 0, r.uid, detail});
       out.messages.push_back(std::move(m));

@@ -3,13 +3,13 @@
 namespace cyrconv {
 
 bool quarantine_zimbra_long_line(const MessageCheckResult& check, std::uint64_t limit, AuditMessage& m) {
-  if (limit == 0 || check.longest_line <= limit || (m.action != "write" && m.action != "repair")) return false;
+  if (limit == 0 || check.longest_line <= limit || (m.action != MessageAction::write && m.action != MessageAction::repair)) return false;
   const std::string detail = "a line of " + std::to_string(check.longest_line) + " bytes at offset " +
                              std::to_string(check.longest_line_at) + "; Zimbra refuses lines over " +
                              std::to_string(limit) +
                              " bytes (zimbra_lmtp_max_line_length; zimbra_lmtp_validate_messages=false accepts any): "
                              "raise the server's limit and give --zimbra-max-line-length to write it";
-  m.action = "quarantine";
+  m.action = MessageAction::quarantine;
   m.changes.clear();
   m.reason = "zimbra_line_too_long: " + detail;
   m.findings.push_back(Finding{Finding::Severity::error, "zimbra_line_too_long", m.file, check.longest_line_at, m.uid, detail});

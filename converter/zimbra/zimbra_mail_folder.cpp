@@ -31,10 +31,6 @@ struct ZimbraMessage {
   ManifestEntry me;
   std::uint32_t flags = 0;
   std::int64_t internaldate = 0;
-  AuditMessage m;
-  bool scratch_holds_source = false;  // run.raw holds the bytes read
-  MessageCheckResult check;
-  std::string msgid;
   explicit ZimbraMessage(const Item& i) : item(i), r(i.record) {}
 };
 
@@ -123,7 +119,7 @@ struct FolderRun {
   void finish_message(ZimbraMessage& zm, const AuditMessage* m) {
     (void)manifest.write(manifest_line(zm.me, false));
     run.progress.add(zm.r ? zm.r->size : 0, 1);
-    if (m && (!m->findings.empty() || m->action != "write")) out.messages.push_back(*m);
+    if (m && (!m->findings.empty() || m->action != MessageAction::write)) out.messages.push_back(*m);
   }
 
   // An earlier archive holds it (or it was quarantined then): its manifest line is kept.
@@ -131,7 +127,7 @@ struct FolderRun {
     if (!job.earlier) return false;
     auto it = job.earlier->by_uid.find(zm.item.target_uid);
     if (it != job.earlier->by_uid.end() && same_zimbra_message(it->second.second, zm.r, zm.me.source_file)) {
-      const bool in_archive = it->second.second.disposition != "quarantined";
+      const bool in_archive = it->second.second.kind != Disposition::quarantined;
       if (recovery)
         ++(in_archive ? out.count.orphans_recovered : out.count.orphans_quarantined);
       else {
@@ -147,11 +143,71 @@ struct FolderRun {
     return false;
   }
 
-  bool read_and_decide(ZimbraMessage& zm, bool duplicate);
-  void act(ZimbraMessage& zm);
-  void repair(ZimbraMessage& zm, const std::string& entry, std::uint32_t mode, WriteStatus& st);
+  void fail_write(ZimbraMessage& zm, const WriteStatus& st) {
+    out.failed = true;
+    out.fail_reason = st.message;
+    out.findings.push_back(zimbra_finding(Finding::Severity::error, "output_failed", st.message, zm.item.source_uid, st.message));
+  }
   void convert_message(const Item& item);
   void finish();
+};
+
+// zimbra-tgz's sink for pass_message: the bytes go into run.raw (the `keep` of pass_message)
+// and the Message-ID scanner; a tar entry is added from there once the decision is made.
+struct ArchiveSink {
+  FolderRun& f;
+  ZimbraMessage& zm;
+  std::string entry;
+  std::uint32_t mode;
+  std::string msgid;
+  void begin() { f.run.message_id.reset(); }
+  void feed(std::string_view chunk) { f.run.message_id.feed(chunk); }
+  void end() { msgid = f.run.message_id.value(); }
+  void adjust(AuditMessage& m, const MessageCheckResult& check) {
+    quarantine_zimbra_long_line(check, f.opt.zimbra_max_line, m);  // Zimbra would refuse it
+  }
+  WriteStatus entered(ScratchFile& bytes) {
+    if (auto st = f.run.add_entry(entry, bytes, zm.internaldate, mode); !st) return st;
+    zm.me.output_file = f.run.user.archive_file() + ":" + entry;
+    f.out.bytes_written += bytes.size();
+    ++f.entries;
+    f.folder_flags.add(zm.item.target_uid, msgid, zm.flags, flag_need(zm.flags, zm.me.keywords));
+    return {};
+  }
+  WriteStatus commit() { return entered(f.run.raw); }
+  void undo() {}
+  WriteStatus keep(std::string_view label, const AuditMessage& m, ScratchFile* kept) {
+    return keep_zimbra_original(f.run, f.quarantine_dir, zm.path, kept, zm.item.source_uid, label, m);
+  }
+  // The smallest change the message needs, bytes otherwise as Cyrus stored them (CRLF kept).
+  WriteStatus repair(const AuditMessage&, const MessageCheckResult& check, ScratchFile& kept) {
+    OutputEncoding enc;
+    enc.crlf_to_lf = false;
+    enc.drop_nul = true;
+    enc.fix_line_ends = true;
+    for (const auto& h : check.faults)
+      if (h.fault == MessageFault::no_blank_line_after_header) enc.blank_line_before = static_cast<std::int64_t>(h.offset);
+    MessageEncoder encoder(enc);
+    UserRun& run = f.run;
+    WriteStatus st = run.repaired.clear();
+    if (st)
+      st = kept.read_all(run.w.buffer, [&](std::string_view chunk) {
+        run.w.encoded.clear();
+        encoder.encode(chunk, run.w.encoded);
+        return run.repaired.write(run.w.encoded);
+      });
+    if (st) {
+      run.w.encoded.clear();
+      encoder.finish(run.w.encoded);
+      st = run.repaired.write(run.w.encoded);
+    }
+    return st ? entered(run.repaired) : st;
+  }
+  void failed(const WriteStatus& st) { f.fail_write(zm, st); }
+  void stop(const std::string& reason) {
+    f.out.failed = true;
+    f.out.fail_reason = reason;
+  }
 };
 
 void FolderRun::convert_message(const Item& item) {
@@ -163,170 +219,46 @@ void FolderRun::convert_message(const Item& item) {
     ++out.count.messages;
   if (carry_earlier(zm)) return;
   if (out.failed || !run.stream_status) {
-    ++out.count.not_converted;
-    zm.me.disposition = "not_converted";
+    zm.me.disposition = MessageDisposition::not_converted;
+    account_message(out.count, zm.me.disposition, false);
     finish_message(zm, nullptr);
     return;
   }
   if (zm.r && opt.skip_deleted && (zm.flags & imapflag::deleted)) {
     ++out.skipped_deleted;
-    zm.me.disposition = "skipped_deleted";
+    zm.me.disposition = MessageDisposition::skipped_deleted;
     finish_message(zm, nullptr);
     return;
   }
   const bool duplicate = zm.r && item.source_uid == previous_uid;
   previous_uid = item.source_uid;
-  if (!read_and_decide(zm, duplicate)) return;
-  act(zm);
-  if (recovery) {
-    if (zm.me.disposition == "written" || zm.me.disposition == "repaired")
-      ++out.count.orphans_recovered;
-    else
-      ++out.count.orphans_quarantined;
-  }
-  finish_message(zm, &zm.m);
-}
-
-// Missing, a duplicate record, or read once: check, SHA-1 and Message-ID in the same pass, the
-// bytes into the scratch file. False: the scratch file failed (the message is accounted).
-bool FolderRun::read_and_decide(ZimbraMessage& zm, bool duplicate) {
-  const IndexRecord* r = zm.r;
-  const Item& item = zm.item;
-  AuditMessage& m = zm.m;
-  if (r && !duplicate && missing.count(item.source_uid)) {
-    m = missing_file_message(item.source_uid, zm.path.string(), opt.on_corrupt);
-  } else if (duplicate) {
-    MessageSubject subject;
-    subject.record = r;
-    subject.uid = item.source_uid;
-    subject.file = zm.path.string();
-    subject.duplicate_record = true;
-    m = decide_message(subject, nullptr, opt.on_corrupt, out.name);
-  } else {
-    run.w.checker.reset();
-    run.message_id.reset();
-    WriteStatus scratch = run.raw.clear();
-    SourceStream s = run.w.prefetch.stream(zm.path, run.w.buffer, [&](std::string_view chunk) {
-      run.w.checker.feed(chunk);
-      run.message_id.feed(chunk);
-      if (scratch) scratch = run.raw.write(chunk);
-    });
-    zm.check = run.w.checker.finish();
-    zm.msgid = run.message_id.value();
-    zm.me.sha1 = zm.check.sha1;
-    zm.me.sha1_known = s.status == SourceOpen::Status::ok;
-    if (!r) zm.me.size = zm.check.size;
-    if (!scratch) {
-      out.failed = true;
-      out.fail_reason = scratch.message;
-      out.findings.push_back(
-          zimbra_finding(Finding::Severity::error, "output_failed", scratch.message, item.source_uid, scratch.message));
-      ++out.count.not_converted;
-      zm.me.disposition = "not_converted";
-      finish_message(zm, nullptr);
-      return false;
-    }
-    zm.scratch_holds_source = s.status == SourceOpen::Status::ok;
-    MessageSubject subject;
-    subject.record = r;
-    subject.uid = item.source_uid;
-    subject.file = zm.path.string();
-    subject.index_version = inv.header.minor_version;
-    subject.read_failed = s.status != SourceOpen::Status::ok;
-    subject.read_error = s.message;
-    m = decide_message(subject, &zm.check, opt.on_corrupt, out.name);
-    if (m.action == "recover") m.action = m.changes.empty() ? "write" : "repair";
-    if (s.status == SourceOpen::Status::ok) m.size = zm.check.size;
-    quarantine_zimbra_long_line(zm.check, opt.zimbra_max_line, m);  // Zimbra would refuse it
-  }
-  if (!m.size && r) m.size = r->size;  // not read: the index's size
-  return true;
-}
-
-// The smallest change the message needs, bytes otherwise as Cyrus stored them (CRLF kept),
-// from the scratch copy; the original kept first.
-void FolderRun::repair(ZimbraMessage& zm, const std::string& entry, std::uint32_t mode, WriteStatus& st) {
-  OutputEncoding enc;
-  enc.crlf_to_lf = false;
-  enc.drop_nul = true;
-  enc.fix_line_ends = true;
-  for (const auto& h : zm.check.faults)
-    if (h.fault == MessageFault::no_blank_line_after_header) enc.blank_line_before = static_cast<std::int64_t>(h.offset);
-  MessageEncoder encoder(enc);
-  st = keep_zimbra_original(run, quarantine_dir, zm.path, &run.raw, zm.item.source_uid, "original", zm.m);
-  if (st) st = run.repaired.clear();
-  if (st)
-    st = run.raw.read_all(run.w.buffer, [&](std::string_view chunk) {
-      run.w.encoded.clear();
-      encoder.encode(chunk, run.w.encoded);
-      return run.repaired.write(run.w.encoded);
-    });
-  if (st) {
-    run.w.encoded.clear();
-    encoder.finish(run.w.encoded);
-    st = run.repaired.write(run.w.encoded);
-  }
-  if (st) st = run.add_entry(entry, run.repaired, zm.internaldate, mode);
-}
-
-void FolderRun::act(ZimbraMessage& zm) {
-  const AuditMessage& m = zm.m;
-  ManifestEntry& me = zm.me;
-  const std::string entry = folder_path + "/" + std::to_string(zm.item.target_uid) + ".eml";
+  PassInput in;
+  in.record = zm.r;
+  in.uid = item.source_uid;
+  in.path = &zm.path;
+  in.index_version = inv.header.minor_version;
+  in.duplicate = duplicate;
+  in.missing = zm.r && missing.count(item.source_uid);
+  in.recovery = recovery;
+  in.on_corrupt = opt.on_corrupt;
+  in.folder_name = &out.name;
   // Zimbra imports an entry whose owner-write bit is clear as unread (TarArchiveInputStream.isUnread).
-  const std::uint32_t mode = (zm.flags & imapflag::seen) ? 0600 : 0400;
-  auto fail_write = [&](const WriteStatus& st) {
-    out.failed = true;
-    out.fail_reason = st.message;
-    out.findings.push_back(zimbra_finding(Finding::Severity::error, "output_failed", st.message, zm.item.source_uid, st.message));
-    ++out.count.not_converted;
-    me.disposition = "not_converted";
-  };
-  auto written = [&](std::uint64_t size) {
-    me.output_file = run.user.archive_file() + ":" + entry;
-    out.bytes_written += size;
-    ++entries;
-    folder_flags.add(zm.item.target_uid, zm.msgid, zm.flags, flag_need(zm.flags, me.keywords));
-  };
-  if (m.action == "write") {
-    if (auto st = run.add_entry(entry, run.raw, zm.internaldate, mode); !st) {
-      fail_write(st);
-    } else {
-      ++out.count.written;
-      me.disposition = "written";
-      written(run.raw.size());
-    }
-  } else if (m.action == "repair") {
-    WriteStatus st;
-    repair(zm, entry, mode, st);
-    if (!st) {
-      fail_write(st);
-    } else {
-      ++out.count.repaired;
-      me.disposition = "repaired";
-      me.changes = m.changes;
-      written(run.repaired.size());
-    }
-  } else if (m.action == "quarantine") {
-    if (auto st = keep_zimbra_original(run, quarantine_dir, zm.path, zm.scratch_holds_source ? &run.raw : nullptr,
-                                       zm.item.source_uid, "quarantined", m);
-        !st) {
-      fail_write(st);
-    } else {
-      ++out.count.quarantined;
-      me.disposition = "quarantined";
-      me.reason = m.reason;
-    }
-  } else if (m.action == "fail") {
-    out.failed = true;
-    out.fail_reason = "UID " + std::to_string(zm.item.source_uid) + ": " + m.reason;
-    ++out.count.not_converted;
-    me.disposition = "not_converted";
-  } else if (m.action == "missing") {
-    ++out.count.missing;
-    me.disposition = "missing";
-    me.reason = m.reason;
+  ArchiveSink sink{*this, zm, folder_path + "/" + std::to_string(item.target_uid) + ".eml",
+                   (zm.flags & imapflag::seen) ? 0600u : 0400u, {}};
+  PassResult pr;
+  pass_message(run.w, &run.raw, in, sink, pr);
+  if (pr.streamed) {
+    zm.me.sha1 = pr.check.sha1;
+    zm.me.sha1_known = pr.read.status == SourceOpen::Status::ok;
+    if (!zm.r) zm.me.size = pr.check.size;
   }
+  if (!pr.m.size && zm.r) pr.m.size = zm.r->size;  // not read, or empty: the index's size
+  zm.me.disposition = pr.disposition;
+  if (pr.disposition == MessageDisposition::repaired) zm.me.changes = pr.m.changes;
+  if (pr.disposition == MessageDisposition::quarantined || pr.disposition == MessageDisposition::missing)
+    zm.me.reason = pr.m.reason;
+  account_message(out.count, pr.disposition, recovery && !pr.keep_failed);
+  finish_message(zm, pr.keep_failed ? nullptr : &pr.m);
 }
 
 // Earlier lines of messages gone from the source, the folder's flag commands, its expected count.
