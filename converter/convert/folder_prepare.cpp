@@ -220,10 +220,17 @@ void FolderConversion::read_target_state() {
     if (!mbox_format) {
       if (auto t = read_output_text(fo.uidlist_path, error)) {
         uidlist_text = std::move(*t);
-        // Dovecot may list a UID it gave before it raises N in the header.
-        const ParsedUidlist u = parse_dovecot_uidlist(uidlist_text);
-        target_next = std::max(target_next, u.uidnext);
-        if (!u.base_of_uid.empty()) target_next = std::max(target_next, u.base_of_uid.rbegin()->first + 1);
+        // Dovecot may list a UID it gave before it raises N in the header. Line by line: a map
+        // of every entry would cost some 100 bytes a message.
+        const std::string_view text = uidlist_text;
+        const std::size_t eol = std::min(text.find('\n'), text.size());
+        target_next = std::max(target_next, parse_dovecot_uidlist(text.substr(0, eol)).uidnext);
+        for (std::size_t pos = eol + 1; pos < text.size();) {
+          const std::size_t end = std::min(text.find('\n', pos), text.size());
+          if (const auto entry = parse_uidlist_entry(text.substr(pos, end - pos)))
+            target_next = std::max(target_next, entry->uid + 1);
+          pos = end + 1;
+        }
       }
       if (auto t = read_output_text(fo.maildir / "dovecot-keywords", error)) {
         std::vector<std::string> errors;
