@@ -86,6 +86,7 @@ void prepare_source(FolderContext& c) {
       std::stable_sort(c.order.begin(), c.order.end(), [&](std::uint32_t a, std::uint32_t b) { return uid_at(a) < uid_at(b); });
     }
   }
+  c.job.marks.reserve(source_count(c));  // at most one a message: not grown by doubling
   if (c.job.recovery) return;
   c.keywords = plan_keywords(c.inv);
 }
