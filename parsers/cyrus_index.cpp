@@ -208,8 +208,17 @@ IndexRecord decode_record(Bytes rec, const RecordLayout& r, std::uint32_t minor,
   return out;
 }
 
-Result<IndexWalk> walk_index_file(Bytes data, std::string_view file, bool check_ascending, const IndexRecordSink& sink,
-                                  const IndexHeaderSink& on_header) {
+// What a walk needs before its first record: the header, the record layout, how many complete
+// counted records there are, and the problems of the file as a whole.
+struct PreparedWalk {
+  IndexWalk idx;
+  RecordLayout r{};
+  std::uint32_t minor = 0, start_offset = 0, record_size = 0, count = 0;
+  std::size_t usable = 0;
+  const HeaderLayout* header_layout = nullptr;
+};
+
+Result<PreparedWalk> prepare_walk(Bytes data, std::string_view file) {
   constexpr std::size_t base_header_size = 24;  // the fields every version has
   if (data.size() < base_header_size)
     return parse_error(file, data.size(),
@@ -274,18 +283,44 @@ Result<IndexWalk> walk_index_file(Bytes data, std::string_view file, bool check_
                 std::string("minor version 19 header with 144-byte records; read with the ") +
                     (record_layout == &record_v20 ? "v20" : "v19") + " record layout");
   }
-  const RecordLayout r = clip_to_record_size(*record_layout, record_size);
-
+  PreparedWalk p;
+  p.r = clip_to_record_size(*record_layout, record_size);
+  p.minor = minor;
+  p.start_offset = start_offset;
+  p.record_size = record_size;
+  p.count = count;
+  p.usable = usable;
+  p.header_layout = layout.header;
   idx.records = usable;
+  p.idx = std::move(idx);
+  return p;
+}
+
+// Record i of a prepared walk, its CRC checked.
+IndexRecord record_at(Bytes data, const PreparedWalk& p, std::size_t i, std::size_t& offset) {
+  offset = p.start_offset + i * static_cast<std::size_t>(p.record_size);
+  const Bytes rec = data.substr(offset, p.record_size);
+  IndexRecord out = decode_record(rec, p.r, p.minor, p.idx.header);
+  if (p.r.crc >= 0 && !record_crc_matches(rec, p.r.crc)) out.crc_ok = false;
+  return out;
+}
+
+Result<IndexWalk> walk_index_file(Bytes data, std::string_view file, bool check_ascending, const IndexRecordSink& sink,
+                                  const IndexHeaderSink& on_header) {
+  auto prepared = prepare_walk(data, file);
+  if (!prepared) return prepared.error();
+  PreparedWalk& p = prepared.value();
+  IndexWalk& idx = p.idx;
+  const IndexHeader& h = idx.header;
+  const std::size_t usable = p.usable;
+  const std::uint32_t minor = p.minor, count = p.count;
   if (on_header) on_header(h, usable);
   std::uint32_t previous_uid = 0;
   std::uint32_t live = 0;
   for (std::size_t i = 0; i < usable; ++i) {
-    const std::size_t offset = start_offset + i * static_cast<std::size_t>(record_size);
-    const Bytes rec = data.substr(offset, record_size);
-    IndexRecord out = decode_record(rec, r, minor, h);
-    if (r.crc >= 0 && !record_crc_matches(rec, r.crc)) {
-      out.crc_ok = false;
+    std::size_t offset = 0;
+    IndexRecord out = record_at(data, p, i, offset);
+    if (!out.crc_ok) {
       add_problem(idx, IndexProblem::Kind::record_crc_mismatch, offset, out.uid, "record CRC32 does not match");
     }
 
@@ -304,9 +339,9 @@ Result<IndexWalk> walk_index_file(Bytes data, std::string_view file, bool check_
 
   // Only v12+ keep expunged records in the index, so only there does `exists` differ from the count.
   if (minor >= 12 && usable == count && live != h.exists)
-    add_problem(idx, IndexProblem::Kind::exists_mismatch, static_cast<std::uint64_t>(layout.header->exists), 0,
+    add_problem(idx, IndexProblem::Kind::exists_mismatch, static_cast<std::uint64_t>(p.header_layout->exists), 0,
                 "header exists " + std::to_string(h.exists) + ", live records " + std::to_string(live));
-  return idx;
+  return std::move(idx);
 }
 
 }  // namespace
@@ -361,6 +396,20 @@ Result<IndexWalk> walk_cyrus_index(Bytes data, std::string_view file, const Inde
 Result<IndexWalk> walk_cyrus_expunge(Bytes data, std::string_view file, const IndexRecordSink& sink,
                                      const IndexHeaderSink& on_header) {
   return walk_index_file(data, file, /*check_ascending=*/false, sink, on_header);
+}
+
+Result<IndexWalk> walk_cyrus_index_range(Bytes data, std::string_view file, std::size_t first, std::size_t count,
+                                         const IndexRecordSink& sink) {
+  auto prepared = prepare_walk(data, file);
+  if (!prepared) return prepared.error();
+  PreparedWalk& p = prepared.value();
+  const std::size_t end = std::min(p.usable, first + std::min(count, p.usable));
+  for (std::size_t i = first; i < end; ++i) {
+    std::size_t offset = 0;
+    const IndexRecord out = record_at(data, p, i, offset);
+    sink(out, offset);
+  }
+  return std::move(p.idx);
 }
 
 }  // namespace cyrconv

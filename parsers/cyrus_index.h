@@ -115,5 +115,10 @@ Result<IndexWalk> walk_cyrus_index(Bytes data, std::string_view file, const Inde
                                    const IndexHeaderSink& on_header = {});
 Result<IndexWalk> walk_cyrus_expunge(Bytes data, std::string_view file, const IndexRecordSink& sink,
                                      const IndexHeaderSink& on_header = {});
+// Records [first, first + count) of the same cyrus.index, decoded as walk_cyrus_index decodes them
+// (crc_ok set), without the ordering checks: a caller reads a folder's records again a window at
+// a time instead of holding them. `header` and the whole-file problems as walk_cyrus_index's.
+Result<IndexWalk> walk_cyrus_index_range(Bytes data, std::string_view file, std::size_t first, std::size_t count,
+                                         const IndexRecordSink& sink);
 
 }  // namespace cyrconv

@@ -20,8 +20,8 @@ namespace {
 
 std::string owner_key(const MailboxRef& m) { return m.deleted ? std::string() : m.name.owner(); }
 
-FolderSummary summarise(const MailboxRef& mb, MailboxInventory&& inv, CaretMeaning caret) {
-  FolderSummary f;
+// `f` holds what the inventory's walk counted of each live record (sizes, \Seen).
+FolderSummary summarise(const MailboxRef& mb, MailboxInventory&& inv, CaretMeaning caret, FolderSummary&& f) {
   f.name = display_folder_name(mb.name, f.name_valid, caret);
   if (!f.name_valid)
     inv.findings.push_back(Finding{Finding::Severity::warning, "folder_name_invalid", mb.dir.string(), 0, 0,
@@ -38,14 +38,11 @@ FolderSummary summarise(const MailboxRef& mb, MailboxInventory&& inv, CaretMeani
     f.uidvalidity = inv.header.uidvalidity;
     f.uidnext = inv.header.last_uid + 1;
   }
-  f.messages = inv.live.size();
+  f.messages = inv.live_count;
   f.bytes = inv.bytes;
-  for (const auto& r : inv.live) f.sizes.add(r.size);
   f.expunged_present = inv.expunged_present;
   f.missing_files = inv.missing_files;
   f.orphan_files = inv.orphan_files;
-  for (const auto& r : inv.live)
-    if (r.system_flags & sysflag::seen) ++f.seen_messages;
   f.seen_source = inv.seen_source;
   for (const auto& n : inv.flag_names)
     if (n) f.keywords.push_back(*n);
@@ -112,7 +109,16 @@ ScanReport run_scan(const SourceInputs& inputs, const ScanOptions& options) {
       const MailboxRef& mb = disc.mailboxes[i];
       const UserState& us = *users.at(owner_key(mb));
       SeenState seen{&us.seen, anyone ? &anyone->seen : nullptr, us.seen_file};
-      folders[i] = summarise(mb, inventory_mailbox(mb, seen), disc.caret);
+      // The records are counted as the index is walked, not kept: memory stays flat in folder size.
+      FolderSummary counted;
+      InventoryOptions walk;
+      walk.keep_records = false;
+      walk.each_live = [&](const IndexRecord& r) {
+        counted.sizes.add(r.size);
+        if (r.system_flags & sysflag::seen) ++counted.seen_messages;
+      };
+      MailboxInventory inv = inventory_mailbox(mb, seen, walk);
+      folders[i] = summarise(mb, std::move(inv), disc.caret, std::move(counted));
       progress.add(folders[i].bytes, folders[i].messages);
       progress.add_folders(1);
     });

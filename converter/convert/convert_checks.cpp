@@ -8,6 +8,7 @@
 #include "converter/convert/prior_output.h"
 #include "converter/follow/follow_source.h"
 #include "converter/plan/output_layout.h"
+#include "converter/source/live_records.h"
 #include "converter/source/recover.h"
 
 namespace cyrconv {
@@ -92,9 +93,12 @@ void follow_source_changes(ConvertRun& r) {
         fi.folders.push_back({mb.name.internal(), mb.unique_id, 0, nullptr});
     fi.live_uids = [&](const std::string& internal, std::vector<std::uint32_t>& uids, std::string& error) {
       const std::size_t i = index_of.at(internal);
-      const LiveRecords again = reload_live_records(*selected[i], states.seen_for(*selected[i]), inv[i]);
-      error = again.error;
-      for (const auto& rec : again.live) uids.push_back(rec.uid);
+      LiveRecordReader reader(*selected[i], states.seen_for(*selected[i]), inv[i]);
+      std::vector<IndexRecord> window;
+      while (reader.next(window))
+        for (const auto& rec : window) uids.push_back(rec.uid);
+      error = reader.error();
+      if (!error.empty()) uids.clear();
       return error.empty();
     };
     for (auto& f : follow_source(fi).findings) users[u].findings.push_back(std::move(f));
@@ -136,12 +140,14 @@ void add_folder_need(const ConvertRun& r, const FolderJob& job, SpaceNeed& need)
     folder_files = mi.live_count;
   } else {
     // Added to an earlier conversion: only the messages after it count (records read again).
-    const LiveRecords again = reload_live_records(*job.mailbox, states.seen_for(*job.mailbox), mi);
-    for (const auto& rec : again.live) {
-      if (rec.uid < done->source_uidnext) continue;
-      folder_bytes += (opt.format == OutputFormat::maildir ? space.blocks(rec.size) : rec.size) + 400;
-      ++folder_files;
-    }
+    LiveRecordReader reader(*job.mailbox, states.seen_for(*job.mailbox), mi);
+    std::vector<IndexRecord> window;
+    while (reader.next(window))
+      for (const auto& rec : window) {
+        if (rec.uid < done->source_uidnext) continue;
+        folder_bytes += (opt.format == OutputFormat::maildir ? space.blocks(rec.size) : rec.size) + 400;
+        ++folder_files;
+      }
   }
   if (done && !folder_files) return;  // nothing new: nothing written
   need.bytes += folder_bytes + folder_overhead;

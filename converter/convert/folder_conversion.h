@@ -79,7 +79,7 @@ struct FolderConversion {
 
   // Incremental: what the earlier run wrote.
   EarlierManifest earlier;
-  std::string uidlist_text;
+  bool earlier_uidlist = false;                 // Maildir: a non-empty uidlist to carry on (read again when written)
   std::map<char, std::string> target_keywords;  // letter -> keyword in the target now
   std::uint32_t target_next = 0;                // the target's own UIDNEXT now
   std::vector<char> dropped;                    // per earlier line: not converted then, tried again now

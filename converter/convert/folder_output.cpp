@@ -1,4 +1,5 @@
 #include "converter/convert/folder_output.h"
+#include "converter/convert/uidlist_stream.h"
 
 #include <cstdio>
 
@@ -25,24 +26,21 @@ void FolderOutput::locate(const FolderNameResult& target) {
                              : user.root_rel + "/Maildir" + (target.maildirpp.empty() ? "" : "/" + target.maildirpp);
 }
 
-// `uidlist_base`: the earlier uidlist (incremental run) to carry on, else a new one is begun.
+// `uidlist_base`: the earlier uidlist file (incremental run) to carry on, else a new one is begun.
 // `mbox_base`: the earlier mbox file to copy first (incremental run), with its X-IMAPbase.
 WriteStatus FolderOutput::open(std::uint32_t uidvalidity, std::uint32_t uidnext, const FolderKeywords& kw, bool write_keywords,
-                 const std::string* uidlist_base, const std::set<std::uint32_t>& new_uids, const fs::path* mbox_base,
+                 const fs::path* uidlist_base, const std::set<std::uint32_t>& new_uids, const fs::path* mbox_base,
                  Worker& w) {
   if (auto st = make_directories(user.root / "manifests"); !st) return st;
   if (auto st = manifest.open(manifest_path.parent_path(), side_name + ".jsonl"); !st) return st;
   if (!is_mbox()) {
     if (auto st = prepare_maildir(maildir, name->maildirpp.empty()); !st) return st;
     if (auto st = uidlist.open(maildir, "dovecot-uidlist"); !st) return st;
-    std::string head = dovecot_uidlist(uidvalidity, uidnext, {});
-    if (uidlist_base) {
-      std::string error;
-      auto merged = uidlist_with_uidnext(*uidlist_base, uidnext, error, new_uids);
-      if (!merged) return WriteStatus{false, uidlist_path.string() + ": " + error};
-      head = std::move(*merged);
-    }
-    if (auto st = uidlist.write(head); !st) return st;
+    // The earlier uidlist copied a piece at a time (it is not held: issue 25).
+    if (auto st = uidlist_base ? copy_uidlist_with_uidnext(*uidlist_base, uidnext, new_uids, uidlist)
+                               : uidlist.write(dovecot_uidlist(uidvalidity, uidnext, {}));
+        !st)
+      return st;
     if (write_keywords && !kw.letters_order.empty())
       if (auto st = write_small_file(maildir / "dovecot-keywords", dovecot_keywords(kw.letters_order),
                                      opt.sync == SyncPolicy::message);

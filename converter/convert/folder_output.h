@@ -82,10 +82,10 @@ struct FolderOutput {
 
   void locate(const FolderNameResult& target);
 
-  // `uidlist_base`: the earlier uidlist (incremental run) to carry on, else a new one is begun.
+  // `uidlist_base`: the earlier uidlist file (incremental run) to carry on, else a new one is begun.
   // `mbox_base`: the earlier mbox file to copy first (incremental run), with its X-IMAPbase.
   WriteStatus open(std::uint32_t uidvalidity, std::uint32_t uidnext, const FolderKeywords& kw, bool write_keywords,
-                   const std::string* uidlist_base, const std::set<std::uint32_t>& new_uids,
+                   const std::filesystem::path* uidlist_base, const std::set<std::uint32_t>& new_uids,
                    const std::filesystem::path* mbox_base, Worker& w);
 
   // --gzip, before any message is written: the mbox goes into mbox_gz as it is written.

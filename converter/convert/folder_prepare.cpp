@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "converter/convert/journal.h"
+#include "converter/convert/uidlist_stream.h"
 #include "converter/source/recover.h"
 #include "writers/maildir.h"
 #include "parsers/hex.h"
@@ -138,6 +139,7 @@ bool FolderConversion::reload_records(const MailboxInventory& planned, const See
 }
 
 void FolderConversion::list_items() {
+  items.reserve(recovery ? orphan_uids.size() : inv.live.size());  // not grown by doubling: 24 bytes a message
   if (recovery) {
     for (std::uint32_t uid : orphan_uids) items.push_back(Item{nullptr, uid, 0});
   } else {
@@ -218,12 +220,12 @@ void FolderConversion::read_target_state() {
     target_next = prior.done->target_uidnext;
     std::string error;
     if (!mbox_format) {
-      if (auto t = read_output_text(fo.uidlist_path, error)) {
-        uidlist_text = std::move(*t);
-        // Dovecot may list a UID it gave before it raises N in the header.
-        const ParsedUidlist u = parse_dovecot_uidlist(uidlist_text);
+      // Dovecot may list a UID it gave before it raises N in the header. Read line by line: the
+      // uidlist is not held (some 60 bytes a message).
+      if (const UidlistScan u = scan_uidlist(fo.uidlist_path); u.read.exists && u.read.error.empty()) {
+        earlier_uidlist = u.read.bytes > 0;
         target_next = std::max(target_next, u.uidnext);
-        if (!u.base_of_uid.empty()) target_next = std::max(target_next, u.base_of_uid.rbegin()->first + 1);
+        if (u.max_uid) target_next = std::max(target_next, *u.max_uid + 1);
       }
       if (auto t = read_output_text(fo.maildir / "dovecot-keywords", error)) {
         std::vector<std::string> errors;
@@ -465,12 +467,12 @@ void FolderConversion::open_output() {
     const bool have_mbox = incremental && mbox_format && fs::exists(mbox_base);
     // Listed already if an interrupted run of this addition got that far; only an incremental
     // Maildir run's uidlist needs them (a set of every UID would cost ~40 bytes a message).
-    const bool extends_uidlist = incremental && !uidlist_text.empty();
+    const bool extends_uidlist = incremental && earlier_uidlist;
     std::set<std::uint32_t> new_uids;
     for (const auto& item : items)
       if (extends_uidlist && item.earlier < 0) new_uids.insert(item.target_uid);
     if (auto st = fo.open(uidvalidity, uidnext, kw, keywords_changed && lead,
-                          extends_uidlist ? &uidlist_text : nullptr, new_uids,
+                          extends_uidlist ? &fo.uidlist_path : nullptr, new_uids,
                           have_mbox && lead ? &mbox_base : nullptr, w);
         !st) {
       run.note(st);

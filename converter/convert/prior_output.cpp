@@ -8,6 +8,7 @@
 #include <charconv>
 #include <functional>
 
+#include "converter/convert/uidlist_stream.h"
 #include "writers/maildir.h"
 
 namespace cyrconv {
@@ -102,10 +103,11 @@ PriorFolder inspect_prior_folder(const fs::path& user_root, const std::string& s
     p.why = (folder_path / "tmp" / f).string() + ": a file cyrconv did not write";
     return p;
   }
-  if (auto text = read_output_text(folder_path / "dovecot-uidlist", error)) {
-    const ParsedUidlist u = parse_dovecot_uidlist(*text);
-    bool all_ours = u.errors.empty() && u.uidvalidity == uidvalidity;
-    for (const auto& [uid, base] : u.base_of_uid) all_ours = all_ours && ours(base);
+  // Line by line: a map of the uidlist would cost some 200 bytes a message.
+  const UidlistScan u = scan_uidlist(folder_path / "dovecot-uidlist", ours);
+  error = u.read.error;
+  if (u.read.exists && error.empty()) {
+    const bool all_ours = u.clean && u.uidvalidity == uidvalidity && u.all_bases_ours;
     if (!all_ours) {
       p.state = PriorFolder::State::foreign;
       p.why = (folder_path / "dovecot-uidlist").string() + ": a uidlist cyrconv did not write for UIDVALIDITY " +

@@ -67,9 +67,7 @@ FolderNameResult uidvalidity_sibling(const FolderNameResult& n, std::uint32_t ui
 FolderKeywords plan_keywords(const MailboxInventory& inv) {
   FolderKeywords k;
   std::array<bool, 128> used{};
-  for (const auto& r : inv.live)
-    for (unsigned n = 0; n < 128; ++n)
-      if (r.user_flag(n)) used[n] = true;
+  for (unsigned n = 0; n < 128; ++n) used[n] = (inv.used_user_flags[n >> 5] >> (n & 31)) & 1u;
   for (unsigned n = 0; n < 128; ++n) {
     if (!used[n] || n >= inv.flag_names.size() || !inv.flag_names[n]) continue;
     k.all_used.push_back(*inv.flag_names[n]);

@@ -80,8 +80,7 @@ NamePlan plan_names(const std::vector<const MailboxRef*>& selected, const std::v
   for (std::size_t i = 0; i < selected.size(); ++i) {
     auto& in = inputs_by_user[plan.user_of[i]];
     in.push_back(folder_name_input(selected[i]->name, selected[i]->kind, selected[i]->special_use, caret));
-    for (const auto& f : inv[i].findings)
-      if (f.kind == "orphan_message_file") plan.orphans[i].push_back(f.uid);
+    plan.orphans[i] = inv[i].orphan_uids;
     if (!plan.orphans[i].empty()) {
       // Orphans are recovered into a folder of their own beside the source folder.
       FolderNameInput rec = folder_name_input(selected[i]->name, MailboxKind::email, std::nullopt, caret);

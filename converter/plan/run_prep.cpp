@@ -64,10 +64,16 @@ RunPreparation prepare_run(const SourceInputs& inputs, const RunPrepOptions& opt
   prep.inv.resize(prep.selected.size());
   prep.block_bytes.assign(prep.selected.size(), 0);
   for_each_io(opt.io_depth, prep.selected.size(), [&](std::size_t i) {
-    prep.inv[i] = inventory_mailbox(*prep.selected[i], prep.states.seen_for(*prep.selected[i]));
+    // Mail folders keep their summary only (their records are read again when converted); DAV
+    // collections and sieve folders keep their records.
+    InventoryOptions walk;
+    walk.keep_records = prep.selected[i]->kind != MailboxKind::email;
     if (opt.block)
-      for (const auto& r : prep.inv[i].live) prep.block_bytes[i] += (r.size + opt.block - 1) / opt.block * opt.block;
-    if (prep.selected[i]->kind == MailboxKind::email) std::vector<IndexRecord>().swap(prep.inv[i].live);
+      walk.each_live = [&, i](const IndexRecord& r) {
+        prep.block_bytes[i] += (r.size + opt.block - 1) / opt.block * opt.block;
+      };
+    prep.inv[i] = inventory_mailbox(*prep.selected[i], prep.states.seen_for(*prep.selected[i]), walk);
+    if (!walk.keep_records) std::vector<IndexRecord>().swap(prep.inv[i].live);  // a recovered mailbox's
   });
   // Names per user (all of a user's folders at once; the same plan verify makes). A rename map
   // that itself collides is refused before anything is written.

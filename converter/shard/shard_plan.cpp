@@ -202,15 +202,17 @@ StoreUnits read_store_units(const SourceInputs& inputs, int threads, std::uint64
   std::vector<std::vector<UidRangeCut>> cuts(selected.size());
   const bool may_split = split_bytes || split_messages;
   for_each_io(io_depth, selected.size(), [&](std::size_t i) {
-    const MailboxInventory inv = inventory_mailbox(*selected[i], SeenState{});
-    bytes[i] = inv.bytes;
-    messages[i] = inv.live.size();
     // Mail folders with a name a JSON plan carries unchanged may be split (DAV collections are
     // exported whole, and the engine splits mail folders only).
-    if (!may_split || selected[i]->kind != MailboxKind::email || !valid_utf8(selected[i]->name.internal())) return;
-    std::vector<std::pair<std::uint32_t, std::uint64_t>> uid_size;
-    uid_size.reserve(inv.live.size());
-    for (const auto& r : inv.live) uid_size.emplace_back(r.uid, r.size);
+    const bool split = may_split && selected[i]->kind == MailboxKind::email && valid_utf8(selected[i]->name.internal());
+    std::vector<std::pair<std::uint32_t, std::uint64_t>> uid_size;  // 16 bytes a message, only to split
+    InventoryOptions walk;
+    walk.keep_records = false;
+    if (split) walk.each_live = [&](const IndexRecord& r) { uid_size.emplace_back(r.uid, r.size); };
+    const MailboxInventory inv = inventory_mailbox(*selected[i], SeenState{}, walk);
+    bytes[i] = inv.bytes;
+    messages[i] = inv.live_count;
+    if (!split) return;
     std::stable_sort(uid_size.begin(), uid_size.end(),
                      [](const auto& a, const auto& b) { return a.first < b.first; });
     if (auto c = cut_uid_ranges(uid_size, split_bytes, split_messages); c.size() > 1) cuts[i] = std::move(c);

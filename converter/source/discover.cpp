@@ -60,34 +60,43 @@ struct WalkedDir {
 // only what the walk needs (not the message file names: memory grows with folders, not
 // messages).
 void read_walked_dir(const std::string& partition, WalkedDir& w) {
-  DirListing listing = list_directory(w.dir);
-  if (!listing.error.empty()) {
-    w.listing_error = std::move(listing.error);
-    return;
-  }
+  // Walked without keeping the listing (a folder of a million messages is a million names):
+  // only special entries and subdirectories are kept, then put in name order.
   bool has_header = false, header_regular = false, has_index = false, has_message_files = false;
-  for (const auto& e : listing.entries) {
-    if (e.name == "cyrus.header") {
+  std::vector<std::pair<std::string, DirEntry::Type>> special;  // symlinks and special files
+  std::string error = for_each_directory_entry(w.dir, [&](std::string_view name, DirEntry::Type type) {
+    if (name == "cyrus.header") {
       has_header = true;
-      header_regular = e.type == DirEntry::Type::file;
+      header_regular = type == DirEntry::Type::file;
     }
-    if (e.name == "cyrus.index") has_index = true;
-    if (e.type == DirEntry::Type::file && is_message_file_name(e.name)) has_message_files = true;
-    if (e.type == DirEntry::Type::symlink) {
-      w.findings.push_back(finding(Finding::Severity::warning, "symlink_in_spool", (w.dir / e.name).string(),
-                                   "symbolic link inside the spool: not followed"));
-    } else if (e.type == DirEntry::Type::other) {
-      w.findings.push_back(finding(Finding::Severity::warning, "special_file_in_spool", (w.dir / e.name).string(),
-                                   "device, FIFO or socket inside the spool: not read"));
-    } else if (e.type == DirEntry::Type::directory) {
+    if (name == "cyrus.index") has_index = true;
+    if (type == DirEntry::Type::file && is_message_file_name(name)) has_message_files = true;
+    if (type == DirEntry::Type::symlink || type == DirEntry::Type::other) {
+      special.emplace_back(std::string(name), type);
+    } else if (type == DirEntry::Type::directory) {
       // Partition-root directories ending in '.' are Cyrus staging areas (stage., sync.).
-      if (w.rel.empty() && !e.name.empty() && e.name.back() == '.') continue;
-      if (w.rel.empty() && e.name == "lost+found") continue;
+      if (w.rel.empty() && !name.empty() && name.back() == '.') return;
+      if (w.rel.empty() && name == "lost+found") return;
       // A directory where a mailbox's metadata file belongs (a fault of its own) is no mailbox:
       // a '.' in a mailbox name is '^' on disk.
-      if (e.name.starts_with("cyrus.")) continue;
-      w.subdirs.push_back(e.name);
+      if (name.starts_with("cyrus.")) return;
+      w.subdirs.emplace_back(name);
     }
+  });
+  if (!error.empty()) {
+    w.listing_error = std::move(error);
+    w.subdirs.clear();
+    return;
+  }
+  std::sort(special.begin(), special.end());
+  std::sort(w.subdirs.begin(), w.subdirs.end());
+  for (const auto& [name, type] : special) {
+    if (type == DirEntry::Type::symlink)
+      w.findings.push_back(finding(Finding::Severity::warning, "symlink_in_spool", (w.dir / name).string(),
+                                   "symbolic link inside the spool: not followed"));
+    else
+      w.findings.push_back(finding(Finding::Severity::warning, "special_file_in_spool", (w.dir / name).string(),
+                                   "device, FIFO or socket inside the spool: not read"));
   }
   // A directory with message files or an index but no cyrus.header is still a mailbox (the
   // header deleted or lost): its files are recovered, never dropped.

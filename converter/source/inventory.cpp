@@ -1,11 +1,10 @@
 #include "converter/source/inventory.h"
 
-#include <sys/mman.h>
-#include <unistd.h>
-
 #include <algorithm>
 #include <charconv>
+#include <cstdint>
 
+#include "converter/source/live_records.h"
 #include "converter/source/mailbox_error.h"
 #include "converter/source/recover.h"
 #include "converter/source/source_io.h"
@@ -54,63 +53,6 @@ std::string collect_message_files(const fs::path& dir, std::vector<std::uint32_t
   return error;
 }
 
-// Lets go of the mapped index bytes before `end` (whole pages): a walked window of records costs
-// no resident memory after it is read. The mapping stays valid; a later touch reads the page again.
-struct MappedWindow {
-  const char* base;
-  std::size_t released = 0;
-  void release_before(std::uint64_t end) {
-    static const std::size_t page = static_cast<std::size_t>(sysconf(_SC_PAGESIZE));
-    constexpr std::size_t window = 1u << 20;
-    const std::size_t upto = static_cast<std::size_t>(end) / page * page;
-    if (upto < released + window) return;
-    ::madvise(const_cast<char*>(base) + released, upto - released, MADV_DONTNEED);
-    released = upto;
-  }
-};
-
-void apply_seen_set(std::vector<IndexRecord>& live, const UidSet& set) {
-  for (auto& r : live)
-    if (set.contains(r.uid)) r.system_flags |= sysflag::seen;
-}
-
-void apply_seen(const MailboxRef& mb, MailboxInventory& inv, const SeenState& seen, const fs::path& dir) {
-  const bool shared_seen = inv.header.options & index_option_shared_seen;
-  if (inv.header.minor_version >= 12) {
-    inv.seen_source = shared_seen ? "index (shared seen)" : "index";
-    return;
-  }
-  // Before 2.4 the index holds no \Seen: the owner's seen db (or "anyone" for shared seen),
-  // else a leftover 1.x cyrus.seen in the mailbox directory.
-  for (auto& r : inv.live) r.system_flags &= ~sysflag::seen;
-  const auto* db = shared_seen ? seen.anyone : seen.owner;
-  if (db && !mb.unique_id.empty()) {
-    if (auto it = db->find(mb.unique_id); it != db->end()) {
-      apply_seen_set(inv.live, it->second.seen);
-      inv.seen_source = shared_seen ? "seen_db (anyone)" : "seen_db";
-      return;
-    }
-  }
-  SourceOpen f = SourceOpen::map(dir / "cyrus.seen");
-  if (f.status == SourceOpen::Status::ok) {
-    auto parsed = parse_cyrus_seen_file(f.file.bytes(), (dir / "cyrus.seen").string());
-    if (!parsed) {
-      inv.findings.push_back(make_finding(Finding::Severity::error, "seen_unreadable", dir / "cyrus.seen",
-                                          parsed.error().offset, 0, parsed.error().message));
-    } else {
-      const std::string owner = mb.name.owner();
-      for (const auto& e : parsed.value()) {
-        if (e.key == owner || (shared_seen && e.key == "anyone")) {
-          apply_seen_set(inv.live, e.seen);
-          inv.seen_source = "cyrus.seen";
-          return;
-        }
-      }
-    }
-  }
-  inv.seen_source = "none";
-}
-
 }  // namespace
 
 void count_folder_files(AuditAccounting& c, const MailboxInventory& inv) {
@@ -132,7 +74,7 @@ std::vector<std::uint32_t> read_expunge_uids(const fs::path& dir, MailboxInvento
   const fs::path expunge_path = dir / "cyrus.expunge";
   SourceOpen expunge_file = SourceOpen::map(expunge_path);
   if (expunge_file.status == SourceOpen::Status::ok) {
-    MappedWindow window{expunge_file.file.bytes().data()};
+    MappedRelease window{expunge_file.file.bytes().data()};
     auto ex = walk_cyrus_expunge(expunge_file.file.bytes(), expunge_path.string(),
                                  [&](const IndexRecord& r, std::uint64_t offset) {
                                    uids.push_back(r.uid);
@@ -176,16 +118,12 @@ MessageFiles list_message_files(const MailboxRef& mb, MailboxInventory& inv) {
 // cyrus.header and either its UIDVALIDITY is not the one mailboxes.db gives or most of the
 // directory's files are not its records.
 std::string unusable_index(const MailboxRef& mb, const IndexHeader& h, bool any_record_crc_ok,
-                           const std::vector<IndexRecord>& live_records, const std::vector<std::uint32_t>& files) {
+                           const std::vector<std::uint32_t>& live, const std::vector<std::uint32_t>& files) {
   if (h.has_crcs && !h.header_crc_ok && !any_record_crc_ok) return "its header CRC and every record CRC are wrong";
   if (!h.has_crcs || !mb.header || h.header_file_crc == mb.header_crc) return {};
   if (mb.db_uidvalidity && h.uidvalidity != mb.db_uidvalidity)
     return "it belongs to another mailbox: UIDVALIDITY " + std::to_string(h.uidvalidity) + ", mailboxes.db gives " +
            std::to_string(mb.db_uidvalidity) + ", and it expects another cyrus.header";
-  std::vector<std::uint32_t> live;
-  live.reserve(live_records.size());
-  for (const auto& r : live_records) live.push_back(r.uid);
-  std::sort(live.begin(), live.end());
   std::size_t listed = 0;
   for (std::uint32_t uid : files) listed += std::binary_search(live.begin(), live.end(), uid);
   if (files.size() - listed > listed)
@@ -194,40 +132,88 @@ std::string unusable_index(const MailboxRef& mb, const IndexHeader& h, bool any_
   return {};
 }
 
-// The live records of an index walked once, the mapped bytes released behind the walk; the
-// UIDs of its expunged records (v12+ keep them) in `expunged`.
-struct WalkedIndex {
-  std::vector<IndexRecord> live;
-  std::vector<std::uint32_t> expunged;
+// Whether unusable_index may refuse an index with this header: then its records go to the
+// caller only after the whole walk (a second one), never twice.
+bool may_be_unusable(const MailboxRef& mb, const IndexHeader& h) {
+  return h.has_crcs && (!h.header_crc_ok || (mb.header && h.header_file_crc != mb.header_crc));
+}
+
+// One walk of the index: the summary of its live records (4 bytes of a UID each, no record
+// kept unless asked) and the UIDs of its expunged records (v12+ keep them).
+struct IndexPass {
+  const MailboxRef& mb;
+  const SeenState& seen;
+  const InventoryOptions& opt;
+  MailboxInventory& inv;
+  const std::vector<std::uint32_t>& files;
+  const std::vector<std::uint32_t>& archived_files;
+  std::vector<std::uint32_t> live_uids, expunged;
+  std::vector<std::pair<std::uint32_t, bool>> missing;  // UID, ARCHIVED; index order
+  SeenSource seen_source;
   bool any_record_crc_ok = false;
+  bool deferred = false;  // records go to the caller after the walk (may_be_unusable)
+
+  void header(const IndexHeader& h, std::size_t records) {
+    seen_source = resolve_seen(mb, h, seen);
+    deferred = may_be_unusable(mb, h);
+    live_uids.reserve(std::min<std::size_t>(h.exists, records));
+    if (opt.keep_records && !deferred) inv.live.reserve(std::min<std::size_t>(h.exists, records));
+  }
+  void record(IndexRecord r) {
+    any_record_crc_ok = any_record_crc_ok || r.crc_ok;
+    if (!r.live()) {
+      expunged.push_back(r.uid);
+      return;
+    }
+    seen_source.apply(r);
+    if (!live_uids.empty() && r.uid < live_uids.back()) inv.uid_ascending = false;
+    live_uids.push_back(r.uid);
+    inv.bytes += r.size;
+    for (std::size_t w = 0; w < 4; ++w) inv.used_user_flags[w] |= r.user_flags[w];
+    const bool archived = r.system_flags & sysflag::archived;
+    const bool present = archived ? std::binary_search(archived_files.begin(), archived_files.end(), r.uid) ||
+                                        std::binary_search(files.begin(), files.end(), r.uid)
+                                  : std::binary_search(files.begin(), files.end(), r.uid);
+    if (!present) missing.emplace_back(r.uid, archived);
+    if (!deferred) hand_over(r);
+  }
+  void hand_over(const IndexRecord& r) {
+    if (opt.each_live) opt.each_live(r);
+    if (opt.keep_records) inv.live.push_back(r);
+  }
 };
-Result<IndexWalk> walk_live_records(const MappedFile& file, const fs::path& path, WalkedIndex& out,
-                                    std::size_t expect_live) {
-  MappedWindow window{file.bytes().data()};
-  return walk_cyrus_index(
-      file.bytes(), path.string(),
-      [&](const IndexRecord& r, std::uint64_t offset) {
-        out.any_record_crc_ok = out.any_record_crc_ok || r.crc_ok;
-        if (r.live())
-          out.live.push_back(r);
-        else
-          out.expunged.push_back(r.uid);
-        window.release_before(offset);
-      },
-      [&](const IndexHeader& h, std::size_t records) {
-        out.live.reserve(expect_live ? expect_live : std::min<std::size_t>(h.exists, records));
-      });
+
+// The live records of an index whose walk deferred them, handed over now (a second walk).
+void hand_over_deferred(const MappedFile& file, const fs::path& path, IndexPass& pass) {
+  if (!pass.deferred || (!pass.opt.each_live && !pass.opt.keep_records)) return;
+  if (pass.opt.keep_records) pass.inv.live.reserve(pass.live_uids.size());
+  MappedRelease window{file.bytes().data()};
+  (void)walk_cyrus_index_range(file.bytes(), path.string(), 0, SIZE_MAX, [&](const IndexRecord& r, std::uint64_t offset) {
+    if (r.live()) {
+      IndexRecord seen_applied = r;
+      pass.seen_source.apply(seen_applied);
+      pass.hand_over(seen_applied);
+    }
+    window.release_before(offset);
+  });
 }
 
 // The inventory of a mailbox without a usable index: its files, as reconstruct would.
 void recover_inventory(const MailboxRef& mb, MailboxInventory& inv, const MessageFiles& mf,
-                       const std::vector<std::uint32_t>& expunged, const std::string& why) {
+                       const std::vector<std::uint32_t>& expunged, const std::string& why, const InventoryOptions& opt) {
   const std::vector<std::uint32_t>& files = mf.spool;
   RecoveredRecords rec = recover_from_files(mb, files, mf.archive, expunged, why);
   inv.recovered = true;
   inv.header = rec.header;
   inv.live = std::move(rec.live);
   inv.bytes = rec.bytes;
+  inv.uid_ascending = true;
+  inv.used_user_flags = {};
+  for (const auto& r : inv.live) {
+    inv.uid_ascending = inv.uid_ascending && (&r == &inv.live.front() || (&r)[-1].uid <= r.uid);
+    for (std::size_t w = 0; w < 4; ++w) inv.used_user_flags[w] |= r.user_flags[w];
+    if (opt.each_live) opt.each_live(r);
+  }
   for (auto& f : rec.findings) inv.findings.push_back(std::move(f));
   for (std::uint32_t uid : files)
     if (std::binary_search(expunged.begin(), expunged.end(), uid)) {
@@ -243,7 +229,46 @@ void recover_inventory(const MailboxRef& mb, MailboxInventory& inv, const Messag
 
 namespace {
 
-MailboxInventory read_inventory(const MailboxRef& mb, const SeenState& seen) {
+// The findings of the live records whose file is missing and of the files no record names,
+// with their UID lists; files named by a live record counted.
+void account_files(const MailboxRef& mb, MailboxInventory& inv, const IndexPass& pass,
+                   const std::vector<std::uint32_t>& expunged_uids) {
+  const fs::path& dir = mb.dir;
+  for (const auto& [uid, archived] : pass.missing) {
+    ++inv.missing_files;
+    inv.missing_uids.push_back(uid);
+    inv.findings.push_back(make_finding(Finding::Severity::error, "message_file_missing",
+                                        dir / (std::to_string(uid) + "."), 0, uid,
+                                        archived ? (mb.archive_dir.empty()
+                                                        ? "the index marks the message ARCHIVED: its file is on the "
+                                                          "archive partition, which was not given (--archive-partition)"
+                                                        : "the index marks the message ARCHIVED but its file is "
+                                                          "missing from the spool and the archive partition")
+                                                 : "the index lists a live message but its file is missing"));
+  }
+  std::sort(inv.missing_uids.begin(), inv.missing_uids.end());
+  const std::vector<std::uint32_t>& live = pass.live_uids;  // sorted by now
+  auto is_live = [&](std::uint32_t uid) { return std::binary_search(live.begin(), live.end(), uid); };
+  for (std::uint32_t uid : pass.files) {
+    if (is_live(uid)) {
+      ++inv.listed_files;
+      continue;
+    }
+    if (std::binary_search(expunged_uids.begin(), expunged_uids.end(), uid)) {
+      ++inv.expunged_present;
+      inv.expunged_files.push_back(uid);
+      continue;
+    }
+    ++inv.orphan_files;
+    inv.orphan_uids.push_back(uid);
+    inv.findings.push_back(make_finding(Finding::Severity::warning, "orphan_message_file", dir / (std::to_string(uid) + "."),
+                                        0, uid, "message file with no record in cyrus.index or cyrus.expunge"));
+  }
+  for (std::uint32_t uid : pass.archived_files)
+    if (is_live(uid)) ++inv.listed_files;
+}
+
+MailboxInventory read_inventory(const MailboxRef& mb, const SeenState& seen, const InventoryOptions& opt) {
   MailboxInventory inv;
   const fs::path& dir = mb.dir;
   if (!mb.on_disk) return inv;
@@ -259,29 +284,34 @@ MailboxInventory read_inventory(const MailboxRef& mb, const SeenState& seen) {
   std::sort(expunged_uids.begin(), expunged_uids.end());
   // One listing of the directory: which message files exist.
   const MessageFiles mf = list_message_files(mb, inv);
-  const std::vector<std::uint32_t>& files = mf.spool;
-  const std::vector<std::uint32_t>& archived_files = mf.archive;
 
   const fs::path index_path = dir / "cyrus.index";
   SourceOpen index_file = SourceOpen::map(index_path);
   if (index_file.status != SourceOpen::Status::ok) {
     inv.findings.push_back(make_finding(Finding::Severity::error, "index_unreadable", index_path, 0, 0, index_file.message));
-    recover_inventory(mb, inv, mf, expunged_uids, index_file.message);
+    recover_inventory(mb, inv, mf, expunged_uids, index_file.message, opt);
     return inv;
   }
-  WalkedIndex walked;
-  auto parsed = walk_live_records(index_file.file, index_path, walked, 0);
+  IndexPass pass{mb, seen, opt, inv, mf.spool, mf.archive, {}, {}, {}, {}, false, false};
+  MappedRelease window{index_file.file.bytes().data()};
+  auto parsed = walk_cyrus_index(
+      index_file.file.bytes(), index_path.string(),
+      [&](const IndexRecord& r, std::uint64_t offset) {
+        pass.record(r);
+        window.release_before(offset);
+      },
+      [&](const IndexHeader& h, std::size_t records) { pass.header(h, records); });
   if (!parsed) {
     inv.findings.push_back(make_finding(Finding::Severity::error, "index_unreadable", index_path, parsed.error().offset, 0,
                                         parsed.error().message));
-    recover_inventory(mb, inv, mf, expunged_uids, parsed.error().message);
+    recover_inventory(mb, inv, mf, expunged_uids, parsed.error().message, opt);
     return inv;
   }
+  if (!inv.uid_ascending) std::sort(pass.live_uids.begin(), pass.live_uids.end());
   IndexWalk& index = parsed.value();
-  if (std::string why = unusable_index(mb, index.header, walked.any_record_crc_ok, walked.live, files); !why.empty()) {
+  if (std::string why = unusable_index(mb, index.header, pass.any_record_crc_ok, pass.live_uids, mf.spool); !why.empty()) {
     inv.findings.push_back(make_finding(Finding::Severity::error, "index_unusable", index_path, 0, 0, why));
-    walked = WalkedIndex{};
-    recover_inventory(mb, inv, mf, expunged_uids, why);
+    recover_inventory(mb, inv, mf, expunged_uids, why, opt);
     return inv;
   }
   inv.index_read = true;
@@ -294,74 +324,24 @@ MailboxInventory read_inventory(const MailboxRef& mb, const SeenState& seen) {
                                         "cyrus.index expects cyrus.header to have CRC32 " +
                                             std::to_string(index.header.header_file_crc) + ", the file has " +
                                             std::to_string(mb.header_crc)));
+  hand_over_deferred(index_file.file, index_path, pass);
 
-  inv.live = std::move(walked.live);
-  expunged_uids.insert(expunged_uids.end(), walked.expunged.begin(), walked.expunged.end());
-  walked = WalkedIndex{};
+  expunged_uids.insert(expunged_uids.end(), pass.expunged.begin(), pass.expunged.end());
+  std::vector<std::uint32_t>().swap(pass.expunged);
   std::sort(expunged_uids.begin(), expunged_uids.end());
   expunged_uids.erase(std::unique(expunged_uids.begin(), expunged_uids.end()), expunged_uids.end());
-
-  // The live UIDs, to look files up in: the records themselves when the index is in UID order
-  // (Cyrus writes it so), a sorted copy only for a damaged one.
-  const bool ascending = std::is_sorted(inv.live.begin(), inv.live.end(),
-                                        [](const IndexRecord& a, const IndexRecord& b) { return a.uid < b.uid; });
-  std::vector<std::uint32_t> live_uids;
-  if (!ascending) {
-    live_uids.reserve(inv.live.size());
-    for (const auto& r : inv.live) live_uids.push_back(r.uid);
-    std::sort(live_uids.begin(), live_uids.end());
-  }
-  auto is_live = [&](std::uint32_t uid) {
-    if (!ascending) return std::binary_search(live_uids.begin(), live_uids.end(), uid);
-    auto it = std::lower_bound(inv.live.begin(), inv.live.end(), uid,
-                               [](const IndexRecord& r, std::uint32_t u) { return r.uid < u; });
-    return it != inv.live.end() && it->uid == uid;
-  };
-  for (const auto& r : inv.live) {
-    inv.bytes += r.size;
-    const bool archived = r.system_flags & sysflag::archived;
-    const bool present = archived ? std::binary_search(archived_files.begin(), archived_files.end(), r.uid) ||
-                                        std::binary_search(files.begin(), files.end(), r.uid)
-                                  : std::binary_search(files.begin(), files.end(), r.uid);
-    if (!present) {
-      ++inv.missing_files;
-      inv.findings.push_back(make_finding(Finding::Severity::error, "message_file_missing",
-                                          dir / (std::to_string(r.uid) + "."), 0, r.uid,
-                                          archived ? (mb.archive_dir.empty()
-                                                          ? "the index marks the message ARCHIVED: its file is on the "
-                                                            "archive partition, which was not given (--archive-partition)"
-                                                          : "the index marks the message ARCHIVED but its file is "
-                                                            "missing from the spool and the archive partition")
-                                                   : "the index lists a live message but its file is missing"));
-    }
-  }
-  for (std::uint32_t uid : files) {
-    if (is_live(uid)) {
-      ++inv.listed_files;
-      continue;
-    }
-    if (std::binary_search(expunged_uids.begin(), expunged_uids.end(), uid)) {
-      ++inv.expunged_present;
-      inv.expunged_files.push_back(uid);
-      continue;
-    }
-    ++inv.orphan_files;
-    inv.findings.push_back(make_finding(Finding::Severity::warning, "orphan_message_file", dir / (std::to_string(uid) + "."),
-                                        0, uid, "message file with no record in cyrus.index or cyrus.expunge"));
-  }
-
-  for (std::uint32_t uid : archived_files)
-    if (is_live(uid)) ++inv.listed_files;
-  apply_seen(mb, inv, seen, dir);
-  inv.live_count = inv.live.size();
+  account_files(mb, inv, pass, expunged_uids);
+  inv.seen_source = pass.seen_source.name;
+  if (pass.seen_source.problem) inv.findings.push_back(std::move(*pass.seen_source.problem));
+  inv.live_count = pass.live_uids.size();
   return inv;
 }
 
 }  // namespace
 
-MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) {
+MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen, const InventoryOptions& options) {
   try {
-    return read_inventory(mb, seen);
+    return read_inventory(mb, seen, options);
   } catch (const std::exception&) {
     rethrow_naming_mailbox(&mb);
   }
@@ -369,45 +349,14 @@ MailboxInventory inventory_mailbox(const MailboxRef& mb, const SeenState& seen) 
 
 LiveRecords reload_live_records(const MailboxRef& mb, const SeenState& seen, const MailboxInventory& planned) {
   LiveRecords out;
-  if (planned.recovered) {
-    // Rebuilt from the files again: the same records unless the directory changed.
-    MailboxInventory again = inventory_mailbox(mb, seen);
-    if (!again.recovered || again.live.size() != planned.live_count || again.header.last_uid != planned.header.last_uid) {
-      out.error = mb.dir.string() + ": the message files changed since they were first listed (" +
-                  std::to_string(planned.live_count) + " then, " + std::to_string(again.live.size()) +
-                  " now): the source must be a snapshot no one writes to";
-      return out;
-    }
-    out.live = std::move(again.live);
-    return out;
+  LiveRecordReader reader(mb, seen, planned);
+  out.live.reserve(planned.live_count);
+  std::vector<IndexRecord> window;
+  while (reader.next(window)) out.live.insert(out.live.end(), window.begin(), window.end());
+  if (!reader.error().empty()) {
+    out.error = reader.error();
+    std::vector<IndexRecord>().swap(out.live);
   }
-  const fs::path index_path = mb.dir / "cyrus.index";
-  SourceOpen index_file = SourceOpen::map(index_path);
-  if (index_file.status != SourceOpen::Status::ok) {
-    out.error = index_file.message;
-    return out;
-  }
-  WalkedIndex walked;
-  auto parsed = walk_live_records(index_file.file, index_path, walked, planned.live_count);
-  if (!parsed) {
-    out.error = index_path.string() + ": " + parsed.error().message;
-    return out;
-  }
-  MailboxInventory again;  // apply_seen works on an inventory
-  again.header = parsed.value().header;
-  again.live = std::move(walked.live);
-  const IndexHeader& was = planned.header;
-  if (again.header.uidvalidity != was.uidvalidity || again.header.last_uid != was.last_uid ||
-      again.header.num_records != was.num_records || again.live.size() != planned.live_count) {
-    out.error = index_path.string() + ": changed since it was first read (UIDVALIDITY " +
-                std::to_string(was.uidvalidity) + ", last UID " + std::to_string(was.last_uid) + ", " +
-                std::to_string(planned.live_count) + " live records then; " + std::to_string(again.header.uidvalidity) +
-                ", " + std::to_string(again.header.last_uid) + ", " + std::to_string(again.live.size()) +
-                " now): the source must be a snapshot no one writes to";
-    return out;
-  }
-  apply_seen(mb, again, seen, mb.dir);
-  out.live = std::move(again.live);
   return out;
 }
 

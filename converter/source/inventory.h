@@ -2,7 +2,10 @@
 // Pass 2, inventory: header, index, cyrus.expunge and seen state of one mailbox turned into
 // plain records. No message file is opened here; the directory is listed once to find
 // missing message files, orphans and expunged messages still on disk.
+#include <algorithm>
+#include <array>
 #include <cstdint>
+#include <functional>
 #include <map>
 #include <optional>
 #include <string>
@@ -27,26 +30,41 @@ struct MailboxInventory {
   bool recovered = false;          // no usable index: `live` rebuilt from the message files (converter/source/recover.h)
   IndexHeader header;
   std::vector<std::optional<std::string>> flag_names;  // slot n = user flag bit n
-  std::vector<IndexRecord> live;   // live records, index order, \Seen of the owner applied
-  std::size_t live_count = 0;      // live.size() as read (convert drops `live` until it converts the folder)
+  // Live records, index order, \Seen of the owner applied: only when asked for
+  // (InventoryOptions::keep_records) and for a recovered mailbox. Otherwise a pass reads them
+  // again a window at a time (LiveRecordReader, converter/source/live_records.h).
+  std::vector<IndexRecord> live;
+  std::size_t live_count = 0;      // live records as read (whether or not `live` holds them)
+  bool uid_ascending = true;       // the live records are in UID order (Cyrus writes them so)
+  std::array<std::uint32_t, 4> used_user_flags{};  // user flag bits any live record has
   std::uint64_t bytes = 0;
   std::uint64_t expunged_present = 0;
   std::uint64_t missing_files = 0;
   std::uint64_t orphan_files = 0;
   std::vector<std::uint32_t> expunged_files;  // UIDs counted in expunged_present (verify's census)
+  // The UIDs behind the "message_file_missing" and "orphan_message_file" findings (which stay in
+  // `findings` for the reports): live records whose file is missing, ascending; files no record
+  // names, ascending.
+  std::vector<std::uint32_t> missing_uids;
+  std::vector<std::uint32_t> orphan_uids;
   std::uint64_t message_files = 0;
-  std::uint64_t listed_files = 0;  // message files a live record names (each file once) // regular "<UID>." files in the directory (and its archive twin)
+  std::uint64_t listed_files = 0;  // message files a live record names (each file once)
   std::string seen_source;         // "index", "seen_db", "cyrus.seen", "none", ...
   std::vector<Finding> findings;
+
+  bool missing(std::uint32_t uid) const { return std::binary_search(missing_uids.begin(), missing_uids.end(), uid); }
 };
 
-MailboxInventory inventory_mailbox(const MailboxRef& mailbox, const SeenState& seen);
+struct InventoryOptions {
+  bool keep_records = true;  // fill `live`; false: the summary and UID lists only (memory flat in folder size)
+  // Each live record once, index order, \Seen applied (also a recovered mailbox's).
+  std::function<void(const IndexRecord&)> each_live;
+};
 
-// The live records of a mailbox read again, \Seen applied as inventory_mailbox does. Convert
-// keeps only each mailbox's summary between planning and converting it, so memory holds the
-// records of the folders in progress, not those of the whole store. `error` is set when the
-// index cannot be read or no longer matches what inventory_mailbox saw (`planned`): the
-// snapshot changed during the run.
+MailboxInventory inventory_mailbox(const MailboxRef& mailbox, const SeenState& seen, const InventoryOptions& options = {});
+
+// The live records of a mailbox read again, whole (LiveRecordReader, held in one vector): for
+// passes that still index a folder's records. `error` as LiveRecordReader's.
 struct LiveRecords {
   std::vector<IndexRecord> live;
   std::string error;

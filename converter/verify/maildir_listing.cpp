@@ -114,16 +114,17 @@ std::string CurListing::list(const std::filesystem::path& dir) {
     if (a.hash != b.hash) return a.hash < b.hash;
     return name(a) < name(b);
   });
-  std::vector<Entry> kept;
+  // In place (no second vector of a folder's entries): entries_[0, kept) are the kept ones.
+  std::size_t kept = 0;
   for (std::size_t i = 0; i < entries_.size(); ++i) {
     bool repeated = false;
-    for (std::size_t j = kept.size(); j-- > 0 && kept[j].hash == entries_[i].hash && !repeated;) {
-      const std::string a = name(kept[j]), b = name(entries_[i]);
-      repeated = std::string_view(a).substr(0, kept[j].base_size) == std::string_view(b).substr(0, entries_[i].base_size);
+    for (std::size_t j = kept; j-- > 0 && entries_[j].hash == entries_[i].hash && !repeated;) {
+      const std::string a = name(entries_[j]), b = name(entries_[i]);
+      repeated = std::string_view(a).substr(0, entries_[j].base_size) == std::string_view(b).substr(0, entries_[i].base_size);
     }
-    if (!repeated) kept.push_back(entries_[i]);
+    if (!repeated) entries_[kept++] = entries_[i];
   }
-  entries_ = std::move(kept);
+  entries_.resize(kept);
   return {};
 }
 

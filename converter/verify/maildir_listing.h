@@ -25,6 +25,7 @@ class UidlistIndex {
     std::uint32_t base_size : 31;
     std::uint32_t matched : 1;  // a source message looked for it
   };
+  void reserve(std::size_t entries) { entries_.reserve(entries), entry_lines_.reserve(entries); }  // as expected
   void feed(std::string_view chunk);
   void finish();  // after the last chunk: errors in line order, entries by UID (first of a UID wins)
 
@@ -59,6 +60,7 @@ class CurListing {
   };
   // "" or "<dir>: cannot list directory: ..." (list_directory's words).
   std::string list(const std::filesystem::path& dir);
+  void reserve(std::size_t entries) { entries_.reserve(entries); }  // as many as expected, before list()
   // The file name of `base`, if cur/ has one.
   std::optional<std::string> find(std::string_view base) const;
   std::string name(const Entry& e) const;

@@ -14,12 +14,14 @@
 #include <set>
 
 #include "converter/plan/display_name.h"
+#include "converter/source/live_records.h"
 #include "converter/cli/progress.h"
 #include "converter/follow/follow_source.h"
 #include "converter/plan/output_layout.h"
 #include "converter/plan/run_prep.h"
 #include "converter/source/mailbox_error.h"
 #include "converter/verify/verify_folder.h"
+#include "converter/source/live_records.h"
 
 namespace cyrconv {
 
@@ -150,16 +152,30 @@ void verify_job(const RunShared& r, Job& job, Worker& w) {
   const std::size_t i = job.folder;
   const MailboxRef& mb = *r.source.selected[i];
   const PlannedUser& user = r.plan.users[r.plan.user_of[i]];
-  MailboxInventory folder_inv = r.source.inv[i];
-  if (folder_inv.live.size() != folder_inv.live_count) {
-    LiveRecords again = reload_live_records(mb, r.source.states.seen_for(mb), r.source.inv[i]);
-    if (!again.error.empty()) {
-      job.out.findings.push_back(error("source_changed", mb.dir, 0, again.error + ": not verified"));
+  // The records are read again as they are checked, a window at a time; held whole only for a
+  // damaged index out of UID order (the checks go in UID order).
+  const SeenState seen = r.source.states.seen_for(mb);
+  const MailboxInventory& planned = r.source.inv[i];
+  MailboxInventory unordered;
+  const MailboxInventory* folder_inv = &planned;
+  if (planned.live.size() != planned.live_count) {
+    std::string why;
+    if (planned.uid_ascending) {
+      why = LiveRecordReader(mb, seen, planned).error();
+    } else {
+      unordered = planned;
+      LiveRecords again = reload_live_records(mb, seen, planned);
+      why = again.error;
+      unordered.live = std::move(again.live);
+      folder_inv = &unordered;
+    }
+    if (!why.empty()) {
+      job.out.findings.push_back(error("source_changed", mb.dir, 0, why + ": not verified"));
       return;
     }
-    folder_inv.live = std::move(again.live);
   }
-  FolderContext c{r.opt, mb, folder_inv, user, r.plan.orphans[i], r.opt.out / user.root_rel, job, w, r.io, r.opt.io_depth};
+  FolderContext c{r.opt, mb, *folder_inv, user, r.plan.orphans[i], r.opt.out / user.root_rel, job, w, r.io, r.opt.io_depth};
+  c.seen = &seen;
   find_target(job, c.user_root);
   try {
     prepare_source(c);

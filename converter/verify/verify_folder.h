@@ -110,11 +110,13 @@ struct FolderContext {
   Worker& w;
   IoThreads* io = nullptr;  // --io-depth > 1: the prefetch stage's I/O threads
   int io_depth = 1;
+  // The folder's seen state: its records are read again from the index a window at a time when
+  // `inv` does not hold them (converter/source/live_records.h).
+  const SeenState* seen = nullptr;
 
   // Source side (prepare_source): the order of records (or orphans) by UID, empty when they
-  // are in order already; the UIDs inventory found no file for; the planned keyword letters.
+  // are in order already; the planned keyword letters.
   std::vector<std::uint32_t> order;
-  std::set<std::uint32_t> missing;
   FolderKeywords keywords;
   std::optional<std::map<char, std::string>> letters_from_file;  // Maildir: letters the keywords file gives
   ManifestIndex manifest;

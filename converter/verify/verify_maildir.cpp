@@ -268,6 +268,10 @@ void verify_maildir_folder(FolderContext& c) {
 
   c.step = Step::outputs;
   read_manifest(c, f.mpath);
+  // One uidlist entry and one file in cur/ per source message, as convert wrote them: reserved,
+  // not grown by doubling (24 bytes an entry each).
+  f.uidlist.reserve(source_count(c));
+  f.cur.reserve(source_count(c));
   check_uidlist(c, f);
   check_keywords_file(c, f);
   list_output(c, f);

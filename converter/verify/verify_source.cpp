@@ -5,6 +5,7 @@
 #include <algorithm>
 
 #include "converter/verify/verify_folder.h"
+#include "converter/source/live_records.h"
 #include "writers/maildir.h"
 
 namespace cyrconv::verify {
@@ -67,25 +68,30 @@ std::optional<Digest> FolderContext::source_sha1(const SourceMessage& m) {
   return d;
 }
 
+// Whether the folder's records are read again from the index as they are checked (in UID
+// order already) rather than held.
+bool streamed(const FolderContext& c) { return !c.job.recovery && c.inv.live.size() != c.inv.live_count; }
+
 void prepare_source(FolderContext& c) {
   // Orphans are checked in the order of their spool UIDs (the manifest's order); each keeps the
-  // output UID its place in the recovery folder gives it.
-  auto uid_at = [&](std::size_t i) { return c.job.recovery ? c.orphans[i] : c.inv.live[i].uid; };
-  const std::size_t n = source_count(c);
-  bool sorted = true;
-  for (std::size_t i = 1; i < n && sorted; ++i) sorted = uid_at(i - 1) <= uid_at(i);
-  if (!sorted) {
-    c.order.resize(n);
-    for (std::size_t i = 0; i < n; ++i) c.order[i] = static_cast<std::uint32_t>(i);
-    std::stable_sort(c.order.begin(), c.order.end(), [&](std::uint32_t a, std::uint32_t b) { return uid_at(a) < uid_at(b); });
+  // output UID its place in the recovery folder gives it. Streamed records are in UID order.
+  if (!streamed(c)) {
+    auto uid_at = [&](std::size_t i) { return c.job.recovery ? c.orphans[i] : c.inv.live[i].uid; };
+    const std::size_t n = source_count(c);
+    bool sorted = true;
+    for (std::size_t i = 1; i < n && sorted; ++i) sorted = uid_at(i - 1) <= uid_at(i);
+    if (!sorted) {
+      c.order.resize(n);
+      for (std::size_t i = 0; i < n; ++i) c.order[i] = static_cast<std::uint32_t>(i);
+      std::stable_sort(c.order.begin(), c.order.end(), [&](std::uint32_t a, std::uint32_t b) { return uid_at(a) < uid_at(b); });
+    }
   }
+  c.job.marks.reserve(source_count(c));  // at most one a message: not grown by doubling
   if (c.job.recovery) return;
-  for (const auto& f : c.inv.findings)
-    if (f.kind == "message_file_missing") c.missing.insert(f.uid);
   c.keywords = plan_keywords(c.inv);
 }
 
-std::size_t source_count(const FolderContext& c) { return c.job.recovery ? c.orphans.size() : c.inv.live.size(); }
+std::size_t source_count(const FolderContext& c) { return c.job.recovery ? c.orphans.size() : c.inv.live_count; }
 
 namespace {
 
@@ -118,26 +124,42 @@ void make_live(FolderContext& c, const IndexRecord& r, SourceMessage& m) {
   std::sort(m.letters.begin(), m.letters.end());
   m.internaldate = r.internaldate;
   m.size = r.size;
-  m.file_missing = c.missing.count(r.uid) > 0;
+  m.file_missing = c.inv.missing(r.uid);
   if (c.inv.header.minor_version >= 10 && r.has_guid()) m.guid = r.guid;
 }
 
 }  // namespace
 
 void for_each_source_message(FolderContext& c, const std::function<void(const SourceMessage&)>& fn) {
-  const std::size_t n = source_count(c);
   std::uint32_t previous = 0;
-  for (std::size_t k = 0; k < n; ++k) {
-    const std::size_t i = c.order.empty() ? k : c.order[k];
+  std::size_t k = 0;
+  auto each_live = [&](const IndexRecord& r) {
     SourceMessage m;
-    if (c.job.recovery) {
-      make_orphan(c, i, m);
-    } else {
-      make_live(c, c.inv.live[i], m);
-      m.duplicate = k > 0 && m.uid == previous;
-    }
+    make_live(c, r, m);
+    m.duplicate = k++ > 0 && m.uid == previous;
     previous = m.uid;
     fn(m);
+  };
+  if (streamed(c)) {
+    // A window of records at a time (verify.cpp checked the index still matches the plan).
+    LiveRecordReader reader(c.mailbox, *c.seen, c.inv);
+    std::vector<IndexRecord> window;
+    while (reader.next(window))
+      for (const auto& r : window) each_live(r);
+    if (!reader.error().empty()) c.add(error("source_changed", c.mailbox.dir, 0, reader.error()));
+    return;
+  }
+  const std::size_t n = source_count(c);
+  for (std::size_t j = 0; j < n; ++j) {
+    const std::size_t i = c.order.empty() ? j : c.order[j];
+    if (c.job.recovery) {
+      SourceMessage m;
+      make_orphan(c, i, m);
+      previous = m.uid;
+      fn(m);
+    } else {
+      each_live(c.inv.live[i]);
+    }
   }
 }
 

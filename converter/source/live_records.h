@@ -1,0 +1,70 @@
+#pragma once
+// A folder's live records read again from its cyrus.index a window at a time, \Seen applied as
+// the inventory applies it, so a pass over a folder of a million messages holds one window of
+// records (converter/source/inventory.h keeps only the folder's summary and UID lists).
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "converter/source/discover.h"
+#include "converter/source/source_io.h"
+#include "parsers/cyrus_index.h"
+#include "parsers/seen.h"
+#include "writers/report_model.h"
+
+namespace cyrconv {
+
+struct SeenState;
+struct MailboxInventory;
+
+// Where a mailbox's \Seen comes from (cyrus-on-disk.md): the index itself from v12 on, else the
+// owner's seen db ("anyone" for shared seen), else a 1.x cyrus.seen, else nowhere.
+struct SeenSource {
+  bool from_index = true;
+  const UidSet* db = nullptr;  // the seen db's set (owned by the SeenState)
+  std::optional<UidSet> file;  // cyrus.seen's set
+  std::string name;            // inventory's seen_source: "index", "seen_db", "cyrus.seen", "none", ...
+  std::optional<Finding> problem;  // cyrus.seen unreadable
+
+  void apply(IndexRecord& r) const {
+    if (from_index) return;
+    r.system_flags &= ~sysflag::seen;
+    const UidSet* set = file ? &*file : db;
+    if (set && set->contains(r.uid)) r.system_flags |= sysflag::seen;
+  }
+};
+SeenSource resolve_seen(const MailboxRef& mailbox, const IndexHeader& header, const SeenState& seen);
+
+// Lets go of mapped bytes before `end` (whole pages, every MiB): a walked window of records costs
+// no resident memory after it is read. The mapping stays valid; a later touch reads it again.
+struct MappedRelease {
+  const char* base = nullptr;
+  std::size_t released = 0;
+  void release_before(std::uint64_t end);
+};
+
+// The live records of a mailbox again, in index order, a window at a time. `error()` is set when
+// the index cannot be read or no longer matches what the inventory saw (`planned`): header at
+// open, the number of live records at the end (the snapshot changed during the run). A mailbox
+// recovered without an index is rebuilt from its files again (held whole: the damaged case).
+class LiveRecordReader {
+ public:
+  LiveRecordReader(const MailboxRef& mailbox, const SeenState& seen, const MailboxInventory& planned);
+  const std::string& error() const { return error_; }
+  // Replaces `out` with the next at most `max` live records; false when none are left (or on error).
+  bool next(std::vector<IndexRecord>& out, std::size_t max = 4096);
+
+ private:
+  const MailboxRef& mailbox_;
+  const MailboxInventory& planned_;
+  std::string error_;
+  SourceOpen file_;
+  MappedRelease release_;
+  SeenSource seen_;
+  std::size_t records_ = 0, at_ = 0, live_ = 0;
+  std::vector<IndexRecord> recovered_;  // a recovered mailbox's records
+  bool recovered_mode_ = false;
+};
+
+}  // namespace cyrconv
