@@ -119,4 +119,17 @@ BlockScan scan_block_variant(std::size_t variant, const char* p, const char* end
 #endif
 }
 
+// Bytes >= 0x80 in [p, p + n).
+std::uint64_t count_8bit(const char* p, std::size_t n) {
+  std::uint64_t c = 0;
+  std::size_t i = 0;
+#if defined(CYRCONV_SCAN_X86)
+  for (; i + 16 <= n; i += 16)  // 8-bit bytes are rare: popcount (a libgcc call without -mpopcnt) seldom runs
+    if (const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)))))
+      c += static_cast<unsigned>(__builtin_popcount(m));
+#endif
+  for (; i < n; ++i) c += static_cast<unsigned char>(p[i]) >= 0x80;
+  return c;
+}
+
 }  // namespace cyrconv

@@ -21,6 +21,9 @@ struct BlockScan {
 // `lf` must hold one slot per byte of [p, end). Runs the widest variant the CPU has.
 BlockScan scan_block(const char* p, const char* end, std::uint32_t* lf);
 
+// Bytes >= 0x80 in [p, p + n) (the checker counts them in top-level header lines).
+std::uint64_t count_8bit(const char* p, std::size_t n);
+
 // For tests: how many variants this CPU runs (SSE2, AVX2), and one of them by number.
 std::size_t scan_block_variants();
 BlockScan scan_block_variant(std::size_t variant, const char* p, const char* end, std::uint32_t* lf);

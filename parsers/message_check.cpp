@@ -7,10 +7,6 @@
 #include <algorithm>
 #include <cstring>
 
-#if defined(__SSE2__)
-#include <emmintrin.h>
-#endif
-
 namespace cyrconv {
 
 namespace {
@@ -399,19 +395,6 @@ void process_line(S& s, std::string_view line, std::uint64_t full_len, std::uint
     return;
   }
   if (mime) mime_body_line(s, line);
-}
-
-// Bytes >= 0x80 in [p, p + n).
-std::uint64_t count_8bit(const char* p, std::size_t n) {
-  std::uint64_t c = 0;
-  std::size_t i = 0;
-#if defined(__SSE2__)
-  for (; i + 16 <= n; i += 16)  // 8-bit bytes are rare: popcount (a libgcc call without -mpopcnt) seldom runs
-    if (const auto m = static_cast<unsigned>(_mm_movemask_epi8(_mm_loadu_si128(reinterpret_cast<const __m128i*>(p + i)))))
-      c += static_cast<unsigned>(__builtin_popcount(m));
-#endif
-  for (; i < n; ++i) c += static_cast<unsigned char>(p[i]) >= 0x80;
-  return c;
 }
 
 // Lines wholly inside the block from `p` on, in the body, while the MIME state ignores them:
