@@ -2,9 +2,10 @@
 // The checker's scan of one block of a chunk (parsers/message_check.cpp). One pass over the
 // block finds what does not depend on lines: every LF (its offset goes to `lf`), NUL bytes, and
 // CRs not followed by an LF. A CR in the block's last byte is left
-// out: what follows it is in the next block or chunk. SSE2 (every x86-64) compares 64 bytes per
-// step, the CR test against the same bytes shifted by one; a step holds no NUL and no bare CR
-// nearly always, so it costs a few instructions plus one store per LF.
+// out: what follows it is in the next block or chunk. SSE2 (every x86-64) or AVX2 (chosen at run
+// time) compares 64 bytes per step into LF, CR and NUL bit masks; a CR is bare unless the next
+// bit of the LF mask is set. A step holds no NUL and no bare CR nearly always, so it costs a few
+// instructions plus one store per LF.
 #include <cstddef>
 #include <cstdint>
 
@@ -17,7 +18,14 @@ struct BlockScan {
   std::size_t lf_count = 0;
 };
 
-// `lf` must hold one slot per byte of [p, end).
+// `lf` must hold one slot per byte of [p, end). Runs the widest variant the CPU has.
 BlockScan scan_block(const char* p, const char* end, std::uint32_t* lf);
+
+// Bytes >= 0x80 in [p, p + n) (the checker counts them in top-level header lines).
+std::uint64_t count_8bit(const char* p, std::size_t n);
+
+// For tests: how many variants this CPU runs (SSE2, AVX2), and one of them by number.
+std::size_t scan_block_variants();
+BlockScan scan_block_variant(std::size_t variant, const char* p, const char* end, std::uint32_t* lf);
 
 }  // namespace cyrconv

@@ -35,6 +35,10 @@ struct HeaderFieldProblem {
 std::string date_problem(std::string_view value);
 std::string address_list_problem(std::string_view value);
 std::string message_id_problem(std::string_view value);
+// For the tests: address_list_problem answers the plainest lists itself (plain_address_list)
+// and parses the rest with mimetic (parsed_address_list_problem); both must agree.
+bool plain_address_list(std::string_view value);
+std::string parsed_address_list_problem(std::string_view value);
 
 class HeaderFieldScanner {
  public:

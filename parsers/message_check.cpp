@@ -397,6 +397,42 @@ void process_line(S& s, std::string_view line, std::uint64_t full_len, std::uint
   if (mime) mime_body_line(s, line);
 }
 
+// Lines wholly inside the block from `p` on, in the body, while the MIME state ignores them:
+// only line ends and lengths are counted (what process_line would do for them), in locals the
+// compiler can keep in registers. Stops at the block's last LF, or before a line that may be a
+// boundary (`dashes`: multiparts are open and the line starts with "--"). Returns where it stopped.
+const char* body_lines(S& s, const char* base, const char* p, std::size_t& next_lf, std::size_t lf_count, bool dashes) {
+  const std::uint32_t* const lfs = s.lf.get();
+  const std::uint64_t block_at = s.offset;  // s.offset is where `base` lies until the block ends
+  std::uint64_t crlf = 0, longest = s.r.longest_line, longest_at = s.r.longest_line_at;
+  std::size_t k = next_lf;
+  for (; k < lf_count; ++k) {
+    const char* lf = base + lfs[k];
+    const auto n = static_cast<std::uint64_t>(lf - p);
+    if (dashes && n >= 2 && p[0] == '-' && p[1] == '-') break;
+    const bool cr = n > 0 && lf[-1] == '\r';
+    const std::uint64_t len = n - (cr ? 1 : 0);
+    const std::uint64_t start = block_at + static_cast<std::uint64_t>(p - base);
+    if (cr) {
+      ++crlf;
+    } else if (s.r.lf_lines++ == 0) {
+      s.first_lf = start + n;
+    }
+    if (len > max_line && s.r.long_lines++ == 0) s.first_long = start;
+    if (len > longest) {
+      longest = len;
+      longest_at = start;
+    }
+    p = lf + 1;
+  }
+  s.r.crlf_lines += crlf;
+  s.r.longest_line = longest;
+  s.r.longest_line_at = longest_at;
+  s.line_start = block_at + static_cast<std::uint64_t>(p - base);
+  next_lf = k;
+  return p;
+}
+
 }  // namespace
 
 void MessageChecker::feed(Bytes chunk) {
@@ -444,6 +480,11 @@ void MessageChecker::feed_block(Bytes block) {
   const char* p = base;
   std::size_t next_lf = 0;
   while (p < end) {
+    // Body lines that the MIME state does not look at take the short way (most lines).
+    if (s.line_len == 0 && !s.in_top_header && (!options_.mime || (!s.in_part_header && !s.base64))) {
+      p = body_lines(s, base, p, next_lf, scan.lf_count, options_.mime && !s.stack.empty());
+      if (p >= end) break;
+    }
     const char* lf = next_lf < scan.lf_count ? base + s.lf[next_lf++] : nullptr;
     const char* seg_end = lf ? lf : end;
     const std::size_t n = static_cast<std::size_t>(seg_end - p);
@@ -451,9 +492,7 @@ void MessageChecker::feed_block(Bytes block) {
     // earlier block has its start (first line_cap bytes) copied.
     const bool spans = s.line_len > 0 || !lf;
     if (n) {
-      if (s.in_top_header)
-        for (const char* q = p; q < seg_end; ++q)
-          if (static_cast<unsigned char>(*q) >= 0x80) ++s.header_8bit_in_line;
+      if (s.in_top_header) s.header_8bit_in_line += count_8bit(p, n);
       if (spans && s.line.size() < line_cap) s.line.append(p, std::min(n, line_cap - s.line.size()));
       s.line_len += n;
       s.line_ends_cr = seg_end[-1] == '\r';

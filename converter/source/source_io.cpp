@@ -95,8 +95,11 @@ int open_source_stream(const std::filesystem::path& path, SourceStream& r) {
     ::close(fd);
     return -1;
   }
-  posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+  // Read-ahead hints matter only past the kernel's own first window; a small file would pay a
+  // system call for nothing (most message files are a few KB).
+  if (st.st_size > 256 * 1024) posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
   r.status = SourceOpen::Status::ok;
+  r.expected = static_cast<std::uint64_t>(st.st_size);
   return fd;
 }
 
@@ -113,6 +116,9 @@ void read_source_rest(int fd, const std::filesystem::path& path, std::span<char>
     if (n == 0) break;
     sink(std::string_view(buffer.data(), static_cast<std::size_t>(n)));
     r.bytes += static_cast<std::uint64_t>(n);
+    // A short read that brings the file to its size is its end: the read() that would return 0
+    // is skipped (one system call a message file). A file grown since is still read to its end.
+    if (static_cast<std::size_t>(n) < buffer.size() && r.bytes >= r.expected) break;
   }
   ::close(fd);
 }

@@ -50,6 +50,7 @@ struct SourceStream {
   SourceOpen::Status status = SourceOpen::Status::error;
   std::string message;  // "PATH: what went wrong" when status != ok
   std::uint64_t bytes = 0;
+  std::uint64_t expected = 0;  // the size fstat gave at the open
 };
 SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
                                 const std::function<void(std::string_view)>& sink);
