@@ -27,6 +27,13 @@ std::string zimbra_flags_name(unsigned run) {
   return b;
 }
 
+std::string zimbra_flag_check_name(unsigned run) {
+  if (run <= 1) return "zimbra-flags-check.tsv";
+  char b[48];
+  std::snprintf(b, sizeof b, "zimbra-flags-check-%04u.tsv", run);
+  return b;
+}
+
 std::vector<ZimbraRun> read_zimbra_runs(const fs::path& root, std::string& error) {
   std::vector<ZimbraRun> runs;
   std::error_code ec;

@@ -22,6 +22,8 @@ struct ZimbraRun {
 
 std::string zimbra_archive_name(unsigned run);  // 1: zimbra.tgz, N: zimbra-000N.tgz
 std::string zimbra_flags_name(unsigned run);    // 1: zimbra-flags.zmm, N: zimbra-flags-000N.zmm
+// The read-back rows of the flags file: 1: zimbra-flags-check.tsv, N: zimbra-flags-check-000N.tsv
+std::string zimbra_flag_check_name(unsigned run);
 inline constexpr const char* zimbra_runs_file = "zimbra-archives.tsv";
 
 // The archives recorded in `root`, oldest first. A directory written before the record existed

@@ -115,7 +115,7 @@ ZimbraImportPlan import_plan(const UserRun& run, const std::vector<ZimbraJob>& j
                              (jobs[j].orphans_of ? jobs[j].out.count.orphans_recovered : 0);
   for (const auto& r : runs) {
     if (r.entries > 0 || (r.number == 1 && user.runs.empty() && !run.filled_folders.empty())) import.archives.push_back(r.archive);
-    import.flags_files.push_back(r.flags);
+    import.flags_files.emplace_back(r.flags, zimbra_flag_check_name(r.number));
   }
   import.collections = run.collections;
   return import;
@@ -133,6 +133,10 @@ void commit_archive(UserRun& run, const ZimbraImportPlan& import, const std::vec
   }
   if (run.stream_status) {
     if (auto c = run.zmm.commit(user.root / user.flags_file(), -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
+      run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    if (auto c = run.check.commit(user.root / user.check_file(), -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
       run.stream_failed(c);
   }
   if (run.stream_status) {
@@ -168,6 +172,7 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
   if (st) st = run.repaired.open(user.root);
   if (st) st = run.archive.open(user.root, user.archive_file());
   if (st) st = run.zmm.open(user.root, user.flags_file());
+  if (st) st = run.check.open(user.root, user.check_file());
   if (!st) {
     fail_user(user, st);
     run.stream_status = st;
@@ -180,6 +185,7 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
   if (!run.stream_status) {
     run.archive.abort();
     run.zmm.abort();
+    run.check.abort();
     if (st) fail_user(user, run.stream_status);
     // Nothing of this user's archive exists: what was counted as written was not.
     for (std::size_t j : user.jobs) {
@@ -199,6 +205,7 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
   for (unsigned k = 2; k <= user.run; ++k) {
     run_files.push_back(zimbra_archive_name(k));
     run_files.push_back(zimbra_flags_name(k));
+    run_files.push_back(zimbra_flag_check_name(k));
   }
   apply_output_owner(opt.owner, user.owner, user.root, user.findings, run_files);  // --owner (converter/convert/output_owner.h)
 }

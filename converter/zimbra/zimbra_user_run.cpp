@@ -34,6 +34,11 @@ void UserRun::zmm_line(const std::string& line) {
   if (auto st = zmm.write(line); !st) stream_failed(st);
 }
 
+void UserRun::check_line(const std::string& line) {
+  if (!stream_status) return;
+  if (auto st = check.write(line); !st) stream_failed(st);
+}
+
 WriteStatus keep_zimbra_original(UserRun& run, const fs::path& dir, const fs::path& source, ScratchFile* scratch,
                                  std::uint32_t uid, std::string_view label, const AuditMessage& m) {
   if (auto st = make_directories(dir); !st) return st;

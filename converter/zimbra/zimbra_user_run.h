@@ -51,6 +51,7 @@ struct ZimbraUser : RunUser {
   ZimbraFolderCounts earlier_expected;  // the earlier run's zimbra-expected.tsv
   std::string archive_file() const { return zimbra_archive_name(run); }
   std::string flags_file() const { return zimbra_flags_name(run); }
+  std::string check_file() const { return zimbra_flag_check_name(run); }
 };
 
 struct UserRun {
@@ -60,6 +61,8 @@ struct UserRun {
   GzipOutputFile archive;
   TarWriter tar{[this](std::string_view b) { return archive.write(b); }};
   OutputFile zmm;
+  OutputFile check;         // zimbra-flags-check.tsv: one row per group of zmm (FolderFlags)
+  unsigned flag_groups = 0;  // groups written so far (their numbers in the check file)
   WriteStatus stream_status;  // the archive or zmm stream failed: nothing more goes in
   Worker w;  // checker, read buffer, prefetch of a folder's next message files (on `io`)
   MessageIdScanner message_id;
@@ -86,6 +89,7 @@ struct UserRun {
   WriteStatus add_entry(const std::string& name, ScratchFile& scratch, std::int64_t mtime, std::uint32_t mode);
   WriteStatus add_entry(const std::string& name, std::string_view bytes, std::int64_t mtime, std::uint32_t mode);
   void zmm_line(const std::string& line);
+  void check_line(const std::string& line);
 };
 
 // Keeps the bytes read from the source (in `scratch`, or re-read from `source` when they were
