@@ -283,7 +283,7 @@ void FolderRun::act(ZimbraMessage& zm) {
     me.disposition = "not_converted";
   };
   auto written = [&](std::uint64_t size) {
-    me.output_file = run.user.archive_file() + ":" + entry;
+    me.output_file = run.archive.current_name() + ":" + entry;  // the part it went into
     out.bytes_written += size;
     ++entries;
     folder_flags.add(zm.item.target_uid, zm.msgid, zm.flags, flag_need(zm.flags, me.keywords));

@@ -20,6 +20,19 @@ std::string zimbra_archive_name(unsigned run) {
   return b;
 }
 
+std::string zimbra_part_name(unsigned run, unsigned part) {
+  if (part <= 1) return zimbra_archive_name(run);
+  char b[48];
+  std::snprintf(b, sizeof b, "zimbra-%04u-part%03u.tgz", run, part);
+  return b;
+}
+
+std::vector<std::string> zimbra_run_archives(const ZimbraRun& run) {
+  std::vector<std::string> out;
+  for (unsigned p = 1; p <= run.parts; ++p) out.push_back(zimbra_part_name(run.number, p));
+  return out;
+}
+
 std::string zimbra_flags_name(unsigned run) {
   if (run <= 1) return "zimbra-flags.zmm";
   char b[40];
@@ -56,14 +69,19 @@ std::vector<ZimbraRun> read_zimbra_runs(const fs::path& root, std::string& error
       if (tab == std::string::npos) break;
       at = tab + 1;
     }
-    const bool ok = cols.size() == 5 &&
+    // A sixth column, the number of parts, since archives come in parts; without it, one.
+    const bool ok = (cols.size() == 5 || cols.size() == 6) &&
+                    (cols.size() == 5 ||
+                     (std::from_chars(cols[5].data(), cols[5].data() + cols[5].size(), r.parts).ec == std::errc() &&
+                      r.parts >= 1)) &&
                     std::from_chars(cols[0].data(), cols[0].data() + cols[0].size(), r.number).ec == std::errc() &&
                     std::from_chars(cols[3].data(), cols[3].data() + cols[3].size(), r.entries).ec == std::errc() &&
                     r.number == (runs.empty() ? 1 : runs.back().number + 1) && cols[1] == zimbra_archive_name(r.number) &&
                     cols[2] == zimbra_flags_name(r.number);
     if (!ok) {
       error = (root / zimbra_runs_file).string() + ": line " + std::to_string(n) +
-              ": expected \"run<TAB>archive<TAB>flags file<TAB>messages<TAB>snapshot\" continuing the runs before it";
+              ": expected \"run<TAB>archive<TAB>flags file<TAB>messages<TAB>snapshot<TAB>parts\" continuing the runs "
+              "before it";
       return {};
     }
     r.archive = cols[1];
@@ -76,11 +94,11 @@ std::vector<ZimbraRun> read_zimbra_runs(const fs::path& root, std::string& error
 
 std::string zimbra_runs_text(const std::vector<ZimbraRun>& runs) {
   std::string s =
-      "# run\tarchive\tflags file\tmessages\tsnapshot: import every archive once, in this order (zimbra-import.sh "
-      "does)\n";
+      "# run\tarchive\tflags file\tmessages\tsnapshot\tparts: import every archive once, in this order, each "
+      "run's parts (zimbra-0001-part002.tgz, ...) after its archive (zimbra-import.sh does)\n";
   for (const auto& r : runs)
     s += std::to_string(r.number) + "\t" + r.archive + "\t" + r.flags + "\t" + std::to_string(r.entries) + "\t" +
-         r.fingerprint + "\n";
+         r.fingerprint + "\t" + std::to_string(r.parts) + "\n";
   return s;
 }
 
@@ -89,7 +107,8 @@ EarlierZimbraFolder read_earlier_zimbra_folder(const fs::path& manifest, const s
   std::error_code ec;
   if (!fs::exists(manifest, ec)) return out;
   std::set<std::string> archives;
-  for (const auto& r : runs) archives.insert(r.archive);
+  for (const auto& r : runs)
+    for (const auto& a : zimbra_run_archives(r)) archives.insert(a);
   EarlierManifest m = read_earlier_manifest(manifest);
   if (!m.error.empty()) {
     out.error = m.error;

@@ -18,9 +18,15 @@ struct ZimbraRun {
   std::string archive, flags;  // file names in the user's directory
   std::uint64_t entries = 0;   // messages the archive holds
   std::string fingerprint;     // of the snapshot it completes (journal/zimbra.done's value)
+  unsigned parts = 1;          // its archive's parts (docs/zimbra.md "Archives in parts")
 };
 
 std::string zimbra_archive_name(unsigned run);  // 1: zimbra.tgz, N: zimbra-000N.tgz
+// Part 1 is the run's archive name; part K >= 2 of run N: zimbra-000N-part00K.tgz (run 1 too:
+// zimbra-0001-part002.tgz).
+std::string zimbra_part_name(unsigned run, unsigned part);
+// Every part of a run's archive, in import order.
+std::vector<std::string> zimbra_run_archives(const ZimbraRun& run);
 std::string zimbra_flags_name(unsigned run);    // 1: zimbra-flags.zmm, N: zimbra-flags-000N.zmm
 // The read-back rows of the flags file: 1: zimbra-flags-check.tsv, N: zimbra-flags-check-000N.tsv
 std::string zimbra_flag_check_name(unsigned run);

@@ -13,18 +13,18 @@ Finding zimbra_finding(Finding::Severity sev, std::string kind, std::string file
 
 WriteStatus UserRun::add_entry(const std::string& name, ScratchFile& scratch, std::int64_t mtime, std::uint32_t mode) {
   if (!stream_status) return stream_status;
-  WriteStatus st = tar.begin(TarEntry{name, scratch.size(), mtime, mode});
-  if (st) st = scratch.read_all(w.buffer, [&](std::string_view b) { return tar.write(b); });
-  if (st) st = tar.end();
+  WriteStatus st = archive.begin(TarEntry{name, scratch.size(), mtime, mode});
+  if (st) st = scratch.read_all(w.buffer, [&](std::string_view b) { return archive.write(b); });
+  if (st) st = archive.end();
   if (!st) stream_failed(st);
   return st;
 }
 
 WriteStatus UserRun::add_entry(const std::string& name, std::string_view bytes, std::int64_t mtime, std::uint32_t mode) {
   if (!stream_status) return stream_status;
-  WriteStatus st = tar.begin(TarEntry{name, bytes.size(), mtime, mode});
-  if (st) st = tar.write(bytes);
-  if (st) st = tar.end();
+  WriteStatus st = archive.begin(TarEntry{name, bytes.size(), mtime, mode});
+  if (st) st = archive.write(bytes);
+  if (st) st = archive.end();
   if (!st) stream_failed(st);
   return st;
 }

@@ -21,11 +21,11 @@
 #include "converter/zimbra/zimbra_runs.h"
 #include "parsers/message_check.h"
 #include "parsers/message_id.h"
-#include "writers/gzip_stream.h"
 #include "writers/message_log.h"
 #include "writers/output_file.h"
 #include "writers/scratch_file.h"
 #include "writers/tar_writer.h"
+#include "writers/zimbra_archive.h"
 #include "writers/zimbra_import_script.h"
 
 namespace cyrconv {
@@ -58,8 +58,7 @@ struct UserRun {
   const ConvertOptions& opt;
   ZimbraUser& user;
   Progress& progress;
-  GzipOutputFile archive;
-  TarWriter tar{[this](std::string_view b) { return archive.write(b); }};
+  ZimbraArchive archive;  // this run's archive, in parts of --zimbra-part-size
   OutputFile zmm;
   OutputFile check;         // zimbra-flags-check.tsv: one row per group of zmm (FolderFlags)
   unsigned flag_groups = 0;  // groups written so far (their numbers in the check file)
@@ -85,7 +84,8 @@ struct UserRun {
   void stream_failed(const WriteStatus& st) {
     if (stream_status) stream_status = st;
   }
-  // One tar entry whose bytes are in `scratch`, or are `bytes`.
+  // One tar entry whose bytes are in `scratch`, or are `bytes`; it goes into the archive part
+  // archive.current_name() names afterwards.
   WriteStatus add_entry(const std::string& name, ScratchFile& scratch, std::int64_t mtime, std::uint32_t mode);
   WriteStatus add_entry(const std::string& name, std::string_view bytes, std::int64_t mtime, std::uint32_t mode);
   void zmm_line(const std::string& line);

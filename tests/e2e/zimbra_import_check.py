@@ -16,6 +16,10 @@ model of Zimbra (zimbra_model.py: ArchiveFormatter's reading rules) through a st
     flag that does not stick makes the script fail naming the folder, Message-ID and UID, and
     the next run, with the flag sticking, completes;
   * the model itself: an archive with an .ics entry first loses every entry after it, as Zimbra does;
+  * parts (--zimbra-part-size 64K): every part recorded in zimbra-archives.tsv exists, is within
+    the size, is a whole archive of messages; a folder spans parts; every manifest line names
+    the part holding its entry; the script posts the parts in order and the counts and flags
+    come out right; the incremental run below also in parts;
   * incremental: snapshot a converted and imported, then snapshot b (new mail, expunges, a
     re-created folder) converted into the same tree writes zimbra-0002.tgz with only what no
     earlier archive holds; zimbra.tgz is untouched; the script posts only the new archive; every
@@ -79,6 +83,8 @@ def main():
             check_user(args, u, udir, tmp, wrapper)
         check_model_stops_at_ics()
         check_incremental(args, tmp, wrapper)
+        check_parted(args, tmp, wrapper)
+        check_incremental(args, tmp, wrapper, ("--zimbra-part-size", "64K"), "incr-parts")
     if problems:
         print(f"{len(problems)} mismatches")
         return 1
@@ -262,19 +268,108 @@ def archive_entries(path):
     return out
 
 
-def check_incremental(args, tmp, wrapper):
+def run_archives(udir):
+    """{run number: [archive file, ...]} from zimbra-archives.tsv, parts in order."""
+    runs = {}
+    path = os.path.join(udir, "zimbra-archives.tsv")
+    if not os.path.exists(path):
+        return runs
+    for line in open(path, encoding="utf-8"):
+        if line.startswith("#"):
+            continue
+        cols = line.rstrip("\n").split("\t")
+        n, parts = int(cols[0]), int(cols[5])
+        runs[n] = [cols[1]] + [f"zimbra-{n:04d}-part{k:03d}.tgz" for k in range(2, parts + 1)]
+    return runs
+
+
+def check_parts(label, udir, limit):
+    """Every part exists, is within the limit, is a whole archive of .eml entries; returns
+    ({archive: {entry: sha1}}, whether some folder spans two parts)."""
+    archives, folders = {}, {}
+    for n, names in run_archives(udir).items():
+        for name in names:
+            path = os.path.join(udir, name)
+            if not os.path.exists(path):
+                fail(f"{label}: {name} is recorded but missing")
+                continue
+            if limit and os.path.getsize(path) > limit:
+                fail(f"{label}: {name}: {os.path.getsize(path)} bytes, over the part size {limit}")
+            archives[name] = archive_entries(path)
+            for entry in archives[name]:
+                if not entry.endswith(".eml"):
+                    fail(f"{label}: {name}:{entry} is not a message")
+                folders.setdefault(os.path.dirname(entry), set()).add(name)
+    return archives, any(len(v) > 1 for v in folders.values())
+
+
+def check_parted(args, tmp, wrapper):
+    """--zimbra-part-size 64K: bounded parts, each a whole archive, folders spanning parts,
+    imported in order by the script with the counts and flags right."""
+    fx = os.path.join(args.source, "fixtures", "cyrus36-default")
+    out = os.path.join(tmp, "parted")
+    rp = os.path.join(tmp, "parted.json")
+    p = subprocess.run([args.cyrconv, "convert", "--spool", os.path.join(fx, "spool"), "--config",
+                        os.path.join(fx, "config"), "--format", "zimbra-tgz", "--out", out, "--report", rp,
+                        "--quiet", "--zimbra-part-size", "64K"], capture_output=True, text=True)
+    if p.returncode not in (0, 1):
+        raise SystemExit(f"parted convert failed ({p.returncode}): {p.stderr[-2000:]}")
+    report = json.load(open(rp, encoding="utf-8"))
+    spanning = multi = 0
+    for u in report["users"]:
+        udir = os.path.join(out, u["output"])
+        if not os.path.exists(os.path.join(udir, "zimbra-import.sh")):
+            continue
+        label = "parts: " + u["output"]
+        archives, spans = check_parts(label, udir, 64 * 1024)
+        spanning += spans
+        multi += len(archives) > 1
+        check_manifests(label, udir, archives)
+        own = os.path.join(tmp, "parted-work")
+        os.makedirs(own, exist_ok=True)
+        check_user(args, u, udir, own, wrapper)
+    if not multi or not spanning:
+        fail(f"parts: {multi} user(s) with several parts, {spanning} with a folder spanning parts: want both")
+
+
+def check_manifests(label, udir, archives):
+    """Every manifest line names the archive (part) holding its entry, with its bytes; every entry
+    is in a manifest; no entry is in two archives."""
+    listed, seen = set(), {}
+    for arch, entries in archives.items():
+        for name, sha in entries.items():
+            if (name, sha) in seen:
+                fail(f"{label}: {name} is in {seen[(name, sha)]} and {arch}")
+            seen[(name, sha)] = arch
+    for mf in os.listdir(os.path.join(udir, "manifests")):
+        for line in open(os.path.join(udir, "manifests", mf), encoding="utf-8"):
+            r = json.loads(line)
+            if r["disposition"] not in ("written", "repaired"):
+                continue
+            arch, _, entry = r["output_file"].partition(":")
+            got = archives.get(arch, {}).get(entry)
+            if got is None or (r["disposition"] == "written" and got != r["sha1"]):
+                fail(f"{label}: manifest {mf} uid {r['uid']}: {r['output_file']} missing or not its bytes")
+            listed.add((arch, entry))
+    for arch, entries in archives.items():
+        for entry in entries:
+            if (arch, entry) not in listed:
+                fail(f"{label}: {arch}:{entry} is in no manifest")
+
+
+def check_incremental(args, tmp, wrapper, extra=(), tag="incr"):
     snaps = os.path.join(args.source, "fixtures", "cyrus36-snapshots")
-    out = os.path.join(tmp, "incr")
-    work = os.path.join(tmp, "incr-work")
+    out = os.path.join(tmp, tag)
+    work = os.path.join(tmp, tag + "-work")
     os.makedirs(work)
 
     def convert(snap):
         rp = os.path.join(work, snap + ".json")
         p = subprocess.run([args.cyrconv, "convert", "--spool", os.path.join(snaps, snap, "spool"), "--config",
                             os.path.join(snaps, snap, "config"), "--format", "zimbra-tgz", "--out", out,
-                            "--report", rp, "--quiet"], capture_output=True, text=True)
+                            "--report", rp, "--quiet", *extra], capture_output=True, text=True)
         if p.returncode not in (0, 1):
-            raise SystemExit(f"incremental: convert {snap} failed ({p.returncode}): {p.stderr[-2000:]}")
+            raise SystemExit(f"{tag}: convert {snap} failed ({p.returncode}): {p.stderr[-2000:]}")
         return json.load(open(rp, encoding="utf-8"))
 
     def env_for(u):
@@ -288,62 +383,47 @@ def check_incremental(args, tmp, wrapper):
         udir = os.path.join(out, u["output"])
         if not u["output"] or not os.path.exists(os.path.join(udir, "zimbra.tgz")):
             continue
-        first[u["output"]] = open(os.path.join(udir, "zimbra.tgz"), "rb").read()
+        first[u["output"]] = {a: open(os.path.join(udir, a), "rb").read() for a in run_archives(udir)[1]}
         p = run_script(udir, env_for(u["output"]))
         if p.returncode != 0:
-            fail(f"incremental: {u['output']}: import of a failed: {p.stderr[-500:]}")
+            fail(f"{tag}: {u['output']}: import of a failed: {p.stderr[-500:]}")
     rb = convert("b")
     if rb["totals"]["earlier"] == 0 or rb["totals"]["written"] == 0:
-        fail(f"incremental: b wrote {rb['totals']['written']}, earlier {rb['totals']['earlier']}: expected both")
+        fail(f"{tag}: b wrote {rb['totals']['written']}, earlier {rb['totals']['earlier']}: expected both")
     new_archives = 0
     for u in rb["users"]:
         udir = os.path.join(out, u["output"])
-        label = "incremental: " + u["output"]
+        label = f"{tag}: " + u["output"]
         if u["output"] not in first:
             continue
-        if open(os.path.join(udir, "zimbra.tgz"), "rb").read() != first.get(u["output"]):
-            fail(f"{label}: zimbra.tgz changed")
-        second = os.path.join(udir, "zimbra-0002.tgz")
-        if not os.path.exists(second):
-            fail(f"{label}: no zimbra-0002.tgz")
+        for a, data in first[u["output"]].items():
+            if open(os.path.join(udir, a), "rb").read() != data:
+                fail(f"{label}: {a} changed")
+        runs = run_archives(udir)
+        if 2 not in runs or runs[2][0] != "zimbra-0002.tgz":
+            fail(f"{label}: no run 2 (zimbra-0002.tgz) recorded: {runs}")
             continue
         new_archives += 1
-        archives = {"zimbra.tgz": archive_entries(os.path.join(udir, "zimbra.tgz")),
-                    "zimbra-0002.tgz": archive_entries(second)}
-        for name, sha in archives["zimbra-0002.tgz"].items():
-            if archives["zimbra.tgz"].get(name) == sha:
-                fail(f"{label}: {name} is in both archives")
-        listed = set()
-        for mf in os.listdir(os.path.join(udir, "manifests")):
-            for line in open(os.path.join(udir, "manifests", mf), encoding="utf-8"):
-                r = json.loads(line)
-                if r["disposition"] not in ("written", "repaired"):
-                    continue
-                arch, _, entry = r["output_file"].partition(":")
-                got = archives.get(arch, {}).get(entry)
-                if got is None or (r["disposition"] == "written" and got != r["sha1"]):
-                    fail(f"{label}: manifest {mf} uid {r['uid']}: {r['output_file']} missing or not its bytes")
-                listed.add((arch, entry))
-        for arch, entries in archives.items():
-            for entry in entries:
-                if (arch, entry) not in listed:
-                    fail(f"{label}: {arch}:{entry} is in no manifest")
+        archives, _ = check_parts(label, udir, 64 * 1024 if extra else 0)
+        check_manifests(label, udir, archives)
         env = env_for(u["output"])
         p = run_script(udir, env)
         posts = [line.split()[3] for line in open(env["FAKE_ZMM_LOG"], encoding="utf-8") if line.split()[1] == "postRestURL"]
-        if p.returncode != 0 or posts.count("zimbra.tgz") != 1 or posts.count("zimbra-0002.tgz") != 1:
+        tgz = [x for x in posts if x.endswith(".tgz")]
+        if p.returncode != 0 or tgz != [a for n in sorted(runs) for a in runs[n]]:
             fail(f"{label}: second import ({p.returncode}) posted {posts}: {p.stderr[-400:]}")
         v = subprocess.run([args.cyrconv, "verify", "--out", udir, "--zimbra-counts",
                             os.path.join(udir, "zimbra-folders-after.txt")], capture_output=True, text=True)
         if v.returncode != 0:
             fail(f"{label}: counts after both archives: {v.stdout[-800:]}")
     if new_archives == 0:
-        fail("incremental: no user got a second archive")
+        fail(f"{tag}: no user got a second archive")
     convert("b")
     for u in rb["users"]:
         if os.path.exists(os.path.join(out, u["output"], "zimbra-0003.tgz")):
-            fail(f"incremental: {u['output']}: a third run on the same snapshot made zimbra-0003.tgz")
-    check_incremental_kills(args, snaps, tmp)
+            fail(f"{tag}: {u['output']}: a third run on the same snapshot made zimbra-0003.tgz")
+    if not extra:
+        check_incremental_kills(args, snaps, tmp)
 
 
 def tree_state(root):
