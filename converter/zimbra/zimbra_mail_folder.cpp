@@ -70,7 +70,10 @@ struct FolderRun {
         folder_path(j.name->path),
         side(side_file_name(*j.name)),
         quarantine_dir(r.user.root / "quarantine" / side),
-        manifest_path(r.user.root / "manifests" / (side + ".jsonl")) {}
+        manifest_path(r.user.root / "manifests" / (side + ".jsonl")) {
+    folder_flags.spill = &r.flag_needs;
+    folder_flags.rows.reserve(i.live.size());  // one row per written message: no doubling
+  }
 
   bool open_manifest() {
     WriteStatus mst = make_directories(manifest_path.parent_path());
@@ -124,6 +127,7 @@ struct FolderRun {
     (void)manifest.write(manifest_line(zm.me, false));
     run.progress.add(zm.r ? zm.r->size : 0, 1);
     if (m && (!m->findings.empty() || m->action != "write")) out.messages.push_back(*m);
+    run.spill_entries(out);
   }
 
   // An earlier archive holds it (or it was quarantined then): its manifest line is kept.

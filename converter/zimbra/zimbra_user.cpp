@@ -165,9 +165,11 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
                          IoThreads* io, MessageLog* log) {
   UserRun run(opt, user, progress);
   run.io = io;
+  run.log = log;
   WriteStatus st = make_directories(user.root);
   if (st) st = run.raw.open(user.root);
   if (st) st = run.repaired.open(user.root);
+  if (st) st = run.flag_needs.open(user.root);
   const unsigned number = user.run;
   if (st)
     st = run.archive.open(user.root, [number](unsigned part) { return zimbra_part_name(number, part); },

@@ -66,7 +66,9 @@ struct UserRun {
   Worker w;  // checker, read buffer, prefetch of a folder's next message files (on `io`)
   MessageIdScanner message_id;
   ScratchFile raw, repaired;
+  ScratchFile flag_needs;  // a folder's messages with flags, until its zmm lines are written
   IoThreads* io = nullptr;  // --io-depth > 1: the prefetch stage's I/O threads
+  MessageLog* log = nullptr;  // report entries leave for it in batches (memory flat in folder size)
   // Folders without entries (path, view) and the folders that have some: the import creates
   // folders only for entries, so the empty ones that are no parent of a filled one get a
   // createFolder line at the end.
@@ -89,6 +91,11 @@ struct UserRun {
   WriteStatus add_entry(const std::string& name, ScratchFile& scratch, std::int64_t mtime, std::uint32_t mode);
   WriteStatus add_entry(const std::string& name, std::string_view bytes, std::int64_t mtime, std::uint32_t mode);
   void zmm_line(const std::string& line);
+  // Moves a folder's report entries to the log once there are many: a folder of a million
+  // messages with warnings would otherwise hold them all (several hundred bytes each).
+  void spill_entries(ConvertFolder& out) {
+    if (log && out.messages.size() >= 1024) log->spill(out.messages, out.spilled);
+  }
   void check_line(const std::string& line);
 };
 
