@@ -1,5 +1,6 @@
 #include "converter/zimbra/zimbra_runs.h"
 
+#include <algorithm>
 #include <charconv>
 #include <cstdio>
 #include <fstream>
@@ -102,6 +103,11 @@ std::string zimbra_runs_text(const std::vector<ZimbraRun>& runs) {
   return s;
 }
 
+std::size_t EarlierZimbraFolder::find(std::uint32_t uid) const {
+  const auto it = std::lower_bound(held.begin(), held.end(), uid, [](const Held& h, std::uint32_t u) { return h.uid < u; });
+  return it != held.end() && it->uid == uid ? static_cast<std::size_t>(it - held.begin()) : held.size();
+}
+
 EarlierZimbraFolder read_earlier_zimbra_folder(const fs::path& manifest, const std::vector<ZimbraRun>& runs) {
   EarlierZimbraFolder out;
   std::error_code ec;
@@ -109,23 +115,36 @@ EarlierZimbraFolder read_earlier_zimbra_folder(const fs::path& manifest, const s
   std::set<std::string> archives;
   for (const auto& r : runs)
     for (const auto& a : zimbra_run_archives(r)) archives.insert(a);
-  EarlierManifest m = read_earlier_manifest(manifest);
-  if (!m.error.empty()) {
-    out.error = m.error;
+  out.manifest = read_earlier_manifest(manifest);
+  if (!out.manifest.error.empty()) {
+    out.error = out.manifest.error;
     return out;
   }
-  for (std::size_t i = 0; i < m.records.size(); ++i) {
-    const ManifestRecord& r = m.records[i];
-    const bool in_archive = r.disposition == "written" || r.disposition == "repaired";
-    if (in_archive) {
+  std::vector<bool> in_archive;
+  for (std::size_t i = 0; i < out.manifest.records.size(); ++i) {
+    const ManifestRecord r = out.manifest.records[i];
+    const bool archived = r.disposition == "written" || r.disposition == "repaired";
+    if (archived) {
       const auto colon = r.output_file.find(':');
       if (colon == std::string::npos || !archives.count(r.output_file.substr(0, colon))) continue;
     } else if (r.disposition != "quarantined") {
       continue;  // missing, not converted, skipped: tried again
     }
-    out.in_archives += in_archive;
-    out.by_uid[r.uid] = {m.lines[i], r};
+    out.held.push_back(EarlierZimbraFolder::Held{r.uid, static_cast<std::uint32_t>(i)});
+    in_archive.push_back(archived);
   }
+  // By UID; of several lines for one UID the last counts.
+  std::vector<std::uint32_t> order(out.held.size());
+  for (std::uint32_t k = 0; k < order.size(); ++k) order[k] = k;
+  std::stable_sort(order.begin(), order.end(), [&](auto a, auto b) { return out.held[a].uid < out.held[b].uid; });
+  std::vector<EarlierZimbraFolder::Held> sorted;
+  sorted.reserve(order.size());
+  for (std::size_t k = 0; k < order.size(); ++k) {
+    if (k + 1 < order.size() && out.held[order[k + 1]].uid == out.held[order[k]].uid) continue;
+    sorted.push_back(out.held[order[k]]);
+    out.in_archives += in_archive[order[k]];
+  }
+  out.held = std::move(sorted);
   return out;
 }
 

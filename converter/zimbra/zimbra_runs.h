@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "converter/convert/earlier_manifest.h"
 #include "converter/verify/output_reader.h"
 #include "parsers/cyrus_index.h"
 
@@ -37,13 +38,23 @@ inline constexpr const char* zimbra_runs_file = "zimbra-archives.tsv";
 std::vector<ZimbraRun> read_zimbra_runs(const std::filesystem::path& root, std::string& error);
 std::string zimbra_runs_text(const std::vector<ZimbraRun>& runs);
 
-// A folder's messages earlier runs dealt with, by target UID: the manifest line and its record.
-// Lines that name an archive no run records (a run killed before its archive was recorded) are
-// not earlier: their messages are written again.
+// A folder's messages earlier runs dealt with, by target UID: where their manifest lines are
+// (8 bytes a message; the line and its record are read again from the open manifest on
+// access, converter/convert/earlier_manifest.h). Lines that name an archive no run records (a
+// run killed before its archive was recorded) are not earlier: their messages are written again.
 struct EarlierZimbraFolder {
-  std::map<std::uint32_t, std::pair<std::string, ManifestRecord>> by_uid;
+  struct Held {
+    std::uint32_t uid = 0;
+    std::uint32_t line = 0;  // in `manifest`
+  };
+  std::vector<Held> held;  // by UID, one per UID (the manifest's last line for it)
+  EarlierManifest manifest;
   std::uint64_t in_archives = 0;  // of them, written or repaired into a recorded archive
   std::string error;
+  // The index into `held` of `uid`, or held.size().
+  std::size_t find(std::uint32_t uid) const;
+  std::string line(std::size_t k) const { return manifest.lines[held[k].line]; }
+  ManifestRecord record(std::size_t k) const { return manifest.records[held[k].line]; }
 };
 EarlierZimbraFolder read_earlier_zimbra_folder(const std::filesystem::path& manifest, const std::vector<ZimbraRun>& runs);
 
