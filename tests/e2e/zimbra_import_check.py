@@ -14,7 +14,8 @@ model of Zimbra (zimbra_model.py: ArchiveFormatter's reading rules) through a st
     afterwards every scripted message in the model has exactly the flags and tags its manifest
     line says (\\Deleted last, read back as "no longer found"), every message its read state; a
     flag that does not stick makes the script fail naming the folder, Message-ID and UID, and
-    the next run, with the flag sticking, completes;
+    the next run, with the flag sticking, completes; an indexer that never catches up makes
+    the wait time out naming every group;
   * the model itself: an archive with an .ics entry first loses every entry after it, as Zimbra does;
   * parts (--zimbra-part-size 64K): every part recorded in zimbra-archives.tsv exists, is within
     the size, is a whole archive of messages; a folder spans parts; every manifest line names
@@ -232,6 +233,13 @@ def check_flag_not_sticking(label, pristine, tmp, env, check_rows):
     shutil.copytree(pristine, work)
     state = os.path.join(tmp, label.replace("/", "_") + ".nostick.json")
     env2 = dict(env, FAKE_ZMM_STATE=state, FAKE_ZMM_LOG=state + ".log", FAKE_ZMM_NOSTICK=row[2])
+    # First the indexer never catches up: the wait times out naming every group, nothing is set.
+    p = run_script(work, dict(env2, FAKE_ZMM_INDEX_AFTER="100000", ZIMBRA_INDEX_TIMEOUT="0"))
+    named = f"not found by search after 0s): folder {row[1]}, Message-ID <{row[2]}>, UID(s) {row[4]}"
+    if p.returncode == 0 or named not in p.stderr:
+        fail(f"{label}: an index wait that timed out was not reported ({p.returncode}): want {named!r} in {p.stderr[-600:]}")
+    if any(line.split()[1] == "-f" and "zimbra-flags.zmm" in line.split()[2] for line in open(state + ".log", encoding="utf-8")):
+        fail(f"{label}: flags were set although the messages were never found")
     p = run_script(work, env2)
     named = f"folder {row[1]}, Message-ID <{row[2]}>, UID(s) {row[4]}"
     if p.returncode == 0 or named not in p.stderr:
