@@ -65,11 +65,13 @@ post() {
   mv "$2.posting" "$2.posted" || die "cannot rename $DIR/$2.posting"
 }
 # hits FILE: runs FILE (one search a line) and prints each line's number of hits, E when it failed.
+# A zmmailbox that cannot start (no account, no server) exits non-zero: stop, do not wait for it.
 hits() {
-  "$ZMMAILBOX" -v -z -m "$ACCOUNT" -f "$1" 2>>"$1.log" | awk '
+  "$ZMMAILBOX" -v -z -m "$ACCOUNT" -f "$1" > "$1.out" 2>>"$1.log" || die "zmmailbox -f $1 failed (log: $DIR/$1.log)"
+  awk '
     /^mbox( [^ ]*)?> search / { k++; n[k] = "E"; next }
     /^num: [0-9]+, more: / { if (k) { v = $2; sub(/,$/, "", v); n[k] = v } }
-    END { for (i = 1; i <= k; i++) print n[i] }'
+    END { for (i = 1; i <= k; i++) print n[i] }' "$1.out"
 }
 # differ ROWS HITS WANT: the rows (of a check file) whose hits are not WANT ("count": column 4).
 differ() {
@@ -131,7 +133,7 @@ flags() {
   fi
   rm -f "$rows" "$2.unfound" "$2.unfound.zmm" "$2.unfound.hits" "$2.failed" "$2.failed.zmm" "$2.failed.hits" \
     "$2.unfound.zmm.log" \
-    "$2.failed.zmm.log" "$1.retry" "$1.deleted" "$1.deleting"
+    "$2.unfound.zmm.out" "$2.failed.zmm.log" "$2.failed.zmm.out" "$1.retry" "$1.deleted" "$1.deleting"
   : > "$1.done"
 }
 )SH";
