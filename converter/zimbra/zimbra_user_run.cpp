@@ -13,6 +13,11 @@ Finding zimbra_finding(Finding::Severity sev, std::string kind, std::string file
 
 WriteStatus UserRun::add_entry(const std::string& name, ScratchFile& scratch, std::int64_t mtime, std::uint32_t mode) {
   if (!stream_status) return stream_status;
+  if (ZimbraArchive::entry_bytes(TarEntry{name, scratch.size(), mtime, mode}) > ZimbraArchive::tar_budget(opt.zimbra_part_size))
+    user.findings.push_back(zimbra_finding(
+        Finding::Severity::warning, "zimbra_part_oversize", (user.root / name).string(), 0,
+        std::to_string(scratch.size()) + " bytes, more than a part of --zimbra-part-size " +
+            std::to_string(opt.zimbra_part_size) + " holds: written as a part of its own, larger than the others"));
   WriteStatus st = archive.begin(TarEntry{name, scratch.size(), mtime, mode});
   if (st) st = scratch.read_all(w.buffer, [&](std::string_view b) { return archive.write(b); });
   if (st) st = archive.end();
