@@ -91,6 +91,13 @@ flags() {
     echo "zimbra-import: $1 ran already ($1.done)"
     return 0
   fi
+  if [ ! -e "$2" ]; then
+    # Written by a cyrconv before the read-back: set once, nothing to check against.
+    z -f "$1" > "$1.log" 2>&1
+    echo "zimbra-import: $1 has no $2 (an older cyrconv's): flags set once, not read back (log: $DIR/$1.log)"
+    : > "$1.done"
+    return 0
+  fi
   rows=$2.rows
   if [ -e "$1.deleting" ]; then awk -F'\t' '$8 == ""' "$2" > "$rows"; else cp "$2" "$rows"; fi || die "cannot write $DIR/$rows"
   start=$(date +%s)
