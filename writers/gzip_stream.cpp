@@ -69,6 +69,7 @@ WriteStatus GzipOutputFile::close() {
   }
   stream_.reset();
   closed_ = true;
+  if (status_) status_ = file_.park();  // its write buffer too: a part may wait for the others
   return status_;
 }
 
