@@ -10,7 +10,7 @@ _cyrconv() {
     local -A opts=(
         [scan]="$input $output --json --json-file"
         [audit]="$input $output --verbose --report --html --on-corrupt --deep"
-        [convert]="$input $output --verbose --format --out --users --profile --eol --on-corrupt --sync --skip-deleted --split-bytes --split-messages --zimbra-max-line-length --zimbra-quota --dry-run --follow-source --no-space-check --gzip --deep --rename-map --owner --report --html --plan --shard"
+        [convert]="$input $output --verbose --format --out --users --profile --eol --on-corrupt --sync --skip-deleted --split-bytes --split-messages --zimbra-max-line-length --zimbra-quota --zimbra-part-size --dry-run --follow-source --no-space-check --gzip --deep --rename-map --owner --report --html --plan --shard"
         [verify]="$input $output --verbose --out --format --users --profile --rename-map --eol --report --html --zimbra-counts --zimbra-expected"
         [plan]="$input --shards --out --split-bytes --split-messages"
         [merge]="--plan --out --rename-map --help"
@@ -42,7 +42,7 @@ _cyrconv() {
         --eol) COMPREPLY=($(compgen -W "lf crlf" -- "$cur")); return ;;
         --on-corrupt) COMPREPLY=($(compgen -W "repair quarantine fail" -- "$cur")); return ;;
         --sync) COMPREPLY=($(compgen -W "none folder message" -- "$cur")); return ;;
-        --partition|--archive-partition|--threads|--io-depth|--users|--split-bytes|--split-messages|--shard|--shards|--zimbra-max-line-length|--zimbra-quota)
+        --partition|--archive-partition|--threads|--io-depth|--users|--split-bytes|--split-messages|--shard|--shards|--zimbra-max-line-length|--zimbra-quota|--zimbra-part-size)
             return ;;
     esac
 

@@ -1,7 +1,9 @@
 #include <doctest/doctest.h>
 
 #include <filesystem>
+#include <cstdio>
 #include <fstream>
+#include <sstream>
 
 #include "converter/convert/convert.h"
 #include "tests/test_support.h"
@@ -142,4 +144,38 @@ TEST_CASE("convert zimbra-tgz: a user over --zimbra-quota gets no archive and a 
   CHECK(r.totals.written == 0);
   CHECK(r.totals.not_converted == r.totals.messages);
   CHECK_FALSE(fs::exists(tmp.path / "out" / "carl" / "zimbra.tgz"));
+}
+
+TEST_CASE("convert zimbra-tgz: parts smaller than a message give a part per message, each named in the manifest, and a warning") {
+  test::TempDir tmp;
+  const fs::path spool = test::fixtures_dir() / "cyrus36-legacy" / "spool";
+  ConvertOptions opt = zimbra_options(tmp.path / "out");
+  opt.zimbra_part_size = 2048;  // under the CLI's 64K: every entry is larger than a part
+  const ConvertReport r = run_convert(spool_only(spool), opt);
+  CHECK(has_finding(r, "zimbra_part_oversize"));
+  REQUIRE(r.totals.written > 1);
+  const fs::path carl = tmp.path / "out" / "carl";
+  std::uint64_t entries = 0;
+  for (const auto& e : fs::directory_iterator(carl / "manifests")) {
+    std::istringstream lines(test::read_file(e.path()));
+    for (std::string line; std::getline(lines, line);) {
+      const auto at = line.find("\"output_file\":\"");
+      const bool archived = line.find("\"disposition\":\"written\"") != std::string::npos ||
+                            line.find("\"disposition\":\"repaired\"") != std::string::npos;
+      if (at == std::string::npos || !archived) continue;
+      const std::string file = line.substr(at + 15, line.find(':', at + 15) - at - 15);
+      CHECK(fs::exists(carl / file));
+      ++entries;
+    }
+  }
+  REQUIRE(entries > 1);
+  CHECK(fs::exists(carl / "zimbra.tgz"));
+  CHECK(fs::exists(carl / "zimbra-0001-part002.tgz"));
+  char last[64];
+  std::snprintf(last, sizeof last, "zimbra-0001-part%03u.tgz", static_cast<unsigned>(entries));
+  CHECK(fs::exists(carl / last));
+  const std::string runs = test::read_file(carl / "zimbra-archives.tsv");
+  CHECK(runs.find("\t" + std::to_string(entries) + "\n") != std::string::npos);  // the parts column
+  CHECK(test::read_file(carl / "zimbra-import.sh").find("post '//?fmt=tgz&resolve=skip' '" + std::string(last) + "'") !=
+        std::string::npos);
 }

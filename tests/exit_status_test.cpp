@@ -133,6 +133,12 @@ TEST_CASE("cli: misspelled options get a suggestion, type errors name the type")
   Run size = run_cyrconv("convert --split-bytes abc --format mbox --out /tmp/x --spool /tmp");
   CHECK(size.status == 2);
   CHECK(size.out.find("--split-bytes: expects a size in bytes such as 256M, 1G or 0, got 'abc'") != std::string::npos);
+  Run part = run_cyrconv("convert --zimbra-part-size 1000 --format zimbra-tgz --out /tmp/x --spool /tmp");
+  CHECK(part.status == 2);
+  CHECK(part.out.find("--zimbra-part-size: expects a size of at least 64K, got 1000") != std::string::npos);
+  Run part_unit = run_cyrconv("convert --zimbra-part-size 2X --format zimbra-tgz --out /tmp/x --spool /tmp");
+  CHECK(part_unit.status == 2);
+  CHECK(part_unit.out.find("--zimbra-part-size: expects a size in bytes such as 256M, 1G or 0, got '2X'") != std::string::npos);
   Run help = run_cyrconv("convert --help");
   CHECK(help.out.find("--format maildir|mbox|zimbra-tgz (required)") != std::string::npos);
   CHECK(help.out.find(":{maildir") == std::string::npos);

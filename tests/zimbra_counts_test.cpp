@@ -57,11 +57,11 @@ TEST_CASE("zimbra import script: REST paths percent-encoded, words quoted for sh
   p.folders = {{"Arbeit", "appointment"}};
   p.archives = {"zimbra.tgz"};
   p.collections = {{"Arbeit", "calendars/Arbeit.ics", true}};
-  p.flags_files = {"zimbra-flags.zmm"};
+  p.flags_files = {{"zimbra-flags.zmm", "zimbra-flags-check.tsv"}};
   const std::string s = zimbra_import_script(p);
   const auto at = [&](std::string_view needle) { return s.find(needle); };
   REQUIRE(at("folder '/Arbeit' appointment") != std::string::npos);
   CHECK(at("folder '/Arbeit' appointment") < at("post '//?fmt=tgz&resolve=skip' 'zimbra.tgz'"));
   CHECK(at("post '//?fmt=tgz&resolve=skip' 'zimbra.tgz'") < at("post '/Arbeit?fmt=ics' 'calendars/Arbeit.ics'"));
-  CHECK(at("post '/Arbeit?fmt=ics'") < at("flags 'zimbra-flags.zmm'"));
+  CHECK(at("post '/Arbeit?fmt=ics'") < at("flags 'zimbra-flags.zmm' 'zimbra-flags-check.tsv'"));
 }

@@ -37,6 +37,16 @@ TEST_CASE("zmmailbox lines: documented commands, quoted arguments, hits by searc
   CHECK(zmm_quote("a\"b\\c") == "\"a\\\"b\\\\c\"");
 }
 
+TEST_CASE("zmmailbox read-back: the group's search narrowed by every flag and tag it must have") {
+  CHECK(zmm_check("Inbox", "abc@x", 2, "ufrw", false, {"Draft (Cyrus)", "$Label1"}) ==
+        "search -t message -l 2 \"in:\\\"/Inbox\\\" msgid:\\\"abc@x\\\" is:flagged is:replied is:forwarded is:unread "
+        "tag:\\\"Draft (Cyrus)\\\" tag:\\\"$Label1\\\"\"\n");
+  CHECK(zmm_check("A", "m@x", 1, "r", true, {}) == "search -t message -l 1 \"in:\\\"/A\\\" msgid:\\\"m@x\\\" is:replied is:read\"\n");
+  CHECK(checkable_tag("Draft (Cyrus)"));
+  CHECK_FALSE(checkable_tag("a\"b"));
+  CHECK_FALSE(checkable_tag("a\\b"));
+}
+
 TEST_CASE("Zimbra tag names and searchable values") {
   CHECK(zimbra_tag_name("$Forwarded") == "$Forwarded");
   CHECK(zimbra_tag_name("a:b\\c") == "a_b_c");

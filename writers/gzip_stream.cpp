@@ -41,6 +41,7 @@ WriteStatus GzipOutputFile::open(const std::filesystem::path& dir, std::string_v
   status_ = file_.open(dir, hint);
   if (!status_) return status_;
   stream_ = std::make_unique<Stream>();
+  closed_ = false;
   // Default level, no file name, mtime 0: deterministic bytes for the same input.
   stream_->out.push(io::gzip_compressor(io::gzip_params(io::gzip::default_compression)));
   stream_->out.push(Sink(file_, status_));
@@ -59,14 +60,22 @@ WriteStatus GzipOutputFile::write(std::string_view bytes) {
   return status_;
 }
 
-WriteStatus GzipOutputFile::commit(const std::filesystem::path& final_path, bool sync) {
-  if (!stream_) return WriteStatus{false, "gzip stream not open"};
+WriteStatus GzipOutputFile::close() {
+  if (!stream_) return status_;
   try {
     stream_->out.reset();  // closes the compressor: the rest of the deflate stream and the trailer
   } catch (const std::exception& e) {
     if (status_) status_ = WriteStatus{false, std::string("gzip: ") + e.what()};
   }
   stream_.reset();
+  closed_ = true;
+  if (status_) status_ = file_.park();  // its write buffer too: a part may wait for the others
+  return status_;
+}
+
+WriteStatus GzipOutputFile::commit(const std::filesystem::path& final_path, bool sync) {
+  if (!stream_ && !closed_) return WriteStatus{false, "gzip stream not open"};
+  close();
   if (!status_) {
     file_.abort();
     return status_;

@@ -20,7 +20,9 @@ class GzipOutputFile {
 
   WriteStatus open(const std::filesystem::path& dir, std::string_view hint);
   WriteStatus write(std::string_view bytes);
-  // Ends the gzip stream, then commits like OutputFile::commit without replacing anything.
+  // Ends the gzip stream (its trailer written, zlib's memory freed); the file stays unnamed.
+  WriteStatus close();
+  // Ends the gzip stream if open, then commits like OutputFile::commit without replacing anything.
   WriteStatus commit(const std::filesystem::path& final_path, bool sync);
   void abort();
 
@@ -29,6 +31,7 @@ class GzipOutputFile {
   OutputFile file_;
   WriteStatus status_;
   std::unique_ptr<Stream> stream_;
+  bool closed_ = false;  // close() ended the stream; commit() may follow
 };
 
 }  // namespace cyrconv

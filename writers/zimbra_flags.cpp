@@ -63,6 +63,25 @@ std::string zmm_modify_flags(std::size_t count, std::string_view flags) {
   return "modifyItemFlags " + zmm_quote(hits(count)) + " " + zmm_quote(flags) + "\n";
 }
 
+std::string zmm_check(std::string_view folder_path, std::string_view msgid, std::size_t count, std::string_view letters,
+                      bool seen, const std::vector<std::string>& tags) {
+  std::string query = "in:\"/" + std::string(folder_path) + "\" msgid:\"" + std::string(msgid) + "\"";
+  for (char c : letters) {
+    if (c == 'f') query += " is:flagged";
+    if (c == 'r') query += " is:replied";
+    if (c == 'w') query += " is:forwarded";
+  }
+  query += seen ? " is:read" : " is:unread";
+  for (const auto& t : tags) query += " tag:\"" + t + "\"";
+  return "search -t message -l " + std::to_string(count) + " " + zmm_quote(query) + "\n";
+}
+
+bool checkable_tag(std::string_view tag) {
+  for (unsigned char c : tag)
+    if (c < 0x20 || c == 0x7f || c == '"' || c == '\\') return false;
+  return !tag.empty();
+}
+
 std::string zmm_tag(std::size_t count, std::string_view tag) {
   return "tagMessage " + zmm_quote(hits(count)) + " " + zmm_quote(tag) + " 1\n";
 }

@@ -44,4 +44,15 @@ std::string zmm_search(std::string_view folder_path, std::string_view msgid, std
 std::string zmm_modify_flags(std::size_t count, std::string_view flags);
 std::string zmm_tag(std::size_t count, std::string_view tag);
 
+// The read-back of a message group after its flags were set: the search of zmm_search narrowed
+// by the state the messages must have (BuiltInQuery's is:flagged, is:replied, is:forwarded,
+// is:read / is:unread, and tag:"T" per tag), so it finds all `count` messages only when every
+// flag and tag stuck. `letters` as for zmm_modify_flags ('x' and 'u' are not searched for: a
+// \Deleted item is hidden from zmmailbox's search, and read state is `seen`). Tags must be
+// searchable inside quotes (no '"' or '\').
+std::string zmm_check(std::string_view folder_path, std::string_view msgid, std::size_t count, std::string_view letters,
+                      bool seen, const std::vector<std::string>& tags);
+// Whether a tag name can go into zmm_check's query without an escape.
+bool checkable_tag(std::string_view tag);
+
 }  // namespace cyrconv

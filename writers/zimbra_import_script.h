@@ -6,6 +6,7 @@
 #include <cstdint>
 #include <string>
 #include <string_view>
+#include <utility>
 #include <vector>
 
 namespace cyrconv {
@@ -24,7 +25,9 @@ struct ZimbraImportPlan {
   std::vector<std::pair<std::string, std::string>> folders;
   std::vector<std::string> archives;  // .tgz files relative to the user's directory, in order
   std::vector<ZimbraCollectionFile> collections;
-  std::vector<std::string> flags_files;  // zmmailbox command files for flags and tags, in order
+  // zmmailbox command files for flags and tags, in order, each with its check rows
+  // (converter/zimbra/zimbra_folder_flags.h).
+  std::vector<std::pair<std::string, std::string>> flags_files;
 };
 
 std::string zimbra_import_script(const ZimbraImportPlan& plan);

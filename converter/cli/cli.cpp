@@ -304,6 +304,7 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   options.split_messages = c.split_messages;
   options.zimbra_max_line = c.zimbra_max_line;
   options.zimbra_quota = c.zimbra_quota;
+  options.zimbra_part_size = c.zimbra_part_size;
   if (options.format != OutputFormat::maildir && options.crlf) return fail_usage("--eol crlf applies to --format maildir only");
   if (auto stop = run_preflight(&inputs, in.log, {{"--out", c.out, PathKind::directory},
                                                   {"--report", c.report_file, PathKind::file},

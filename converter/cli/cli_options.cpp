@@ -116,6 +116,16 @@ CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
                  "reported (zimbra_quota_exceeded) before anything is imported (default: not checked)")
       ->transform(size_value())
       ->type_name("SIZE");
+  cmd.add_option("--zimbra-part-size", o.zimbra_part_size,
+                 "zimbra-tgz: cut each user's archive into parts of at most this size, each a whole archive "
+                 "posted in turn (default 1G; at least 64K; a message larger than a part gets a part of its own)")
+      ->transform(size_value())
+      ->check(CLI::Validator(
+          [](std::string& s) -> std::string {
+            return s.size() < 5 || (s.size() == 5 && s < "65536") ? "expects a size of at least 64K, got " + s : "";
+          },
+          "", "part_size"))
+      ->type_name("SIZE");
   cmd.add_option("--split-messages", o.split_messages,
                       "... or more new messages than this (default 20000; 0: no limit)")
       ->check(whole_number(0, 4000000000LL))

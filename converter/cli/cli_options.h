@@ -58,6 +58,7 @@ struct ConvertCommandOptions {
   std::uint64_t split_messages = 20000;
   std::uint64_t zimbra_max_line = 10240;  // --zimbra-max-line-length (0: not checked)
   std::uint64_t zimbra_quota = 0;         // --zimbra-quota (0: none)
+  std::uint64_t zimbra_part_size = 1ull << 30;  // --zimbra-part-size
   ShardRequest shard;  // --plan FILE [--shard K]
 };
 

@@ -64,6 +64,7 @@ struct ConvertOptions {
   // (zimbra_lmtp_max_line_length; 0: not checked) and the accounts' quota in bytes (0: none).
   std::uint64_t zimbra_max_line = 10240;
   std::uint64_t zimbra_quota = 0;
+  std::uint64_t zimbra_part_size = 1ull << 30;  // --zimbra-part-size (converter/zimbra, writers/zimbra_archive.h)
 };
 
 ConvertReport run_convert(const SourceInputs& inputs, const ConvertOptions& options);

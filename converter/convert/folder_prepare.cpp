@@ -71,7 +71,7 @@ std::optional<fs::path> find_earlier_file(const fs::path& user_root, const std::
 }
 
 bool converted_before(const ManifestRecord& r) {
-  return r.disposition == "written" || r.disposition == "repaired" || r.disposition == "quarantined";
+  return r.kind == Disposition::written || r.kind == Disposition::repaired || r.kind == Disposition::quarantined;
 }
 
 }  // namespace
@@ -336,14 +336,14 @@ void FolderConversion::carry_earlier_lines() {
     const Item& item = items[static_cast<std::size_t>(item_of_line[k])];
     if (recovery) {
       ++out.count.orphans;
-      if (rec.disposition == "quarantined")
+      if (rec.kind == Disposition::quarantined)
         ++out.count.orphans_quarantined;
       else
         ++out.count.orphans_recovered;
     } else {
       ++out.count.messages;
       ++out.count.earlier;
-      if (rec.disposition == "quarantined") ++out.count.earlier_quarantined;
+      if (rec.kind == Disposition::quarantined) ++out.count.earlier_quarantined;
     }
     progress.add(item.record ? item.record->size : 0, 1);
     earlier_kept.push_back(k);
@@ -372,10 +372,10 @@ std::optional<std::string> FolderConversion::carried_line(std::size_t k, const I
   if (!lead) return std::nullopt;  // range 0's shard renames and records it
   rec.flags = system_flag_names(now.system);
   rec.keywords = now_keywords;
-  if (mbox_format || rec.disposition == "quarantined" || out.failed) {
+  if (mbox_format || rec.kind == Disposition::quarantined || out.failed) {
     // An mbox is not rewritten for flags: the manifest carries them (README "Re-runs").
-    if (rec.disposition != "quarantined") ++out.flags_not_applied;
-    if (mbox_format && rec.disposition != "quarantined" &&
+    if (rec.kind != Disposition::quarantined) ++out.flags_not_applied;
+    if (mbox_format && rec.kind != Disposition::quarantined &&
         std::find(rec.changes.begin(), rec.changes.end(), std::string(mbox_flags_stale)) == rec.changes.end())
       rec.changes.push_back(std::string(mbox_flags_stale));
   } else if (auto file = find_earlier_file(user.root, rec.output_file)) {

@@ -111,7 +111,7 @@ void leave_user(ZimbraConvert& z, ZimbraUser& u, const std::string& kind, const 
       if (job.name && job.name->action == FolderAction::mail_folder)
         for (const auto& r :
              read_earlier_manifest(u.root / "manifests" / (side_file_name(*job.name) + ".jsonl")).records)
-          job.out.count.earlier_quarantined += r.disposition == "quarantined";
+          job.out.count.earlier_quarantined += r.kind == Disposition::quarantined;
     } else {
       job.out.count.not_converted = job.out.count.messages;
     }

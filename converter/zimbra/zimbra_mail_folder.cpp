@@ -50,7 +50,7 @@ struct FolderRun {
   std::vector<Item> items;
   std::set<std::uint32_t> missing;
   FolderFlags folder_flags;
-  std::set<std::uint32_t> carried;  // earlier manifest lines written again
+  std::vector<bool> carried;  // by job.earlier->held: earlier manifest lines written again
   std::uint64_t reused = 0;         // UIDs that name another message than an earlier archive's
   std::uint64_t entries = 0;
   std::uint32_t previous_uid = 0;
@@ -66,7 +66,10 @@ struct FolderRun {
         folder_path(j.name->path),
         side(side_file_name(*j.name)),
         quarantine_dir(r.user.root / "quarantine" / side),
-        manifest_path(r.user.root / "manifests" / (side + ".jsonl")) {}
+        manifest_path(r.user.root / "manifests" / (side + ".jsonl")) {
+    folder_flags.spill = &r.flag_needs;
+    folder_flags.rows.reserve(i.live.size());  // one row per written message: no doubling
+  }
 
   bool open_manifest() {
     WriteStatus mst = make_directories(manifest_path.parent_path());
@@ -120,26 +123,30 @@ struct FolderRun {
     (void)manifest.write(manifest_line(zm.me, false));
     run.progress.add(zm.r ? zm.r->size : 0, 1);
     if (m && (!m->findings.empty() || m->action != MessageAction::write)) out.messages.push_back(*m);
+    run.spill_entries(out);
   }
 
   // An earlier archive holds it (or it was quarantined then): its manifest line is kept.
   bool carry_earlier(ZimbraMessage& zm) {
     if (!job.earlier) return false;
-    auto it = job.earlier->by_uid.find(zm.item.target_uid);
-    if (it != job.earlier->by_uid.end() && same_zimbra_message(it->second.second, zm.r, zm.me.source_file)) {
-      const bool in_archive = it->second.second.kind != Disposition::quarantined;
+    const std::size_t k = job.earlier->find(zm.item.target_uid);
+    const bool known = k < job.earlier->held.size();
+    const ManifestRecord before = known ? job.earlier->record(k) : ManifestRecord{};
+    if (known && same_zimbra_message(before, zm.r, zm.me.source_file)) {
+      const bool in_archive = before.kind != Disposition::quarantined;
       if (recovery)
         ++(in_archive ? out.count.orphans_recovered : out.count.orphans_quarantined);
       else {
         ++out.count.earlier;
         out.count.earlier_quarantined += !in_archive;
       }
-      (void)manifest.write(it->second.first + "\n");
-      carried.insert(zm.item.target_uid);
+      (void)manifest.write(job.earlier->line(k) + "\n");
+      carried.resize(job.earlier->held.size());
+      carried[k] = true;
       run.progress.add(zm.r ? zm.r->size : 0, 1);
       return true;
     }
-    if (it != job.earlier->by_uid.end()) ++reused;  // another message under an earlier UID: written anew
+    if (known) ++reused;  // another message under an earlier UID: written anew
     return false;
   }
 
@@ -168,7 +175,7 @@ struct ArchiveSink {
   }
   WriteStatus entered(ScratchFile& bytes) {
     if (auto st = f.run.add_entry(entry, bytes, zm.internaldate, mode); !st) return st;
-    zm.me.output_file = f.run.user.archive_file() + ":" + entry;
+    zm.me.output_file = f.run.archive.current_name() + ":" + entry;  // the part it went into
     f.out.bytes_written += bytes.size();
     ++f.entries;
     f.folder_flags.add(zm.item.target_uid, msgid, zm.flags, flag_need(zm.flags, zm.me.keywords));
@@ -267,8 +274,8 @@ void FolderRun::finish() {
   std::uint64_t earlier_entries = 0;
   if (job.earlier) {
     // Messages Cyrus expunged since stay in Zimbra: their lines stay in the manifest.
-    for (const auto& [uid, line] : job.earlier->by_uid)
-      if (!carried.count(uid)) (void)manifest.write(line.first + "\n");
+    for (std::size_t k = 0; k < job.earlier->held.size(); ++k)
+      if (k >= carried.size() || !carried[k]) (void)manifest.write(job.earlier->line(k) + "\n");
     earlier_entries = job.earlier->in_archives;
     if (reused)
       out.findings.push_back(zimbra_finding(Finding::Severity::warning, "zimbra_uid_reused", manifest_path.string(), 0,

@@ -108,14 +108,15 @@ ZimbraImportPlan import_plan(const UserRun& run, const std::vector<ZimbraJob>& j
   // Every archive, earlier ones first (the script's markers skip those already posted); an
   // archive without entries has nothing to post.
   runs = user.runs;
-  runs.push_back(ZimbraRun{user.run, user.archive_file(), user.flags_file(), 0, user.fingerprint});
+  runs.push_back(ZimbraRun{user.run, user.archive_file(), user.flags_file(), 0, user.fingerprint, run.archive.parts()});
   for (std::size_t j : user.jobs)
     if (jobs[j].name && jobs[j].name->action == FolderAction::mail_folder)
       runs.back().entries += jobs[j].out.count.written + jobs[j].out.count.repaired +
                              (jobs[j].orphans_of ? jobs[j].out.count.orphans_recovered : 0);
   for (const auto& r : runs) {
-    if (r.entries > 0 || (r.number == 1 && user.runs.empty() && !run.filled_folders.empty())) import.archives.push_back(r.archive);
-    import.flags_files.push_back(r.flags);
+    if (r.entries > 0 || (r.number == 1 && user.runs.empty() && !run.filled_folders.empty()))
+      for (const auto& a : zimbra_run_archives(r)) import.archives.push_back(a);
+    import.flags_files.emplace_back(r.flags, zimbra_flag_check_name(r.number));
   }
   import.collections = run.collections;
   return import;
@@ -126,13 +127,14 @@ ZimbraImportPlan import_plan(const UserRun& run, const std::vector<ZimbraJob>& j
 void commit_archive(UserRun& run, const ZimbraImportPlan& import, const std::vector<ZimbraRun>& runs) {
   ZimbraUser& user = run.user;
   if (run.stream_status) {
-    if (auto f = run.tar.finish(); !f) run.stream_failed(f);
-  }
-  if (run.stream_status) {
-    if (auto c = run.archive.commit(user.root / user.archive_file(), run.sync()); !c) run.stream_failed(c);
+    if (auto c = run.archive.commit(run.sync()); !c) run.stream_failed(c);
   }
   if (run.stream_status) {
     if (auto c = run.zmm.commit(user.root / user.flags_file(), -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
+      run.stream_failed(c);
+  }
+  if (run.stream_status) {
+    if (auto c = run.check.commit(user.root / user.check_file(), -1, run.sync(), OutputFile::OnExisting::keep_identical); !c)
       run.stream_failed(c);
   }
   if (run.stream_status) {
@@ -163,11 +165,17 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
                          IoThreads* io, MessageLog* log) {
   UserRun run(opt, user, progress);
   run.io = io;
+  run.log = log;
   WriteStatus st = make_directories(user.root);
   if (st) st = run.raw.open(user.root);
   if (st) st = run.repaired.open(user.root);
-  if (st) st = run.archive.open(user.root, user.archive_file());
+  if (st) st = run.flag_needs.open(user.root);
+  const unsigned number = user.run;
+  if (st)
+    st = run.archive.open(user.root, [number](unsigned part) { return zimbra_part_name(number, part); },
+                          opt.zimbra_part_size);
   if (st) st = run.zmm.open(user.root, user.flags_file());
+  if (st) st = run.check.open(user.root, user.check_file());
   if (!st) {
     fail_user(user, st);
     run.stream_status = st;
@@ -180,6 +188,7 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
   if (!run.stream_status) {
     run.archive.abort();
     run.zmm.abort();
+    run.check.abort();
     if (st) fail_user(user, run.stream_status);
     // Nothing of this user's archive exists: what was counted as written was not.
     for (std::size_t j : user.jobs) {
@@ -195,10 +204,14 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
   } else if (run.sync()) {
     if (auto s = sync_directory(user.root); !s) fail_user(user, s);
   }
-  std::vector<std::string> run_files;  // incremental runs' archives and flag files
-  for (unsigned k = 2; k <= user.run; ++k) {
-    run_files.push_back(zimbra_archive_name(k));
-    run_files.push_back(zimbra_flags_name(k));
+  // Files output_owner does not know by name: incremental runs' archives and flag files, every
+  // run's further parts and flag checks.
+  std::vector<std::string> run_files;
+  for (const auto& r : runs) {
+    const auto parts = zimbra_run_archives(r);
+    run_files.insert(run_files.end(), parts.begin() + (r.number == 1 ? 1 : 0), parts.end());
+    if (r.number > 1) run_files.push_back(r.flags);
+    run_files.push_back(zimbra_flag_check_name(r.number));
   }
   apply_output_owner(opt.owner, user.owner, user.root, user.findings, run_files);  // --owner (converter/convert/output_owner.h)
 }

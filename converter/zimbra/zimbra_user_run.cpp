@@ -13,18 +13,23 @@ Finding zimbra_finding(Finding::Severity sev, std::string kind, std::string file
 
 WriteStatus UserRun::add_entry(const std::string& name, ScratchFile& scratch, std::int64_t mtime, std::uint32_t mode) {
   if (!stream_status) return stream_status;
-  WriteStatus st = tar.begin(TarEntry{name, scratch.size(), mtime, mode});
-  if (st) st = scratch.read_all(w.buffer, [&](std::string_view b) { return tar.write(b); });
-  if (st) st = tar.end();
+  if (ZimbraArchive::entry_bytes(TarEntry{name, scratch.size(), mtime, mode}) > ZimbraArchive::tar_budget(opt.zimbra_part_size))
+    user.findings.push_back(zimbra_finding(
+        Finding::Severity::warning, "zimbra_part_oversize", (user.root / name).string(), 0,
+        std::to_string(scratch.size()) + " bytes, more than a part of --zimbra-part-size " +
+            std::to_string(opt.zimbra_part_size) + " holds: written as a part of its own, larger than the others"));
+  WriteStatus st = archive.begin(TarEntry{name, scratch.size(), mtime, mode});
+  if (st) st = scratch.read_all(w.buffer, [&](std::string_view b) { return archive.write(b); });
+  if (st) st = archive.end();
   if (!st) stream_failed(st);
   return st;
 }
 
 WriteStatus UserRun::add_entry(const std::string& name, std::string_view bytes, std::int64_t mtime, std::uint32_t mode) {
   if (!stream_status) return stream_status;
-  WriteStatus st = tar.begin(TarEntry{name, bytes.size(), mtime, mode});
-  if (st) st = tar.write(bytes);
-  if (st) st = tar.end();
+  WriteStatus st = archive.begin(TarEntry{name, bytes.size(), mtime, mode});
+  if (st) st = archive.write(bytes);
+  if (st) st = archive.end();
   if (!st) stream_failed(st);
   return st;
 }
@@ -32,6 +37,11 @@ WriteStatus UserRun::add_entry(const std::string& name, std::string_view bytes, 
 void UserRun::zmm_line(const std::string& line) {
   if (!stream_status) return;
   if (auto st = zmm.write(line); !st) stream_failed(st);
+}
+
+void UserRun::check_line(const std::string& line) {
+  if (!stream_status) return;
+  if (auto st = check.write(line); !st) stream_failed(st);
 }
 
 WriteStatus keep_zimbra_original(UserRun& run, const fs::path& dir, const fs::path& source, ScratchFile* scratch,

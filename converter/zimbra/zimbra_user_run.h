@@ -21,11 +21,11 @@
 #include "converter/zimbra/zimbra_runs.h"
 #include "parsers/message_check.h"
 #include "parsers/message_id.h"
-#include "writers/gzip_stream.h"
 #include "writers/message_log.h"
 #include "writers/output_file.h"
 #include "writers/scratch_file.h"
 #include "writers/tar_writer.h"
+#include "writers/zimbra_archive.h"
 #include "writers/zimbra_import_script.h"
 
 namespace cyrconv {
@@ -51,20 +51,24 @@ struct ZimbraUser : RunUser {
   ZimbraFolderCounts earlier_expected;  // the earlier run's zimbra-expected.tsv
   std::string archive_file() const { return zimbra_archive_name(run); }
   std::string flags_file() const { return zimbra_flags_name(run); }
+  std::string check_file() const { return zimbra_flag_check_name(run); }
 };
 
 struct UserRun {
   const ConvertOptions& opt;
   ZimbraUser& user;
   Progress& progress;
-  GzipOutputFile archive;
-  TarWriter tar{[this](std::string_view b) { return archive.write(b); }};
+  ZimbraArchive archive;  // this run's archive, in parts of --zimbra-part-size
   OutputFile zmm;
+  OutputFile check;         // zimbra-flags-check.tsv: one row per group of zmm (FolderFlags)
+  unsigned flag_groups = 0;  // groups written so far (their numbers in the check file)
   WriteStatus stream_status;  // the archive or zmm stream failed: nothing more goes in
   Worker w;  // checker, read buffer, prefetch of a folder's next message files (on `io`)
   MessageIdScanner message_id;
   ScratchFile raw, repaired;
+  ScratchFile flag_needs;  // a folder's messages with flags, until its zmm lines are written
   IoThreads* io = nullptr;  // --io-depth > 1: the prefetch stage's I/O threads
+  MessageLog* log = nullptr;  // report entries leave for it in batches (memory flat in folder size)
   // Folders without entries (path, view) and the folders that have some: the import creates
   // folders only for entries, so the empty ones that are no parent of a filled one get a
   // createFolder line at the end.
@@ -82,10 +86,17 @@ struct UserRun {
   void stream_failed(const WriteStatus& st) {
     if (stream_status) stream_status = st;
   }
-  // One tar entry whose bytes are in `scratch`, or are `bytes`.
+  // One tar entry whose bytes are in `scratch`, or are `bytes`; it goes into the archive part
+  // archive.current_name() names afterwards.
   WriteStatus add_entry(const std::string& name, ScratchFile& scratch, std::int64_t mtime, std::uint32_t mode);
   WriteStatus add_entry(const std::string& name, std::string_view bytes, std::int64_t mtime, std::uint32_t mode);
   void zmm_line(const std::string& line);
+  // Moves a folder's report entries to the log once there are many: a folder of a million
+  // messages with warnings would otherwise hold them all (several hundred bytes each).
+  void spill_entries(ConvertFolder& out) {
+    if (log && out.messages.size() >= 1024) log->spill(out.messages, out.spilled);
+  }
+  void check_line(const std::string& line);
 };
 
 // Keeps the bytes read from the source (in `scratch`, or re-read from `source` when they were
