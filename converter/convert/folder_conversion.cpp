@@ -43,7 +43,6 @@ void convert_folder(const ConvertOptions& opt, const UserPlan& user, FolderJob& 
   if (c.nothing_changed()) return;
   c.open_output();
   // Convert: the new messages in UID ranges, each message read once.
-  c.list_missing_files();
   c.cut_ranges();
   if (c.plan) {
     c.convert_plan_ranges();

@@ -96,7 +96,6 @@ struct FolderConversion {
   std::vector<std::size_t> earlier_kept;
   std::vector<std::pair<std::size_t, std::string>> earlier_changed;
   bool anything_changed = true;
-  std::set<std::uint32_t> missing;         // live records whose file is missing
   std::vector<std::pair<std::size_t, std::size_t>> cuts;  // UID ranges as item index ranges
   std::vector<std::unique_ptr<RangeOutput>> ranges;
 
@@ -124,7 +123,6 @@ struct FolderConversion {
   void cut_ranges();
 
   // messages (folder_messages.cpp)
-  void list_missing_files();
   void convert_range(std::size_t begin, std::size_t end, RangeOutput& ro, bool count_progress);
   void prefetch_range(std::size_t begin, std::size_t end, RangeOutput& ro, Worker& worker);
   void describe_message(MessageWork& mw);

@@ -74,10 +74,6 @@ struct FolderSink {
   }
 };
 
-void FolderConversion::list_missing_files() {
-  for (const auto& f : inv.findings)
-    if (f.kind == "message_file_missing") missing.insert(f.uid);
-}
 
 // --io-depth: the files the range streams, in its order, read ahead.
 void FolderConversion::prefetch_range(std::size_t begin, std::size_t end, RangeOutput& ro, Worker& worker) {
@@ -89,7 +85,7 @@ void FolderConversion::prefetch_range(std::size_t begin, std::size_t end, RangeO
     const bool dup = item.record && item.source_uid == prev;
     prev = item.source_uid;
     const IndexRecord* r = item.record;
-    if (item.earlier >= 0 || dup || (r && missing.count(item.source_uid)) ||
+    if (item.earlier >= 0 || dup || (r && inv.missing(item.source_uid)) ||
         (r && opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted)))
       continue;
     ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
@@ -168,7 +164,7 @@ void FolderConversion::convert_message(MessageWork& mw, bool count_progress) {
   in.path = &mw.path;
   in.index_version = inv.header.minor_version;
   in.duplicate = mw.duplicate;
-  in.missing = r && missing.count(mw.item.source_uid);
+  in.missing = r && inv.missing(mw.item.source_uid);
   in.recovery = recovery;
   in.on_corrupt = opt.on_corrupt;
   in.folder_name = &job.out.name;

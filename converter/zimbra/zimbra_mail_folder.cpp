@@ -48,7 +48,6 @@ struct FolderRun {
   const fs::path manifest_path;
   OutputFile manifest;
   std::vector<Item> items;
-  std::set<std::uint32_t> missing;
   FolderFlags folder_flags;
   std::vector<bool> carried;  // by job.earlier->held: earlier manifest lines written again
   std::uint64_t reused = 0;         // UIDs that name another message than an earlier archive's
@@ -90,8 +89,6 @@ struct FolderRun {
       for (const auto& r : inv.live) items.push_back(Item{&r, r.uid, r.uid});
       std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.source_uid < b.source_uid; });
     }
-    for (const auto& f : inv.findings)
-      if (f.kind == "message_file_missing") missing.insert(f.uid);
   }
 
   // --io-depth: the message files the folder reads, in its order (not the missing, the
@@ -105,7 +102,7 @@ struct FolderRun {
       if (r && opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted)) continue;
       const bool duplicate = r && item.source_uid == previous;
       previous = item.source_uid;
-      if (r && (duplicate || missing.count(item.source_uid))) continue;
+      if (r && (duplicate || inv.missing(item.source_uid))) continue;
       ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
     }
     run.w.prefetch.start(run.io, static_cast<std::size_t>(opt.io_depth), read_buffer_size, std::move(ahead));
@@ -245,7 +242,7 @@ void FolderRun::convert_message(const Item& item) {
   in.path = &zm.path;
   in.index_version = inv.header.minor_version;
   in.duplicate = duplicate;
-  in.missing = zm.r && missing.count(item.source_uid);
+  in.missing = zm.r && inv.missing(item.source_uid);
   in.recovery = recovery;
   in.on_corrupt = opt.on_corrupt;
   in.folder_name = &out.name;
