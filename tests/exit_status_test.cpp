@@ -89,6 +89,8 @@ TEST_CASE("exit status 2: options that do not go together are a usage error, and
       {"--format zimbra-tgz --gzip", "--gzip applies to --format mbox only"},
       {"--format mbox --eol crlf", "--eol crlf applies to --format maildir only"},
       {"--format zimbra-tgz --eol crlf", "--eol crlf applies to --format maildir only"},
+      {"--format maildir --zimbra-part-size 1M", "--zimbra-max-line-length, --zimbra-quota and --zimbra-part-size apply to --format zimbra-tgz only"},
+      {"--format mbox --zimbra-quota 1G", "apply to --format zimbra-tgz only"},
       {"--format maildir --shard 0", "--shard needs --plan FILE"},
       {"--format maildir --users alice --plan PLAN --shard 0", "--users and --plan exclude each other"},
   };

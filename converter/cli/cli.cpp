@@ -271,6 +271,8 @@ int run_convert_command(const InputOptions& in, const ConvertCommandOptions& c) 
   if (c.follow_source && options.format == OutputFormat::zimbra_tgz)
     return fail_usage("--follow-source applies to --format maildir and mbox (a zimbra-tgz archive is written whole)");
   if (options.gzip && options.format != OutputFormat::mbox) return fail_usage("--gzip applies to --format mbox only");
+  if (c.zimbra_options_given && options.format != OutputFormat::zimbra_tgz)
+    return fail_usage("--zimbra-max-line-length, --zimbra-quota and --zimbra-part-size apply to --format zimbra-tgz only");
   options.mime = c.deep;
   if (!c.rename_map.empty()) {
     std::ifstream in_map(c.rename_map, std::ios::binary);

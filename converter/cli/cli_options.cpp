@@ -106,16 +106,24 @@ CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
                       "fail or zimbra-tgz")
       ->transform(size_value())
       ->type_name("SIZE");
+  cmd.add_option("--split-messages", o.split_messages,
+                      "... or more new messages than this (default 20000; 0: no limit)")
+      ->check(whole_number(0, 4000000000LL))
+      ->type_name("N");
+  // Refused with another format (cli.cpp), as --gzip is without mbox.
+  auto zimbra_given = [&o](const std::string&) { o.zimbra_options_given = true; };
   cmd.add_option("--zimbra-max-line-length", o.zimbra_max_line,
                  "zimbra-tgz: the server's zimbra_lmtp_max_line_length (default 10240); a message with a longer "
                  "line is quarantined, as Zimbra would refuse it (0: not checked, for zimbra_lmtp_validate_messages "
                  "false)")
-      ->type_name("BYTES");
+      ->type_name("BYTES")
+      ->each(zimbra_given);
   cmd.add_option("--zimbra-quota", o.zimbra_quota,
                  "zimbra-tgz: the mailbox quota the accounts will have; a user whose converted bytes exceed it is "
                  "reported (zimbra_quota_exceeded) before anything is imported (default: not checked)")
       ->transform(size_value())
-      ->type_name("SIZE");
+      ->type_name("SIZE")
+      ->each(zimbra_given);
   cmd.add_option("--zimbra-part-size", o.zimbra_part_size,
                  "zimbra-tgz: cut each user's archive into parts of at most this size, each a whole archive "
                  "posted in turn (default 1G; at least 64K; a message larger than a part gets a part of its own)")
@@ -125,11 +133,8 @@ CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
             return s.size() < 5 || (s.size() == 5 && s < "65536") ? "expects a size of at least 64K, got " + s : "";
           },
           "", "part_size"))
-      ->type_name("SIZE");
-  cmd.add_option("--split-messages", o.split_messages,
-                      "... or more new messages than this (default 20000; 0: no limit)")
-      ->check(whole_number(0, 4000000000LL))
-      ->type_name("N");
+      ->type_name("SIZE")
+      ->each(zimbra_given);
   cmd.add_flag("--dry-run", o.dry_run,
                     "Discover, inventory, name and check space, then print what would be written (users, folders "
                     "with target names, messages, bytes, renames); create nothing");

@@ -59,6 +59,7 @@ struct ConvertCommandOptions {
   std::uint64_t zimbra_max_line = 10240;  // --zimbra-max-line-length (0: not checked)
   std::uint64_t zimbra_quota = 0;         // --zimbra-quota (0: none)
   std::uint64_t zimbra_part_size = 1ull << 30;  // --zimbra-part-size
+  bool zimbra_options_given = false;  // any of the three above, given on the command line
   ShardRequest shard;  // --plan FILE [--shard K]
 };
 
