@@ -373,6 +373,7 @@ void AuditRun::run_batch(std::size_t first, std::size_t last) {
   walk.keep_records = false;
   for_each_io(options.io_depth, last - first,
               [&](std::size_t k) { inv[first + k] = inventory_mailbox(disc.mailboxes[first + k], no_seen, walk); });
+  if (options.after_inventory) options.after_inventory();
   changed.assign(last - first, std::string());
   records_listed.assign(last - first, 0);
   listing = first;
