@@ -7,6 +7,7 @@
 #include <algorithm>
 #include <cctype>
 #include <cstdlib>
+#include <fstream>
 #include <map>
 #include <set>
 #include <sstream>
@@ -354,4 +355,58 @@ TEST_CASE("audit: batches of folders and windows of messages give the report one
     }
   }
   CHECK(want.find("\"written\"") != std::string::npos);
+}
+
+TEST_CASE("audit: an index changed after the inventory is a source_changed error, its folder failed, counts balanced") {
+  test::TempDir tmp;
+  const fs::path fixture = test::fixtures_dir() / "cyrus36-default";
+  fs::copy(fixture, tmp.path / "store", fs::copy_options::recursive);
+  const SourceInputs in = inputs_of(tmp.path / "store" / "spool", tmp.path / "store" / "config");
+  auto without_timing = [](AuditReport r) {
+    r.seconds = 0;
+    return audit_report_json(r);
+  };
+  const AuditReport before = run_audit(in, AuditOptions{});
+  // Two folders with messages, not as many in each (the fixture's UIDVALIDITYs may be equal): the
+  // first one's index is replaced by the other's while the audit runs.
+  std::vector<const AuditFolder*> with_messages;
+  for (const auto& u : before.users)
+    for (const auto& f : u.folders)
+      if (f.count.messages > 0 && f.index_version > 0 &&
+          (with_messages.empty() || f.count.messages != with_messages[0]->count.messages))
+        with_messages.push_back(&f);
+  REQUIRE(with_messages.size() >= 2);
+  const fs::path changed = fs::path(with_messages[0]->directory) / "cyrus.index";
+  const fs::path other = fs::path(with_messages[1]->directory) / "cyrus.index";
+  const std::string original = test::read_file(changed);
+  for (std::size_t window : {std::size_t{1}, std::size_t{16384}}) {
+    CAPTURE(window);
+    AuditOptions o;
+    o.window_messages = window;
+    o.after_inventory = [&] { fs::copy_file(other, changed, fs::copy_options::overwrite_existing); };
+    const AuditReport r = run_audit(in, o);
+    std::ofstream(changed, std::ios::binary | std::ios::trunc) << original;
+    check_balanced(r);
+    CHECK(r.errors > before.errors);
+    std::size_t reported = 0;
+    for (const auto& u : r.users)
+      for (const auto& f : u.folders) {
+        const bool hit = fs::path(f.directory) / "cyrus.index" == changed;
+        std::size_t n = 0;
+        for (const auto& fd : f.findings)
+          if (fd.kind == "source_changed") {
+            ++n;
+            CHECK(fd.severity == Finding::Severity::error);
+            CHECK(fd.detail.find("changed since it was first read") != std::string::npos);
+          }
+        CHECK(n == (hit ? 1u : 0u));
+        if (!hit) continue;
+        ++reported;
+        CHECK(f.failed);
+        CHECK(f.count.messages == with_messages[0]->count.messages);
+        CHECK(f.count.not_converted == f.count.messages);  // nothing read from an index that changed
+      }
+    CHECK(reported == 1);
+  }
+  CHECK(without_timing(run_audit(in, AuditOptions{})) == without_timing(before));  // restored: as before
 }

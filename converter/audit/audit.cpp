@@ -14,6 +14,7 @@
 
 #include "converter/source/census.h"
 #include "converter/source/inventory.h"
+#include "converter/source/live_records.h"
 #include "converter/cli/progress.h"
 #include "converter/source/io_fanout.h"
 #include "converter/source/prefetch.h"
@@ -28,15 +29,39 @@ namespace fs = std::filesystem;
 
 namespace {
 
-// One message file to read: a live record or an orphan. 16 bytes: a folder of a million
-// messages holds a million of them.
+// One message file to read: a live record (a copy of it) or an orphan. Memory holds one
+// window of them, not a folder's.
 struct Job {
   std::uint32_t folder = 0;
   std::uint32_t uid = 0;
-  std::uint32_t record = 0;  // index into the folder's live records; no_record for orphans
-  bool duplicate = false;    // same UID as an earlier record: not read again
+  bool orphan = false;
+  bool duplicate = false;  // same UID as an earlier record: not read again
+  IndexRecord record;      // a live record's; unused for an orphan
 };
-constexpr std::uint32_t no_record = static_cast<std::uint32_t>(-1);
+
+// The folder whose jobs are being listed: its live records in UID order, then its orphans. The
+// records come from the index a window at a time when Cyrus wrote them in UID order (the usual
+// case), else (a damaged index's disorder, a mailbox recovered from its files) held whole and
+// sorted.
+struct Lister {
+  std::optional<LiveRecordReader> reader;
+  std::vector<IndexRecord> records;  // the reader's window, or the folder's held records
+  std::size_t at = 0;                // next in `records`
+  bool records_done = false;
+  std::size_t listed = 0;            // live records listed
+  std::uint32_t previous_uid = 0;
+  std::size_t orphan_at = 0;
+
+  void reset() {  // (a reader is not assignable: it refers to its folder's inventory)
+    reader.reset();
+    std::vector<IndexRecord>().swap(records);
+    at = 0;
+    records_done = false;
+    listed = 0;
+    previous_uid = 0;
+    orphan_at = 0;
+  }
+};
 
 struct JobResult {
   bool read = false;
@@ -68,29 +93,38 @@ struct AuditRun {
   Discovery disc;
   std::shared_ptr<MessageLog> log = std::make_shared<MessageLog>();
   std::vector<MailboxInventory> inv;
-  std::vector<std::vector<std::uint32_t>> missing, orphans;
-  std::vector<std::map<std::uint32_t, Finding>> missing_findings;
+  const SeenState no_seen{};  // audit needs no seen state (the inventory is taken without it)
   std::vector<AuditFolder> folders;
   tbb::enumerable_thread_specific<Worker> workers;
   std::optional<IoThreads> io;
   double seconds = 0;
   std::optional<Progress> progress;
-  // The batch in progress: its jobs, and the check results of the window being read.
+  // The batch in progress: the folder being listed (folders before it are listed whole), the
+  // window's jobs and their check results, why a folder's records could not be read again (the
+  // index changed during the run; by folder - first), the assembled folder's missing findings.
+  std::size_t listing = 0;
+  Lister lister;
   std::vector<Job> jobs;
   std::vector<JobResult> results;
+  std::vector<std::string> changed;
+  std::vector<std::size_t> records_listed;
+  std::map<std::uint32_t, Finding> missing_findings;
 
   AuditRun(const SourceInputs& in, const AuditOptions& o)
       : inputs(in), options(o), workers(MessageCheckOptions{o.mime}) {}
 
   void open_log();
-  void list_jobs(std::size_t first, std::size_t last);
+  void open_lister(std::size_t f, std::size_t first);
+  bool next_record(IndexRecord& r);
+  bool next_job(std::size_t f, Job& job);
+  void list_jobs(std::size_t first, std::size_t last, std::size_t window);
   bool to_read(const Job& job) const;
   fs::path file_of(const Job& job) const;
   void read_window(std::size_t w0, std::size_t w1);
   void read_range(std::size_t w0, const tbb::blocked_range<std::size_t>& range);
   void begin_folder(std::size_t f);
   void assemble_job(std::size_t f, const Job& job, JobResult& res);
-  void finish_folder(std::size_t f);
+  void finish_folder(std::size_t f, std::size_t first);
   void run_batch(std::size_t first, std::size_t last);
   void total_by_user();
   void check_census();
@@ -107,47 +141,88 @@ void AuditRun::open_log() {
   report.message_log = log;
 }
 
-// The message files to read, in folder and UID order; duplicates and missing files are not read.
-void AuditRun::list_jobs(std::size_t first, std::size_t last) {
-  jobs.clear();
-  for (std::size_t f = first; f < last; ++f) {
-    for (const auto& fd : inv[f].findings) {
-      if (fd.kind == "message_file_missing") {
-        missing[f].push_back(fd.uid);
-        missing_findings[f].emplace(fd.uid, fd);
-      }
-      if (fd.kind == "orphan_message_file") orphans[f].push_back(fd.uid);
-    }
-    std::sort(missing[f].begin(), missing[f].end());
-    const std::size_t folder_start = jobs.size();
-    const auto folder = static_cast<std::uint32_t>(f);
-    for (std::size_t r = 0; r < inv[f].live.size(); ++r)
-      jobs.push_back(Job{folder, inv[f].live[r].uid, static_cast<std::uint32_t>(r), false});
-    for (std::uint32_t uid : orphans[f]) jobs.push_back(Job{folder, uid, no_record, false});
-    // The report's order, which is also convert's (UID order, a damaged index's disorder
-    // aside; then the orphans): entries leave for the log as they come, never to be sorted.
-    std::stable_sort(jobs.begin() + static_cast<std::ptrdiff_t>(folder_start), jobs.end(),
-                     [](const Job& a, const Job& b) {
-                       const bool ao = a.record == no_record, bo = b.record == no_record;
-                       return ao != bo ? !ao : a.uid < b.uid;
-                     });
-    // A record whose UID an earlier record has (the sort is stable: index order within a UID).
-    for (std::size_t j = folder_start + 1; j < jobs.size(); ++j)
-      jobs[j].duplicate =
-          jobs[j].record != no_record && jobs[j - 1].record != no_record && jobs[j].uid == jobs[j - 1].uid;
+// Where folder f's live records come from (see Lister). A reader or a reload that finds the
+// index changed since the inventory leaves its reason in `changed`, reported with the folder.
+void AuditRun::open_lister(std::size_t f, std::size_t first) {
+  lister.reset();
+  MailboxInventory& mi = inv[f];
+  const MailboxRef& mb = disc.mailboxes[f];
+  if (mi.recovered) {
+    lister.records = std::move(mi.live);  // rebuilt from the files: held by the inventory anyway
+  } else if (!mi.index_read) {
+    lister.records_done = true;  // no index, no records
+  } else if (mi.uid_ascending) {
+    lister.reader.emplace(mb, no_seen, mi);
+  } else {
+    LiveRecords again = reload_live_records(mb, no_seen, mi);
+    changed[f - first] = std::move(again.error);
+    lister.records = std::move(again.live);
   }
+  // The report's order, which is also convert's: UID order (index order within a UID).
+  if (!lister.reader)
+    std::stable_sort(lister.records.begin(), lister.records.end(),
+                     [](const IndexRecord& a, const IndexRecord& b) { return a.uid < b.uid; });
 }
 
+bool AuditRun::next_record(IndexRecord& r) {
+  if (lister.records_done) return false;
+  if (lister.at == lister.records.size()) {
+    if (!lister.reader || !lister.reader->next(lister.records)) {
+      lister.records_done = true;
+      return false;
+    }
+    lister.at = 0;
+  }
+  r = lister.records[lister.at++];
+  return true;
+}
+
+// Folder f's next job: its live records, then its orphans (UID order each).
+bool AuditRun::next_job(std::size_t f, Job& job) {
+  job.folder = static_cast<std::uint32_t>(f);
+  if (next_record(job.record)) {
+    job.uid = job.record.uid;
+    job.orphan = false;
+    // A record whose UID the one before it has (sorted: an earlier record in the index).
+    job.duplicate = lister.listed > 0 && job.uid == lister.previous_uid;
+    lister.previous_uid = job.uid;
+    ++lister.listed;
+    return true;
+  }
+  const std::vector<std::uint32_t>& orphans = inv[f].orphan_uids;
+  if (lister.orphan_at == orphans.size()) return false;
+  job.uid = orphans[lister.orphan_at++];
+  job.orphan = true;
+  job.duplicate = false;
+  return true;
+}
+
+// The next window of message files to read, in folder and UID order, from where the last
+// window ended; folders before `listing` are listed whole.
+void AuditRun::list_jobs(std::size_t first, std::size_t last, std::size_t window) {
+  jobs.clear();
+  Job job;
+  while (jobs.size() < window && listing < last) {
+    if (next_job(listing, job)) {
+      jobs.push_back(job);
+      continue;
+    }
+    if (lister.reader && !lister.reader->error().empty()) changed[listing - first] = lister.reader->error();
+    records_listed[listing - first] = lister.listed;
+    if (++listing < last) open_lister(listing, first);
+  }
+  if (listing == last) lister.reset();
+}
+
+// Duplicates and missing files are not read.
 bool AuditRun::to_read(const Job& job) const {
-  return !job.duplicate && !(job.record != no_record && std::binary_search(missing[job.folder].begin(),
-                                                                           missing[job.folder].end(), job.uid));
+  return !job.duplicate && !(!job.orphan && inv[job.folder].missing(job.uid));
 }
 
 // ARCHIVED records live on the archive partition when one was given.
 fs::path AuditRun::file_of(const Job& job) const {
   const MailboxRef& mb = disc.mailboxes[job.folder];
-  return job.record != no_record ? message_file_path(mb, inv[job.folder].live[job.record])
-                                 : mb.dir / (std::to_string(job.uid) + ".");
+  return !job.orphan ? message_file_path(mb, job.record) : mb.dir / (std::to_string(job.uid) + ".");
 }
 
 // Read each message file once and check it, in parallel, a window of jobs at a time (memory
@@ -191,7 +266,7 @@ void AuditRun::read_range(std::size_t w0, const tbb::blocked_range<std::size_t>&
 
 // Assemble per folder, in the fixed order of the discovery: a folder begins at its first job
 // (or at once when it has none) and finishes after its last, when its entries move to the
-// report's log and its records are dropped.
+// report's log and its inventory is dropped.
 void AuditRun::begin_folder(std::size_t f) {
   const MailboxRef& mb = disc.mailboxes[f];
   AuditFolder& out = folders[f];
@@ -201,16 +276,20 @@ void AuditRun::begin_folder(std::size_t f) {
   out.directory = mb.dir.string();
   out.deleted = mb.deleted;
   out.index_version = inv[f].index_read ? inv[f].header.minor_version : 0;
+  missing_findings.clear();  // few: one per missing file
   for (auto& fd : inv[f].findings)
-    if (!is_message_file_kind(fd.kind)) out.findings.push_back(std::move(fd));
-  out.count.messages = inv[f].live.size();
+    if (fd.kind == "message_file_missing")
+      missing_findings.emplace(fd.uid, std::move(fd));
+    else if (!is_message_file_kind(fd.kind))
+      out.findings.push_back(std::move(fd));
+  out.count.messages = inv[f].live_count;
   count_folder_files(out.count, inv[f]);
 }
 
 void AuditRun::assemble_job(std::size_t f, const Job& job, JobResult& res) {
   const MailboxRef& mb = disc.mailboxes[f];
   AuditFolder& out = folders[f];
-  const IndexRecord* record = job.record == no_record ? nullptr : &inv[f].live[job.record];
+  const IndexRecord* record = job.orphan ? nullptr : &job.record;
   const fs::path file = record ? message_file_path(mb, *record) : mb.dir / (std::to_string(job.uid) + ".");
   PassInput in;
   in.record = record;
@@ -222,7 +301,7 @@ void AuditRun::assemble_job(std::size_t f, const Job& job, JobResult& res) {
   in.on_corrupt = options.on_corrupt;
   in.folder_name = &out.name;
   if (in.missing)
-    if (auto it = missing_findings[f].find(job.uid); it != missing_findings[f].end()) in.missing_finding = &it->second;
+    if (auto it = missing_findings.find(job.uid); it != missing_findings.end()) in.missing_finding = &it->second;
   // The same decision as convert's, from the check made when the window was read.
   PassResult pr;
   pr.streamed = res.read;
@@ -263,45 +342,63 @@ void AuditRun::assemble_job(std::size_t f, const Job& job, JobResult& res) {
   if (!m.findings.empty()) out.messages.push_back(std::move(m));
 }
 
-void AuditRun::finish_folder(std::size_t f) {
+// An index that changed during the run (read again, it no longer matches the inventory) is
+// reported as convert and verify report it: an error, the folder failed, the live records not
+// listed again counted as not converted (the counts still add up).
+void AuditRun::finish_folder(std::size_t f, std::size_t first) {
   AuditFolder& out = folders[f];
+  if (const std::string& why = changed[f - first]; !why.empty()) {
+    out.findings.push_back(Finding{Finding::Severity::error, "source_changed", out.directory, 0, 0,
+                                   why + ": audited " + std::to_string(records_listed[f - first]) + " of its " +
+                                       std::to_string(inv[f].live_count) + " live records"});
+    if (!out.failed) {
+      out.failed = true;
+      out.fail_reason = why;
+    }
+    for (std::size_t r = records_listed[f - first]; r < inv[f].live_count; ++r)
+      account_message(out.count, MessageDisposition::not_converted, false);
+  }
   progress->add(out.bytes_read, out.count.messages + out.count.orphans);
   progress->add_folders(1);
   log->spill(out.messages, out.spilled);  // on failure they stay in memory, nothing is lost
   inv[f] = MailboxInventory{};  // what the report needs is in `out` now
-  std::vector<std::uint32_t>().swap(missing[f]);
-  std::vector<std::uint32_t>().swap(orphans[f]);
-  missing_findings[f].clear();
+  missing_findings.clear();
 }
 
 // Inventory (index, directory listing) in parallel, io_depth per worker at a time (seen state
-// is not needed here); read and check the batch's message files a window at a time; assemble.
+// is not needed here, nor the records: they are read again a window at a time); list, read and
+// check the batch's message files a window at a time; assemble.
 void AuditRun::run_batch(std::size_t first, std::size_t last) {
+  InventoryOptions walk;
+  walk.keep_records = false;
   for_each_io(options.io_depth, last - first,
-              [&](std::size_t k) { inv[first + k] = inventory_mailbox(disc.mailboxes[first + k], SeenState{}); });
-  list_jobs(first, last);
+              [&](std::size_t k) { inv[first + k] = inventory_mailbox(disc.mailboxes[first + k], no_seen, walk); });
+  if (options.after_inventory) options.after_inventory();
+  changed.assign(last - first, std::string());
+  records_listed.assign(last - first, 0);
+  listing = first;
+  open_lister(first, first);
   const std::size_t window = std::max<std::size_t>(options.window_messages, 1);
   std::size_t next_folder = first;  // the first folder not finished
   bool begun = false;
-  std::size_t j = 0;                // the next job to assemble
-  for (std::size_t w0 = 0;; w0 += window) {
-    const std::size_t w1 = std::min(jobs.size(), w0 + window);
-    if (w0 < w1) read_window(w0, w1);
+  do {
+    list_jobs(first, last, window);
+    if (!jobs.empty()) read_window(0, jobs.size());
+    std::size_t j = 0;  // the next job to assemble
     while (next_folder < last) {
       const std::size_t f = next_folder;
       if (!begun) begin_folder(f);
       begun = true;
-      for (; j < w1 && jobs[j].folder == f; ++j) assemble_job(f, jobs[j], results[j - w0]);
-      if (j < jobs.size() && jobs[j].folder == f) {  // the window ended inside f
+      for (; j < jobs.size() && jobs[j].folder == f; ++j) assemble_job(f, jobs[j], results[j]);
+      if (f >= listing) {  // f has more jobs for the next window
         log->spill(folders[f].messages, folders[f].spilled);
         break;
       }
-      finish_folder(f);
+      finish_folder(f, first);
       ++next_folder;
       begun = false;
     }
-    if (w1 == jobs.size()) break;
-  }
+  } while (next_folder < last);
 }
 
 // Group by owner like the scan report, and total.
@@ -364,9 +461,6 @@ AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options) {
   // Inventory, read and check every message file once, assemble the folders: batch by batch.
   const std::size_t nf = a.disc.mailboxes.size();
   a.inv.resize(nf);
-  a.missing.resize(nf);
-  a.orphans.resize(nf);
-  a.missing_findings.resize(nf);
   a.folders.resize(nf);
   if (options.io_depth > 1)
     a.io.emplace(static_cast<std::size_t>(options.io_depth) * static_cast<std::size_t>(tbb::this_task_arena::max_concurrency()));

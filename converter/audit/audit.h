@@ -4,6 +4,7 @@
 // convert would do with each message under the --on-corrupt policy. Writes nothing but an
 // unnamed scratch file that holds the report's per-message entries (writers/message_log.h).
 #include <filesystem>
+#include <functional>
 
 #include "converter/source/discover.h"
 #include "converter/plan/message_policy.h"
@@ -25,6 +26,9 @@ struct AuditOptions {
   std::size_t window_messages = 16384;
   // Where the report's per-message entries wait (an unnamed file); "": $TMPDIR or /tmp.
   std::filesystem::path scratch_dir;
+  // Called after each batch's inventory, before its records are read again (tests change the
+  // source there: an index changed during the run must be reported, never read silently).
+  std::function<void()> after_inventory;
 };
 
 AuditReport run_audit(const SourceInputs& inputs, const AuditOptions& options);

@@ -37,7 +37,6 @@ ALLOWED_PER = 180000
 TIME = "/usr/bin/time"
 # subcommand -> where its growth is (docs/performance.md "Memory and folder size")
 NOT_YET_BOUNDED = {
-    "audit": "converter/audit/audit.cpp: the folder's live records (80 bytes a message) and a 16-byte Job each",
     "convert maildir": "converter/convert/: the folder's live records and items, per-message decisions",
     "convert mbox": "converter/convert/: the folder's live records and items, per-message decisions",
     "convert mbox --gzip": "converter/convert/: the folder's live records and items, per-message decisions",
