@@ -22,6 +22,7 @@
 #include "converter/convert/prior_output.h"
 #include "converter/convert/range_parts.h"
 #include "converter/convert/run_control.h"
+#include "converter/source/live_records.h"
 
 namespace cyrconv {
 
@@ -63,13 +64,22 @@ struct FolderConversion {
   std::uint32_t uidvalidity = 0, source_uidnext = 0;
 
   // The messages to write: live records in UID order, or the orphan files of the source folder.
+  // 12 bytes a message: item i's record is the folder's i-th live record in UID order, read
+  // again when needed (ItemRecords).
   struct Item {
-    const IndexRecord* record;
     std::uint32_t source_uid;
     std::uint32_t target_uid;
-    std::ptrdiff_t earlier = -1;  // index of its line in the earlier manifest
+    std::int32_t earlier = -1;  // index of its line in the earlier manifest
   };
   std::vector<Item> items;
+
+  // Where the records come from. Held: `inv.live` whole, sorted by UID (a damaged index out of
+  // UID order, a recovered mailbox). Otherwise the index is read again a window at a time;
+  // `marks[k]` is where the window of live records k*record_window.. starts.
+  static constexpr std::size_t record_window = 4096;
+  bool records_held = false;
+  const SeenState* seen_state = nullptr;
+  std::vector<LiveRecordReader::Position> marks;
 
   FolderOutput fo;
   FolderNameResult target;
@@ -99,9 +109,25 @@ struct FolderConversion {
   std::vector<std::pair<std::size_t, std::size_t>> cuts;  // UID ranges as item index ranges
   std::vector<std::unique_ptr<RangeOutput>> ranges;
 
+  // Item records in any order, one window in memory (windows read again when the order jumps).
+  class ItemRecords {
+   public:
+    explicit ItemRecords(const FolderConversion& fc) : fc_(fc) {}
+    // Item i's record; null for an orphan file, or when the index cannot be read again (error()).
+    const IndexRecord* at(std::size_t i);
+    const std::string& error() const { return error_; }
+
+   private:
+    const FolderConversion& fc_;
+    std::optional<LiveRecordReader> reader_;
+    std::vector<IndexRecord> window_;
+    std::size_t first_ = 0;
+    std::string error_;
+  };
+
   // prepare (folder_prepare.cpp)
   bool take_plan_ranges();
-  bool reload_records(const MailboxInventory& planned, const SeenState& seen_state);
+  bool reload_records(const MailboxInventory& planned, const SeenState& seen);
   void list_items();
   std::filesystem::path folder_path(const FolderNameResult& n);
   PriorFolder inspect(const FolderNameResult& n);
@@ -113,7 +139,7 @@ struct FolderConversion {
   void assign_target_uids();
   void choose_keywords();
   void carry_earlier_lines();
-  std::optional<std::string> carried_line(std::size_t k, const Item& item);  // nullopt: line k as it is
+  std::optional<std::string> carried_line(std::size_t k, const Item& item, const IndexRecord& record);  // nullopt: line k as it is
   void rename_for_flags(ManifestRecord& rec, const Item& item, const std::filesystem::path& file, const FlagState& was,
                         const FlagState& now);
   void drop_preparation();

@@ -14,8 +14,8 @@ namespace fs = std::filesystem;
 
 // One message on its way through the range: what the steps below share.
 struct MessageWork {
-  MessageWork(const FolderConversion::Item& i, RangeOutput& range, Worker& w, bool dup)
-      : item(i), ro(range), worker(w), duplicate(dup) {}
+  MessageWork(const FolderConversion::Item& i, const IndexRecord* record, RangeOutput& range, Worker& w, bool dup)
+      : item(i), ro(range), worker(w), duplicate(dup), r(record) {}
   const FolderConversion::Item& item;
   RangeOutput& ro;
   Worker& worker;
@@ -80,12 +80,14 @@ void FolderConversion::prefetch_range(std::size_t begin, std::size_t end, RangeO
   if (!run.io || ro.failed) return;
   std::vector<fs::path> ahead;
   std::uint32_t prev = 0;
+  ItemRecords records(*this);
   for (std::size_t i = begin; i < end; ++i) {
     const Item& item = items[i];
-    const bool dup = item.record && item.source_uid == prev;
+    const bool dup = !recovery && item.source_uid == prev;
     prev = item.source_uid;
-    const IndexRecord* r = item.record;
-    if (item.earlier >= 0 || dup || (r && inv.missing(item.source_uid)) ||
+    if (item.earlier >= 0 || dup) continue;
+    const IndexRecord* r = records.at(i);
+    if ((!r && !recovery) || (r && inv.missing(item.source_uid)) ||
         (r && opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted)))
       continue;
     ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
@@ -105,26 +107,38 @@ void FolderConversion::convert_range(std::size_t begin, std::size_t end, RangeOu
     ro.findings.push_back(make_finding(Finding::Severity::error, "output_failed", scratch.message, 0, scratch.message));
   }
   std::uint32_t previous_uid = 0;
+  std::size_t spill_at = 1024;
+  ItemRecords records(*this);
   for (std::size_t i = begin; i < end; ++i) {
     const Item& item = items[i];
-    const bool duplicate = item.record && item.source_uid == previous_uid;
+    const bool duplicate = !recovery && item.source_uid == previous_uid;
     previous_uid = item.source_uid;
     if (item.earlier >= 0) continue;
+    const IndexRecord* record = records.at(i);
+    if (!record && !recovery && !ro.failed) {
+      // The index changed since the folder was prepared: the rest of the range is not converted.
+      ro.failed = true;
+      ro.fail_reason = records.error();
+      ro.findings.push_back(make_finding(Finding::Severity::error, "source_changed", source.dir.string(), 0, ro.fail_reason));
+    }
     if (run.stopped() && !ro.failed) {
       ro.failed = true;
       ro.fail_reason = "the run stopped (" + run.reason + "): the rest of this folder is not converted; re-run to resume";
       ro.findings.push_back(make_finding(Finding::Severity::error, "stopped", "", 0, ro.fail_reason));
     }
-    MessageWork mw(item, ro, worker, duplicate);
+    MessageWork mw(item, record, ro, worker, duplicate);
     mw.kept = kept;
     convert_message(mw, count_progress);
+    // Report entries go to the message log as the range goes (memory flat in folder size); a
+    // log that does not take them leaves them in memory, tried again after as many more.
+    if (run.log && ro.messages.size() >= spill_at && !run.log->spill(ro.messages, ro.spilled))
+      spill_at = 2 * ro.messages.size();
   }
   if (run.log) run.log->spill(ro.messages, ro.spilled);  // on failure they stay in memory
 }
 
 // The manifest entry's source side: UIDs, file, flags, date, keywords.
 void FolderConversion::describe_message(MessageWork& mw) {
-  mw.r = mw.item.record;
   mw.me.uid = mw.item.target_uid;
   mw.me.source_uid = mw.item.source_uid;
   SourceMessage sm = describe_source_message(source, inv, mw.r, mw.item.source_uid, mw.me);

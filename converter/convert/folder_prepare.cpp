@@ -116,12 +116,24 @@ bool FolderConversion::take_plan_ranges() {
   return true;
 }
 
-// The folder's records are read again now (planning kept only its summary): memory holds the
-// records of the folders in progress, not the store's.
-bool FolderConversion::reload_records(const MailboxInventory& planned, const SeenState& seen_state) {
+// The folder's records are read again now (planning kept only its summary), a window at a time:
+// once whole to check the index is still the one planned (and where each window starts), then
+// as each step needs them. A damaged index out of UID order is held whole, sorted by UID.
+bool FolderConversion::reload_records(const MailboxInventory& planned, const SeenState& seen) {
   inv = planned;
+  seen_state = &seen;
+  records_held = recovery || inv.live.size() == inv.live_count || !inv.uid_ascending;
   if (!recovery && inv.live.size() != inv.live_count) {
-    LiveRecords again = reload_live_records(*job.mailbox, seen_state, planned);
+    LiveRecords again;
+    if (records_held) {
+      again = reload_live_records(*job.mailbox, seen, planned);
+    } else {
+      LiveRecordReader reader(*job.mailbox, seen, planned);
+      std::vector<IndexRecord> window;
+      marks.push_back(reader.position());
+      while (reader.next(window, record_window)) marks.push_back(reader.position());
+      again.error = reader.error();
+    }
     if (!again.error.empty()) {
       out.uidvalidity = planned.header.uidvalidity;
       out.failed = true;
@@ -135,16 +147,58 @@ bool FolderConversion::reload_records(const MailboxInventory& planned, const See
     }
     inv.live = std::move(again.live);
   }
+  // Item i is live record i in UID order (a duplicate UID's records in index order).
+  if (records_held && !recovery)
+    std::stable_sort(inv.live.begin(), inv.live.end(),
+                     [](const IndexRecord& a, const IndexRecord& b) { return a.uid < b.uid; });
   return true;
 }
 
+const IndexRecord* FolderConversion::ItemRecords::at(std::size_t i) {
+  if (fc_.recovery || !error_.empty()) return nullptr;
+  if (fc_.records_held) return &fc_.inv.live[i];
+  if (i >= first_ && i < first_ + window_.size()) return &window_[i - first_];
+  if (!reader_ || i < first_ || i >= first_ + window_.size() + record_window) {
+    // Not the next window: start again where i's window starts.
+    const std::size_t k = i / record_window;
+    if (k >= fc_.marks.size()) {
+      error_ = fc_.source.dir.string() + ": no live record " + std::to_string(i) + " in the index";
+      return nullptr;
+    }
+    if (!reader_) reader_.emplace(*fc_.job.mailbox, *fc_.seen_state, fc_.inv);
+    reader_->seek(fc_.marks[k]);
+    first_ = k * record_window;
+    window_.clear();
+  }
+  while (i >= first_ + window_.size()) {
+    first_ += window_.size();
+    if (!reader_->next(window_, record_window)) {
+      error_ = !reader_->error().empty() ? reader_->error()
+                                         : fc_.source.dir.string() + ": the index ended before live record " +
+                                               std::to_string(i) + ": the source must be a snapshot no one writes to";
+      return nullptr;
+    }
+  }
+  return &window_[i - first_];
+}
+
 void FolderConversion::list_items() {
-  items.reserve(recovery ? orphan_uids.size() : inv.live.size());  // not grown by doubling: 24 bytes a message
+  items.reserve(recovery ? orphan_uids.size() : inv.live_count);  // not grown by doubling: 12 bytes a message
   if (recovery) {
-    for (std::uint32_t uid : orphan_uids) items.push_back(Item{nullptr, uid, 0});
+    for (std::uint32_t uid : orphan_uids) items.push_back(Item{uid, 0});
+  } else if (records_held) {
+    for (const auto& r : inv.live) items.push_back(Item{r.uid, r.uid});
   } else {
-    for (const auto& r : inv.live) items.push_back(Item{&r, r.uid, r.uid});
-    std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.source_uid < b.source_uid; });
+    ItemRecords records(*this);
+    for (std::size_t i = 0; i < inv.live_count; ++i) {
+      const IndexRecord* r = records.at(i);
+      if (!r) {
+        items.clear();
+        fail("source_changed", job.mailbox->dir.string(), records.error());
+        return;
+      }
+      items.push_back(Item{r->uid, r->uid});
+    }
   }
 }
 
@@ -260,7 +314,7 @@ void FolderConversion::match_earlier_lines() {
     if (slot + n >= of_uid.size() || of_uid[slot + n].first != uid) continue;
     const std::size_t k = of_uid[slot + n].second;
     if (converted_before(earlier.records[k])) {
-      items[i].earlier = static_cast<std::ptrdiff_t>(k);
+      items[i].earlier = static_cast<std::int32_t>(k);
       item_of_line[k] = static_cast<std::ptrdiff_t>(i);
     } else {
       dropped[k] = 1;
@@ -322,6 +376,7 @@ void FolderConversion::choose_keywords() {
 // cur/, the target's own changes kept), and their manifest lines are carried over.
 void FolderConversion::carry_earlier_lines() {
   anything_changed = !incremental || new_items > 0 || keywords_changed || uidnext != prior.done->target_uidnext;
+  ItemRecords records(*this);
   for (std::size_t k = 0; incremental && k < earlier.records.size(); ++k) {
     if (dropped[k]) {
       anything_changed = true;
@@ -334,6 +389,11 @@ void FolderConversion::carry_earlier_lines() {
       continue;
     }
     const Item& item = items[static_cast<std::size_t>(item_of_line[k])];
+    const IndexRecord* record = records.at(static_cast<std::size_t>(item_of_line[k]));
+    if (!record && !recovery) {
+      fail("source_changed", job.mailbox->dir.string(), records.error());
+      return;
+    }
     if (recovery) {
       ++out.count.orphans;
       if (rec.kind == Disposition::quarantined)
@@ -345,10 +405,10 @@ void FolderConversion::carry_earlier_lines() {
       ++out.count.earlier;
       if (rec.kind == Disposition::quarantined) ++out.count.earlier_quarantined;
     }
-    progress.add(item.record ? item.record->size : 0, 1);
+    progress.add(record ? record->size : 0, 1);
     earlier_kept.push_back(k);
-    if (!item.record) continue;
-    if (auto line = carried_line(k, item)) earlier_changed.emplace_back(k, std::move(*line));
+    if (!record) continue;
+    if (auto line = carried_line(k, item, *record)) earlier_changed.emplace_back(k, std::move(*line));
   }
   if (out.flags_not_applied && mbox_format)
     out.findings.push_back(make_finding(Finding::Severity::warning, "flags_not_applied", fo.mbox_file.string(), 0,
@@ -362,11 +422,11 @@ void FolderConversion::carry_earlier_lines() {
 }
 
 // Earlier line k, its flags following the source's when they changed there.
-std::optional<std::string> FolderConversion::carried_line(std::size_t k, const Item& item) {
+std::optional<std::string> FolderConversion::carried_line(std::size_t k, const Item& item, const IndexRecord& record) {
   ManifestRecord rec = earlier.records[k];
   FlagState was{system_flags_from_names(rec.flags), sorted(rec.keywords)};
-  const std::vector<std::string> now_keywords = record_keywords(*item.record, inv);
-  FlagState now{converted_system_flags(item.record->system_flags), sorted(now_keywords)};
+  const std::vector<std::string> now_keywords = record_keywords(record, inv);
+  FlagState now{converted_system_flags(record.system_flags), sorted(now_keywords)};
   if (was.system == now.system && was.keywords == now.keywords) return std::nullopt;
   anything_changed = true;
   if (!lead) return std::nullopt;  // range 0's shard renames and records it
@@ -502,6 +562,7 @@ void FolderConversion::cut_ranges() {
     for (const auto& r : *plan) cuts.emplace_back(at(r.first_uid), at(std::uint64_t{r.last_uid} + 1));
   } else {
     const bool may_split = opt.on_corrupt != OnCorrupt::fail && !out.failed;
+    ItemRecords records(*this);
     std::size_t begin = 0;
     std::uint64_t bytes = 0, count = 0;
     for (std::size_t i = 0; i < items.size(); ++i) {
@@ -512,7 +573,8 @@ void FolderConversion::cut_ranges() {
         begin = i;
         bytes = count = 0;
       }
-      bytes += items[i].record ? items[i].record->size : 0;
+      const IndexRecord* r = records.at(i);
+      bytes += r ? r->size : 0;
       ++count;
     }
     cuts.emplace_back(begin, items.size());

@@ -55,6 +55,18 @@ class LiveRecordReader {
   // Replaces `out` with the next at most `max` live records; false when none are left (or on error).
   bool next(std::vector<IndexRecord>& out, std::size_t max = 4096);
 
+  // Where the walk is: the next index record, and the live records returned before it. A reader
+  // of the same index can `seek` there to read on from that record (a window read again, or a
+  // UID range started in the middle of a folder). Not for a recovered mailbox.
+  struct Position {
+    std::size_t record = 0, live = 0;
+  };
+  Position position() const { return {at_, live_}; }
+  void seek(Position p) {
+    at_ = p.record;
+    live_ = p.live;
+  }
+
  private:
   const MailboxRef& mailbox_;
   const MailboxInventory& planned_;
