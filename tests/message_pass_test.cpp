@@ -115,6 +115,64 @@ TEST_CASE("a repaired orphan's original is the bytes of the one read, small or b
   }
 }
 
+TEST_CASE("the kept copy, read straight into, is the file at the edges of its memory buffer, prefetched or not") {
+  // The read goes into the kept copy's 256 KiB buffer; a full buffer goes to the scratch file
+  // before the next read. A prefetched first chunk is read elsewhere and copied in.
+  const std::size_t k = read_buffer_size;
+  for (bool prefetch : {false, true}) {
+    for (std::size_t size : {std::size_t{0}, k - 1, k, k + 1, 2 * k, 3 * k + 17}) {
+      CAPTURE(prefetch);
+      CAPTURE(size);
+      Pass p;
+      std::string bytes = message_with_bare_cr(100);
+      for (std::size_t i = 0; bytes.size() < size; ++i) bytes += static_cast<char>('a' + i % 23);
+      bytes.resize(size);
+      write_file(p.path, bytes);
+      IoThreads io(2);
+      if (prefetch) p.w.prefetch.start(&io, 2, read_buffer_size, {p.path});
+      p.in.uid = 1;
+      p.in.recovery = true;
+      p.in.on_corrupt = OnCorrupt::quarantine;
+      RecordingSink sink;
+      const PassResult r = p.run(sink);
+      p.w.prefetch.stop();
+      CHECK_FALSE(fs::exists(p.path));
+      CHECK(r.read_ok());
+      CHECK(sink.fed == bytes);
+      CHECK(p.keep.size() == size);
+      CHECK(scratch_text(p.keep) == bytes);
+      if (size > 0) CHECK(sink.kept_original == bytes);
+    }
+  }
+}
+
+TEST_CASE("a scratch file takes bytes read into its room and bytes written, in order") {
+  test::TempDir dir;
+  ScratchFile s;
+  REQUIRE(s.open(dir.path));
+  std::string expect;
+  for (int round = 0; round < 2; ++round) {
+    REQUIRE(s.clear());
+    expect.clear();
+    for (int i = 0; i < 40; ++i) {
+      WriteStatus st;
+      const std::span<char> room = s.space(st);
+      REQUIRE(st);
+      REQUIRE_FALSE(room.empty());
+      const std::size_t n = std::min<std::size_t>(room.size(), 20000 + 977 * i);
+      for (std::size_t j = 0; j < n; ++j) room[j] = static_cast<char>('A' + (i + j) % 26);
+      expect.append(room.data(), n);
+      if (i % 2) s.added(n);
+      else REQUIRE(s.write(std::string_view(room.data(), n)));  // seen as in place: not copied twice
+      const std::string other = "written " + std::to_string(i) + "\n";
+      REQUIRE(s.write(other));
+      expect += other;
+    }
+    CHECK(s.size() == expect.size());
+    CHECK(scratch_text(s) == expect);
+  }
+}
+
 TEST_CASE("a quarantined message's copy comes from the read, a file read in part is read again for it") {
   Pass p;
   const std::string bytes = message_with_bare_cr(100);

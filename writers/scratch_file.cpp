@@ -60,7 +60,17 @@ WriteStatus ScratchFile::clear() {
   return {};
 }
 
+std::span<char> ScratchFile::space(WriteStatus& st) {
+  if (used_ == buffer_.size()) st = flush();
+  if (!st) return {};
+  return std::span<char>(buffer_.data() + used_, buffer_.size() - used_);
+}
+
 WriteStatus ScratchFile::write(std::string_view bytes) {
+  if (in_place(bytes) && bytes.size() <= buffer_.size() - used_) {
+    added(bytes.size());
+    return {};
+  }
   size_ += bytes.size();
   while (!bytes.empty()) {
     if (used_ == buffer_.size())

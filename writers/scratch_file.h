@@ -25,6 +25,16 @@ class ScratchFile {
   WriteStatus open(const std::filesystem::path& dir);
   WriteStatus clear();  // empty again, for the next message
   WriteStatus write(std::string_view bytes);
+  // Reading straight into the copy (no memcpy of bytes already in memory): `space` is the free
+  // room of the memory buffer, a full buffer flushed to the file first (`st` false when that
+  // failed; then nothing more can be kept). Bytes read into it are kept by `added`, or by
+  // `write` with a view of them (it sees they are already in place).
+  std::span<char> space(WriteStatus& st);
+  void added(std::size_t n) {
+    used_ += n;
+    size_ += n;
+  }
+  bool in_place(std::string_view bytes) const { return !buffer_.empty() && bytes.data() == buffer_.data() + used_; }
   std::uint64_t size() const { return size_; }
   // Hands the whole content to `sink` in chunks of at most buffer.size() bytes.
   WriteStatus read_all(std::span<char> buffer, const std::function<WriteStatus(std::string_view)>& sink);

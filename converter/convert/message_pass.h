@@ -165,22 +165,46 @@ MessageDisposition act_on_decision(ScratchFile* keep, PassResult& r, Sink& sink)
   }
 }
 
+// Where read_message's next read() goes: straight into the kept copy's memory (so keeping a
+// message costs no copy: the buffer read into is the copy; a message past its 256 KiB goes to
+// the scratch file a buffer at a time), or the worker's buffer when nothing is kept.
+struct ReadTarget {
+  ScratchFile* keep;
+  WriteStatus kept;
+  std::span<char> own;
+  std::span<char> next() {
+    if (keep && kept) {
+      const std::span<char> room = keep->space(kept);
+      if (kept && !room.empty()) return room;
+    }
+    return own;
+  }
+};
+
 template <class Sink>
 void read_message(Worker& w, ScratchFile* keep, const std::filesystem::path& path, Sink& sink, PassResult& r) {
   w.checker.reset();
-  WriteStatus kept = keep ? keep->clear() : WriteStatus{};
+  ReadTarget target{keep, keep ? keep->clear() : WriteStatus{}, w.buffer};
   sink.begin();
-  r.read = w.prefetch.stream(path, w.buffer, [&](std::string_view chunk) {
-    w.checker.feed(chunk);
-    if (keep && kept) kept = keep->write(chunk);
-    sink.feed(chunk);
+  // One pointer captured each: the std::functions stay off the heap.
+  struct Feed {
+    MessageChecker& checker;
+    ReadTarget& target;
+    Sink& sink;
+  } feed{w.checker, target, sink};
+  r.read = w.prefetch.stream(path, ReadSpace([t = &target] { return t->next(); }), [f = &feed](std::string_view chunk) {
+    f->checker.feed(chunk);
+    // Read in place (ScratchFile::write sees it and only counts it); a prefetched first chunk
+    // or one read into the worker's buffer is copied.
+    if (f->target.keep && f->target.kept) f->target.kept = f->target.keep->write(chunk);
+    f->sink.feed(chunk);
   });
   r.check = w.checker.finish();
   r.streamed = true;
   sink.end();
-  if (!kept) {
+  if (!target.kept) {
     r.keep_failed = true;
-    r.keep_error = kept;
+    r.keep_error = target.kept;
   }
 }
 

@@ -112,6 +112,11 @@ void Prefetcher::drop(Slot& s) {
 
 SourceStream Prefetcher::stream(const std::filesystem::path& path, std::span<char> buffer,
                                 const std::function<void(std::string_view)>& sink) {
+  return stream(path, ReadSpace([buffer] { return buffer; }), sink);
+}
+
+SourceStream Prefetcher::stream(const std::filesystem::path& path, const ReadSpace& buffer,
+                                const std::function<void(std::string_view)>& sink) {
   if (!io_) return stream_source_file(path, buffer, sink);
   std::unique_lock<std::mutex> g(lock_);
   const std::size_t window_end = std::min(next_ + slots_.size(), paths_.size());

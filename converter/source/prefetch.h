@@ -67,6 +67,10 @@ class Prefetcher {
   // unread by the consumer); a file not read ahead is read directly.
   SourceStream stream(const std::filesystem::path& path, std::span<char> buffer,
                       const std::function<void(std::string_view)>& sink);
+  // The same, the reads after the prefetched start going into the room `next` gives
+  // (stream_source_file's ReadSpace form).
+  SourceStream stream(const std::filesystem::path& path, const ReadSpace& next,
+                      const std::function<void(std::string_view)>& sink);
   // Waits for the reads in flight and closes what was not taken. Idempotent.
   void stop();
 

@@ -103,9 +103,10 @@ int open_source_stream(const std::filesystem::path& path, SourceStream& r) {
   return fd;
 }
 
-void read_source_rest(int fd, const std::filesystem::path& path, std::span<char> buffer,
+void read_source_rest(int fd, const std::filesystem::path& path, const ReadSpace& next,
                       const std::function<void(std::string_view)>& sink, SourceStream& r) {
   for (;;) {
+    const std::span<char> buffer = next();
     const ssize_t n = ::read(fd, buffer.data(), buffer.size());
     if (n < 0) {
       if (errno == EINTR) continue;
@@ -123,12 +124,22 @@ void read_source_rest(int fd, const std::filesystem::path& path, std::span<char>
   ::close(fd);
 }
 
-SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
+void read_source_rest(int fd, const std::filesystem::path& path, std::span<char> buffer,
+                      const std::function<void(std::string_view)>& sink, SourceStream& r) {
+  read_source_rest(fd, path, ReadSpace([buffer] { return buffer; }), sink, r);
+}
+
+SourceStream stream_source_file(const std::filesystem::path& path, const ReadSpace& next,
                                 const std::function<void(std::string_view)>& sink) {
   SourceStream r;
   const int fd = open_source_stream(path, r);
-  if (fd >= 0) read_source_rest(fd, path, buffer, sink, r);
+  if (fd >= 0) read_source_rest(fd, path, next, sink, r);
   return r;
+}
+
+SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
+                                const std::function<void(std::string_view)>& sink) {
+  return stream_source_file(path, ReadSpace([buffer] { return buffer; }), sink);
 }
 
 SourceHead read_source_head(const std::filesystem::path& path, std::size_t max) {

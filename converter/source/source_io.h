@@ -54,6 +54,12 @@ struct SourceStream {
 };
 SourceStream stream_source_file(const std::filesystem::path& path, std::span<char> buffer,
                                 const std::function<void(std::string_view)>& sink);
+// The same, each read() going into the room `next` gives (the message pass reads straight into
+// its kept copy, so keeping the bytes costs no copy). A chunk is valid until `next` is called
+// again; `next` returns a non-empty span.
+using ReadSpace = std::function<std::span<char>()>;
+SourceStream stream_source_file(const std::filesystem::path& path, const ReadSpace& next,
+                                const std::function<void(std::string_view)>& sink);
 
 // The two halves of stream_source_file, for the prefetch stage (converter/source/prefetch.h), which
 // opens and reads the start of a file on an I/O thread and hands the rest to the consumer.
@@ -61,6 +67,8 @@ SourceStream stream_source_file(const std::filesystem::path& path, std::span<cha
 int open_source_stream(const std::filesystem::path& path, SourceStream& r);
 // Reads `fd` from its current offset to the end into `sink`, adding to r.bytes; closes `fd`.
 void read_source_rest(int fd, const std::filesystem::path& path, std::span<char> buffer,
+                      const std::function<void(std::string_view)>& sink, SourceStream& r);
+void read_source_rest(int fd, const std::filesystem::path& path, const ReadSpace& next,
                       const std::function<void(std::string_view)>& sink, SourceStream& r);
 
 // The first `max` bytes of a message file and its stat, for rebuilding a mailbox without an
