@@ -1,4 +1,5 @@
 #include "parsers/annotations.h"
+#include "parsers/hex.h"
 
 #include <optional>
 
@@ -6,23 +7,6 @@ namespace cyrconv {
 
 namespace {
 
-// Keys and values hold NULs and binary numbers; keep messages printable.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 120)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7F) {
-      out += c;
-    } else {
-      static const char hex[] = "0123456789ABCDEF";
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    }
-  }
-  if (s.size() > 120) out += "...";
-  return out;
-}
 
 struct LengthField {
   std::size_t width = 0;  // bytes of the C unsigned long on the writing host
@@ -49,25 +33,25 @@ Result<Annotation> parse_annotation_record(Bytes key, Bytes value, std::string_v
   Annotation a;
   const auto first_nul = key.find('\0');
   if (first_nul == Bytes::npos)
-    return parse_error(file, 0, "annotation key '" + printable(key) + "': expected MAILBOX NUL ENTRY NUL USERID NUL");
+    return parse_error(file, 0, "annotation key '" + printable_bytes(key) + "': expected MAILBOX NUL ENTRY NUL USERID NUL");
   const auto second_nul = key.find('\0', first_nul + 1);
   if (second_nul == Bytes::npos)
-    return parse_error(file, 0, "annotation key '" + printable(key) +
+    return parse_error(file, 0, "annotation key '" + printable_bytes(key) +
                                     "': no USERID field (Cyrus ignores such keys)");
   Bytes userid = key.substr(second_nul + 1);
   if (!userid.empty() && userid.back() == '\0') userid.remove_suffix(1);
   if (userid.find('\0') != Bytes::npos)
-    return parse_error(file, 0, "annotation key '" + printable(key) + "': more than three NUL-terminated fields");
+    return parse_error(file, 0, "annotation key '" + printable_bytes(key) + "': more than three NUL-terminated fields");
   a.mailbox = std::string(key.substr(0, first_nul));
   a.entry = std::string(key.substr(first_nul + 1, second_nul - first_nul - 1));
   a.userid = std::string(userid);
   if (a.entry.empty() || a.entry[0] != '/')
-    return parse_error(file, 0, "annotation key '" + printable(key) + "': entry '" + printable(a.entry) +
+    return parse_error(file, 0, "annotation key '" + printable_bytes(key) + "': entry '" + printable_bytes(a.entry) +
                                     "' does not start with '/'");
 
   const auto lf = length_field(value);
   if (!lf)
-    return parse_error(file, 0, "annotation '" + printable(key) + "' value '" + printable(value) +
+    return parse_error(file, 0, "annotation '" + printable_bytes(key) + "' value '" + printable_bytes(value) +
                                     "': expected a 4- or 8-byte length and that many bytes then NUL");
   a.value = std::string(value.substr(lf->width, lf->length));
   // Optional trailer: content type NUL, modifiedsince, then (2.5+) modseq and flags.

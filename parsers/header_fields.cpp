@@ -1,4 +1,5 @@
 #include "parsers/header_fields.h"
+#include "parsers/hex.h"
 
 #include <mimetic/rfc822/addresslist.h>
 
@@ -52,14 +53,12 @@ std::string_view strip_cfws(std::string_view v) {
 
 // A byte for a report: itself when printable ASCII, else \xNN (reports are JSON: UTF-8 only).
 void append_shown(std::string& out, char ch) {
-  static constexpr char hex[] = "0123456789abcdef";
   const auto c = static_cast<unsigned char>(ch);
   if (c >= 0x20 && c < 0x7f && c != '\\') {
     out += ch;
   } else {
     out += "\\x";
-    out += hex[c >> 4];
-    out += hex[c & 15];
+    append_hex_byte(out, c);
   }
 }
 

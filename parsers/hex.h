@@ -1,5 +1,5 @@
 #pragma once
-// Lower-case hex of bytes and back: the one place digests and byte dumps are spelled out.
+// Hex of bytes and back: the one place digests, byte dumps and %XX / \xNN escapes spell hex.
 // Header-only so that parsers/ and writers/ share it without a link dependency.
 #include <array>
 #include <cstddef>
@@ -11,6 +11,31 @@
 namespace cyrconv {
 
 inline constexpr char hex_digits[] = "0123456789abcdef";
+inline constexpr char hex_digits_upper[] = "0123456789ABCDEF";
+
+// Appends the two hex digits of one byte (the NN of a %NN or \xNN escape).
+inline void append_hex_byte(std::string& out, unsigned char c, bool upper = false) {
+  const char* digits = upper ? hex_digits_upper : hex_digits;
+  out += digits[c >> 4];
+  out += digits[c & 15];
+}
+
+// Bytes for an error message: printable ASCII as it is, any other byte as \xNN; cut after
+// `limit` bytes, with "..." (keys and values of Cyrus databases hold NULs and binary numbers).
+inline std::string printable_bytes(std::string_view s, std::size_t limit = 120) {
+  std::string out;
+  for (char c : s.substr(0, limit)) {
+    const auto u = static_cast<unsigned char>(c);
+    if (u >= 0x20 && u < 0x7F) {
+      out += c;
+    } else {
+      out += "\\x";
+      append_hex_byte(out, u, true);
+    }
+  }
+  if (s.size() > limit) out += "...";
+  return out;
+}
 
 // Appends the lower-case hex of n bytes at p to `out`.
 inline void append_hex(std::string& out, const void* p, std::size_t n) {

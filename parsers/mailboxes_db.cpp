@@ -2,6 +2,7 @@
 // is detected from the records themselves; an unreadable record becomes a bad entry and the
 // others are still read.
 #include "parsers/mailboxes_db.h"
+#include "parsers/hex.h"
 
 #include <algorithm>
 #include <charconv>
@@ -15,23 +16,6 @@ namespace {
 
 using VF = MailboxesDb::ValueFormat;
 
-// Keys and values can hold control bytes; keep messages printable.
-std::string printable(std::string_view s) {
-  std::string out;
-  for (char c : s.substr(0, 120)) {
-    const auto u = static_cast<unsigned char>(c);
-    if (u >= 0x20 && u < 0x7F) {
-      out += c;
-    } else {
-      static const char hex[] = "0123456789ABCDEF";
-      out += "\\x";
-      out += hex[u >> 4];
-      out += hex[u & 15];
-    }
-  }
-  if (s.size() > 120) out += "...";
-  return out;
-}
 
 bool is_digits(std::string_view s) {
   return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
@@ -266,7 +250,7 @@ Result<MailboxesDb> parse_mailboxes_db(const std::vector<DbRecord>& records, std
     if (r.key[0] == '$') continue;  // $RACL / $RUNQ indexes
     if (v36 && (r.key[0] == 'I' || r.key[0] == 'A' || r.key[0] == 'J')) continue;  // by-id, reverse ACL, JMAP id
     if (v36 && r.key[0] != 'N') {
-      db.bad_entries.push_back(parse_error(file, i, "record #" + std::to_string(i) + " key '" + printable(r.key) +
+      db.bad_entries.push_back(parse_error(file, i, "record #" + std::to_string(i) + " key '" + printable_bytes(r.key) +
                                                         "': unknown 3.6+ key type"));
       continue;
     }
@@ -281,8 +265,8 @@ Result<MailboxesDb> parse_mailboxes_db(const std::vector<DbRecord>& records, std
     }
     if (ok && e.name.parts.empty()) { ok = false; why = "empty mailbox name"; }
     if (!ok) {
-      db.bad_entries.push_back(parse_error(file, i, "record #" + std::to_string(i) + " key '" + printable(r.key) + "' value '" +
-                                                        printable(r.value) + "': " + why));
+      db.bad_entries.push_back(parse_error(file, i, "record #" + std::to_string(i) + " key '" + printable_bytes(r.key) + "' value '" +
+                                                        printable_bytes(r.value) + "': " + why));
       continue;
     }
     db.entries.push_back(std::move(e));

@@ -1,4 +1,5 @@
 #include "writers/html_report.h"
+#include "parsers/hex.h"
 
 #include <openssl/evp.h>
 #include <unistd.h>
@@ -19,7 +20,6 @@
 namespace cyrconv {
 
 void write_script_safe_json_string(std::ostream& out, std::string_view s) {
-  static constexpr char hex[] = "0123456789abcdef";
   out << '"';
   std::size_t plain = 0;  // start of the run of bytes copied as they are
   auto flush = [&](std::size_t to) { out.write(s.data() + plain, static_cast<std::streamsize>(to - plain)); };
@@ -32,8 +32,8 @@ void write_script_safe_json_string(std::ostream& out, std::string_view s) {
     } else if (c == '\\') {
       esc = "\\\\";
     } else if (c < 0x20 || c == '<' || c == '>' || c == '&') {
-      u[4] = hex[c >> 4];
-      u[5] = hex[c & 15];
+      u[4] = hex_digits[c >> 4];
+      u[5] = hex_digits[c & 15];
       esc = u;
     } else if (c == 0xE2 && i + 2 < s.size() && static_cast<unsigned char>(s[i + 1]) == 0x80 &&
                (static_cast<unsigned char>(s[i + 2]) == 0xA8 || static_cast<unsigned char>(s[i + 2]) == 0xA9)) {

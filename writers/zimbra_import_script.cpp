@@ -1,4 +1,5 @@
 #include "writers/zimbra_import_script.h"
+#include "parsers/hex.h"
 
 #include <algorithm>
 
@@ -7,7 +8,6 @@
 namespace cyrconv {
 
 std::string zimbra_rest_path(std::string_view folder_path, std::string_view fmt) {
-  static const char* hex = "0123456789ABCDEF";
   std::string out = "/";
   for (unsigned char c : folder_path) {
     const bool plain = (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-' ||
@@ -16,8 +16,7 @@ std::string zimbra_rest_path(std::string_view folder_path, std::string_view fmt)
       out += static_cast<char>(c);
     } else {
       out += '%';
-      out += hex[c >> 4];
-      out += hex[c & 15];
+      append_hex_byte(out, c, true);
     }
   }
   return out + "?fmt=" + std::string(fmt);
