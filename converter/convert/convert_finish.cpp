@@ -113,7 +113,7 @@ void write_keyword_commands(ConvertRun& r) {
       FolderNameResult target;
       target.path = job.out.target;
       folders.push_back({job.out.target.empty() ? std::string("INBOX") : job.out.target, opt.out / job.out.output,
-                         u.root / "manifests" / (side_file_name(target) + ".jsonl")});
+                         folder_manifest_path(u.root, side_file_name(target))});
     }
     std::uint64_t extra = 0;
     for (auto& e : write_apply_keywords(u.root, u.owner, folders, opt.sync != SyncPolicy::none, extra))

@@ -6,6 +6,7 @@
 #include "converter/convert/prior_output.h"
 #include "converter/convert/run_control.h"
 #include "writers/maildir.h"
+#include "converter/plan/output_layout.h"
 
 namespace cyrconv {
 
@@ -14,8 +15,8 @@ namespace fs = std::filesystem;
 void FolderOutput::locate(const FolderNameResult& target) {
   name = &target;
   side_name = side_file_name(target);
-  quarantine_dir = user.root / "quarantine" / side_name;
-  manifest_path = user.root / "manifests" / (side_name + ".jsonl");
+  quarantine_dir = folder_quarantine_dir(user.root, side_name);
+  manifest_path = folder_manifest_path(user.root, side_name);
   maildir = user.root / "Maildir";
   if (!target.maildirpp.empty()) maildir /= target.maildirpp;
   uidlist_path = maildir / "dovecot-uidlist";

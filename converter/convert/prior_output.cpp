@@ -10,6 +10,7 @@
 
 #include "converter/convert/uidlist_stream.h"
 #include "writers/maildir.h"
+#include "converter/plan/output_layout.h"
 
 namespace cyrconv {
 
@@ -75,7 +76,7 @@ PriorFolder inspect_prior_folder(const fs::path& user_root, const std::string& s
     return p;
   }
   // An interrupted run left a manifest, or (below) committed messages or a uidlist.
-  const bool manifest = exists_no_follow(user_root / "manifests" / (side + ".jsonl"));
+  const bool manifest = exists_no_follow(folder_manifest_path(user_root, side));
   if (!maildir) {
     // An mbox file without a journal entry: a run killed after committing it. Its bytes are
     // compared with ours before anything is kept (OutputFile::OnExisting::keep_identical).

@@ -30,6 +30,7 @@
 #include "writers/crash_test_point.h"
 #include "writers/imapbase_insert.h"
 #include "writers/manifest.h"
+#include "converter/plan/output_layout.h"
 
 namespace cyrconv {
 
@@ -311,7 +312,7 @@ void move_mbox_messages(const FollowInput& in, const std::string& side, const st
   Paths p;
   p.file = in.user_root / rel;
   p.file_tmp = p.file.string() + ".follow-source.tmp";
-  p.manifest = in.user_root / "manifests" / (side + ".jsonl");
+  p.manifest = folder_manifest_path(in.user_root, side);
   p.manifest_tmp = p.manifest.string() + ".follow-source.tmp";
   p.held = holding / p.file.filename();
   p.held_manifest = holding / "manifest.jsonl";

@@ -15,6 +15,7 @@
 #include "converter/convert/journal.h"
 #include "converter/convert/prior_output.h"
 #include "writers/crash_test_point.h"
+#include "converter/plan/output_layout.h"
 
 namespace cyrconv {
 
@@ -157,8 +158,8 @@ void move_folder_to_holding(const FollowInput& in, const FollowMove& m, const fs
       add_error(r, f.string(), move_once(f, holding / (f.filename().string())));
     }
   }
-  add_error(r, m.side, move_once(in.user_root / "manifests" / (m.side + ".jsonl"), holding / "manifest.jsonl"));
-  add_error(r, m.side, move_once(in.user_root / "quarantine" / m.side, holding / "quarantine"));
+  add_error(r, m.side, move_once(folder_manifest_path(in.user_root, m.side), holding / "manifest.jsonl"));
+  add_error(r, m.side, move_once(folder_quarantine_dir(in.user_root, m.side), holding / "quarantine"));
   add_error(r, m.side, move_once(journal_dir(in.user_root) / (m.side + ".pending"), holding / "journal.pending"));
   add_error(r, m.side, move_once(journal_dir(in.user_root) / (m.side + ".done"), holding / "journal.done"));
   if (r.findings.size() != errors) return;
@@ -193,8 +194,8 @@ void rename_folder(const FollowInput& in, const FollowMove& m, FollowResult& r) 
   const std::size_t errors = r.findings.size();
   for (const std::string& ext : in.maildir ? std::vector<std::string>{""} : std::vector<std::string>{"", ".gz"})
     add_error(r, m.from, move_once(in.user_root / (m.from + ext), in.user_root / (m.to + ext)));
-  const fs::path old_manifest = in.user_root / "manifests" / (m.side + ".jsonl");
-  const fs::path new_manifest = in.user_root / "manifests" / (m.new_side + ".jsonl");
+  const fs::path old_manifest = folder_manifest_path(in.user_root, m.side);
+  const fs::path new_manifest = folder_manifest_path(in.user_root, m.new_side);
   if (exists_no_follow(old_manifest)) {
     const EarlierManifest em = read_earlier_manifest(old_manifest);
     if (!em.error.empty()) return add_error(r, old_manifest.string(), em.error);
@@ -209,7 +210,7 @@ void rename_folder(const FollowInput& in, const FollowMove& m, FollowResult& r) 
     crash_test_point();
     ::unlink(old_manifest.c_str());  // its lines are all in the new one
   }
-  add_error(r, m.side, move_once(in.user_root / "quarantine" / m.side, in.user_root / "quarantine" / m.new_side));
+  add_error(r, m.side, move_once(folder_quarantine_dir(in.user_root, m.side), folder_quarantine_dir(in.user_root, m.new_side)));
   std::string error;
   if (auto done = read_folder_done(in.user_root, m.side, error)) {
     done->folder = m.new_folder;

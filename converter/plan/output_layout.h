@@ -4,6 +4,7 @@
 // construction. README "cyrconv convert" documents the layout.
 #include <array>
 #include <cstdint>
+#include <filesystem>
 #include <string>
 #include <string_view>
 #include <vector>
@@ -26,6 +27,15 @@ std::string user_root_relative(const std::string& owner);
 
 // A file name for per-folder side files (manifests, quarantine): the target path, '/' -> '%2F'.
 std::string side_file_name(const FolderNameResult& name);
+
+// A folder's side files under its user's root, by side_file_name: its manifest and the
+// directory of its kept originals.
+inline std::filesystem::path folder_manifest_path(const std::filesystem::path& user_root, const std::string& side) {
+  return user_root / "manifests" / (side + ".jsonl");
+}
+inline std::filesystem::path folder_quarantine_dir(const std::filesystem::path& user_root, const std::string& side) {
+  return user_root / "quarantine" / side;
+}
 
 // Where a folder goes when its own target holds output convert must not merge into (an earlier
 // conversion of another UIDVALIDITY, or mail cyrconv did not write): a sibling named after the

@@ -257,8 +257,8 @@ void verify_maildir_folder(FolderContext& c) {
   VerifyFolder& out = c.out();
   MaildirFolder f;
   const std::string side = side_file_name(*c.job.name);
-  f.mpath = c.user_root / "manifests" / (side + ".jsonl");
-  f.qdir = c.user_root / "quarantine" / side;
+  f.mpath = folder_manifest_path(c.user_root, side);
+  f.qdir = folder_quarantine_dir(c.user_root, side);
   f.dir = c.user_root / "Maildir";
   if (!c.job.name->maildirpp.empty()) f.dir /= c.job.name->maildirpp;
   f.uidlist_path = f.dir / "dovecot-uidlist";

@@ -277,8 +277,8 @@ void verify_mbox_folder(FolderContext& c) {
   VerifyFolder& out = c.out();
   MboxFolder f;
   const std::string side = side_file_name(*c.job.name);
-  f.mpath = c.user_root / "manifests" / (side + ".jsonl");
-  f.qdir = c.user_root / "quarantine" / side;
+  f.mpath = folder_manifest_path(c.user_root, side);
+  f.qdir = folder_quarantine_dir(c.user_root, side);
   const std::string rel = c.job.name->mbox_path.empty() ? "INBOX" : c.job.name->mbox_path;
   f.file = c.user_root / "mail" / rel;
   std::error_code ec;

@@ -110,7 +110,7 @@ void leave_user(ZimbraConvert& z, ZimbraUser& u, const std::string& kind, const 
       // What the archive lacks stays lacking: a no-op re-run exits as the run that made it.
       if (job.name && job.name->action == FolderAction::mail_folder)
         for (const auto& r :
-             read_earlier_manifest(u.root / "manifests" / (side_file_name(*job.name) + ".jsonl")).records)
+             read_earlier_manifest(folder_manifest_path(u.root, side_file_name(*job.name))).records)
           job.out.count.earlier_quarantined += r.kind == Disposition::quarantined;
     } else {
       job.out.count.not_converted = job.out.count.messages;
@@ -144,7 +144,7 @@ void start_incremental(ZimbraConvert& z, ZimbraUser& u) {
     }
     if (job.name->action != FolderAction::mail_folder) continue;
     auto e = std::make_shared<EarlierZimbraFolder>(
-        read_earlier_zimbra_folder(u.root / "manifests" / (side_file_name(*job.name) + ".jsonl"), u.runs));
+        read_earlier_zimbra_folder(folder_manifest_path(u.root, side_file_name(*job.name)), u.runs));
     if (!e->error.empty()) {
       // Without the manifest nobody knows what the earlier archives hold: nothing is made.
       leave_user(z, u, "output_exists", e->error + ": no archive of the new messages is made", false);

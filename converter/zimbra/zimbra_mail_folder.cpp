@@ -2,7 +2,6 @@
 // each message file read once into a scratch file (checked, SHA-1 and Message-ID in the same
 // pass), then a tar entry, repaired, quarantined, or accounted as missing; its manifest line.
 
-#include <set>
 
 #include "converter/plan/output_layout.h"
 #include "converter/source/inventory.h"
@@ -64,8 +63,8 @@ struct FolderRun {
         source(j.orphans_of ? *j.orphans_of : *j.mailbox),
         folder_path(j.name->path),
         side(side_file_name(*j.name)),
-        quarantine_dir(r.user.root / "quarantine" / side),
-        manifest_path(r.user.root / "manifests" / (side + ".jsonl")) {
+        quarantine_dir(folder_quarantine_dir(r.user.root, side)),
+        manifest_path(folder_manifest_path(r.user.root, side)) {
     folder_flags.spill = &r.flag_needs;
     folder_flags.rows.reserve(i.live.size());  // one row per written message: no doubling
   }
