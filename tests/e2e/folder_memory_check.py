@@ -116,6 +116,8 @@ def main():
     ap.add_argument("--small", type=int, default=20000)
     ap.add_argument("--big", type=int, default=200000)
     ap.add_argument("--all", action="store_true", help="also the convert runs (minutes at 200,000 messages)")
+    ap.add_argument("--only", action="append", metavar="SUBCOMMAND",
+                    help='run only this subcommand, as the summary names it (e.g. "convert zimbra-tgz"); repeatable')
     ap.add_argument("--work", help="keep the stores and outputs here (default: a temporary directory)")
     ap.add_argument("--sanitized", action="store_true",
                     help="cyrconv is built with AddressSanitizer, whose quarantine of freed memory makes peak "
@@ -161,6 +163,14 @@ def main():
     commands["convert mbox"] = converts["convert mbox"]
     if args.all:
         commands.update(converts)
+    incrementals = ("mbox", "maildir") if args.all else ("mbox",)
+    if args.only:
+        known = set(commands) | set(converts) | {f"incremental convert {f}" for f in ("mbox", "maildir")}
+        for what in args.only:
+            if what not in known:
+                ap.error(f"--only {what!r}: not one of {', '.join(sorted(known))}")
+        commands = {w: (commands.get(w) or converts[w]) for w in args.only if w in commands or w in converts}
+        incrementals = tuple(f for f in ("mbox", "maildir") if f"incremental convert {f}" in args.only)
     # All runs first (a child's peak RSS starts from its parent's at fork: Python stays small).
     rss = {}
     for what, cmd in commands.items():
@@ -192,7 +202,7 @@ def main():
             if what.startswith("convert"):
                 shutil.rmtree(out, ignore_errors=True)
     # Incremental: the first run converts all but the last NEW_MESSAGES records, the second the rest.
-    for fmt in ("mbox", "maildir") if args.all else ("mbox",):
+    for fmt in incrementals:
         what = f"incremental convert {fmt}"
         for name, root in stores.items():
             index = os.path.join(big_folder(root), "cyrus.index")
