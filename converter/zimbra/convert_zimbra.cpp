@@ -29,6 +29,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::function<void(const std::string&, ZimbraUserStage)>& stage_hook() {
+  static std::function<void(const std::string&, ZimbraUserStage)> hook;
+  return hook;
+}
+
 // What the passes of one zimbra-tgz run share.
 struct ZimbraConvert {
   const ConvertOptions& opt;
@@ -256,7 +261,9 @@ void convert_users(ZimbraConvert& z, ConvertReport& report) {
         [&](const tbb::blocked_range<std::size_t>& range) {
           for (std::size_t k = range.begin(); k != range.end(); ++k) {
             ZimbraUser& u = users[order[k]];
+            if (stage_hook()) stage_hook()(u.owner, ZimbraUserStage::read_again);
             decide(z, u);
+            if (!u.refused && stage_hook()) stage_hook()(u.owner, ZimbraUserStage::archive);
             if (!u.refused)
               convert_zimbra_user(opt, u, jobs, inv, z.prep.plan, progress, io ? &*io : nullptr,
                                   log->is_open() ? log.get() : nullptr);
@@ -272,6 +279,10 @@ void convert_users(ZimbraConvert& z, ConvertReport& report) {
 }
 
 }  // namespace
+
+void set_zimbra_stage_hook(std::function<void(const std::string&, ZimbraUserStage)> hook) {
+  stage_hook() = std::move(hook);
+}
 
 ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOptions& opt) {
   std::optional<tbb::global_control> limit;
