@@ -46,7 +46,8 @@ struct ZimbraConvert {
 // flags, date and size, plus the options that change the archive's bytes. Equal fingerprints
 // give equal archives, so a re-run on the same snapshot has nothing to do. The records are read
 // again a window at a time, in index order (a recovery folder's are its folder's again), and
-// hashed as they come; the same walk lists the tags the archive's messages need. On an index
+// hashed as they come; the same walk lists the tags the archive's messages need and counts, per
+// folder, the messages with flags or tags to set. On an index
 // that changed since the inventory, `error` is set and the fingerprint is not complete.
 std::string snapshot_fingerprint(ZimbraConvert& z, ZimbraUser& u, std::string& error) {
   const ConvertOptions& opt = z.opt;
@@ -61,7 +62,7 @@ std::string snapshot_fingerprint(ZimbraConvert& z, ZimbraUser& u, std::string& e
   add(std::to_string(opt.zimbra_max_line));
   std::string rec;
   for (std::size_t j : u.jobs) {
-    const ZimbraJob& job = z.jobs[j];
+    ZimbraJob& job = z.jobs[j];
     const MailboxInventory& mi = z.prep.inv[job.inventory];
     add(job.out.name_raw);
     add(job.out.target);
@@ -82,7 +83,9 @@ std::string snapshot_fingerprint(ZimbraConvert& z, ZimbraUser& u, std::string& e
                                      if (!tags) continue;
                                      const std::uint32_t flags = converted_system_flags(r.system_flags);
                                      if (opt.skip_deleted && (flags & imapflag::deleted)) continue;
-                                     for (auto& t : flag_need(flags, record_keywords(r, mi)).tags) u.tags.insert(std::move(t));
+                                     FlagNeed need = flag_need(flags, record_keywords(r, mi));
+                                     job.flagged += need.any();
+                                     for (auto& t : need.tags) u.tags.insert(std::move(t));
                                    }
                                  });
     if (!error.empty()) return {};

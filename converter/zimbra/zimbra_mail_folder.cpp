@@ -72,7 +72,8 @@ struct FolderRun {
         quarantine_dir(folder_quarantine_dir(r.user.root, side)),
         manifest_path(folder_manifest_path(r.user.root, side)) {
     folder_flags.spill = &r.flag_needs;
-    folder_flags.rows.reserve(i.live_count);  // one row per written message: no doubling
+    folder_flags.dir = r.user.root;
+    folder_flags.rows.reserve(j.flagged);  // at most one row per message with flags: no doubling
   }
 
   bool open_manifest() {

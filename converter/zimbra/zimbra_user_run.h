@@ -41,6 +41,7 @@ struct ZimbraJob : FolderJob {
   std::shared_ptr<const EarlierZimbraFolder> earlier;
   bool dav_earlier = false;
   SeenState seen;  // of its mailbox (or of the folder whose orphans it holds): its records are read again
+  std::uint64_t flagged = 0;  // live records with flags or tags to set (counted by decide(); FolderFlags' rows)
 };
 
 struct ZimbraUser : RunUser {
