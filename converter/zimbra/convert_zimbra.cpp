@@ -47,8 +47,8 @@ struct ZimbraConvert {
 // give equal archives, so a re-run on the same snapshot has nothing to do. The records are read
 // again a window at a time, in index order (a recovery folder's are its folder's again), and
 // hashed as they come; the same walk lists the tags the archive's messages need and counts, per
-// folder, the messages with flags or tags to set. On an index
-// that changed since the inventory, `error` is set and the fingerprint is not complete.
+// folder, the messages with flags or tags to set. On an index that changed since the inventory,
+// `error` is set and the fingerprint is not complete.
 std::string snapshot_fingerprint(ZimbraConvert& z, ZimbraUser& u, std::string& error) {
   const ConvertOptions& opt = z.opt;
   Sha1 sha;
@@ -71,6 +71,7 @@ std::string snapshot_fingerprint(ZimbraConvert& z, ZimbraUser& u, std::string& e
         std::to_string(mi.live_count) + " " + std::to_string(mi.bytes));
     const bool tags = job.name && job.name->action == FolderAction::mail_folder && !job.orphans_of;
     const MailboxRef& mailbox = job.orphans_of ? *job.orphans_of : *job.mailbox;
+    job.flagged = 0;
     error = for_each_live_window(mailbox, job.seen, mi, false,
                                  [&](const std::vector<IndexRecord>& window) {
                                    for (const auto& r : window) {

@@ -163,9 +163,8 @@ std::vector<std::uint32_t> FolderFlags::emit(UserRun& run, const std::string& fo
       });
     }
   }
-  std::size_t next = 0;  // the next row with a need, in row order as they were spilled
+  std::size_t next = 0;  // the next row, in row order as they were spilled
   auto one = [&](std::string_view line) {
-    while (next < rows.size() && rows[next].need_hash == 0) ++next;
     if (next >= rows.size()) return;
     const Row& r = rows[next++];
     Needed n = parse_needed(line);
@@ -206,8 +205,7 @@ std::vector<std::uint32_t> FolderFlags::emit(UserRun& run, const std::string& fo
     });
   if (!status) {
     // Whatever was not read back cannot be scripted: those messages are reported.
-    for (; next < rows.size(); ++next)
-      if (rows[next].need_hash) unmatched.push_back(rows[next].uid);
+    for (; next < rows.size(); ++next) unmatched.push_back(rows[next].uid);
   }
   if (spill) (void)spill->clear();
   std::vector<std::uint64_t>().swap(plain);

@@ -120,7 +120,7 @@ struct FolderRun {
     run.progress.add(inv.bytes > bytes_seen ? inv.bytes - bytes_seen : 0, left);
     out.failed = true;
     out.fail_reason = error;
-    run.source_changed = true;
+    if (run.stream_status) run.source_changed = true;  // else the stream's own failure is reported
     run.stream_failed(WriteStatus{false, error, 0});
     run.user.findings.push_back(zimbra_finding(Finding::Severity::error, "source_changed", source.dir.string(), 0,
                                                error + ": this user's archive is not made"));
