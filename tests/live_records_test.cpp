@@ -220,3 +220,77 @@ TEST_CASE("walk_cyrus_index_range: any window decodes as the whole walk does") {
   }
   CHECK(indexes > 10);
 }
+
+TEST_CASE("for_each_live_window: windows in index or UID order, held records as they are, a changed index an error") {
+  const SourceInputs in = inputs_of(test::fixtures_dir() / "cyrus36-legacy");
+  const Discovery disc = discover(in);
+  std::vector<const MailboxRef*> all;
+  for (const auto& mb : disc.mailboxes)
+    if (mb.on_disk) all.push_back(&mb);
+  const SourceStates states = load_source_states(in, all);
+  const auto by_uid = [](const IndexRecord& a, const IndexRecord& b) { return a.uid < b.uid; };
+  std::size_t walked = 0;
+  for (const MailboxRef* mb : all) {
+    CAPTURE(mb->dir.string());
+    const SeenState seen = states.seen_for(*mb);
+    const MailboxInventory kept = inventory_mailbox(*mb, seen);
+    InventoryOptions walk;
+    walk.keep_records = false;
+    MailboxInventory summary = inventory_mailbox(*mb, seen, walk);
+    if (summary.recovered || !summary.index_read) continue;
+    std::vector<IndexRecord> sorted = kept.live;
+    std::stable_sort(sorted.begin(), sorted.end(), by_uid);
+    for (bool uid_order : {false, true}) {
+      CAPTURE(uid_order);
+      std::vector<IndexRecord> got;
+      std::size_t calls = 0;
+      const std::string error = for_each_live_window(*mb, seen, summary, uid_order, [&](const std::vector<IndexRecord>& w) {
+        CHECK(w.size() <= 3);
+        CHECK_FALSE(w.empty());
+        got.insert(got.end(), w.begin(), w.end());
+        ++calls;
+      }, 3);
+      CHECK(error.empty());
+      CHECK(calls == (kept.live.size() + 2) / 3);
+      const auto& want = uid_order ? sorted : kept.live;
+      REQUIRE(got.size() == want.size());
+      for (std::size_t i = 0; i < got.size(); ++i) CHECK(same_record(got[i], want[i]));
+      walked += got.size();
+    }
+    if (kept.live.size() < 2) continue;
+    // An index out of UID order (as the inventory says): read whole, sorted, given at once.
+    MailboxInventory unordered = summary;
+    unordered.uid_ascending = false;
+    std::size_t calls = 0;
+    std::vector<IndexRecord> got;
+    CHECK(for_each_live_window(*mb, seen, unordered, true, [&](const std::vector<IndexRecord>& w) {
+            ++calls;
+            got = w;
+          }, 1).empty());
+    CHECK(calls == 1);
+    REQUIRE(got.size() == sorted.size());
+    for (std::size_t i = 0; i < got.size(); ++i) CHECK(same_record(got[i], sorted[i]));
+    // Records the inventory holds: given as they are (index order), sorted when asked by UID.
+    MailboxInventory held = kept;
+    std::reverse(held.live.begin(), held.live.end());
+    held.uid_ascending = false;
+    for (bool uid_order : {false, true}) {
+      calls = 0;
+      CHECK(for_each_live_window(*mb, seen, held, uid_order, [&](const std::vector<IndexRecord>& w) {
+              ++calls;
+              got = w;
+            }, 1).empty());
+      CHECK(calls == 1);
+      REQUIRE(got.size() == held.live.size());
+      for (std::size_t i = 0; i < got.size(); ++i) CHECK(same_record(got[i], uid_order ? sorted[i] : held.live[i]));
+    }
+    // The index changed since the inventory: an error, nothing given.
+    MailboxInventory other = summary;
+    ++other.header.uidvalidity;
+    calls = 0;
+    const std::string error = for_each_live_window(*mb, seen, other, true, [&](const std::vector<IndexRecord>&) { ++calls; });
+    CHECK(error.find("changed since it was first read") != std::string::npos);
+    CHECK(calls == 0);
+  }
+  CHECK(walked > 50);
+}

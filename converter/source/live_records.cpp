@@ -137,4 +137,37 @@ bool LiveRecordReader::next(std::vector<IndexRecord>& out, std::size_t max) {
   return !out.empty();
 }
 
+std::string for_each_live_window(const MailboxRef& mb, const SeenState& seen, const MailboxInventory& planned,
+                                 bool by_uid, const std::function<void(const std::vector<IndexRecord>&)>& each,
+                                 std::size_t window) {
+  const auto by_uid_order = [](const IndexRecord& a, const IndexRecord& b) { return a.uid < b.uid; };
+  if (planned.live.size() == planned.live_count) {
+    if (planned.live.empty()) return {};
+    if (!by_uid || planned.uid_ascending) {
+      each(planned.live);
+    } else {
+      std::vector<IndexRecord> sorted = planned.live;
+      std::stable_sort(sorted.begin(), sorted.end(), by_uid_order);
+      each(sorted);
+    }
+    return {};
+  }
+  const bool whole = by_uid && (planned.recovered || !planned.uid_ascending);
+  LiveRecordReader reader(mb, seen, planned);
+  std::vector<IndexRecord> records, all;
+  if (whole) all.reserve(planned.live_count);
+  while (reader.next(records, window)) {
+    if (whole)
+      all.insert(all.end(), records.begin(), records.end());
+    else
+      each(records);
+  }
+  if (!reader.error().empty()) return reader.error();
+  if (whole && !all.empty()) {
+    std::stable_sort(all.begin(), all.end(), by_uid_order);
+    each(all);
+  }
+  return {};
+}
+
 }  // namespace cyrconv

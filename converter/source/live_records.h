@@ -3,6 +3,7 @@
 // the inventory applies it, so a pass over a folder of a million messages holds one window of
 // records (converter/source/inventory.h keeps only the folder's summary and UID lists).
 #include <cstdint>
+#include <functional>
 #include <optional>
 #include <string>
 #include <vector>
@@ -78,5 +79,15 @@ class LiveRecordReader {
   std::vector<IndexRecord> recovered_;  // a recovered mailbox's records
   bool recovered_mode_ = false;
 };
+
+// Every live record of a mailbox again, a window at a time, in index order or (`by_uid`) in UID
+// order (stable: a duplicate UID's records in index order, as the inventory lists them). Records
+// the inventory holds whole (`planned.live`) are used as they are; otherwise a LiveRecordReader
+// walks the index, except where it cannot give that order: a recovered mailbox, or an index out
+// of UID order asked for by UID, is read whole and sorted. Returns the reader's error ("" when
+// every record was read); windows given before an error at the end stay given.
+std::string for_each_live_window(const MailboxRef& mailbox, const SeenState& seen, const MailboxInventory& planned,
+                                 bool by_uid, const std::function<void(const std::vector<IndexRecord>&)>& each,
+                                 std::size_t window = 4096);
 
 }  // namespace cyrconv

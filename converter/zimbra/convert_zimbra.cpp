@@ -14,6 +14,8 @@
 #include "converter/convert/prior_output.h"
 #include "converter/plan/output_layout.h"
 #include "converter/source/inventory.h"
+#include "converter/source/live_records.h"
+#include "converter/zimbra/zimbra_folder_flags.h"
 #include "converter/zimbra/zimbra_limits.h"
 #include "converter/zimbra/zimbra_user_run.h"
 #include "parsers/hex.h"
@@ -27,6 +29,11 @@ namespace fs = std::filesystem;
 
 namespace {
 
+std::function<void(const std::string&, ZimbraUserStage)>& stage_hook() {
+  static std::function<void(const std::string&, ZimbraUserStage)> hook;
+  return hook;
+}
+
 // What the passes of one zimbra-tgz run share.
 struct ZimbraConvert {
   const ConvertOptions& opt;
@@ -37,9 +44,13 @@ struct ZimbraConvert {
 
 // What one user's archive is made of: every folder's identity and every live record's UID,
 // flags, date and size, plus the options that change the archive's bytes. Equal fingerprints
-// give equal archives, so a re-run on the same snapshot has nothing to do.
-std::string snapshot_fingerprint(const ZimbraUser& u, const std::vector<ZimbraJob>& jobs, const std::vector<MailboxInventory>& inv,
-                                 const ConvertOptions& opt) {
+// give equal archives, so a re-run on the same snapshot has nothing to do. The records are read
+// again a window at a time, in index order (a recovery folder's are its folder's again), and
+// hashed as they come; the same walk lists the tags the archive's messages need and counts, per
+// folder, the messages with flags or tags to set. On an index that changed since the inventory,
+// `error` is set and the fingerprint is not complete.
+std::string snapshot_fingerprint(ZimbraConvert& z, ZimbraUser& u, std::string& error) {
+  const ConvertOptions& opt = z.opt;
   Sha1 sha;
   auto add = [&](std::string_view s) {
     sha.update(s);
@@ -49,20 +60,36 @@ std::string snapshot_fingerprint(const ZimbraUser& u, const std::vector<ZimbraJo
   add(to_string(opt.on_corrupt));
   add(opt.skip_deleted ? "skip-deleted" : "");
   add(std::to_string(opt.zimbra_max_line));
+  std::string rec;
   for (std::size_t j : u.jobs) {
-    const ZimbraJob& job = jobs[j];
-    const MailboxInventory& mi = inv[job.inventory];
+    ZimbraJob& job = z.jobs[j];
+    const MailboxInventory& mi = z.prep.inv[job.inventory];
     add(job.out.name_raw);
     add(job.out.target);
     add(job.orphans_of ? "orphans" : "folder");
     add(std::to_string(mi.header.uidvalidity) + " " + std::to_string(mi.header.last_uid) + " " +
-        std::to_string(mi.live.size()) + " " + std::to_string(mi.bytes));
-    for (const auto& r : mi.live) {
-      std::string rec = std::to_string(r.uid) + " " + std::to_string(r.system_flags) + " " +
-                        std::to_string(r.internaldate) + " " + std::to_string(r.size) + " ";
-      for (unsigned n = 0; n < 128; ++n) rec += r.user_flag(n) ? '1' : '0';
-      add(rec);
-    }
+        std::to_string(mi.live_count) + " " + std::to_string(mi.bytes));
+    const bool tags = job.name && job.name->action == FolderAction::mail_folder && !job.orphans_of;
+    const MailboxRef& mailbox = job.orphans_of ? *job.orphans_of : *job.mailbox;
+    job.flagged = 0;
+    error = for_each_live_window(mailbox, job.seen, mi, false,
+                                 [&](const std::vector<IndexRecord>& window) {
+                                   for (const auto& r : window) {
+                                     rec.clear();
+                                     rec.append(std::to_string(r.uid)).append(" ").append(std::to_string(r.system_flags));
+                                     rec.append(" ").append(std::to_string(r.internaldate)).append(" ");
+                                     rec.append(std::to_string(r.size)).append(" ");
+                                     for (unsigned n = 0; n < 128; ++n) rec += r.user_flag(n) ? '1' : '0';
+                                     add(rec);
+                                     if (!tags) continue;
+                                     const std::uint32_t flags = converted_system_flags(r.system_flags);
+                                     if (opt.skip_deleted && (flags & imapflag::deleted)) continue;
+                                     FlagNeed need = flag_need(flags, record_keywords(r, mi));
+                                     job.flagged += need.any();
+                                     for (auto& t : need.tags) u.tags.insert(std::move(t));
+                                   }
+                                 });
+    if (!error.empty()) return {};
   }
   return to_hex(sha.finish());
 }
@@ -80,6 +107,7 @@ void plan_archives(ZimbraConvert& z) {
   for (auto& fj : plan_folder_jobs(z.prep, naming)) {
     ZimbraJob j;
     static_cast<FolderJob&>(j) = std::move(fj);
+    j.seen = z.prep.states.seen_for(j.orphans_of ? *j.orphans_of : *j.mailbox);
     z.jobs.push_back(std::move(j));
   }
   auto& jobs = z.jobs;
@@ -159,16 +187,12 @@ void decide(ZimbraConvert& z, ZimbraUser& u) {
   std::vector<ZimbraJob>& jobs = z.jobs;
   std::vector<MailboxInventory>& inv = z.prep.inv;
   const ConvertOptions& opt = z.opt;
-  for (std::size_t j : u.jobs) {
-    MailboxInventory& mi = inv[jobs[j].inventory];
-    if (jobs[j].orphans_of || mi.live.size() == mi.live_count) continue;
-    LiveRecords again = reload_live_records(*jobs[j].mailbox, z.prep.states.seen_for(*jobs[j].mailbox), mi);
-    if (!again.error.empty()) {
-      // The archive holds all of a user's folders: none is made from a store that moves.
-      leave_user(z, u, "source_changed", again.error + ": this user's archive is not made", false);
-      return;
-    }
-    mi.live = std::move(again.live);
+  std::string changed;
+  const std::string fingerprint = snapshot_fingerprint(z, u, changed);
+  if (!changed.empty()) {
+    // The archive holds all of a user's folders: none is made from a store that moves.
+    leave_user(z, u, "source_changed", changed + ": this user's archive is not made", false);
+    return;
   }
   std::uint64_t user_bytes = 0;
   for (std::size_t j : u.jobs)
@@ -178,7 +202,7 @@ void decide(ZimbraConvert& z, ZimbraUser& u) {
     return;
   }
   std::error_code ec;
-  u.fingerprint = snapshot_fingerprint(u, jobs, inv, opt);
+  u.fingerprint = fingerprint;
   std::string jerr;
   const auto done = read_output_text(journal_dir(u.root) / "zimbra.done", jerr);
   const bool archive_there = fs::exists(u.root / zimbra_archive_file, ec) || fs::exists(u.root / zimbra_flags_file, ec);
@@ -241,7 +265,9 @@ void convert_users(ZimbraConvert& z, ConvertReport& report) {
         [&](const tbb::blocked_range<std::size_t>& range) {
           for (std::size_t k = range.begin(); k != range.end(); ++k) {
             ZimbraUser& u = users[order[k]];
+            if (stage_hook()) stage_hook()(u.owner, ZimbraUserStage::read_again);
             decide(z, u);
+            if (!u.refused && stage_hook()) stage_hook()(u.owner, ZimbraUserStage::archive);
             if (!u.refused)
               convert_zimbra_user(opt, u, jobs, inv, z.prep.plan, progress, io ? &*io : nullptr,
                                   log->is_open() ? log.get() : nullptr);
@@ -257,6 +283,10 @@ void convert_users(ZimbraConvert& z, ConvertReport& report) {
 }
 
 }  // namespace
+
+void set_zimbra_stage_hook(std::function<void(const std::string&, ZimbraUserStage)> hook) {
+  stage_hook() = std::move(hook);
+}
 
 ConvertReport run_convert_zimbra(const SourceInputs& inputs, const ConvertOptions& opt) {
   std::optional<tbb::global_control> limit;

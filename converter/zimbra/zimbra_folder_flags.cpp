@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstring>
 #include <functional>
 #include <string_view>
 
@@ -35,22 +36,35 @@ FlagNeed flag_need(std::uint32_t flags, const std::vector<std::string>& keywords
 }
 
 void FolderFlags::add(std::uint32_t uid, const std::string& msgid, std::uint32_t flags, const FlagNeed& need) {
+  const std::uint64_t id_hash = std::hash<std::string>{}(msgid);
+  if (!need.any()) {
+    if (plain.size() == plain_window) {
+      if (!plain_spill) {
+        plain_spill.emplace();
+        if (status) status = plain_spill->open(dir);
+      }
+      if (status)
+        status = plain_spill->write(std::string_view(reinterpret_cast<const char*>(plain.data()),
+                                                     plain.size() * sizeof(std::uint64_t)));
+      plain.clear();
+    }
+    plain.push_back(id_hash);
+    return;
+  }
   Row r;
   r.uid = uid;
   r.searchable = searchable(msgid);
-  r.id_hash = std::hash<std::string>{}(msgid);
-  if (need.any()) {
-    std::string sig = need.flags + ((flags & imapflag::seen) ? "S" : "U");
-    for (const auto& t : need.tags) sig += "\n" + t;
-    r.need_hash = std::hash<std::string>{}(sig) | 1;  // never 0
-    // Tab-separated, one line: a searchable Message-ID and a tag name hold no control character.
-    std::string line = (r.searchable ? msgid : std::string()) + "\t" + need.flags + "\t" +
-                       ((flags & imapflag::seen) ? "1" : "0");
-    for (const auto& t : need.tags) line += "\t" + t;
-    line += "\n";
-    if (status && spill) status = spill->write(line);
-    if (!spill) status = WriteStatus{false, "no scratch file for the flags"};
-  }
+  r.id_hash = id_hash;
+  std::string sig = need.flags + ((flags & imapflag::seen) ? "S" : "U");
+  for (const auto& t : need.tags) sig += "\n" + t;
+  r.need_hash = std::hash<std::string>{}(sig) | 1;  // never 0
+  // Tab-separated, one line: a searchable Message-ID and a tag name hold no control character.
+  std::string line = (r.searchable ? msgid : std::string()) + "\t" + need.flags + "\t" +
+                     ((flags & imapflag::seen) ? "1" : "0");
+  for (const auto& t : need.tags) line += "\t" + t;
+  line += "\n";
+  if (status && spill) status = spill->write(line);
+  if (!spill) status = WriteStatus{false, "no scratch file for the flags"};
   rows.push_back(r);
 }
 
@@ -124,9 +138,33 @@ std::vector<std::uint32_t> FolderFlags::emit(UserRun& run, const std::string& fo
     g.size = static_cast<std::uint16_t>(std::min<std::size_t>(e - b, 1001));
     groups.push_back(g);
   }
-  std::size_t next = 0;  // the next row with a need, in row order as they were spilled
+  // A message without flags sharing a group's Message-ID: the search would find it too, and set
+  // its flags; the group is not scripted.
+  auto spoil = [&](std::uint64_t id) {
+    const auto g = std::partition_point(groups.begin(), groups.end(),
+                                        [&](const Group& x) { return rows[order[x.begin]].id_hash < id; });
+    if (g != groups.end() && rows[order[g->begin]].id_hash == id) g->same = false;
+  };
+  if (!groups.empty()) {
+    for (std::uint64_t id : plain) spoil(id);
+    if (status && plain_spill) {
+      char carry[sizeof(std::uint64_t)];
+      std::size_t carried = 0;
+      status = plain_spill->read_all(run.w.buffer, [&](std::string_view chunk) {
+        for (char c : chunk) {
+          carry[carried++] = c;
+          if (carried < sizeof carry) continue;
+          std::uint64_t id;
+          std::memcpy(&id, carry, sizeof id);
+          spoil(id);
+          carried = 0;
+        }
+        return WriteStatus{};
+      });
+    }
+  }
+  std::size_t next = 0;  // the next row, in row order as they were spilled
   auto one = [&](std::string_view line) {
-    while (next < rows.size() && rows[next].need_hash == 0) ++next;
     if (next >= rows.size()) return;
     const Row& r = rows[next++];
     Needed n = parse_needed(line);
@@ -167,10 +205,11 @@ std::vector<std::uint32_t> FolderFlags::emit(UserRun& run, const std::string& fo
     });
   if (!status) {
     // Whatever was not read back cannot be scripted: those messages are reported.
-    for (; next < rows.size(); ++next)
-      if (rows[next].need_hash) unmatched.push_back(rows[next].uid);
+    for (; next < rows.size(); ++next) unmatched.push_back(rows[next].uid);
   }
   if (spill) (void)spill->clear();
+  std::vector<std::uint64_t>().swap(plain);
+  plain_spill.reset();
   return unmatched;
 }
 

@@ -2,6 +2,8 @@
 // The flags and tags a message needs after Zimbra's import, and per folder the zmm commands
 // that find the messages again by Message-ID and set them (zimbra-flags.zmm).
 #include <cstdint>
+#include <filesystem>
+#include <optional>
 #include <string>
 #include <vector>
 
@@ -20,10 +22,13 @@ struct FlagNeed {
 };
 FlagNeed flag_need(std::uint32_t flags, const std::vector<std::string>& keywords);
 
-// Per folder, what the zmm file needs to find messages again: per written message a 24-byte row
-// (its Message-ID and its need hashed, to group messages sharing one Message-ID), and the full
-// need of those with flags written as they come to a scratch file (`spill`, the user's; read back
-// in order by emit), so memory holds rows, not strings, of a big folder.
+// Per folder, what the zmm file needs to find messages again: per written message with flags or
+// tags a 24-byte row (its Message-ID and its need hashed, to group messages sharing one
+// Message-ID), and the full need written as they come to a scratch file (`spill`, the user's;
+// read back in order by emit), so memory holds rows, not strings, of a big folder. A message
+// without flags or tags is only its Message-ID's hash (a group holding one cannot be scripted:
+// the search finds it too): `plain`, then past plain_window of them a scratch file of its own
+// (opened in `dir`), so memory does not grow with the messages that need nothing.
 // Each group of messages with flags gets its commands in zimbra-flags.zmm and one row in the
 // check file (zimbra-flags-check.tsv, read by zimbra-import.sh; docs/zimbra.md "Flags and the
 // indexer"): group number, folder, Message-ID, count, UIDs, the search that finds the group, the
@@ -32,7 +37,7 @@ FlagNeed flag_need(std::uint32_t flags, const std::vector<std::string>& keywords
 struct FolderFlags {
   struct Row {
     std::uint64_t id_hash = 0;
-    std::uint64_t need_hash = 0;  // 0: no flags or tags to set
+    std::uint64_t need_hash = 0;  // never 0: rows are of messages with flags or tags to set
     std::uint32_t uid = 0;
     bool searchable = false;
   };
@@ -43,9 +48,13 @@ struct FolderFlags {
     FlagNeed need;
     bool seen = false;
   };
+  static constexpr std::size_t plain_window = 32768;
   std::vector<Row> rows;
+  std::vector<std::uint64_t> plain;  // Message-ID hashes of messages without a need (the last ones)
+  std::optional<ScratchFile> plain_spill;  // the earlier ones, 8 bytes each
+  std::filesystem::path dir;               // where plain_spill is made
   ScratchFile* spill = nullptr;
-  WriteStatus status;  // the spill file failed: emit() reports every message with flags
+  WriteStatus status;  // a spill file failed: emit() reports every message with flags
 
   void add(std::uint32_t uid, const std::string& msgid, std::uint32_t flags, const FlagNeed& need);
 

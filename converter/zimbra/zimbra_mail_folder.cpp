@@ -1,10 +1,13 @@
 // One mail folder (or the recovery folder of a folder's orphan files) into the user's archive:
 // each message file read once into a scratch file (checked, SHA-1 and Message-ID in the same
 // pass), then a tar entry, repaired, quarantined, or accounted as missing; its manifest line.
+// The folder's records are read again a window at a time in UID order (for_each_live_window),
+// each window's message files read ahead while it is converted: memory holds one window.
 
 
 #include "converter/plan/output_layout.h"
 #include "converter/source/inventory.h"
+#include "converter/source/live_records.h"
 #include "converter/source/recover.h"
 #include "converter/zimbra/zimbra_folder_flags.h"
 #include "converter/zimbra/zimbra_limits.h"
@@ -18,9 +21,10 @@ namespace fs = std::filesystem;
 namespace {
 
 struct Item {
-  const IndexRecord* record;
+  const IndexRecord* record;  // null: an orphan file
   std::uint32_t source_uid, target_uid;
 };
+constexpr std::size_t item_window = 4096;
 
 // One message on its way into the archive.
 struct ZimbraMessage {
@@ -46,12 +50,14 @@ struct FolderRun {
   const fs::path quarantine_dir;
   const fs::path manifest_path;
   OutputFile manifest;
-  std::vector<Item> items;
+  std::vector<Item> items;  // the window in progress
   FolderFlags folder_flags;
   std::vector<bool> carried;  // by job.earlier->held: earlier manifest lines written again
   std::uint64_t reused = 0;         // UIDs that name another message than an earlier archive's
   std::uint64_t entries = 0;
   std::uint32_t previous_uid = 0;
+  std::uint32_t prefetch_previous = 0;  // the last UID listed for reading ahead
+  std::uint64_t bytes_seen = 0;         // of the records given so far (progress)
 
   FolderRun(UserRun& r, ZimbraJob& j, const MailboxInventory& i)
       : run(r),
@@ -66,7 +72,8 @@ struct FolderRun {
         quarantine_dir(folder_quarantine_dir(r.user.root, side)),
         manifest_path(folder_manifest_path(r.user.root, side)) {
     folder_flags.spill = &r.flag_needs;
-    folder_flags.rows.reserve(i.live.size());  // one row per written message: no doubling
+    folder_flags.dir = r.user.root;
+    folder_flags.rows.reserve(j.flagged);  // at most one row per message with flags: no doubling
   }
 
   bool open_manifest() {
@@ -76,35 +83,47 @@ struct FolderRun {
     out.failed = true;
     out.fail_reason = mst.message;
     out.findings.push_back(zimbra_finding(Finding::Severity::error, "output_failed", mst.message, 0, mst.message));
-    if (!recovery) out.count.messages = out.count.not_converted = inv.live.size();
+    if (!recovery) out.count.messages = out.count.not_converted = inv.live_count;
     return false;
   }
 
-  void list_items(const std::vector<std::uint32_t>& orphan_uids) {
-    if (recovery) {
-      std::uint32_t next = 1;
-      for (std::uint32_t uid : orphan_uids) items.push_back(Item{nullptr, uid, next++});
-    } else {
-      for (const auto& r : inv.live) items.push_back(Item{&r, r.uid, r.uid});
-      std::stable_sort(items.begin(), items.end(), [](const Item& a, const Item& b) { return a.source_uid < b.source_uid; });
-    }
+  // The window's messages, its message files read ahead (--io-depth) while they are converted.
+  void convert_window() {
+    PrefetchScope prefetch_scope{run.w.prefetch};
+    prefetch();
+    for (const Item& item : items) convert_message(item);
   }
 
-  // --io-depth: the message files the folder reads, in its order (not the missing, the
+  // --io-depth: the message files the window reads, in its order (not the missing, the
   // duplicate or, with --skip-deleted, the \Deleted ones), read ahead.
   void prefetch() {
     if (!run.io) return;
     std::vector<fs::path> ahead;
-    std::uint32_t previous = 0;
     for (const Item& item : items) {
       const IndexRecord* r = item.record;
       if (r && opt.skip_deleted && (converted_system_flags(r->system_flags) & imapflag::deleted)) continue;
-      const bool duplicate = r && item.source_uid == previous;
-      previous = item.source_uid;
+      const bool duplicate = r && item.source_uid == prefetch_previous;
+      prefetch_previous = item.source_uid;
       if (r && (duplicate || inv.missing(item.source_uid))) continue;
       ahead.push_back(r ? message_file_path(source, *r) : source.dir / (std::to_string(item.source_uid) + "."));
     }
     run.w.prefetch.start(run.io, static_cast<std::size_t>(opt.io_depth), read_buffer_size, std::move(ahead));
+  }
+
+  // The folder's index changed since the inventory (or since decide() read it): the user's
+  // archive is not made (none is made from a store that moves); the messages not reached yet are
+  // counted as not converted.
+  void source_changed(const std::string& error) {
+    const std::uint64_t left = inv.live_count > out.count.messages ? inv.live_count - out.count.messages : 0;
+    out.count.messages += left;
+    out.count.not_converted += left;
+    run.progress.add(inv.bytes > bytes_seen ? inv.bytes - bytes_seen : 0, left);
+    out.failed = true;
+    out.fail_reason = error;
+    if (run.stream_status) run.source_changed = true;  // else the stream's own failure is reported
+    run.stream_failed(WriteStatus{false, error, 0});
+    run.user.findings.push_back(zimbra_finding(Finding::Severity::error, "source_changed", source.dir.string(), 0,
+                                               error + ": this user's archive is not made"));
   }
 
   void describe(ZimbraMessage& zm) {
@@ -314,10 +333,26 @@ void convert_zimbra_mail_folder(UserRun& run, ZimbraJob& job, const MailboxInven
   out.uidnext = f.recovery ? static_cast<std::uint32_t>(orphan_uids.size() + 1) : inv.header.last_uid + 1;
   out.output = run.user.root_rel + "/" + run.user.archive_file();
   if (!f.open_manifest()) return;
-  f.list_items(orphan_uids);
-  PrefetchScope prefetch_scope{run.w.prefetch};
-  f.prefetch();
-  for (const Item& item : f.items) f.convert_message(item);
+  if (f.recovery) {
+    std::uint32_t next = 1;
+    for (std::size_t at = 0; at < orphan_uids.size(); at += item_window) {
+      f.items.clear();
+      for (std::size_t k = at; k < orphan_uids.size() && k < at + item_window; ++k)
+        f.items.push_back(Item{nullptr, orphan_uids[k], next++});
+      f.convert_window();
+    }
+  } else {
+    const MailboxRef& mailbox = *job.mailbox;
+    const std::string changed = for_each_live_window(mailbox, job.seen, inv, true, [&](const std::vector<IndexRecord>& window) {
+      f.items.clear();
+      for (const auto& r : window) {
+        f.items.push_back(Item{&r, r.uid, r.uid});
+        f.bytes_seen += r.size;
+      }
+      f.convert_window();
+    }, item_window);
+    if (!changed.empty()) f.source_changed(changed);
+  }
   f.finish();
 }
 

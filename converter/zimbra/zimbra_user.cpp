@@ -38,20 +38,9 @@ void fail_user(ZimbraUser& user, const WriteStatus& st) {
   user.findings.push_back(zimbra_finding(Finding::Severity::error, "output_failed", user.root.string(), 0, st.message));
 }
 
-// Tags first: every keyword the user's folders use, and the draft tag.
-void create_tags(UserRun& run, const std::vector<ZimbraJob>& jobs, const std::vector<MailboxInventory>& inv) {
-  std::set<std::string> tags;
-  for (std::size_t j : run.user.jobs) {
-    const ZimbraJob& job = jobs[j];
-    if (!job.name || job.name->action != FolderAction::mail_folder || job.orphans_of) continue;
-    const MailboxInventory& mi = inv[job.inventory];
-    for (const auto& r : mi.live) {
-      const std::uint32_t flags = converted_system_flags(r.system_flags);
-      if (run.opt.skip_deleted && (flags & imapflag::deleted)) continue;
-      for (const auto& t : flag_need(flags, record_keywords(r, mi)).tags) tags.insert(t);
-    }
-  }
-  for (const auto& t : tags) run.zmm_line(zmm_create_tag(t));
+// Tags first: every keyword the user's folders use, and the draft tag (decide() listed them).
+void create_tags(UserRun& run) {
+  for (const auto& t : run.user.tags) run.zmm_line(zmm_create_tag(t));
 }
 
 // Each folder by its kind; a folder's report entries leave for the log once it is done.
@@ -180,7 +169,7 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
     fail_user(user, st);
     run.stream_status = st;
   }
-  if (run.stream_status) create_tags(run, jobs, inv);
+  if (run.stream_status) create_tags(run);
   convert_folders(run, jobs, inv, plan, log);
   std::vector<ZimbraRun> runs;
   const ZimbraImportPlan import = import_plan(run, jobs, runs);
@@ -189,7 +178,7 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
     run.archive.abort();
     run.zmm.abort();
     run.check.abort();
-    if (st) fail_user(user, run.stream_status);
+    if (st && !run.source_changed) fail_user(user, run.stream_status);
     // Nothing of this user's archive exists: what was counted as written was not.
     for (std::size_t j : user.jobs) {
       ConvertFolder& f = jobs[j].out;

@@ -40,12 +40,15 @@ struct ZimbraJob : FolderJob {
   // a calendar or address book, that it was posted from an earlier run and is left as it is.
   std::shared_ptr<const EarlierZimbraFolder> earlier;
   bool dav_earlier = false;
+  SeenState seen;  // of its mailbox (or of the folder whose orphans it holds): its records are read again
+  std::uint64_t flagged = 0;  // live records with flags or tags to set (counted by decide(); FolderFlags' rows)
 };
 
 struct ZimbraUser : RunUser {
   std::vector<std::size_t> jobs;  // in archive order
   bool refused = false;
   std::string fingerprint;  // of the snapshot as this user's archive holds it (journal/zimbra.done)
+  std::set<std::string> tags;  // every keyword its mail folders use, and the draft tag (listed with the fingerprint)
   std::vector<ZimbraRun> runs;  // earlier archives (incremental run), oldest first
   unsigned run = 1;             // this run's number: its archive is zimbra_archive_name(run)
   ZimbraFolderCounts earlier_expected;  // the earlier run's zimbra-expected.tsv
@@ -63,6 +66,7 @@ struct UserRun {
   OutputFile check;         // zimbra-flags-check.tsv: one row per group of zmm (FolderFlags)
   unsigned flag_groups = 0;  // groups written so far (their numbers in the check file)
   WriteStatus stream_status;  // the archive or zmm stream failed: nothing more goes in
+  bool source_changed = false;  // a folder's index changed during the run: that failed the stream
   Worker w;  // checker, read buffer, prefetch of a folder's next message files (on `io`)
   MessageIdScanner message_id;
   ScratchFile raw, repaired;
