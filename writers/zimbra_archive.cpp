@@ -92,6 +92,8 @@ void ZimbraArchive::compress(Part& p) {
       st = compress_staged_part(*p.staged, *p.gz, dir_, p.name);
     } catch (const std::exception& e) {
       st = WriteStatus{false, (dir_ / p.name).string() + ": compress: " + e.what()};
+    } catch (...) {
+      st = WriteStatus{false, (dir_ / p.name).string() + ": compress: unknown error"};
     }
   }
   p.staged.reset();  // its disk space goes now, not at commit

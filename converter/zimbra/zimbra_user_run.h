@@ -2,7 +2,8 @@
 // What convert --format zimbra-tgz passes around (convert_zimbra.cpp lists the passes): a user
 // and its archive's state, a folder job, and what one user's conversion shares between its
 // folders (UserRun: the archive stream, the flag commands, the per-thread buffers). One user is
-// converted by one thread, start to end.
+// converted by one thread, start to end; a big archive's parts may compress on others
+// (zimbra_part_tasks.h).
 #include <cstdint>
 #include <filesystem>
 #include <memory>
