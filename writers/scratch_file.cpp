@@ -60,7 +60,14 @@ WriteStatus ScratchFile::clear() {
   return {};
 }
 
+WriteStatus ScratchFile::park() {
+  if (auto st = flush(); !st) return st;
+  std::vector<char>().swap(buffer_);
+  return {};
+}
+
 std::span<char> ScratchFile::space(WriteStatus& st) {
+  if (buffer_.empty()) buffer_.resize(buffer_size);  // parked
   if (used_ == buffer_.size()) st = flush();
   if (!st) return {};
   return std::span<char>(buffer_.data() + used_, buffer_.size() - used_);
@@ -71,6 +78,7 @@ WriteStatus ScratchFile::write(std::string_view bytes) {
     added(bytes.size());
     return {};
   }
+  if (buffer_.empty()) buffer_.resize(buffer_size);  // parked
   size_ += bytes.size();
   while (!bytes.empty()) {
     if (used_ == buffer_.size())

@@ -36,6 +36,9 @@ class ScratchFile {
   }
   bool in_place(std::string_view bytes) const { return !buffer_.empty() && bytes.data() == buffer_.data() + used_; }
   std::uint64_t size() const { return size_; }
+  // Writes what the buffer holds to the file and frees the buffer: content that waits for its
+  // turn to be read (a staged archive part) holds no memory; a later write allocates it again.
+  WriteStatus park();
   // Hands the whole content to `sink` in chunks of at most buffer.size() bytes.
   WriteStatus read_all(std::span<char> buffer, const std::function<WriteStatus(std::string_view)>& sink);
 

@@ -3,6 +3,7 @@
 #include <tbb/blocked_range.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
 
 #include <algorithm>
 #include <chrono>
@@ -17,6 +18,7 @@
 #include "converter/source/live_records.h"
 #include "converter/zimbra/zimbra_folder_flags.h"
 #include "converter/zimbra/zimbra_limits.h"
+#include "converter/zimbra/zimbra_part_tasks.h"
 #include "converter/zimbra/zimbra_user_run.h"
 #include "parsers/hex.h"
 #include "parsers/sha1.h"
@@ -260,6 +262,7 @@ void convert_users(ZimbraConvert& z, ConvertReport& report) {
       report.findings.push_back(zimbra_finding(Finding::Severity::warning, "report_in_memory", opt.out.string(), 0,
                                                why + "; the report keeps every message entry in memory instead"));
     report.message_log = log;
+    ZimbraPartPool parts;  // a big archive's parts compress on the threads users leave idle
     tbb::parallel_for(
         tbb::blocked_range<std::size_t>(0, order.size(), 1),
         [&](const tbb::blocked_range<std::size_t>& range) {
@@ -269,8 +272,10 @@ void convert_users(ZimbraConvert& z, ConvertReport& report) {
             decide(z, u);
             if (!u.refused && stage_hook()) stage_hook()(u.owner, ZimbraUserStage::archive);
             if (!u.refused)
-              convert_zimbra_user(opt, u, jobs, inv, z.prep.plan, progress, io ? &*io : nullptr,
-                                  log->is_open() ? log.get() : nullptr);
+              tbb::this_task_arena::isolate([&] {  // waiting for its parts, take no other user's tasks
+                convert_zimbra_user(opt, u, jobs, inv, z.prep.plan, progress, io ? &*io : nullptr,
+                                    log->is_open() ? log.get() : nullptr, &parts);
+              });
             else
               for (std::size_t j : u.jobs)
                 if (!jobs[j].orphans_of) progress.add(inv[jobs[j].inventory].bytes, inv[jobs[j].inventory].live_count);

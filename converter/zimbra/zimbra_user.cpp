@@ -10,6 +10,7 @@
 #include "converter/source/inventory.h"
 #include "converter/source/mailbox_error.h"
 #include "converter/zimbra/zimbra_folder_flags.h"
+#include "converter/zimbra/zimbra_part_tasks.h"
 
 namespace cyrconv {
 
@@ -151,7 +152,8 @@ void commit_archive(UserRun& run, const ZimbraImportPlan& import, const std::vec
 
 void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vector<ZimbraJob>& jobs,
                          const std::vector<MailboxInventory>& inv, const NamePlan& plan, Progress& progress,
-                         IoThreads* io, MessageLog* log) {
+                         IoThreads* io, MessageLog* log, ZimbraPartPool* part_pool) {
+  ZimbraPartTasks part_tasks(part_pool);  // before the archive: it outlives the archive's compressions
   UserRun run(opt, user, progress);
   run.io = io;
   run.log = log;
@@ -162,7 +164,8 @@ void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vecto
   const unsigned number = user.run;
   if (st)
     st = run.archive.open(user.root, [number](unsigned part) { return zimbra_part_name(number, part); },
-                          opt.zimbra_part_size);
+                          opt.zimbra_part_size,
+                          zimbra_part_staging(part_tasks, part_pool, zimbra_tar_estimate(user, jobs, inv), opt.zimbra_part_size));
   if (st) st = run.zmm.open(user.root, user.flags_file());
   if (st) st = run.check.open(user.root, user.check_file());
   if (!st) {

@@ -2,7 +2,8 @@
 // What convert --format zimbra-tgz passes around (convert_zimbra.cpp lists the passes): a user
 // and its archive's state, a folder job, and what one user's conversion shares between its
 // folders (UserRun: the archive stream, the flag commands, the per-thread buffers). One user is
-// converted by one thread, start to end.
+// converted by one thread, start to end; a big archive's parts may compress on others
+// (zimbra_part_tasks.h).
 #include <cstdint>
 #include <filesystem>
 #include <memory>
@@ -29,6 +30,8 @@
 #include "writers/zimbra_import_script.h"
 
 namespace cyrconv {
+
+class ZimbraPartPool;  // converter/zimbra/zimbra_part_tasks.h
 
 inline constexpr std::string_view zimbra_archive_file = "zimbra.tgz";
 inline constexpr std::string_view zimbra_flags_file = "zimbra-flags.zmm";
@@ -113,9 +116,10 @@ void convert_zimbra_mail_folder(UserRun& run, ZimbraJob& job, const MailboxInven
                                 const std::vector<std::uint32_t>& orphan_uids);
 // A calendar or address book: one file posted by the import script (zimbra_dav_folder.cpp).
 void convert_zimbra_dav_folder(UserRun& run, ZimbraJob& job, const MailboxInventory& inv);
-// A user's folders into its archive, then the import script and its files (zimbra_user.cpp).
+// A user's folders into its archive, then the import script and its files (zimbra_user.cpp);
+// `parts` (null: none) compresses a big archive's parts on other threads.
 void convert_zimbra_user(const ConvertOptions& opt, ZimbraUser& user, std::vector<ZimbraJob>& jobs,
                          const std::vector<MailboxInventory>& inv, const NamePlan& plan, Progress& progress,
-                         IoThreads* io, MessageLog* log);
+                         IoThreads* io, MessageLog* log, ZimbraPartPool* parts);
 
 }  // namespace cyrconv
