@@ -126,7 +126,8 @@ CLI::Option* add_convert_options(CLI::App& cmd, ConvertCommandOptions& o) {
       ->each(zimbra_given);
   cmd.add_option("--zimbra-part-size", o.zimbra_part_size,
                  "zimbra-tgz: cut each user's archive into parts of at most this size, each a whole archive "
-                 "posted in turn (default 1G; at least 64K; a message larger than a part gets a part of its own)")
+                 "posted in turn (default 1G; at least 64K; a message larger than a part gets a part of its own); a big "
+                 "user's parts are compressed in parallel, using up to 2 x --threads parts of scratch space in --out")
       ->transform(size_value())
       ->check(CLI::Validator(
           [](std::string& s) -> std::string {
