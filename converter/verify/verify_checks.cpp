@@ -1,5 +1,11 @@
 // The checks of a folder that do not depend on the output format: the manifest against the
 // source, listed dispositions, the quarantine tree, and each message's bytes.
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_arena.h>
+
 #include <algorithm>
 
 #include "parsers/hex.h"
@@ -71,22 +77,133 @@ void report_left_line(FolderContext& c, const ManifestRecord& e, const fs::path&
   }
 }
 
+// One source message's checks and its census mark.
+void check_source(FolderContext& c, const PairFn& fn, const SourceMessage& m, const ManifestRecord* e) {
+  c.step = Step::source;
+  const VerifyCounts before = c.out().count;
+  fn(m, e);
+  const bool archived = m.record && (m.record->system_flags & sysflag::archived) && !c.mailbox.archive_dir.empty();
+  if (auto mark = census_mark(before, c.out().count)) c.job.marks.push_back({m.source_uid, *mark, archived});
+}
+
+// One event of pair_with_manifest kept for a window: a source message (with copies of what
+// its pointers name, as a streamed record is gone by the next window) or a line left over.
+struct Slot {
+  bool left = false;
+  SourceMessage m;
+  IndexRecord record;
+  std::optional<ManifestRecord> e;
+  HashResults hashes;
+};
+
+// The window's files, hashed on the run's threads (tbb::global_control caps them).
+void hash_window(std::vector<Slot>& slots, std::size_t n, tbb::enumerable_thread_specific<Worker>& workers) {
+  // isolate: a thread waiting here takes only this window's tasks, never another folder's, whose
+  // Worker would be the one this folder's checks are using.
+  tbb::this_task_arena::isolate([&] {
+    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
+      Worker& w = workers.local();
+      for (std::size_t i = r.begin(); i != r.end(); ++i) {
+        HashResults& hs = slots[i].hashes;
+        for (std::size_t k = 0; k < hs.n; ++k) {
+          HashResult& h = hs.items[k];
+          h.bytes_read = 0;
+          h.digest = hash_file(h.path, h.lf_to_crlf, w, h.bytes_read, h.why);
+          h.size = w.sha.size();
+          h.vsize = w.sha.vsize();
+        }
+      }
+    });
+  });
+}
+
 }  // namespace
 
 void for_each_source(FolderContext& c, const fs::path& mpath, const PairFn& fn) {
   pair_with_manifest(
-      c,
-      [&](const SourceMessage& m, const ManifestRecord* e) {
-        c.step = Step::source;
-        const VerifyCounts before = c.out().count;
-        fn(m, e);
-        const bool archived = m.record && (m.record->system_flags & sysflag::archived) && !c.mailbox.archive_dir.empty();
-        if (auto mark = census_mark(before, c.out().count)) c.job.marks.push_back({m.source_uid, *mark, archived});
-      },
+      c, [&](const SourceMessage& m, const ManifestRecord* e) { check_source(c, fn, m, e); },
       [&](const ManifestRecord& e) {
         c.step = Step::manifest_left;
         report_left_line(c, e, mpath);
       });
+}
+
+std::size_t folder_window(const FolderContext& c) {
+  return c.opt.folder_window ? c.opt.folder_window : default_folder_window;
+}
+
+bool windowed(const FolderContext& c) {
+  // A small folder, or one thread, is checked as it is read (with --io-depth's prefetch).
+  if (source_count(c) <= folder_window(c)) return false;
+  return c.opt.folder_window != 0 ||
+         tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism) > 1;
+}
+
+void for_each_source_windowed(FolderContext& c, const fs::path& mpath, std::size_t window, const PlanFn& plan,
+                              const PairFn& fn) {
+  std::vector<Slot> slots(window);  // reused window after window: flat in the folder's size
+  std::size_t n = 0;
+  tbb::enumerable_thread_specific<Worker> workers;
+  auto flush = [&] {
+    hash_window(slots, n, workers);
+    for (std::size_t i = 0; i < n; ++i) {
+      Slot& s = slots[i];
+      if (s.left) {
+        c.step = Step::manifest_left;
+        report_left_line(c, *s.e, mpath);
+        continue;
+      }
+      c.ready = &s.hashes;
+      check_source(c, fn, s.m, s.e ? &*s.e : nullptr);
+      c.ready = nullptr;
+    }
+    n = 0;
+  };
+  // The step is set as the sequential path sets it, for a finding made while pairing
+  // (source_changed).
+  pair_with_manifest(
+      c,
+      [&](const SourceMessage& m, const ManifestRecord* e) {
+        c.step = Step::source;
+        Slot& s = slots[n++];
+        s.left = false;
+        s.m = m;
+        if (m.record) {
+          s.record = *m.record;
+          s.m.record = &s.record;
+        }
+        if (e)
+          s.e = *e;
+        else
+          s.e.reset();
+        s.hashes.n = 0;
+        plan(s.m, e, s.hashes);
+        if (n == window) flush();
+      },
+      [&](const ManifestRecord& e) {
+        c.step = Step::manifest_left;
+        Slot& s = slots[n++];
+        s.left = true;
+        s.e = e;
+        if (n == window) flush();
+      });
+  flush();
+}
+
+void plan_kept_and_source(const FolderContext& c, const fs::path& qdir, const SourceMessage& m, const ManifestRecord* e,
+                          HashResults& h) {
+  (void)c;
+  const Disposition d = e ? e->kind : Disposition::written;
+  auto kept = [&](const char* label) { return qdir / (std::string(label) + "-" + std::to_string(m.source_uid) + ".eml"); };
+  if (d == Disposition::quarantined) {
+    h.add(kept("quarantined"), false);
+    h.add(m.file, false);
+  } else if (d == Disposition::repaired) {
+    h.add(kept("original"), false);
+    h.add(m.file, false);
+  } else if (d == Disposition::written && !m.guid) {
+    h.add(m.file, false);
+  }
 }
 
 void start_prefetch(FolderContext& c, const fs::path& qdir,
@@ -146,7 +263,7 @@ void check_kept_original(FolderContext& c, const SourceMessage& m, const fs::pat
     bad = true;
   }
   std::string why;
-  const auto got = hash_file(eml, false, c.w, c.out().bytes_read, why);
+  const auto got = c.hash(eml, false, why);
   if (!got) {
     c.add(error("quarantine_file_missing", eml, m.uid, uid_text(m.uid) + ": the original bytes are not there: " + why));
     bad = true;
@@ -154,7 +271,7 @@ void check_kept_original(FolderContext& c, const SourceMessage& m, const fs::pat
   }
   // Kept bytes are the source file as it is (a quarantined file may not match its GUID).
   std::string source_why;
-  const auto want = hash_file(m.file, false, c.w, c.out().bytes_read, source_why);
+  const auto want = c.hash(m.file, false, source_why);
   if (!want) {
     c.add(error("source_unreadable", m.file, m.uid, source_why));
     bad = true;
