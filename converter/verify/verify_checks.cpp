@@ -4,9 +4,11 @@
 #include <tbb/enumerable_thread_specific.h>
 #include <tbb/global_control.h>
 #include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
 #include <tbb/task_arena.h>
 
 #include <algorithm>
+#include <array>
 
 #include "parsers/hex.h"
 #include "converter/plan/output_layout.h"
@@ -98,22 +100,18 @@ struct Slot {
 
 // The window's files, hashed on the run's threads (tbb::global_control caps them).
 void hash_window(std::vector<Slot>& slots, std::size_t n, tbb::enumerable_thread_specific<Worker>& workers) {
-  // isolate: a thread waiting here takes only this window's tasks, never another folder's, whose
-  // Worker would be the one this folder's checks are using.
-  tbb::this_task_arena::isolate([&] {
-    tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
-      Worker& w = workers.local();
-      for (std::size_t i = r.begin(); i != r.end(); ++i) {
-        HashResults& hs = slots[i].hashes;
-        for (std::size_t k = 0; k < hs.n; ++k) {
-          HashResult& h = hs.items[k];
-          h.bytes_read = 0;
-          h.digest = hash_file(h.path, h.lf_to_crlf, w, h.bytes_read, h.why);
-          h.size = w.sha.size();
-          h.vsize = w.sha.vsize();
-        }
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
+    Worker& w = workers.local();
+    for (std::size_t i = r.begin(); i != r.end(); ++i) {
+      HashResults& hs = slots[i].hashes;
+      for (std::size_t k = 0; k < hs.n; ++k) {
+        HashResult& h = hs.items[k];
+        h.bytes_read = 0;
+        h.digest = hash_file(h.path, h.lf_to_crlf, w, h.bytes_read, h.why);
+        h.size = w.sha.size();
+        h.vsize = w.sha.vsize();
       }
-    });
+    }
   });
 }
 
@@ -141,13 +139,17 @@ bool windowed(const FolderContext& c) {
 
 void for_each_source_windowed(FolderContext& c, const fs::path& mpath, std::size_t window, const PlanFn& plan,
                               const PairFn& fn) {
-  std::vector<Slot> slots(window);  // reused window after window: flat in the folder's size
-  std::size_t n = 0;
+  // Two windows, flat in the folder's size: while one window's files are hashed, the checks of
+  // the one before run on this thread, then the next window is gathered.
+  std::array<std::vector<Slot>, 2> slots{std::vector<Slot>(window), std::vector<Slot>(window)};
+  std::array<std::size_t, 2> filled{0, 0};
+  std::size_t g = 0;                   // the window being gathered
+  std::optional<std::size_t> pending;  // the window being hashed, checked next
   tbb::enumerable_thread_specific<Worker> workers;
-  auto flush = [&] {
-    hash_window(slots, n, workers);
-    for (std::size_t i = 0; i < n; ++i) {
-      Slot& s = slots[i];
+  tbb::task_group hashing;
+  auto check_window = [&](std::size_t k) {
+    for (std::size_t i = 0; i < filled[k]; ++i) {
+      Slot& s = slots[k][i];
       if (s.left) {
         c.step = Step::manifest_left;
         report_left_line(c, *s.e, mpath);
@@ -157,37 +159,64 @@ void for_each_source_windowed(FolderContext& c, const fs::path& mpath, std::size
       check_source(c, fn, s.m, s.e ? &*s.e : nullptr);
       c.ready = nullptr;
     }
-    n = 0;
+    filled[k] = 0;
+  };
+  auto advance = [&] {
+    const Step step = c.step;  // as gathering left it, for a finding made while pairing
+    if (pending) hashing.wait();
+    const std::size_t k = g, n = filled[g];
+    hashing.run([&slots, &workers, k, n] { hash_window(slots[k], n, workers); });
+    if (pending) check_window(*pending);
+    pending = k;
+    g = 1 - g;
+    c.step = step;
   };
   // The step is set as the sequential path sets it, for a finding made while pairing
   // (source_changed).
-  pair_with_manifest(
-      c,
-      [&](const SourceMessage& m, const ManifestRecord* e) {
-        c.step = Step::source;
-        Slot& s = slots[n++];
-        s.left = false;
-        s.m = m;
-        if (m.record) {
-          s.record = *m.record;
-          s.m.record = &s.record;
-        }
-        if (e)
-          s.e = *e;
-        else
-          s.e.reset();
-        s.hashes.n = 0;
-        plan(s.m, e, s.hashes);
-        if (n == window) flush();
-      },
-      [&](const ManifestRecord& e) {
-        c.step = Step::manifest_left;
-        Slot& s = slots[n++];
-        s.left = true;
-        s.e = e;
-        if (n == window) flush();
-      });
-  flush();
+  auto gather = [&] {
+    pair_with_manifest(
+        c,
+        [&](const SourceMessage& m, const ManifestRecord* e) {
+          c.step = Step::source;
+          Slot& s = slots[g][filled[g]++];
+          s.left = false;
+          s.m = m;
+          if (m.record) {
+            s.record = *m.record;
+            s.m.record = &s.record;
+          }
+          if (e)
+            s.e = *e;
+          else
+            s.e.reset();
+          s.hashes.n = 0;
+          plan(s.m, e, s.hashes);
+          if (filled[g] == window) advance();
+        },
+        [&](const ManifestRecord& e) {
+          c.step = Step::manifest_left;
+          Slot& s = slots[g][filled[g]++];
+          s.left = true;
+          s.e = e;
+          if (filled[g] == window) advance();
+        });
+    if (filled[g]) advance();
+    if (pending) {
+      hashing.wait();
+      check_window(*pending);
+    }
+  };
+  // isolate: while this thread waits for the hashing it runs only these tasks, never another
+  // folder's check, which would take the Worker this folder's checks are using.
+  tbb::this_task_arena::isolate([&] {
+    try {
+      gather();
+    } catch (...) {
+      hashing.cancel();
+      hashing.wait();
+      throw;
+    }
+  });
 }
 
 void plan_kept_and_source(const FolderContext& c, const fs::path& qdir, const SourceMessage& m, const ManifestRecord* e,

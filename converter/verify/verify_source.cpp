@@ -65,7 +65,7 @@ std::optional<Digest> FolderContext::hash(const fs::path& p, bool lf_to_crlf, st
   if (ready)
     for (std::size_t i = 0; i < ready->n; ++i) {
       HashResult& h = ready->items[i];
-      if (h.used || h.lf_to_crlf != lf_to_crlf || h.path != p) continue;
+      if (h.used || h.lf_to_crlf != lf_to_crlf || h.path.native() != p.native()) continue;
       h.used = true;
       job.out.bytes_read += h.bytes_read;
       why = h.why;
