@@ -49,7 +49,7 @@ struct Worker {
 // and hashed on several threads into HashResults, then the checks run on one thread in UID order
 // and take each digest from there instead of reading the file. So findings, counts and census
 // marks are made exactly as by the sequential path; only the reading moved.
-constexpr std::size_t default_folder_window = 2048;
+constexpr std::size_t default_folder_window = 1024;
 
 // One file's digest, read ahead for a message's checks.
 struct HashResult {
