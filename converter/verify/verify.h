@@ -5,6 +5,7 @@
 // message must be in the output (right bytes, flags, keywords, INTERNALDATE, UID) or listed in
 // the manifest as quarantined, missing, skipped_deleted or not_converted. Writes nothing (its
 // per-message state waits in unnamed scratch files in $TMPDIR: converter/verify/scratch_store.h).
+#include <cstddef>
 #include <filesystem>
 #include <optional>
 #include <string>
@@ -28,6 +29,9 @@ struct VerifyOptions {
   int threads = 0;
   int io_depth = 1;                    // --io-depth: files in flight per worker (prefetch.h, io_fanout.h)
   bool quiet = true;                   // no progress on stderr (the command line shows it unless --quiet)
+  // Messages of one folder hashed in parallel at a time; 0: the default (verify_folder.h). Tests
+  // set a small one to check many windows against the sequential path (SIZE_MAX).
+  std::size_t folder_window = 0;
 };
 
 VerifyReport run_verify(const SourceInputs& inputs, const VerifyOptions& options);

@@ -1,6 +1,14 @@
 // The checks of a folder that do not depend on the output format: the manifest against the
 // source, listed dispositions, the quarantine tree, and each message's bytes.
+#include <tbb/blocked_range.h>
+#include <tbb/enumerable_thread_specific.h>
+#include <tbb/global_control.h>
+#include <tbb/parallel_for.h>
+#include <tbb/task_group.h>
+#include <tbb/task_arena.h>
+
 #include <algorithm>
+#include <array>
 
 #include "parsers/hex.h"
 #include "converter/plan/output_layout.h"
@@ -71,22 +79,160 @@ void report_left_line(FolderContext& c, const ManifestRecord& e, const fs::path&
   }
 }
 
+// One source message's checks and its census mark.
+void check_source(FolderContext& c, const PairFn& fn, const SourceMessage& m, const ManifestRecord* e) {
+  c.step = Step::source;
+  const VerifyCounts before = c.out().count;
+  fn(m, e);
+  const bool archived = m.record && (m.record->system_flags & sysflag::archived) && !c.mailbox.archive_dir.empty();
+  if (auto mark = census_mark(before, c.out().count)) c.job.marks.push_back({m.source_uid, *mark, archived});
+}
+
+// One event of pair_with_manifest kept for a window: a source message (with copies of what
+// its pointers name, as a streamed record is gone by the next window) or a line left over.
+struct Slot {
+  bool left = false;
+  SourceMessage m;
+  IndexRecord record;
+  std::optional<ManifestRecord> e;
+  HashResults hashes;
+};
+
+// The window's files, hashed on the run's threads (tbb::global_control caps them).
+void hash_window(std::vector<Slot>& slots, std::size_t n, tbb::enumerable_thread_specific<Worker>& workers) {
+  tbb::parallel_for(tbb::blocked_range<std::size_t>(0, n, 16), [&](const tbb::blocked_range<std::size_t>& r) {
+    Worker& w = workers.local();
+    for (std::size_t i = r.begin(); i != r.end(); ++i) {
+      HashResults& hs = slots[i].hashes;
+      for (std::size_t k = 0; k < hs.n; ++k) {
+        HashResult& h = hs.items[k];
+        h.bytes_read = 0;
+        h.digest = hash_file(h.path, h.lf_to_crlf, w, h.bytes_read, h.why);
+        h.size = w.sha.size();
+        h.vsize = w.sha.vsize();
+      }
+    }
+  });
+}
+
 }  // namespace
 
 void for_each_source(FolderContext& c, const fs::path& mpath, const PairFn& fn) {
   pair_with_manifest(
-      c,
-      [&](const SourceMessage& m, const ManifestRecord* e) {
-        c.step = Step::source;
-        const VerifyCounts before = c.out().count;
-        fn(m, e);
-        const bool archived = m.record && (m.record->system_flags & sysflag::archived) && !c.mailbox.archive_dir.empty();
-        if (auto mark = census_mark(before, c.out().count)) c.job.marks.push_back({m.source_uid, *mark, archived});
-      },
+      c, [&](const SourceMessage& m, const ManifestRecord* e) { check_source(c, fn, m, e); },
       [&](const ManifestRecord& e) {
         c.step = Step::manifest_left;
         report_left_line(c, e, mpath);
       });
+}
+
+std::size_t folder_window(const FolderContext& c) {
+  return c.opt.folder_window ? c.opt.folder_window : default_folder_window;
+}
+
+bool windowed(const FolderContext& c) {
+  // A small folder, or one thread, is checked as it is read (with --io-depth's prefetch).
+  if (source_count(c) <= folder_window(c)) return false;
+  return c.opt.folder_window != 0 ||
+         tbb::global_control::active_value(tbb::global_control::max_allowed_parallelism) > 1;
+}
+
+void for_each_source_windowed(FolderContext& c, const fs::path& mpath, std::size_t window, const PlanFn& plan,
+                              const PairFn& fn) {
+  // Two windows, flat in the folder's size: while one window's files are hashed, the checks of
+  // the one before run on this thread, then the next window is gathered.
+  std::array<std::vector<Slot>, 2> slots{std::vector<Slot>(window), std::vector<Slot>(window)};
+  std::array<std::size_t, 2> filled{0, 0};
+  std::size_t g = 0;                   // the window being gathered
+  std::optional<std::size_t> pending;  // the window being hashed, checked next
+  tbb::enumerable_thread_specific<Worker> workers;
+  tbb::task_group hashing;
+  auto check_window = [&](std::size_t k) {
+    for (std::size_t i = 0; i < filled[k]; ++i) {
+      Slot& s = slots[k][i];
+      if (s.left) {
+        c.step = Step::manifest_left;
+        report_left_line(c, *s.e, mpath);
+        continue;
+      }
+      c.ready = &s.hashes;
+      check_source(c, fn, s.m, s.e ? &*s.e : nullptr);
+      c.ready = nullptr;
+    }
+    filled[k] = 0;
+  };
+  auto advance = [&] {
+    const Step step = c.step;  // as gathering left it, for a finding made while pairing
+    if (pending) hashing.wait();
+    const std::size_t k = g, n = filled[g];
+    hashing.run([&slots, &workers, k, n] { hash_window(slots[k], n, workers); });
+    if (pending) check_window(*pending);
+    pending = k;
+    g = 1 - g;
+    c.step = step;
+  };
+  // The step is set as the sequential path sets it, for a finding made while pairing
+  // (source_changed).
+  auto gather = [&] {
+    pair_with_manifest(
+        c,
+        [&](const SourceMessage& m, const ManifestRecord* e) {
+          c.step = Step::source;
+          Slot& s = slots[g][filled[g]++];
+          s.left = false;
+          s.m = m;
+          if (m.record) {
+            s.record = *m.record;
+            s.m.record = &s.record;
+          }
+          if (e)
+            s.e = *e;
+          else
+            s.e.reset();
+          s.hashes.n = 0;
+          plan(s.m, e, s.hashes);
+          if (filled[g] == window) advance();
+        },
+        [&](const ManifestRecord& e) {
+          c.step = Step::manifest_left;
+          Slot& s = slots[g][filled[g]++];
+          s.left = true;
+          s.e = e;
+          if (filled[g] == window) advance();
+        });
+    if (filled[g]) advance();
+    if (pending) {
+      hashing.wait();
+      check_window(*pending);
+    }
+  };
+  // isolate: while this thread waits for the hashing it runs only these tasks, never another
+  // folder's check, which would take the Worker this folder's checks are using.
+  tbb::this_task_arena::isolate([&] {
+    try {
+      gather();
+    } catch (...) {
+      hashing.cancel();
+      hashing.wait();
+      throw;
+    }
+  });
+}
+
+void plan_kept_and_source(const FolderContext& c, const fs::path& qdir, const SourceMessage& m, const ManifestRecord* e,
+                          HashResults& h) {
+  (void)c;
+  const Disposition d = e ? e->kind : Disposition::written;
+  auto kept = [&](const char* label) { return qdir / (std::string(label) + "-" + std::to_string(m.source_uid) + ".eml"); };
+  if (d == Disposition::quarantined) {
+    h.add(kept("quarantined"), false);
+    h.add(m.file, false);
+  } else if (d == Disposition::repaired) {
+    h.add(kept("original"), false);
+    h.add(m.file, false);
+  } else if (d == Disposition::written && !m.guid) {
+    h.add(m.file, false);
+  }
 }
 
 void start_prefetch(FolderContext& c, const fs::path& qdir,
@@ -146,7 +292,7 @@ void check_kept_original(FolderContext& c, const SourceMessage& m, const fs::pat
     bad = true;
   }
   std::string why;
-  const auto got = hash_file(eml, false, c.w, c.out().bytes_read, why);
+  const auto got = c.hash(eml, false, why);
   if (!got) {
     c.add(error("quarantine_file_missing", eml, m.uid, uid_text(m.uid) + ": the original bytes are not there: " + why));
     bad = true;
@@ -154,7 +300,7 @@ void check_kept_original(FolderContext& c, const SourceMessage& m, const fs::pat
   }
   // Kept bytes are the source file as it is (a quarantined file may not match its GUID).
   std::string source_why;
-  const auto want = hash_file(m.file, false, c.w, c.out().bytes_read, source_why);
+  const auto want = c.hash(m.file, false, source_why);
   if (!want) {
     c.add(error("source_unreadable", m.file, m.uid, source_why));
     bad = true;

@@ -45,6 +45,34 @@ struct Worker {
   Prefetcher prefetch;  // --io-depth: the folder's next files, read ahead
 };
 
+// A big folder's messages are checked a window at a time (issue 25): the window's files are read
+// and hashed on several threads into HashResults, then the checks run on one thread in UID order
+// and take each digest from there instead of reading the file. So findings, counts and census
+// marks are made exactly as by the sequential path; only the reading moved.
+constexpr std::size_t default_folder_window = 1024;
+
+// One file's digest, read ahead for a message's checks.
+struct HashResult {
+  fs::path path;
+  bool lf_to_crlf = false;
+  bool used = false;
+  std::optional<Digest> digest;  // nullopt: unreadable, `why` says why
+  std::uint64_t size = 0, vsize = 0, bytes_read = 0;
+  std::string why;
+};
+// The files one message's checks will hash (at most: output, kept original, source file).
+struct HashResults {
+  std::array<HashResult, 3> items;
+  std::size_t n = 0;
+  void add(const fs::path& p, bool lf_to_crlf) {
+    if (n == items.size()) return;  // a guess only: a file not here is read when asked for
+    HashResult& h = items[n++];
+    h.path = p;
+    h.lf_to_crlf = lf_to_crlf;
+    h.used = false;
+  }
+};
+
 // One source message as convert saw it: a live record, or an orphan file of a recovery folder.
 struct SourceMessage {
   std::uint32_t uid = 0;          // the UID in the output (orphans: 1..n)
@@ -133,8 +161,14 @@ struct FolderContext {
 
   VerifyFolder& out() { return job.out; }
   void add(Finding f) { findings.push_back(Placed{step, position, std::move(f)}); }
+  // The current message's files hashed ahead (windowed folders), else null.
+  HashResults* ready = nullptr;
   // The source SHA-1: the index GUID, else the source file read now.
   std::optional<Digest> source_sha1(const SourceMessage& m);
+  // SHA-1 of a file as hash_file gives it (sizes into `size`/`vsize`), from `ready` when it
+  // holds the file; bytes read count once either way.
+  std::optional<Digest> hash(const fs::path& p, bool lf_to_crlf, std::string& why, std::uint64_t* size = nullptr,
+                             std::uint64_t* vsize = nullptr);
 };
 
 Finding error(std::string kind, const fs::path& file, std::uint32_t uid, std::string detail);
@@ -164,6 +198,17 @@ void pair_with_manifest(FolderContext& c, const PairFn& fn, const std::function<
 // pair_with_manifest counting each message's outcome for the census and reporting lines the
 // source does not have.
 void for_each_source(FolderContext& c, const fs::path& mpath, const PairFn& fn);
+// for_each_source a window of messages at a time: `plan` names each message's files to hash,
+// which are hashed on several threads; then `fn` runs for each in order as for_each_source's.
+using PlanFn = std::function<void(const SourceMessage&, const ManifestRecord*, HashResults&)>;
+void for_each_source_windowed(FolderContext& c, const fs::path& mpath, std::size_t window, const PlanFn& plan,
+                              const PairFn& fn);
+// Whether a folder is checked in windows, and of how many messages.
+std::size_t folder_window(const FolderContext& c);
+bool windowed(const FolderContext& c);
+// The files check_listed / check_body hash for a message (besides its output file).
+void plan_kept_and_source(const FolderContext& c, const fs::path& qdir, const SourceMessage& m, const ManifestRecord* e,
+                          HashResults& h);
 // --io-depth > 1: reads ahead, in the order the checks read them, the files of each message.
 void start_prefetch(FolderContext& c, const fs::path& qdir,
                     const std::function<std::optional<fs::path>(const SourceMessage&, const ManifestRecord*)>& output_of);

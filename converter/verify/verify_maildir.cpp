@@ -134,21 +134,22 @@ void check_file(FolderContext& c, MaildirFolder& f, const SourceMessage& m, cons
     bad = true;
   }
   std::string why;
-  const auto got = hash_file(file, !c.opt.crlf, c.w, c.out().bytes_read, why);
+  std::uint64_t size = 0, vsize = 0;
+  const auto got = c.hash(file, !c.opt.crlf, why, &size, &vsize);
   if (!got) {
     c.add(error("output_unreadable", file, m.uid, why));
     bad = true;
     return;
   }
-  if (!name.size || *name.size != c.w.sha.size()) {
+  if (!name.size || *name.size != size) {
     c.add(error("size_mismatch", file, m.uid, uid_text(m.uid) + ": S=" + (name.size ? std::to_string(*name.size) : "?") +
-                                                   ", the file has " + std::to_string(c.w.sha.size()) + " bytes"));
+                                                   ", the file has " + std::to_string(size) + " bytes"));
     bad = true;
   }
-  if (!name.vsize || *name.vsize != c.w.sha.vsize()) {
+  if (!name.vsize || *name.vsize != vsize) {
     c.add(error("vsize_mismatch", file, m.uid, uid_text(m.uid) + ": W=" + (name.vsize ? std::to_string(*name.vsize) : "?") +
                                                     ", the file with CRLF line ends has " +
-                                                    std::to_string(c.w.sha.vsize()) + " bytes"));
+                                                    std::to_string(vsize) + " bytes"));
     bad = true;
   }
   check_body(c, m, e, file, *got, c.opt.crlf ? "" : " (LF read as CRLF)", f.qdir, f.mpath, bad);
@@ -276,13 +277,26 @@ void verify_maildir_folder(FolderContext& c) {
   check_keywords_file(c, f);
   list_output(c, f);
 
-  PrefetchScope prefetch_scope{c.w.prefetch};
-  start_prefetch(c, f.qdir, [&](const SourceMessage& m, const ManifestRecord* e) -> std::optional<fs::path> {
+  auto output_of = [&](const SourceMessage& m, const ManifestRecord* e) -> std::optional<fs::path> {
     Located l = locate(f, m, e);
     if (!l.file) return std::nullopt;
     return f.dir / "cur" / *l.file;
-  });
-  for_each_source(c, f.mpath, [&](const SourceMessage& m, const ManifestRecord* e) { count(out.count, check_message(c, f, m, e)); });
+  };
+  auto check = [&](const SourceMessage& m, const ManifestRecord* e) { count(out.count, check_message(c, f, m, e)); };
+  if (windowed(c)) {
+    // The output file as check_file hashes it, and what check_listed / check_body hash.
+    auto plan = [&](const SourceMessage& m, const ManifestRecord* e, HashResults& h) {
+      const Disposition d = e ? e->kind : Disposition::written;
+      if (d == Disposition::written || d == Disposition::repaired)
+        if (auto file = output_of(m, e)) h.add(*file, !c.opt.crlf);
+      plan_kept_and_source(c, f.qdir, m, e, h);
+    };
+    for_each_source_windowed(c, f.mpath, folder_window(c), plan, check);
+  } else {
+    PrefetchScope prefetch_scope{c.w.prefetch};
+    start_prefetch(c, f.qdir, output_of);
+    for_each_source(c, f.mpath, check);
+  }
   const std::vector<std::uint32_t> by_hash = entries_by_hash(f);
   report_unmatched_entries(c, f, by_hash);
   report_unlisted_files(c, f, by_hash);

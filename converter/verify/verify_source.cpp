@@ -60,10 +60,29 @@ std::optional<Digest> hash_file(const fs::path& p, bool lf_to_crlf, Worker& w, s
   return d;
 }
 
+std::optional<Digest> FolderContext::hash(const fs::path& p, bool lf_to_crlf, std::string& why, std::uint64_t* size,
+                                          std::uint64_t* vsize) {
+  if (ready)
+    for (std::size_t i = 0; i < ready->n; ++i) {
+      HashResult& h = ready->items[i];
+      if (h.used || h.lf_to_crlf != lf_to_crlf || h.path.native() != p.native()) continue;
+      h.used = true;
+      job.out.bytes_read += h.bytes_read;
+      why = h.why;
+      if (size) *size = h.size;
+      if (vsize) *vsize = h.vsize;
+      return h.digest;
+    }
+  auto d = hash_file(p, lf_to_crlf, w, job.out.bytes_read, why);
+  if (size) *size = w.sha.size();
+  if (vsize) *vsize = w.sha.vsize();
+  return d;
+}
+
 std::optional<Digest> FolderContext::source_sha1(const SourceMessage& m) {
   if (m.guid) return m.guid;
   std::string why;
-  auto d = hash_file(m.file, false, w, job.out.bytes_read, why);
+  auto d = hash(m.file, false, why);
   if (!d) add(error("source_unreadable", m.file, m.uid, why));
   return d;
 }
