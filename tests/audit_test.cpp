@@ -117,10 +117,7 @@ TEST_CASE("message check: chunked feeding equals one buffer, SHA-1 and line clas
 
 TEST_CASE("audit: every damaged spool from tools/damage shows exactly its injected fault") {
   test::TempDir tmp;
-  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " + tmp.path.string() +
-                          " --minimal --fixture " + (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const auto manifest = nlohmann::json::parse(test::read_file(tmp.path / "manifest.json"));
+  const auto manifest = nlohmann::json::parse(test::make_damaged_spools(tmp.path, "--minimal"));
   REQUIRE(manifest["cases"].size() >= 20);
 
   const fs::path clean_spool = test::fixtures_dir() / "cyrus36-default" / "spool";

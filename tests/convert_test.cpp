@@ -67,11 +67,7 @@ void check_accounting(const ConvertReport& r) {
 
 TEST_CASE("convert: every damaged spool is converted as audit predicted, nothing lost, source untouched") {
   test::TempDir tmp;
-  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
-                          (tmp.path / "damaged").string() + " --minimal --fixture " +
-                          (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const auto manifest = nlohmann::json::parse(test::read_file(tmp.path / "damaged" / "manifest.json"));
+  const auto manifest = nlohmann::json::parse(test::make_damaged_spools(tmp.path / "damaged", "--minimal"));
   REQUIRE(manifest["cases"].size() >= 20);
 
   for (const auto& c : manifest["cases"]) {
@@ -115,10 +111,7 @@ TEST_CASE("convert: every damaged spool is converted as audit predicted, nothing
 
 TEST_CASE("convert --on-corrupt=fail stops only the damaged folder, quarantine keeps repairs out") {
   test::TempDir tmp;
-  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
-                          (tmp.path / "damaged").string() + " --only size_mismatch --only bare_lf --fixture " +
-                          (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
+  (void)test::make_damaged_spools(tmp.path / "damaged", "--only size_mismatch --only bare_lf");
   const fs::path spool = tmp.path / "damaged" / "size_mismatch" / "spool";
 
   ConvertOptions opt;
@@ -221,11 +214,8 @@ TEST_CASE("convert --gzip: every mbox folder file decompresses to exactly the un
 
 TEST_CASE("convert: a recovered orphan that needs a repair is repaired, its original kept, and verify agrees") {
   test::TempDir tmp;
-  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
-                          (tmp.path / "damaged").string() + " --minimal --only orphan_message_file --fixture " +
-                          (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const auto manifest = nlohmann::json::parse(test::read_file(tmp.path / "damaged" / "manifest.json"));
+  const auto manifest =
+      nlohmann::json::parse(test::make_damaged_spools(tmp.path / "damaged", "--minimal --only orphan_message_file"));
   const auto& c = manifest["cases"][0];
   const fs::path spool = tmp.path / "damaged" / std::string(c["spool"]);
   const fs::path orphan =

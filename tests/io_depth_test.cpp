@@ -147,11 +147,7 @@ TEST_CASE("--io-depth 16 writes the same bytes as --io-depth 1 (every fixture, M
 
 TEST_CASE("--io-depth 16 on damaged spools: repairs, quarantines and missing files come out the same") {
   test::TempDir tmp;
-  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
-                          (tmp.path / "damaged").string() + " --minimal --fixture " +
-                          (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const auto manifest = nlohmann::json::parse(test::read_file(tmp.path / "damaged" / "manifest.json"));
+  const auto manifest = nlohmann::json::parse(test::make_damaged_spools(tmp.path / "damaged", "--minimal"));
   REQUIRE(manifest["cases"].size() >= 20);
   for (const auto& c : manifest["cases"]) {
     CAPTURE(std::string(c["class"]));

@@ -1,5 +1,6 @@
 #pragma once
 // Paths to fixtures and small file helpers shared by the tests.
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -23,6 +24,15 @@ inline std::string read_file(const std::filesystem::path& p) {
   std::ostringstream s;
   s << in.rdbuf();
   return s.str();
+}
+
+// Damaged copies of the cyrus36-default fixture, made by tools/damage in `dir` (`options`: the
+// tool's, e.g. "--minimal" or "--only bare_lf"); returns the text of its manifest.json.
+inline std::string make_damaged_spools(const std::filesystem::path& dir, const std::string& options) {
+  const std::string cmd = "python3 " + (source_dir() / "tools" / "damage").string() + " " + dir.string() + " " +
+                          options + " --fixture " + (fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
+  if (std::system(cmd.c_str()) != 0) throw std::runtime_error("tools/damage failed: " + cmd);
+  return read_file(dir / "manifest.json");
 }
 
 // A scratch directory removed at the end of the test.

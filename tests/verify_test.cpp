@@ -195,11 +195,7 @@ TEST_CASE("verify: old index versions (no GUID) are checked against the source f
 
 TEST_CASE("verify: every damaged spool verifies clean, repaired/quarantined/missing/orphans accounted for") {
   test::TempDir tmp;
-  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
-                          (tmp.path / "damaged").string() + " --minimal --fixture " +
-                          (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const auto manifest = nlohmann::json::parse(test::read_file(tmp.path / "damaged" / "manifest.json"));
+  const auto manifest = nlohmann::json::parse(test::make_damaged_spools(tmp.path / "damaged", "--minimal"));
   for (const auto& c : manifest["cases"]) {
     const std::string cls = c["class"];
     CAPTURE(cls);
@@ -216,11 +212,8 @@ TEST_CASE("verify: every damaged spool verifies clean, repaired/quarantined/miss
 
 TEST_CASE("verify: a quarantined orphan is found under its spool UID in the recovery folder's quarantine") {
   test::TempDir tmp;
-  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
-                          (tmp.path / "damaged").string() + " --minimal --only orphan_message_file --fixture " +
-                          (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const auto c = nlohmann::json::parse(test::read_file(tmp.path / "damaged" / "manifest.json"))["cases"][0];
+  const auto c = nlohmann::json::parse(
+      test::make_damaged_spools(tmp.path / "damaged", "--minimal --only orphan_message_file"))["cases"][0];
   const fs::path spool = tmp.path / "damaged" / std::string(c["spool"]);
   const fs::path orphan = spool / std::string(c["directory"]) / (std::to_string(int(c["expect"][0]["uid"])) + ".");
   REQUIRE(fs::exists(orphan));

@@ -107,11 +107,7 @@ TEST_CASE("verify: windows of a few messages report what the sequential check re
 
 TEST_CASE("verify: windows agree with the sequential check on every damaged spool (repaired, quarantined, orphans)") {
   test::TempDir tmp;
-  const std::string cmd = "python3 " + (test::source_dir() / "tools" / "damage").string() + " " +
-                          (tmp.path / "damaged").string() + " --minimal --fixture " +
-                          (test::fixtures_dir() / "cyrus36-default").string() + " >/dev/null";
-  REQUIRE(std::system(cmd.c_str()) == 0);
-  const auto manifest = nlohmann::json::parse(test::read_file(tmp.path / "damaged" / "manifest.json"));
+  const auto manifest = nlohmann::json::parse(test::make_damaged_spools(tmp.path / "damaged", "--minimal"));
   for (const auto& c : manifest["cases"]) {
     const std::string cls = c["class"];
     CAPTURE(cls);
