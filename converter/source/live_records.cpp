@@ -152,22 +152,18 @@ std::string for_each_live_window(const MailboxRef& mb, const SeenState& seen, co
     }
     return {};
   }
-  const bool whole = by_uid && (planned.recovered || !planned.uid_ascending);
+  if (by_uid && (planned.recovered || !planned.uid_ascending)) {
+    // The reader gives index order only: read whole and sort.
+    LiveRecords again = reload_live_records(mb, seen, planned);
+    if (!again.error.empty()) return again.error;
+    std::stable_sort(again.live.begin(), again.live.end(), by_uid_order);
+    if (!again.live.empty()) each(again.live);
+    return {};
+  }
   LiveRecordReader reader(mb, seen, planned);
-  std::vector<IndexRecord> records, all;
-  if (whole) all.reserve(planned.live_count);
-  while (reader.next(records, window)) {
-    if (whole)
-      all.insert(all.end(), records.begin(), records.end());
-    else
-      each(records);
-  }
-  if (!reader.error().empty()) return reader.error();
-  if (whole && !all.empty()) {
-    std::stable_sort(all.begin(), all.end(), by_uid_order);
-    each(all);
-  }
-  return {};
+  std::vector<IndexRecord> records;
+  while (reader.next(records, window)) each(records);
+  return reader.error();
 }
 
 }  // namespace cyrconv

@@ -219,9 +219,7 @@ void for_each_source_windowed(FolderContext& c, const fs::path& mpath, std::size
   });
 }
 
-void plan_kept_and_source(const FolderContext& c, const fs::path& qdir, const SourceMessage& m, const ManifestRecord* e,
-                          HashResults& h) {
-  (void)c;
+void plan_kept_and_source(const fs::path& qdir, const SourceMessage& m, const ManifestRecord* e, HashResults& h) {
   const Disposition d = e ? e->kind : Disposition::written;
   auto kept = [&](const char* label) { return qdir / (std::string(label) + "-" + std::to_string(m.source_uid) + ".eml"); };
   if (d == Disposition::quarantined) {

@@ -207,8 +207,7 @@ void for_each_source_windowed(FolderContext& c, const fs::path& mpath, std::size
 std::size_t folder_window(const FolderContext& c);
 bool windowed(const FolderContext& c);
 // The files check_listed / check_body hash for a message (besides its output file).
-void plan_kept_and_source(const FolderContext& c, const fs::path& qdir, const SourceMessage& m, const ManifestRecord* e,
-                          HashResults& h);
+void plan_kept_and_source(const fs::path& qdir, const SourceMessage& m, const ManifestRecord* e, HashResults& h);
 // --io-depth > 1: reads ahead, in the order the checks read them, the files of each message.
 void start_prefetch(FolderContext& c, const fs::path& qdir,
                     const std::function<std::optional<fs::path>(const SourceMessage&, const ManifestRecord*)>& output_of);

@@ -289,7 +289,7 @@ void verify_maildir_folder(FolderContext& c) {
       const Disposition d = e ? e->kind : Disposition::written;
       if (d == Disposition::written || d == Disposition::repaired)
         if (auto file = output_of(m, e)) h.add(*file, !c.opt.crlf);
-      plan_kept_and_source(c, f.qdir, m, e, h);
+      plan_kept_and_source(f.qdir, m, e, h);
     };
     for_each_source_windowed(c, f.mpath, folder_window(c), plan, check);
   } else {
